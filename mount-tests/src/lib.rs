@@ -1,0 +1,1 @@
+//! Integration tests that mount rsipfs for real; see tests/.

@@ -1,0 +1,79 @@
+//! The storage seam: a `Blockstore` keyed by multihash (so CIDv0 and CIDv1 of
+//! the same bytes are one block), an in-memory implementation for tests, and
+//! the shared test suite every implementation must pass.
+
+mod memory;
+#[cfg(test)]
+pub mod suite;
+
+use crate::codec::cid::{Cid, is_identity};
+
+pub use memory::MemoryBlockstore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlockstoreError {
+    #[error("block {0} not found")]
+    NotFound(String),
+    #[error("block {cid} is corrupt: {reason}")]
+    Corrupt { cid: String, reason: String },
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T> = std::result::Result<T, BlockstoreError>;
+
+pub trait Blockstore: Send + Sync {
+    /// The block's bytes, or `None` when it is not stored. Identity CIDs are
+    /// answered from the CID itself and never stored.
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>>;
+    fn has(&self, cid: &Cid) -> Result<bool>;
+    /// Stores a block; storing one that is already there is a no-op.
+    /// The caller vouches that `data` hashes to `cid`.
+    fn put(&self, cid: &Cid, data: &[u8]) -> Result<()>;
+    /// Removes a block; returns whether it was there.
+    fn delete(&self, cid: &Cid) -> Result<bool>;
+    /// Makes every `put` so far durable.
+    fn sync(&self) -> Result<()>;
+    /// Every stored block, as a CIDv1 raw-codec key over its multihash (the
+    /// store does not know codecs).
+    fn all_keys(&self) -> Result<Vec<Cid>>;
+}
+
+/// For implementations: the bytes of an identity CID.
+pub fn identity_data(cid: &Cid) -> Option<Vec<u8>> {
+    is_identity(cid).then(|| cid.hash().digest().to_vec())
+}
+
+/// `get` that turns a missing block into an error naming the CID.
+pub fn get_required(store: &dyn Blockstore, cid: &Cid) -> Result<Vec<u8>> {
+    store
+        .get(cid)?
+        .ok_or_else(|| BlockstoreError::NotFound(crate::codec::cid_string(cid)))
+}
+
+impl<T: Blockstore + ?Sized> Blockstore for std::sync::Arc<T> {
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        (**self).get(cid)
+    }
+    fn has(&self, cid: &Cid) -> Result<bool> {
+        (**self).has(cid)
+    }
+    fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
+        (**self).put(cid, data)
+    }
+    fn delete(&self, cid: &Cid) -> Result<bool> {
+        (**self).delete(cid)
+    }
+    fn sync(&self) -> Result<()> {
+        (**self).sync()
+    }
+    fn all_keys(&self) -> Result<Vec<Cid>> {
+        (**self).all_keys()
+    }
+}

@@ -1,0 +1,9 @@
+//! rsipfs: IPFS in Rust with a FUSE filesystem at its heart.
+//!
+//! Layers (dependencies point down): `cli` → `node` → `fs`/`mfs` → `unixfs` →
+//! `codec`; `blockstore` is the storage seam and `repo` the fs-repo on disk.
+
+pub mod blockstore;
+pub mod codec;
+pub mod repo;
+pub mod unixfs;

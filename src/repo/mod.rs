@@ -1,0 +1,1 @@
+//! The fs-repo v1 on disk.

@@ -1,0 +1,1 @@
+//! UnixFS: chunkers, layouts, importer, directories and HAMT shards, reader.
