@@ -5,5 +5,9 @@
 
 pub mod blockstore;
 pub mod codec;
+pub mod dag;
+pub mod fs;
+pub mod fuse;
+pub mod pin;
 pub mod repo;
 pub mod unixfs;

@@ -1,1 +1,222 @@
-//! Integration tests that mount rsipfs for real; see tests/.
+//! Helpers for tests that mount rsipfs for real: a repository, a mount
+//! process, and the FUSE availability check (fail under CI, skip otherwise).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The rsipfs binary built for this profile (cargo builds it with the tests).
+pub fn rsipfs_bin() -> PathBuf {
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join(profile).join("rsipfs");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build --workspace)",
+        bin.display()
+    );
+    bin
+}
+
+/// True when this machine can mount FUSE filesystems. Under CI a missing
+/// FUSE is a failure with a clear message; elsewhere the test is skipped
+/// with a message.
+pub fn fuse_available(test: &str) -> bool {
+    let problem = if !Path::new("/dev/fuse").exists() {
+        Some("/dev/fuse does not exist")
+    } else if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .is_err()
+    {
+        Some("/dev/fuse cannot be opened (are you root or in the fuse group?)")
+    } else {
+        None
+    };
+    match problem {
+        None => true,
+        Some(why) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: FUSE is unavailable under CI: {why}")
+        }
+        Some(why) => {
+            eprintln!("SKIPPED {test}: FUSE is unavailable: {why}");
+            false
+        }
+    }
+}
+
+/// A fresh repository plus a work directory, in one temporary directory.
+pub struct Node {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Node {
+    pub fn new() -> Self {
+        let node = Node {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        std::fs::create_dir(node.work()).expect("work dir");
+        node.ok(&["init"]);
+        node
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(rsipfs_bin());
+        cmd.args(args)
+            .env("IPFS_PATH", self.repo())
+            .current_dir(self.work());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run rsipfs")
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "rsipfs {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Writes the shared test tree (scripts/make-test-tree.py) under work/.
+    pub fn make_tree(&self, name: &str) -> PathBuf {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-test-tree.py");
+        let tree = self.work().join(name);
+        let status = Command::new("python3")
+            .arg(script)
+            .arg(&tree)
+            .status()
+            .expect("python3");
+        assert!(status.success(), "make-test-tree.py failed");
+        tree
+    }
+
+    /// Starts `rsipfs mount` with /ipfs at work/mnt and waits until it answers.
+    pub fn mount(&self) -> Mount {
+        let point = self.dir.path().join("mnt");
+        let child = self
+            .cmd(&[
+                "mount",
+                "--offline",
+                "--ipfs",
+                point.to_str().expect("utf-8 path"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rsipfs mount");
+        let mount = Mount {
+            point,
+            child: Some(child),
+        };
+        mount.wait_ready(Duration::from_secs(20));
+        mount
+    }
+}
+
+pub struct Mount {
+    pub point: PathBuf,
+    child: Option<Child>,
+}
+
+impl Mount {
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.point.join(rel)
+    }
+
+    fn wait_ready(&self, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            if is_mountpoint(&self.point) {
+                return;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "mount at {} not ready after {limit:?}",
+                self.point.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Kills the mount process without letting it unmount.
+    pub fn kill_hard(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Asks the mount to stop (SIGTERM) and waits for a clean unmount.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        if is_mountpoint(&self.point) {
+            let _ = Command::new("umount").arg("-l").arg(&self.point).status();
+        }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// True when `path` is the root of a mounted filesystem (per /proc/self/mountinfo).
+pub fn is_mountpoint(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let Ok(canonical) = path.canonicalize() else {
+        return false;
+    };
+    let wanted = canonical.to_string_lossy().replace(' ', "\\040");
+    info.lines()
+        .any(|line| line.split(' ').nth(4) == Some(wanted.as_str()))
+}

@@ -2,12 +2,14 @@
 //! the same bytes are one block), an in-memory implementation for tests, and
 //! the shared test suite every implementation must pass.
 
+mod discard;
 mod memory;
 #[cfg(test)]
 pub mod suite;
 
 use crate::codec::cid::{Cid, is_identity};
 
+pub use discard::DiscardBlockstore;
 pub use memory::MemoryBlockstore;
 
 #[derive(Debug, thiserror::Error)]

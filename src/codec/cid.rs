@@ -84,12 +84,11 @@ impl CidBuilder {
     /// The CID of `data` encoded with `codec`. Raw blocks and non-sha2-256
     /// hashes are always CIDv1, as go-cid's prefix rules make them.
     pub fn cid_of(&self, codec: u64, data: &[u8]) -> Cid {
-        if let Some(limit) = self.inline_limit {
-            if data.len() <= limit {
-                let mh =
-                    Mh::wrap(IDENTITY, data).expect("inline limit is below the digest capacity");
-                return Cid::new_v1(codec, mh);
-            }
+        if let Some(limit) = self.inline_limit
+            && data.len() <= limit
+        {
+            let mh = Mh::wrap(IDENTITY, data).expect("inline limit is below the digest capacity");
+            return Cid::new_v1(codec, mh);
         }
         let mh = self.hash.digest(data);
         if self.version == Version::V0 && codec == DAG_PB && self.hash == HashFn::Sha2_256 {

@@ -1,9 +1,12 @@
 //! Wire formats: CIDs, DAG-PB, the UnixFS `Data` message and CAR files.
 
+pub mod car;
+mod cbor;
 pub mod cid;
 pub mod dagpb;
+pub mod links;
 pub mod unixfs_pb;
-mod wire;
+pub(crate) mod wire;
 
 pub use self::cid::{Cid, CidBuilder, HashFn, IpfsPath, cid_string, parse_cid};
 
@@ -21,4 +24,6 @@ pub enum CodecError {
     DagPb(String),
     #[error("malformed UnixFS data: {0}")]
     Unixfs(String),
+    #[error("malformed DAG-CBOR: {0}")]
+    Cbor(String),
 }

@@ -1,0 +1,348 @@
+//! The read-only /ipfs mount, mounted for real and used with std::fs and
+//! real tools (cp, tar, find, du, sha256sum).
+
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mount_tests::{Node, fuse_available};
+
+fn add_tree(node: &Node) -> String {
+    node.make_tree("tree");
+    node.ok(&["add", "-Q", "-r", "tree"]).trim().to_string()
+}
+
+fn files_under(root: &Path) -> Vec<String> {
+    let out = Command::new("find")
+        .arg(".")
+        .arg("-type")
+        .arg("f")
+        .current_dir(root)
+        .output()
+        .expect("find");
+    assert!(out.status.success());
+    let mut files: Vec<String> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_file_reads_back_identically() {
+    if !fuse_available("every_file_reads_back_identically") {
+        return;
+    }
+    let node = Node::new();
+    let root = add_tree(&node);
+    let mount = node.mount();
+    let source = node.work().join("tree");
+    let mounted = mount.path(&root);
+    let expected = files_under(&source)
+        .into_iter()
+        .filter(|f| !f.starts_with("./."))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        files_under(&mounted),
+        expected,
+        "find -type f lists the same files"
+    );
+    for rel in &expected {
+        let a = std::fs::read(source.join(rel)).expect("source");
+        let b = std::fs::read(mounted.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"));
+        assert!(a == b, "{rel} differs");
+    }
+    let sums = |dir: &Path| {
+        let out = Command::new("sha256sum")
+            .arg("sizes/s45613057.bin")
+            .current_dir(dir)
+            .output()
+            .expect("sha256sum");
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    assert_eq!(sums(&source), sums(&mounted));
+}
+
+#[test]
+fn listings_attributes_links_and_xattrs() {
+    if !fuse_available("listings_attributes_links_and_xattrs") {
+        return;
+    }
+    let node = Node::new();
+    let root = add_tree(&node);
+    let mount = node.mount();
+    let source = node.work().join("tree");
+    let mounted = mount.path(&root);
+
+    for dir in [".", "sharded", "with space/nested"] {
+        let names = |base: &Path| {
+            let mut v: Vec<String> = std::fs::read_dir(base.join(dir))
+                .expect("read_dir")
+                .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+                .filter(|n| !n.starts_with('.'))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&mounted), names(&source), "listing of {dir}");
+    }
+
+    let hello = std::fs::metadata(mounted.join("hello.txt")).expect("stat");
+    assert_eq!(hello.len(), 13);
+    assert_eq!(hello.permissions().mode() & 0o7777, 0o444);
+    assert_eq!(hello.nlink(), 1);
+    assert_eq!(hello.blocks(), 1);
+    let big = std::fs::metadata(mounted.join("sizes/s45613057.bin")).expect("stat");
+    assert_eq!(big.len(), 45_613_057);
+    assert_eq!(big.blocks(), 45_613_057u64.div_ceil(512));
+    let dir = std::fs::metadata(mounted.join("sizes")).expect("stat");
+    assert!(dir.is_dir());
+    assert_eq!(dir.permissions().mode() & 0o7777, 0o555);
+    let again = std::fs::metadata(mount.path(&format!("{root}/sizes"))).expect("stat");
+    assert_eq!(dir.ino(), again.ino(), "inodes are stable");
+
+    assert_eq!(
+        std::fs::read_link(mounted.join("link-to-hello")).expect("readlink"),
+        Path::new("hello.txt")
+    );
+    assert_eq!(
+        std::fs::read_to_string(mounted.join("link-to-hello")).expect("follow"),
+        "Hello World!\n"
+    );
+
+    let cid = xattr(&mounted.join("hello.txt"), "user.ipfs.cid").expect("user.ipfs.cid");
+    assert_eq!(cid, "QmfM2r8seH2GiRaC4esTjeraXEachRt8ZsSeGaWTPLyMoG");
+    assert_eq!(xattr(&mounted, "user.ipfs.cid").expect("root cid"), root);
+    assert_eq!(
+        xattr(&mounted, "user.ipfs.type").expect("type"),
+        "directory"
+    );
+    assert_eq!(
+        xattr(&mounted.join("hello.txt"), "user.ipfs.size").expect("size"),
+        "21"
+    );
+    assert_eq!(
+        xattr(&mounted.join("hello.txt"), "user.nope"),
+        Err(libc::ENODATA)
+    );
+    let names = list_xattrs(&mounted.join("hello.txt"));
+    assert!(names.contains(&"user.ipfs.cid".to_string()), "{names:?}");
+
+    let root_listing: Vec<String> = std::fs::read_dir(&mount.point)
+        .expect("the root is listable")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    assert_eq!(
+        root_listing,
+        vec![root.clone()],
+        "the root lists the pinned roots"
+    );
+    assert_eq!(
+        std::fs::metadata(mount.path("not-a-cid"))
+            .expect_err("invalid name")
+            .raw_os_error(),
+        Some(libc::ENOENT)
+    );
+    let v1 = node
+        .ok(&["add", "-Q", "--cid-version", "1", "tree/hello.txt"])
+        .trim()
+        .to_string();
+    assert_eq!(
+        std::fs::read_to_string(mount.path(&v1)).expect("raw CIDv1 block"),
+        "Hello World!\n"
+    );
+    let err = std::fs::write(mounted.join("new.txt"), "x").expect_err("read-only");
+    assert_eq!(err.raw_os_error(), Some(libc::EROFS));
+}
+
+#[test]
+fn real_tools_see_the_same_tree() {
+    if !fuse_available("real_tools_see_the_same_tree") {
+        return;
+    }
+    let node = Node::new();
+    let root = add_tree(&node);
+    let mount = node.mount();
+    let mounted = mount.path(&root);
+    let copy = node.work().join("copy");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&mounted)
+        .arg(&copy)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let diff = Command::new("diff")
+        .arg("-r")
+        .arg("--no-dereference")
+        .arg(node.work().join("tree"))
+        .arg(&copy)
+        .output()
+        .expect("diff");
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        text.lines()
+            .all(|l| l.starts_with("Only in") && l.contains(": .hidden")),
+        "{text}"
+    );
+    let tar = Command::new("tar")
+        .arg("cf")
+        .arg(node.work().join("t.tar"))
+        .arg(".")
+        .current_dir(&mounted)
+        .status()
+        .expect("tar");
+    assert!(tar.success(), "tar c through the mount");
+    let du = Command::new("du")
+        .arg("-s")
+        .arg(&mounted)
+        .output()
+        .expect("du");
+    assert!(du.status.success());
+    let kib: u64 = String::from_utf8_lossy(&du.stdout)
+        .split_whitespace()
+        .next()
+        .expect("du")
+        .parse()
+        .expect("number");
+    assert!(
+        kib >= 45_613_057 / 1024,
+        "du counts the big file: {kib} KiB"
+    );
+}
+
+#[test]
+fn concurrent_random_reads_and_seeks() {
+    if !fuse_available("concurrent_random_reads_and_seeks") {
+        return;
+    }
+    let node = Node::new();
+    let root = add_tree(&node);
+    let mount = node.mount();
+    let source = std::fs::read(node.work().join("tree/sizes/s45613057.bin")).expect("source");
+    let path = mount.path(&format!("{root}/sizes/s45613057.bin"));
+    std::thread::scope(|scope| {
+        for worker in 0..8u64 {
+            let (source, path) = (&source, &path);
+            scope.spawn(move || {
+                let mut file = std::fs::File::open(path).expect("open");
+                let mut state = worker.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+                for _ in 0..200 {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let offset = state % source.len() as u64;
+                    let len = (state >> 40) as usize % 300_000 + 1;
+                    file.seek(SeekFrom::Start(offset)).expect("seek");
+                    let mut buf = vec![0u8; len];
+                    let mut got = 0;
+                    while got < len {
+                        let n = file.read(&mut buf[got..]).expect("read");
+                        if n == 0 {
+                            break;
+                        }
+                        got += n;
+                    }
+                    let end = (offset as usize + len).min(source.len());
+                    assert!(
+                        buf[..got] == source[offset as usize..end],
+                        "worker {worker} at {offset}+{len}"
+                    );
+                }
+            });
+        }
+    });
+    let mut file = std::fs::File::open(&path).expect("open");
+    file.seek(SeekFrom::Start(source.len() as u64 + 1000))
+        .expect("seek past the end");
+    let mut buf = [0u8; 16];
+    assert_eq!(file.read(&mut buf).expect("read past the end"), 0);
+}
+
+#[test]
+fn missing_blocks_give_eio_promptly_and_the_mount_survives() {
+    if !fuse_available("missing_blocks_give_eio_promptly_and_the_mount_survives") {
+        return;
+    }
+    let node = Node::new();
+    node.make_tree("tree");
+    let root = node
+        .ok(&["add", "-Q", "-r", "--pin=false", "tree"])
+        .trim()
+        .to_string();
+    // Remove one leaf of s262145.bin (its 1-byte second chunk) from the repo.
+    let refs = node.ok(&["refs", &format!("{root}/sizes/s262145.bin")]);
+    let leaf = refs.lines().last().expect("two leaves").to_string();
+    node.ok(&["block", "rm", &leaf]);
+    let mount = node.mount();
+    let start = Instant::now();
+    let err = std::fs::read(mount.path(&format!("{root}/sizes/s262145.bin")))
+        .expect_err("a block is missing");
+    assert_eq!(err.raw_os_error(), Some(libc::EIO));
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "EIO took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        std::fs::read_to_string(mount.path(&format!("{root}/hello.txt"))).expect("still usable"),
+        "Hello World!\n"
+    );
+}
+
+#[test]
+fn a_killed_mount_can_be_mounted_again() {
+    if !fuse_available("a_killed_mount_can_be_mounted_again") {
+        return;
+    }
+    let node = Node::new();
+    let root = add_tree(&node);
+    let mount = node.mount();
+    assert!(mount.path(&root).is_dir());
+    mount.kill_hard();
+    let again = node.mount();
+    assert_eq!(
+        std::fs::read_to_string(again.path(&format!("{root}/hello.txt"))).expect("read"),
+        "Hello World!\n"
+    );
+    again.stop();
+}
+
+fn xattr(path: &Path, name: &str) -> Result<String, i32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    let c_name = std::ffi::CString::new(name).expect("name");
+    let mut buf = vec![0u8; 256];
+    // SAFETY: valid C strings and a buffer of the length we pass.
+    let n = unsafe {
+        libc::getxattr(
+            c_path.as_ptr(),
+            c_name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    }
+    buf.truncate(n as usize);
+    Ok(String::from_utf8(buf).expect("utf-8 value"))
+}
+
+fn list_xattrs(path: &Path) -> Vec<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    let mut buf = vec![0u8; 1024];
+    // SAFETY: valid C string and a buffer of the length we pass.
+    let n = unsafe { libc::listxattr(c_path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    assert!(n >= 0, "listxattr failed");
+    buf.truncate(n as usize);
+    buf.split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}

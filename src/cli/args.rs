@@ -1,0 +1,293 @@
+//! The command line, as clap definitions. Names and flags follow Kubo's `ipfs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rsipfs",
+    version,
+    about = "IPFS in Rust, with a FUSE filesystem at its heart"
+)]
+pub struct Cli {
+    /// Repository path (default: $IPFS_PATH or ~/.ipfs).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new repository.
+    Init,
+    /// Add files or directories to IPFS.
+    Add(AddArgs),
+    /// Show the bytes of an IPFS file.
+    Cat(CatArgs),
+    /// Download a file or directory to the local filesystem.
+    Get(GetArgs),
+    /// List the links of a directory.
+    Ls(LsArgs),
+    /// List the links (CIDs) below an object.
+    Refs(RefsArgs),
+    /// Work with raw blocks.
+    #[command(subcommand)]
+    Block(BlockCmd),
+    /// Work with IPLD DAGs (CAR import/export).
+    #[command(subcommand)]
+    Dag(DagCmd),
+    /// Work with DAG-PB objects.
+    #[command(subcommand)]
+    Object(ObjectCmd),
+    /// Pin objects so `repo gc` keeps them.
+    #[command(subcommand)]
+    Pin(PinCmd),
+    /// Manage the repository.
+    #[command(subcommand)]
+    Repo(RepoCmd),
+    /// Get or set a configuration value.
+    Config(ConfigArgs),
+    /// Show the rsipfs version.
+    Version,
+    /// Mount /ipfs (read-only) and serve it until SIGINT/SIGTERM.
+    Mount(MountArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MountArgs {
+    /// Where to mount /ipfs (default: config Mounts.IPFS).
+    #[arg(long, value_name = "DIR")]
+    pub ipfs: Option<PathBuf>,
+    /// Serve local blocks only (the network node is not started).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// Files or directories to add; none reads standard input.
+    pub paths: Vec<PathBuf>,
+    /// Add directory paths recursively.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Write only the CIDs.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Write only the final CID.
+    #[arg(short = 'Q', long)]
+    pub quieter: bool,
+    /// Write nothing.
+    #[arg(long)]
+    pub silent: bool,
+    /// Show a progress bar (default: when stderr is a terminal).
+    #[arg(short, long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub progress: Option<bool>,
+    /// Use the trickle DAG layout.
+    #[arg(short, long)]
+    pub trickle: bool,
+    /// Wrap the files in a directory.
+    #[arg(short, long = "wrap-with-directory")]
+    pub wrap: bool,
+    /// Only compute the CIDs; store nothing.
+    #[arg(short = 'n', long)]
+    pub only_hash: bool,
+    /// Chunker: size-N, rabin, rabin-AVG, rabin-MIN-AVG-MAX or buzhash.
+    #[arg(short = 's', long, default_value = "size-262144")]
+    pub chunker: String,
+    /// Pin what is added (default true).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub pin: bool,
+    /// Use raw blocks for leaves (default: true with CIDv1).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub raw_leaves: Option<bool>,
+    /// CID version (0 or 1).
+    #[arg(long)]
+    pub cid_version: Option<u64>,
+    /// Hash function (sha2-256, sha2-512).
+    #[arg(long, default_value = "sha2-256")]
+    pub hash: String,
+    /// Give blocks of at most --inline-limit bytes identity CIDs.
+    #[arg(long)]
+    pub inline: bool,
+    #[arg(long, default_value_t = 32)]
+    pub inline_limit: usize,
+    /// Include files whose names start with a dot.
+    #[arg(short = 'H', long)]
+    pub hidden: bool,
+    /// Store file permissions as UnixFS mode.
+    #[arg(long)]
+    pub preserve_mode: bool,
+    /// Store modification times as UnixFS mtime.
+    #[arg(long)]
+    pub preserve_mtime: bool,
+    /// Name to print for data read from standard input.
+    #[arg(long)]
+    pub stdin_name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CatArgs {
+    pub path: String,
+    #[arg(short, long, default_value_t = 0)]
+    pub offset: u64,
+    #[arg(short, long)]
+    pub length: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    pub path: String,
+    /// Where to write (default: the last path component, or the CID).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    pub paths: Vec<String>,
+    /// Print a header line.
+    #[arg(short = 'v', long)]
+    pub headers: bool,
+    /// Show sizes (default true).
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub size: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RefsArgs {
+    pub paths: Vec<String>,
+    /// Walk the whole DAG.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Print each CID once.
+    #[arg(short, long)]
+    pub unique: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BlockCmd {
+    /// Write a block's raw bytes to stdout.
+    Get { cid: String },
+    /// Store stdin (or a file) as a block and print its CID.
+    Put {
+        file: Option<PathBuf>,
+        /// Codec of the block: raw, dag-pb, dag-cbor.
+        #[arg(long, default_value = "raw")]
+        cid_codec: String,
+        #[arg(long, default_value = "sha2-256")]
+        mhtype: String,
+        #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+        pin: bool,
+    },
+    /// Print a block's CID and size.
+    Stat { cid: String },
+    /// Remove blocks.
+    Rm {
+        cids: Vec<String>,
+        #[arg(short, long)]
+        force: bool,
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DagCmd {
+    /// Print a node as JSON (dag-pb as Kubo's dag-json view; raw as bytes).
+    Get { path: String },
+    /// Store a dag-json node read from stdin as dag-pb (or raw bytes as raw).
+    Put {
+        file: Option<PathBuf>,
+        #[arg(long, default_value = "dag-json")]
+        input_codec: String,
+        #[arg(long, default_value = "dag-cbor")]
+        store_codec: String,
+        #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+        pin: bool,
+    },
+    /// Export a DAG as a CARv1 to stdout.
+    Export { path: String },
+    /// Import blocks from CAR files (v1 or v2) and pin their roots.
+    Import {
+        files: Vec<PathBuf>,
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        pin_roots: bool,
+    },
+    /// Size and block count of a DAG.
+    Stat { path: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ObjectCmd {
+    /// The node's links and data as JSON.
+    Get { path: String },
+    /// The node's statistics.
+    Stat { path: String },
+    /// The node's raw Data field.
+    Data { path: String },
+    /// The node's links.
+    Links {
+        path: String,
+        #[arg(short = 'v', long)]
+        headers: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PinCmd {
+    Add {
+        paths: Vec<String>,
+        #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set)]
+        recursive: bool,
+    },
+    Rm {
+        paths: Vec<String>,
+        #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set)]
+        recursive: bool,
+    },
+    Ls {
+        paths: Vec<String>,
+        /// direct, indirect, recursive or all.
+        #[arg(short = 't', long = "type", default_value = "all")]
+        pin_type: String,
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RepoCmd {
+    /// Rehash every block and report the corrupt ones.
+    Verify,
+    /// Remove blocks that no pin and not the MFS root reach.
+    Gc {
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Repository statistics.
+    Stat {
+        /// Print sizes in MiB.
+        #[arg(long)]
+        human: bool,
+    },
+    /// The repository's version string.
+    Version,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Dotted key, e.g. Addresses.API.
+    pub key: Option<String>,
+    pub value: Option<String>,
+    /// Parse VALUE as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Treat VALUE as a boolean.
+    #[arg(long)]
+    pub bool: bool,
+    /// Print the whole config.
+    #[arg(long)]
+    pub show: bool,
+}

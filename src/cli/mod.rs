@@ -1,0 +1,97 @@
+//! Command dispatch and the output formats users of Kubo expect. `anyhow`
+//! lives only here: library errors are typed and get their context added.
+
+mod add;
+mod args;
+mod mount;
+mod objects;
+mod pins;
+mod read;
+mod repo_cmds;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use rsipfs::repo::{Repo, default_repo_path};
+
+use args::{Cli, Command};
+
+pub fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RSIPFS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let repo_path = cli.repo_dir.clone().unwrap_or_else(default_repo_path);
+    let ctx = Ctx { repo_path };
+    match cli.command {
+        Command::Init => repo_cmds::init(&ctx),
+        Command::Version => {
+            println!("rsipfs version {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Config(args) => repo_cmds::config(&ctx, args),
+        Command::Repo(cmd) => repo_cmds::repo(&ctx, cmd),
+        Command::Add(args) => add::run(&ctx, args),
+        Command::Cat(args) => read::cat(&ctx, args),
+        Command::Get(args) => read::get(&ctx, args),
+        Command::Ls(args) => read::ls(&ctx, args),
+        Command::Refs(args) => read::refs(&ctx, args),
+        Command::Block(cmd) => objects::block(&ctx, cmd),
+        Command::Dag(cmd) => objects::dag(&ctx, cmd),
+        Command::Object(cmd) => objects::object(&ctx, cmd),
+        Command::Pin(cmd) => pins::pin(&ctx, cmd),
+        Command::Mount(args) => mount::run(&ctx, args),
+    }
+}
+
+pub struct Ctx {
+    pub repo_path: PathBuf,
+}
+
+impl Ctx {
+    pub fn open_repo(&self) -> Result<Repo> {
+        Repo::open(&self.repo_path)
+            .with_context(|| format!("cannot open the repository at {}", self.repo_path.display()))
+    }
+}
+
+/// Stdout, buffered; flushed by the caller.
+pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())
+}
+
+pub fn finish(mut out: impl Write) -> Result<()> {
+    out.flush().context("writing to stdout")
+}

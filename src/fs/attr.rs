@@ -1,0 +1,69 @@
+//! File attributes derived from UnixFS nodes.
+
+use crate::codec::unixfs_pb::UnixTime;
+use crate::unixfs::node::{Kind, Node};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Directory,
+    File,
+    Symlink,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attr {
+    pub ino: u64,
+    pub kind: FileKind,
+    pub size: u64,
+    /// 512-byte blocks, as `st_blocks` counts them.
+    pub blocks: u64,
+    pub perm: u16,
+    pub nlink: u32,
+    pub mtime: UnixTime,
+}
+
+/// Preferred I/O size reported to the kernel.
+pub const BLOCK_SIZE: u32 = 1 << 20;
+
+impl Attr {
+    /// Read-only attributes for a node: UnixFS mode and mtime where present
+    /// (write bits removed), else 0444 files, 0555 directories, 0777 symlinks.
+    pub fn read_only(ino: u64, node: &Node, nlink: u32) -> Attr {
+        let kind = match node.kind() {
+            Kind::Directory | Kind::HamtShard => FileKind::Directory,
+            Kind::Symlink => FileKind::Symlink,
+            Kind::File | Kind::Other => FileKind::File,
+        };
+        let unixfs = node.unixfs();
+        let stored_mode = unixfs.and_then(|u| u.permissions());
+        let perm = match (kind, stored_mode) {
+            (FileKind::Symlink, _) => 0o777,
+            (_, Some(mode)) => (mode & !0o222) as u16,
+            (FileKind::Directory, None) => 0o555,
+            (FileKind::File, None) => 0o444,
+        };
+        let size = node.content_size();
+        Attr {
+            ino,
+            kind,
+            size,
+            blocks: size.div_ceil(512),
+            perm,
+            nlink,
+            mtime: unixfs.and_then(|u| u.mtime).unwrap_or_default(),
+        }
+    }
+
+    /// The synthetic root of the /ipfs mount.
+    pub fn root(ino: u64) -> Attr {
+        Attr {
+            ino,
+            kind: FileKind::Directory,
+            size: 0,
+            blocks: 0,
+            perm: 0o555,
+            nlink: 2,
+            mtime: UnixTime::default(),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! A read-through LRU of blocks in front of a blockstore: the mount reads
+//! the same internal nodes for every range of a file.
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+
+use crate::blockstore::{Blockstore, Result};
+use crate::codec::cid::{Cid, Mh};
+
+pub struct CachedBlockstore {
+    inner: Arc<dyn Blockstore>,
+    cache: Mutex<LruCache<Mh, Arc<Vec<u8>>>>,
+    max_block: usize,
+}
+
+impl CachedBlockstore {
+    /// Keeps up to `capacity` blocks of at most `max_block` bytes each.
+    pub fn new(inner: Arc<dyn Blockstore>, capacity: usize, max_block: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity.max(1)).expect("non-zero");
+        CachedBlockstore {
+            inner,
+            cache: Mutex::new(LruCache::new(capacity)),
+            max_block,
+        }
+    }
+
+    fn cached(&self, cid: &Cid) -> Option<Arc<Vec<u8>>> {
+        self.cache.lock().ok()?.get(cid.hash()).cloned()
+    }
+}
+
+impl Blockstore for CachedBlockstore {
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        if let Some(block) = self.cached(cid) {
+            return Ok(Some(block.as_ref().clone()));
+        }
+        let block = self.inner.get(cid)?;
+        if let Some(data) = &block
+            && data.len() <= self.max_block
+            && let Ok(mut cache) = self.cache.lock()
+        {
+            cache.put(*cid.hash(), Arc::new(data.clone()));
+        }
+        Ok(block)
+    }
+
+    fn has(&self, cid: &Cid) -> Result<bool> {
+        Ok(self.cached(cid).is_some() || self.inner.has(cid)?)
+    }
+
+    fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
+        self.inner.put(cid, data)
+    }
+
+    fn delete(&self, cid: &Cid) -> Result<bool> {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.pop(cid.hash());
+        }
+        self.inner.delete(cid)
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.inner.sync()
+    }
+
+    fn all_keys(&self) -> Result<Vec<Cid>> {
+        self.inner.all_keys()
+    }
+}

@@ -1,0 +1,231 @@
+//! The read-only `/ipfs` tree: the root lists the recursively pinned CIDs
+//! and looks up any CID by name; below it, UnixFS directories, HAMT shards,
+//! files, raw blocks and symlinks.
+
+use std::sync::{Arc, RwLock};
+
+use super::attr::{Attr, FileKind};
+use super::inodes::{Entry, Inodes, ROOT};
+use super::{FsError, Listing};
+use crate::blockstore::Blockstore;
+use crate::codec::cid::{Cid, cid_string, parse_cid};
+use crate::unixfs::dir;
+use crate::unixfs::node::Node;
+use crate::unixfs::reader::{FileReader, load};
+
+/// Supplies the CIDs the root directory lists (the recursive pins).
+pub type RootLister = Box<dyn Fn() -> Vec<Cid> + Send + Sync>;
+
+pub struct IpfsFs {
+    store: Arc<dyn Blockstore>,
+    list_roots: RootLister,
+    inodes: RwLock<Inodes>,
+}
+
+/// Workers that load a directory's children at once.
+const LIST_WORKERS: usize = 8;
+
+const XATTR_CID: &str = "user.ipfs.cid";
+const XATTR_TYPE: &str = "user.ipfs.type";
+const XATTR_SIZE: &str = "user.ipfs.size";
+
+impl IpfsFs {
+    pub fn new(store: Arc<dyn Blockstore>, list_roots: RootLister) -> Self {
+        IpfsFs {
+            store,
+            list_roots,
+            inodes: RwLock::new(Inodes::default()),
+        }
+    }
+
+    pub fn getattr(&self, ino: u64) -> Result<Attr, FsError> {
+        if ino == ROOT {
+            return Ok(Attr::root(ROOT));
+        }
+        Ok(self.entry(ino)?.attr)
+    }
+
+    pub fn lookup(&self, parent: u64, name: &str) -> Result<Attr, FsError> {
+        if parent == ROOT {
+            let cid = parse_cid(name).map_err(|_| FsError::NotFound)?;
+            return self.inode_for(&cid, None);
+        }
+        let dir = self.entry(parent)?;
+        if dir.attr.kind != FileKind::Directory {
+            return Err(FsError::NotADirectory);
+        }
+        if !is_safe_name(name) {
+            return Err(FsError::NotFound);
+        }
+        let found =
+            dir::lookup(self.store.as_ref(), &dir.cid, name).map_err(|e| io_error(&dir.cid, e))?;
+        let entry = found.ok_or(FsError::NotFound)?;
+        self.inode_for(&entry.cid, None)
+    }
+
+    pub fn readdir(&self, ino: u64) -> Result<Vec<Listing>, FsError> {
+        if ino == ROOT {
+            let roots = (self.list_roots)();
+            return Ok(self.load_all(
+                roots
+                    .into_iter()
+                    .map(|cid| (cid_string(&cid), cid))
+                    .collect(),
+            ));
+        }
+        let dir = self.entry(ino)?;
+        if dir.attr.kind != FileKind::Directory {
+            return Err(FsError::NotADirectory);
+        }
+        let entries =
+            dir::list(self.store.as_ref(), &dir.cid).map_err(|e| io_error(&dir.cid, e))?;
+        let named = entries
+            .into_iter()
+            .filter(|e| is_safe_name(&e.name))
+            .map(|e| (e.name, e.cid))
+            .collect::<Vec<_>>();
+        Ok(self.load_all(named))
+    }
+
+    pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
+        let entry = self.entry(ino)?;
+        match entry.attr.kind {
+            FileKind::Directory => return Err(FsError::IsADirectory),
+            FileKind::Symlink => return Err(FsError::Invalid),
+            FileKind::File => {}
+        }
+        let reader = FileReader::open(self.store.as_ref(), &entry.cid)
+            .map_err(|e| io_error(&entry.cid, e))?;
+        let len = (size as u64).min(reader.size().saturating_sub(offset)) as usize;
+        let mut buf = vec![0u8; len];
+        let filled = reader
+            .read_at(offset, &mut buf)
+            .map_err(|e| io_error(&entry.cid, e))?;
+        buf.truncate(filled);
+        Ok(buf)
+    }
+
+    pub fn readlink(&self, ino: u64) -> Result<Vec<u8>, FsError> {
+        let entry = self.entry(ino)?;
+        let node = load(self.store.as_ref(), &entry.cid).map_err(|e| io_error(&entry.cid, e))?;
+        node.symlink_target()
+            .map(<[u8]>::to_vec)
+            .ok_or(FsError::Invalid)
+    }
+
+    pub fn listxattr(&self, ino: u64) -> Result<Vec<u8>, FsError> {
+        if ino == ROOT {
+            return Ok(Vec::new());
+        }
+        self.entry(ino)?;
+        let mut names = Vec::new();
+        for name in [XATTR_CID, XATTR_TYPE, XATTR_SIZE] {
+            names.extend_from_slice(name.as_bytes());
+            names.push(0);
+        }
+        Ok(names)
+    }
+
+    pub fn getxattr(&self, ino: u64, name: &str) -> Result<Vec<u8>, FsError> {
+        if ino == ROOT {
+            return Err(FsError::NoAttribute);
+        }
+        let entry = self.entry(ino)?;
+        let value = match name {
+            XATTR_CID => cid_string(&entry.cid),
+            XATTR_TYPE => {
+                let node =
+                    load(self.store.as_ref(), &entry.cid).map_err(|e| io_error(&entry.cid, e))?;
+                match (&node, node.kind()) {
+                    (Node::Raw(_), _) => "raw".to_string(),
+                    (_, kind) => kind.name().to_string(),
+                }
+            }
+            XATTR_SIZE => {
+                let node =
+                    load(self.store.as_ref(), &entry.cid).map_err(|e| io_error(&entry.cid, e))?;
+                node.cumulative_size().to_string()
+            }
+            _ => return Err(FsError::NoAttribute),
+        };
+        Ok(value.into_bytes())
+    }
+
+    /// Number of inodes handed out so far (for tests and stats).
+    pub fn inode_count(&self) -> usize {
+        self.inodes.read().map(|i| i.len()).unwrap_or(0)
+    }
+
+    fn entry(&self, ino: u64) -> Result<Entry, FsError> {
+        let inodes = self
+            .inodes
+            .read()
+            .map_err(|_| FsError::Io("inode table poisoned".into()))?;
+        inodes.get(ino).cloned().ok_or(FsError::NotFound)
+    }
+
+    /// The attributes for `cid`, loading its node unless already known.
+    fn inode_for(&self, cid: &Cid, node: Option<Node>) -> Result<Attr, FsError> {
+        if let Some(ino) = self.inodes.read().ok().and_then(|i| i.find(cid)) {
+            return self.getattr(ino);
+        }
+        let node = match node {
+            Some(node) => node,
+            None => load(self.store.as_ref(), cid).map_err(|e| io_error(cid, e))?,
+        };
+        let mut inodes = self
+            .inodes
+            .write()
+            .map_err(|_| FsError::Io("inode table poisoned".into()))?;
+        // Directories report nlink 1: "subdirectory count unknown" (as btrfs
+        // does), which tells find/fts not to use the leaf optimisation.
+        Ok(inodes
+            .get_or_insert(cid, |ino| Attr::read_only(ino, &node, 1))
+            .attr)
+    }
+
+    /// Loads the named children in parallel; entries that fail to load are
+    /// left out of the listing (and logged), the rest are still shown.
+    fn load_all(&self, named: Vec<(String, Cid)>) -> Vec<Listing> {
+        let chunk = named.len().div_ceil(LIST_WORKERS).max(1);
+        let mut results: Vec<Vec<Listing>> = Vec::new();
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = named
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .filter_map(|(name, cid)| match self.inode_for(cid, None) {
+                                Ok(attr) => Some(Listing {
+                                    name: name.clone(),
+                                    attr,
+                                }),
+                                Err(err) => {
+                                    tracing::warn!(
+                                        "cannot list {name} ({}): {err}",
+                                        cid_string(cid)
+                                    );
+                                    None
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for worker in workers {
+                results.push(worker.join().unwrap_or_default());
+            }
+        });
+        results.into_iter().flatten().collect()
+    }
+}
+
+/// Link names come from other people; only plain single components are shown.
+fn is_safe_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
+}
+
+fn io_error(cid: &Cid, err: impl std::fmt::Display) -> FsError {
+    tracing::warn!("block {} unavailable or invalid: {err}", cid_string(cid));
+    FsError::Io(err.to_string())
+}

@@ -1,0 +1,53 @@
+//! The filesystem core, free of FUSE: inodes, attributes and the operations
+//! the kernel asks for, as plain Rust that unit tests can drive. `crate::fuse`
+//! only translates between this and the kernel.
+
+pub mod attr;
+pub mod cache;
+pub mod inodes;
+pub mod ipfs;
+
+pub use attr::{Attr, FileKind};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FsError {
+    #[error("no such entry")]
+    NotFound,
+    #[error("not a directory")]
+    NotADirectory,
+    #[error("is a directory")]
+    IsADirectory,
+    #[error("read-only filesystem")]
+    ReadOnly,
+    #[error("no such attribute")]
+    NoAttribute,
+    #[error("buffer too small")]
+    Range,
+    #[error("invalid argument")]
+    Invalid,
+    #[error("I/O error: {0}")]
+    Io(String),
+}
+
+impl FsError {
+    /// The one place filesystem errors become errno values.
+    pub fn errno(&self) -> i32 {
+        match self {
+            FsError::NotFound => libc::ENOENT,
+            FsError::NotADirectory => libc::ENOTDIR,
+            FsError::IsADirectory => libc::EISDIR,
+            FsError::ReadOnly => libc::EROFS,
+            FsError::NoAttribute => libc::ENODATA,
+            FsError::Range => libc::ERANGE,
+            FsError::Invalid => libc::EINVAL,
+            FsError::Io(_) => libc::EIO,
+        }
+    }
+}
+
+/// A directory entry as `readdir` returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub name: String,
+    pub attr: Attr,
+}

@@ -1,0 +1,255 @@
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fuser::{
+    Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig, LockOwner,
+    OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
+    ReplyOpen, ReplyStatfs, ReplyXattr, Request,
+};
+
+use super::{IMMUTABLE_TTL, file_attr, file_type};
+use crate::fs::inodes::ROOT;
+use crate::fs::ipfs::IpfsFs;
+use crate::fs::{FsError, Listing};
+
+/// The pinned-roots listing changes as pins do; keep it fresh.
+const ROOT_TTL: Duration = Duration::from_secs(1);
+
+pub struct IpfsFuse {
+    fs: Arc<IpfsFs>,
+    listings: Mutex<HashMap<u64, Arc<Vec<Listing>>>>,
+    next_handle: AtomicU64,
+}
+
+impl IpfsFuse {
+    pub fn new(fs: Arc<IpfsFs>) -> Self {
+        IpfsFuse {
+            fs,
+            listings: Mutex::new(HashMap::new()),
+            next_handle: AtomicU64::new(1),
+        }
+    }
+
+    fn ttl(ino: u64) -> Duration {
+        if ino == ROOT { ROOT_TTL } else { IMMUTABLE_TTL }
+    }
+
+    fn listing(&self, fh: FileHandle) -> Option<Arc<Vec<Listing>>> {
+        self.listings.lock().ok()?.get(&fh.0).cloned()
+    }
+}
+
+fn errno(err: FsError) -> Errno {
+    Errno::from_i32(err.errno())
+}
+
+fn name_str(name: &OsStr) -> Result<&str, FsError> {
+    name.to_str().ok_or(FsError::NotFound)
+}
+
+impl fuser::Filesystem for IpfsFuse {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
+        let wanted = InitFlags::FUSE_DO_READDIRPLUS
+            | InitFlags::FUSE_READDIRPLUS_AUTO
+            | InitFlags::FUSE_ASYNC_READ
+            | InitFlags::FUSE_PARALLEL_DIROPS
+            | InitFlags::FUSE_CACHE_SYMLINKS
+            | InitFlags::FUSE_MAX_PAGES;
+        let _ = config.add_capabilities(wanted);
+        let _ = config.set_max_readahead(8 << 20);
+        let _ = config.set_max_background(64);
+        Ok(())
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        match name_str(name).and_then(|name| self.fs.lookup(parent.0, name)) {
+            Ok(attr) => reply.entry(&IMMUTABLE_TTL, &file_attr(&attr), Generation(0)),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.fs.getattr(ino.0) {
+            Ok(attr) => reply.attr(&Self::ttl(ino.0), &file_attr(&attr)),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        match self.fs.readlink(ino.0) {
+            Ok(target) => reply.data(&target),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        if flags.0 & libc::O_ACCMODE != libc::O_RDONLY {
+            return reply.error(errno(FsError::ReadOnly));
+        }
+        match self.fs.getattr(ino.0) {
+            Ok(_) => reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        match self.fs.read(ino.0, offset, size) {
+            Ok(data) => reply.data(&data),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        match self.fs.readdir(ino.0) {
+            Ok(listing) => {
+                let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut listings) = self.listings.lock() {
+                    listings.insert(fh, Arc::new(listing));
+                }
+                reply.opened(FileHandle(fh), FopenFlags::empty());
+            }
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let Some(listing) = self.listing(fh) else {
+            return reply.error(Errno::EBADF);
+        };
+        let dots = [
+            (ino.0, fuser::FileType::Directory, "."),
+            (ino.0, fuser::FileType::Directory, ".."),
+        ];
+        let mut index = offset as usize;
+        while index < 2 + listing.len() {
+            let full = if index < 2 {
+                let (i, kind, name) = dots[index];
+                reply.add(INodeNo(i), index as u64 + 1, kind, name)
+            } else {
+                let entry = &listing[index - 2];
+                reply.add(
+                    INodeNo(entry.attr.ino),
+                    index as u64 + 1,
+                    file_type(entry.attr.kind),
+                    &entry.name,
+                )
+            };
+            if full {
+                break;
+            }
+            index += 1;
+        }
+        reply.ok();
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
+        let Some(listing) = self.listing(fh) else {
+            return reply.error(Errno::EBADF);
+        };
+        let Ok(own) = self.fs.getattr(ino.0) else {
+            return reply.error(Errno::ENOENT);
+        };
+        let mut index = offset as usize;
+        while index < 2 + listing.len() {
+            let (name, attr) = match index {
+                0 => (".", own),
+                1 => ("..", own),
+                _ => (listing[index - 2].name.as_str(), listing[index - 2].attr),
+            };
+            if reply.add(
+                INodeNo(attr.ino),
+                index as u64 + 1,
+                name,
+                &IMMUTABLE_TTL,
+                &file_attr(&attr),
+                Generation(0),
+            ) {
+                break;
+            }
+            index += 1;
+        }
+        reply.ok();
+    }
+
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
+        if let Ok(mut listings) = self.listings.lock() {
+            listings.remove(&fh.0);
+        }
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        reply.statfs(
+            0,
+            0,
+            0,
+            self.fs.inode_count() as u64,
+            0,
+            crate::fs::attr::BLOCK_SIZE,
+            255,
+            4096,
+        );
+    }
+
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let value = name_str(name)
+            .map_err(|_| FsError::NoAttribute)
+            .and_then(|n| self.fs.getxattr(ino.0, n));
+        reply_xattr(value, size, reply);
+    }
+
+    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        reply_xattr(self.fs.listxattr(ino.0), size, reply);
+    }
+
+    fn access(&self, _req: &Request, _ino: INodeNo, mask: fuser::AccessFlags, reply: ReplyEmpty) {
+        if mask.contains(fuser::AccessFlags::W_OK) {
+            return reply.error(errno(FsError::ReadOnly));
+        }
+        reply.ok();
+    }
+}
+
+fn reply_xattr(value: Result<Vec<u8>, FsError>, size: u32, reply: ReplyXattr) {
+    match value {
+        Ok(data) if size == 0 => reply.size(data.len() as u32),
+        Ok(data) if data.len() > size as usize => reply.error(errno(FsError::Range)),
+        Ok(data) => reply.data(&data),
+        Err(err) => reply.error(errno(err)),
+    }
+}

@@ -1,0 +1,98 @@
+//! Mounting and unmounting: options, stale-mount recovery, the session.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use fuser::{BackgroundSession, Config, MountOption, SessionACL};
+
+use super::IpfsFuse;
+use crate::fs::ipfs::IpfsFs;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error("cannot create mount point {path}: {source}")]
+    CreateMountPoint {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot mount at {path}: {source} (is /dev/fuse available, and are you root or in the fuse group?)"
+    )]
+    Mount {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct MountOptions {
+    /// Kernel requests served at once.
+    pub threads: usize,
+    /// Let other users than the mounting one read the mount.
+    pub allow_other: bool,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            threads: 4,
+            allow_other: false,
+        }
+    }
+}
+
+/// A mount left behind by a killed process answers every call with
+/// ENOTCONN; detach it so the path can be mounted again. Returns whether
+/// one was found.
+pub fn detach_stale_mount(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => {
+            tracing::warn!("detaching the stale mount at {}", path.display());
+            nix_detach(path)
+        }
+        _ => false,
+    }
+}
+
+fn nix_detach(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c_path is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::umount2(c_path.as_ptr(), libc::MNT_DETACH) == 0 }
+}
+
+/// Mounts the read-only /ipfs tree at `mountpoint` (created if missing) and
+/// serves it on background threads until the session is dropped.
+pub fn mount_ipfs(
+    fs: Arc<IpfsFs>,
+    mountpoint: &Path,
+    opts: &MountOptions,
+) -> Result<BackgroundSession, MountError> {
+    detach_stale_mount(mountpoint);
+    std::fs::create_dir_all(mountpoint).map_err(|source| MountError::CreateMountPoint {
+        path: mountpoint.display().to_string(),
+        source,
+    })?;
+    let mut config = Config::default();
+    config.mount_options = vec![
+        MountOption::RO,
+        MountOption::FSName("rsipfs".into()),
+        MountOption::Subtype("rsipfs".into()),
+        MountOption::NoAtime,
+        MountOption::NoDev,
+        MountOption::NoSuid,
+    ];
+    if opts.allow_other {
+        config.acl = SessionACL::All;
+    }
+    config.n_threads = Some(opts.threads.max(1));
+    config.clone_fd = true;
+    fuser::spawn_mount(IpfsFuse::new(fs), mountpoint, &config).map_err(|source| MountError::Mount {
+        path: mountpoint.display().to_string(),
+        source,
+    })
+}

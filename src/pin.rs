@@ -1,0 +1,155 @@
+//! Pins (recursive, direct, and the indirect ones they imply) and garbage
+//! collection of everything no pin and not the MFS root reaches.
+
+use std::collections::HashSet;
+
+use crate::codec::cid::{Cid, cid_string};
+use crate::dag::{self, DagError};
+use crate::repo::{PinKind, Repo, RepoError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    #[error(transparent)]
+    Dag(#[from] DagError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error("{0} is not pinned")]
+    NotPinned(String),
+    #[error("{0} is pinned recursively; use a recursive removal")]
+    PinnedRecursively(String),
+    #[error("{0} is pinned indirectly by {1}")]
+    PinnedIndirectly(String, String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinFilter {
+    All,
+    Direct,
+    Indirect,
+    Recursive,
+}
+
+impl PinFilter {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "all" => PinFilter::All,
+            "direct" => PinFilter::Direct,
+            "indirect" => PinFilter::Indirect,
+            "recursive" => PinFilter::Recursive,
+            _ => return None,
+        })
+    }
+}
+
+/// Pins `cid`; a recursive pin first checks the whole DAG is present.
+pub fn add(repo: &Repo, cid: &Cid, recursive: bool) -> Result<(), PinError> {
+    if recursive {
+        dag::reachable(repo.blocks(), std::slice::from_ref(cid))?;
+        repo.datastore().set_pin(cid, PinKind::Recursive)?;
+    } else {
+        crate::blockstore::get_required(repo.blocks(), cid).map_err(DagError::from)?;
+        let already_recursive = pin_kind(repo, cid)? == Some(PinKind::Recursive);
+        if !already_recursive {
+            repo.datastore().set_pin(cid, PinKind::Direct)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn remove(repo: &Repo, cid: &Cid, recursive: bool) -> Result<(), PinError> {
+    match pin_kind(repo, cid)? {
+        Some(PinKind::Recursive) if !recursive => Err(PinError::PinnedRecursively(cid_string(cid))),
+        Some(_) => Ok(repo.datastore().remove_pin(cid)?),
+        None => match indirect_parent(repo, cid)? {
+            Some(parent) => Err(PinError::PinnedIndirectly(
+                cid_string(cid),
+                cid_string(&parent),
+            )),
+            None => Err(PinError::NotPinned(cid_string(cid))),
+        },
+    }
+}
+
+fn pin_kind(repo: &Repo, cid: &Cid) -> Result<Option<PinKind>, PinError> {
+    Ok(repo
+        .datastore()
+        .pins()?
+        .into_iter()
+        .find(|(c, _)| c.hash() == cid.hash())
+        .map(|(_, k)| k))
+}
+
+fn indirect_parent(repo: &Repo, cid: &Cid) -> Result<Option<Cid>, PinError> {
+    for (root, kind) in repo.datastore().pins()? {
+        if kind == PinKind::Recursive
+            && dag::reachable(repo.blocks(), &[root])?.contains(&cid.hash().to_bytes())
+        {
+            return Ok(Some(root));
+        }
+    }
+    Ok(None)
+}
+
+/// Pins matching `filter` as (CID, "recursive" | "direct" | "indirect").
+pub fn list(repo: &Repo, filter: PinFilter) -> Result<Vec<(Cid, &'static str)>, PinError> {
+    let pins = repo.datastore().pins()?;
+    let mut out = Vec::new();
+    for (cid, kind) in &pins {
+        let (wanted, name) = match kind {
+            PinKind::Recursive => (
+                matches!(filter, PinFilter::All | PinFilter::Recursive),
+                "recursive",
+            ),
+            PinKind::Direct => (
+                matches!(filter, PinFilter::All | PinFilter::Direct),
+                "direct",
+            ),
+        };
+        if wanted {
+            out.push((*cid, name));
+        }
+    }
+    if matches!(filter, PinFilter::All | PinFilter::Indirect) {
+        let explicit: HashSet<Vec<u8>> = pins.iter().map(|(c, _)| c.hash().to_bytes()).collect();
+        let mut seen = HashSet::new();
+        for (root, kind) in &pins {
+            if *kind != PinKind::Recursive {
+                continue;
+            }
+            dag::walk(repo.blocks(), root, &mut |_, _| Ok(()), &mut |_, child| {
+                let key = child.hash().to_bytes();
+                if !explicit.contains(&key) && seen.insert(key) {
+                    out.push((*child, "indirect"));
+                }
+            })?;
+        }
+    }
+    Ok(out)
+}
+
+/// Removes every block not reachable from a pin or the MFS root; returns the
+/// removed keys. Direct pins keep only their own block.
+pub fn gc(repo: &Repo) -> Result<Vec<Cid>, PinError> {
+    let mut keep: HashSet<Vec<u8>> = HashSet::new();
+    for (cid, kind) in repo.datastore().pins()? {
+        match kind {
+            PinKind::Recursive => keep.extend(dag::reachable(repo.blocks(), &[cid])?),
+            PinKind::Direct => {
+                keep.insert(cid.hash().to_bytes());
+            }
+        }
+    }
+    if let Some(mfs_root) = repo.mfs_root()? {
+        keep.extend(dag::reachable(repo.blocks(), &[mfs_root])?);
+    }
+    let mut removed = Vec::new();
+    for key in repo.blocks().all_keys().map_err(DagError::from)? {
+        if !keep.contains(&key.hash().to_bytes()) {
+            repo.blocks().delete(&key).map_err(DagError::from)?;
+            removed.push(key);
+        }
+    }
+    Ok(removed)
+}
+
+use crate::blockstore::Blockstore;

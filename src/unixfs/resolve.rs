@@ -1,0 +1,37 @@
+//! `/ipfs/<cid>/a/b` → the CID and node at the end of the path, walking
+//! directory links and HAMT shards one component at a time.
+
+use super::UnixfsError;
+use super::dir;
+use super::node::Node;
+use super::reader::load;
+use crate::blockstore::Blockstore;
+use crate::codec::IpfsPath;
+use crate::codec::cid::{Cid, cid_string};
+
+pub struct Resolved {
+    pub cid: Cid,
+    pub node: Node,
+}
+
+pub fn resolve(store: &dyn Blockstore, path: &IpfsPath) -> Result<Resolved, UnixfsError> {
+    let mut cid = path.root;
+    let mut node = load(store, &cid)?;
+    for name in &path.components {
+        if !node.kind().is_dir() {
+            return Err(UnixfsError::NotADirectory(cid_string(&cid)));
+        }
+        let entry = dir::lookup(store, &cid, name)?.ok_or_else(|| UnixfsError::NoSuchLink {
+            parent: cid_string(&cid),
+            name: name.clone(),
+        })?;
+        cid = entry.cid;
+        node = load(store, &cid)?;
+    }
+    Ok(Resolved { cid, node })
+}
+
+/// Parses and resolves a path argument in one step.
+pub fn resolve_str(store: &dyn Blockstore, text: &str) -> Result<Resolved, UnixfsError> {
+    resolve(store, &IpfsPath::parse(text)?)
+}
