@@ -116,6 +116,11 @@ impl Node {
         tree
     }
 
+    /// What the mount processes wrote to stderr (for failure messages).
+    pub fn mount_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("mount.log")).unwrap_or_default()
+    }
+
     /// Starts `rsipfs mount` with /ipfs at work/mnt and waits until it answers.
     pub fn mount(&self) -> Mount {
         let point = self.dir.path().join("mnt");
@@ -152,7 +157,10 @@ impl Mount {
     fn wait_ready(&self, limit: Duration) {
         let start = Instant::now();
         loop {
-            if is_mountpoint(&self.point) {
+            // A stale mount left by a killed process is listed, and the kernel
+            // may still answer stat from its cache; opendir always reaches
+            // the daemon, so only a mount that lists counts as ready.
+            if is_mountpoint(&self.point) && std::fs::read_dir(&self.point).is_ok() {
                 return;
             }
             assert!(

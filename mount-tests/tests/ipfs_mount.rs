@@ -74,6 +74,17 @@ fn listings_attributes_links_and_xattrs() {
     }
     let node = Node::new();
     let root = add_tree(&node);
+    let v1 = node
+        .ok(&[
+            "add",
+            "-Q",
+            "--pin=false",
+            "--cid-version",
+            "1",
+            "tree/hello.txt",
+        ])
+        .trim()
+        .to_string();
     let mount = node.mount();
     let source = node.work().join("tree");
     let mounted = mount.path(&root);
@@ -147,10 +158,6 @@ fn listings_attributes_links_and_xattrs() {
             .raw_os_error(),
         Some(libc::ENOENT)
     );
-    let v1 = node
-        .ok(&["add", "-Q", "--cid-version", "1", "tree/hello.txt"])
-        .trim()
-        .to_string();
     assert_eq!(
         std::fs::read_to_string(mount.path(&v1)).expect("raw CIDv1 block"),
         "Hello World!\n"
@@ -305,9 +312,12 @@ fn a_killed_mount_can_be_mounted_again() {
     assert!(mount.path(&root).is_dir());
     mount.kill_hard();
     let again = node.mount();
+    let text = std::fs::read_to_string(again.path(&format!("{root}/hello.txt")));
     assert_eq!(
-        std::fs::read_to_string(again.path(&format!("{root}/hello.txt"))).expect("read"),
-        "Hello World!\n"
+        text.ok().as_deref(),
+        Some("Hello World!\n"),
+        "{}",
+        node.mount_log()
     );
     again.stop();
 }

@@ -47,7 +47,9 @@ impl Default for MountOptions {
 /// ENOTCONN; detach it so the path can be mounted again. Returns whether
 /// one was found.
 pub fn detach_stale_mount(path: &Path) -> bool {
-    match std::fs::metadata(path) {
+    // stat may be answered from the kernel's attribute cache; opendir always
+    // goes to the (dead) daemon.
+    match std::fs::read_dir(path) {
         Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => {
             tracing::warn!("detaching the stale mount at {}", path.display());
             nix_detach(path)
