@@ -306,3 +306,43 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn dag_put_get_with_dag_cbor_links() {
+    let node = Node::new();
+    let leaf = node.run_stdin(&["add", "-Q", "--pin=false"], b"Hello World!\n");
+    let leaf = String::from_utf8_lossy(&leaf.stdout).trim().to_string();
+    let doc = format!(r#"{{"hello":"world","file":{{"/":"{leaf}"}},"n":[1,-2]}}"#);
+    let out = node.run_stdin(&["dag", "put", "--pin=true"], doc.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(cid.starts_with("bafyrei"), "dag-cbor CIDv1: {cid}");
+    let block = node.ok_bytes(&["block", "get", &cid]);
+    // Canonical DAG-CBOR: keys by length then bytes ("n", "file", "hello").
+    assert_eq!(&block[..4], &[0xa3, 0x61, b'n', 0x82]);
+    let back: serde_json::Value =
+        serde_json::from_str(&node.ok(&["dag", "get", &cid])).expect("json");
+    let sent: serde_json::Value = serde_json::from_str(&doc).expect("json");
+    assert_eq!(back, sent);
+    assert_eq!(
+        node.ok(&["refs", &cid]).trim(),
+        leaf,
+        "links inside dag-cbor are followed"
+    );
+    node.ok(&["repo", "gc"]);
+    assert_eq!(
+        node.ok(&["cat", &leaf]),
+        "Hello World!\n",
+        "gc keeps what a pinned dag-cbor node links to"
+    );
+    assert!(
+        !node
+            .run_stdin(&["dag", "put"], b"{not json")
+            .status
+            .success()
+    );
+}

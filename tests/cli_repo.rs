@@ -59,18 +59,17 @@ fn a_second_process_is_told_who_holds_the_lock() {
         .spawn()
         .expect("spawn");
     let pid = holder.id();
+    // Wait until the holder has written its PID into repo.lock: polling with
+    // another rsipfs command would race it for the lock.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let err = loop {
-        let out = node.run(&["repo", "stat"]);
-        if !out.status.success() {
-            break String::from_utf8_lossy(&out.stderr).into_owned();
-        }
+    while std::fs::read_to_string(node.repo().join("repo.lock")).ok() != Some(pid.to_string()) {
         assert!(
             std::time::Instant::now() < deadline,
             "the holder never took the lock"
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let err = node.fails(&["repo", "stat"]);
     assert!(
         err.contains(&pid.to_string()),
         "error should name PID {pid}: {err}"
@@ -145,4 +144,36 @@ fn listing(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+#[test]
+fn kill_9_during_add_leaves_a_repo_that_opens_and_verifies() {
+    use std::io::Write;
+    let node = Node::new();
+    let mut child = node
+        .cmd(&["add", "--chunker", "size-4096"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let block: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for _ in 0..24 {
+        if stdin.write_all(&block).is_err() {
+            break;
+        }
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    drop(stdin);
+    assert!(node.ok(&["repo", "stat"]).contains("NumObjects:"));
+    assert_eq!(
+        node.ok(&["repo", "verify"]).trim(),
+        "verified repo integrity"
+    );
+    let after = node.run_stdin(&["add", "-Q"], b"still works\n");
+    assert!(after.status.success());
 }

@@ -356,3 +356,45 @@ fn list_xattrs(path: &Path) -> Vec<String> {
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .collect()
 }
+
+#[test]
+fn preserved_mode_and_mtime_show_through_the_mount() {
+    if !fuse_available("preserved_mode_and_mtime_show_through_the_mount") {
+        return;
+    }
+    let node = Node::new();
+    let file = node.work().join("script.sh");
+    std::fs::write(&file, "#!/bin/sh\necho hi\n").expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o751)).expect("chmod");
+    let status = Command::new("touch")
+        .arg("-d")
+        .arg("@1600000000")
+        .arg(&file)
+        .status()
+        .expect("touch");
+    assert!(status.success());
+    let cid = node
+        .ok(&[
+            "add",
+            "-Q",
+            "--preserve-mode",
+            "--preserve-mtime",
+            "script.sh",
+        ])
+        .trim()
+        .to_string();
+    let plain = node.ok(&["add", "-Q", "script.sh"]).trim().to_string();
+    assert_ne!(cid, plain, "metadata changes the CID");
+    let mount = node.mount();
+    let meta = std::fs::metadata(mount.path(&cid)).expect("stat");
+    assert_eq!(
+        meta.permissions().mode() & 0o7777,
+        0o551,
+        "stored mode minus write bits"
+    );
+    assert_eq!(meta.mtime(), 1_600_000_000);
+    assert_eq!(
+        std::fs::read_to_string(mount.path(&cid)).expect("read"),
+        "#!/bin/sh\necho hi\n"
+    );
+}

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use rsipfs::blockstore::{Blockstore, get_required};
 use rsipfs::codec::cid::{CidBuilder, DAG_CBOR, DAG_PB, HashFn, RAW, Version};
 use rsipfs::codec::dagpb::PbNode;
-use rsipfs::codec::{IpfsPath, cid_string, parse_cid};
+use rsipfs::codec::{IpfsPath, cbor, cid_string, dagjson, parse_cid};
 use rsipfs::dag;
 use rsipfs::repo::PinKind;
 use rsipfs::unixfs::resolve::resolve;
@@ -95,6 +95,7 @@ pub fn dag(ctx: &Ctx, cmd: DagCmd) -> Result<()> {
             let block = get_required(store, &cid)?;
             let value = match cid.codec() {
                 DAG_PB => pb_as_dag_json(&PbNode::decode(&block)?),
+                DAG_CBOR => dagjson::to_json(&cbor::decode(&block)?),
                 RAW => json!({ "/": { "bytes": base64(&block) } }),
                 other => bail!("dag get of codec 0x{other:x} is not supported"),
             };
@@ -107,15 +108,22 @@ pub fn dag(ctx: &Ctx, cmd: DagCmd) -> Result<()> {
             pin,
         } => {
             let data = read_input(file.as_ref())?;
+            let json = || -> Result<serde_json::Value> {
+                serde_json::from_slice(&data).context("the input is not JSON")
+            };
             let (codec, block) = match (input_codec.as_str(), store_codec.as_str()) {
-                ("dag-json", "dag-pb") => (DAG_PB, pb_from_dag_json(&data)?.encode()),
+                ("dag-json" | "json", "dag-cbor") => {
+                    (DAG_CBOR, cbor::encode(&dagjson::from_json(&json()?)?))
+                }
+                ("dag-json" | "json", "dag-pb") => (DAG_PB, pb_from_dag_json(&json()?)?.encode()),
+                ("dag-cbor", "dag-cbor") => (DAG_CBOR, cbor::encode(&cbor::decode(&data)?)),
                 ("dag-pb", "dag-pb") => {
                     PbNode::decode(&data).context("the input is not valid DAG-PB")?;
                     (DAG_PB, data)
                 }
                 ("raw", "raw") => (RAW, data),
                 (i, s) => bail!(
-                    "dag put from {i} to {s} is not supported (use dag-json→dag-pb, dag-pb or raw)"
+                    "dag put from {i} to {s} is not supported (dag-json or dag-cbor → dag-cbor, dag-json → dag-pb, dag-pb, raw)"
                 ),
             };
             let cid = CidBuilder::v1().cid_of(codec, &block);
@@ -283,9 +291,7 @@ fn pb_as_dag_json(node: &PbNode) -> serde_json::Value {
     serde_json::Value::Object(obj)
 }
 
-fn pb_from_dag_json(input: &[u8]) -> Result<PbNode> {
-    let value: serde_json::Value =
-        serde_json::from_slice(input).context("the input is not JSON")?;
+fn pb_from_dag_json(value: &serde_json::Value) -> Result<PbNode> {
     let mut node = PbNode::default();
     if let Some(data) = value.get("Data") {
         let text = data

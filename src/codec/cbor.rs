@@ -1,6 +1,7 @@
-//! Just enough DAG-CBOR: walk any item to collect its CID links (tag 42),
-//! read the CAR header map, and write a one-root CAR header. Strict about
-//! lengths and nesting; never panics on bad input.
+//! DAG-CBOR: a strict decoder into the IPLD data model, a canonical encoder
+//! (map keys sorted by length, then bytes; shortest integer heads; 64-bit
+//! floats; links as tag 42), link extraction and the CAR header.
+//! Never panics on bad input.
 
 use super::CodecError;
 use super::cid::{Cid, cid_from_bytes};
@@ -12,15 +13,20 @@ fn err(reason: impl Into<String>) -> CodecError {
     CodecError::Cbor(reason.into())
 }
 
-/// A decoded item of the subset we care about.
-#[derive(Debug, PartialEq)]
+/// A value of the IPLD data model.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Uint(u64),
-    Other,
+    /// The integer -1 - n.
+    NegInt(u64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    Bytes(Vec<u8>),
     Text(String),
     Link(Cid),
     List(Vec<Item>),
-    Map(Vec<(Item, Item)>),
+    Map(Vec<(String, Item)>),
 }
 
 struct Reader<'a> {
@@ -48,11 +54,10 @@ impl<'a> Reader<'a> {
         Ok(&self.buf[start..self.pos])
     }
 
-    /// (major type, argument); indefinite lengths are not DAG-CBOR.
-    fn head(&mut self) -> Result<(u8, u64), CodecError> {
+    /// (major type, additional info, argument); indefinite lengths are not DAG-CBOR.
+    fn head(&mut self) -> Result<(u8, u8, u64), CodecError> {
         let first = self.byte()?;
-        let major = first >> 5;
-        let info = first & 0x1f;
+        let (major, info) = (first >> 5, first & 0x1f);
         let arg = match info {
             0..=23 => info as u64,
             24 => self.byte()? as u64,
@@ -61,25 +66,23 @@ impl<'a> Reader<'a> {
             27 => u64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")),
             _ => return Err(err("indefinite or reserved CBOR length")),
         };
-        Ok((major, arg))
+        Ok((major, info, arg))
+    }
+
+    fn text(&mut self, len: u64) -> Result<String, CodecError> {
+        String::from_utf8(self.take(len)?.to_vec()).map_err(|_| err("CBOR text is not UTF-8"))
     }
 
     fn item(&mut self, depth: usize) -> Result<Item, CodecError> {
         if depth > MAX_DEPTH {
             return Err(err("CBOR nested too deeply"));
         }
-        let (major, arg) = self.head()?;
+        let (major, info, arg) = self.head()?;
         Ok(match major {
             0 => Item::Uint(arg),
-            1 => Item::Other,
-            2 => {
-                self.take(arg)?;
-                Item::Other
-            }
-            3 => Item::Text(
-                String::from_utf8(self.take(arg)?.to_vec())
-                    .map_err(|_| err("CBOR text is not UTF-8"))?,
-            ),
+            1 => Item::NegInt(arg),
+            2 => Item::Bytes(self.take(arg)?.to_vec()),
+            3 => Item::Text(self.text(arg)?),
             4 => {
                 let mut items = Vec::new();
                 for _ in 0..arg {
@@ -90,28 +93,52 @@ impl<'a> Reader<'a> {
             5 => {
                 let mut pairs = Vec::new();
                 for _ in 0..arg {
-                    let key = self.item(depth + 1)?;
+                    let (key_major, _, key_len) = self.head()?;
+                    if key_major != 3 {
+                        return Err(err("DAG-CBOR map keys must be strings"));
+                    }
+                    let key = self.text(key_len)?;
                     pairs.push((key, self.item(depth + 1)?));
                 }
                 Item::Map(pairs)
             }
             6 if arg == CID_TAG => {
-                let (inner, len) = self.head()?;
+                let (inner, _, len) = self.head()?;
                 if inner != 2 {
                     return Err(err("CID tag on something other than bytes"));
                 }
-                let bytes = self.take(len)?;
-                match bytes.split_first() {
+                match self.take(len)?.split_first() {
                     Some((0, cid)) => Item::Link(cid_from_bytes(cid)?),
                     _ => return Err(err("CID bytes lack the 0x00 multibase prefix")),
                 }
             }
-            6 => {
-                self.item(depth + 1)?;
-                Item::Other
-            }
-            _ => Item::Other, // simple values and floats; their bytes were consumed by `head`
+            6 => return Err(err(format!("CBOR tag {arg} is not allowed in DAG-CBOR"))),
+            _ => match info {
+                20 => Item::Bool(false),
+                21 => Item::Bool(true),
+                22 => Item::Null,
+                25 => Item::Float(half_to_f64(arg as u16)),
+                26 => Item::Float(f32::from_bits(arg as u32) as f64),
+                27 => Item::Float(f64::from_bits(arg)),
+                _ => {
+                    return Err(err(format!(
+                        "CBOR simple value {info} is not allowed in DAG-CBOR"
+                    )));
+                }
+            },
         })
+    }
+}
+
+fn half_to_f64(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = (bits >> 10) & 0x1f;
+    let frac = (bits & 0x3ff) as f64;
+    sign * match exp {
+        0 => frac * 2f64.powi(-24),
+        31 if frac == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        e => (1.0 + frac / 1024.0) * 2f64.powi(e as i32 - 15),
     }
 }
 
@@ -130,21 +157,15 @@ pub fn links(item: &Item, out: &mut Vec<Cid>) {
     match item {
         Item::Link(cid) => out.push(*cid),
         Item::List(items) => items.iter().for_each(|i| links(i, out)),
-        Item::Map(pairs) => pairs.iter().for_each(|(k, v)| {
-            links(k, out);
-            links(v, out);
-        }),
+        Item::Map(pairs) => pairs.iter().for_each(|(_, v)| links(v, out)),
         _ => {}
     }
 }
 
-/// The value under a text key of a map.
+/// The value under a key of a map.
 pub fn map_get<'a>(item: &'a Item, key: &str) -> Option<&'a Item> {
     match item {
-        Item::Map(pairs) => pairs
-            .iter()
-            .find(|(k, _)| matches!(k, Item::Text(t) if t == key))
-            .map(|(_, v)| v),
+        Item::Map(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
         _ => None,
     }
 }
@@ -169,24 +190,68 @@ fn put_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     }
 }
 
-/// `{"roots": [...], "version": 1}` in DAG-CBOR (keys sorted by length).
-pub fn car_header(roots: &[Cid]) -> Vec<u8> {
+/// Canonical DAG-CBOR bytes of `item`.
+pub fn encode(item: &Item) -> Vec<u8> {
     let mut out = Vec::new();
-    put_head(&mut out, 5, 2);
-    put_head(&mut out, 3, 5);
-    out.extend_from_slice(b"roots");
-    put_head(&mut out, 4, roots.len() as u64);
-    for root in roots {
-        let bytes = root.to_bytes();
-        put_head(&mut out, 6, CID_TAG);
-        put_head(&mut out, 2, bytes.len() as u64 + 1);
-        out.push(0);
-        out.extend_from_slice(&bytes);
-    }
-    put_head(&mut out, 3, 7);
-    out.extend_from_slice(b"version");
-    put_head(&mut out, 0, 1);
+    encode_into(&mut out, item);
     out
+}
+
+fn encode_into(out: &mut Vec<u8>, item: &Item) {
+    match item {
+        Item::Uint(n) => put_head(out, 0, *n),
+        Item::NegInt(n) => put_head(out, 1, *n),
+        Item::Float(f) => {
+            out.push(0xfb);
+            out.extend(f.to_bits().to_be_bytes());
+        }
+        Item::Bool(b) => out.push(if *b { 0xf5 } else { 0xf4 }),
+        Item::Null => out.push(0xf6),
+        Item::Bytes(b) => {
+            put_head(out, 2, b.len() as u64);
+            out.extend_from_slice(b);
+        }
+        Item::Text(t) => {
+            put_head(out, 3, t.len() as u64);
+            out.extend_from_slice(t.as_bytes());
+        }
+        Item::Link(cid) => {
+            let bytes = cid.to_bytes();
+            put_head(out, 6, CID_TAG);
+            put_head(out, 2, bytes.len() as u64 + 1);
+            out.push(0);
+            out.extend_from_slice(&bytes);
+        }
+        Item::List(items) => {
+            put_head(out, 4, items.len() as u64);
+            items.iter().for_each(|i| encode_into(out, i));
+        }
+        Item::Map(pairs) => {
+            let mut sorted: Vec<&(String, Item)> = pairs.iter().collect();
+            sorted.sort_by(|a, b| {
+                a.0.len()
+                    .cmp(&b.0.len())
+                    .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+            });
+            put_head(out, 5, sorted.len() as u64);
+            for (key, value) in sorted {
+                put_head(out, 3, key.len() as u64);
+                out.extend_from_slice(key.as_bytes());
+                encode_into(out, value);
+            }
+        }
+    }
+}
+
+/// `{"roots": [...], "version": 1}`, the CARv1 header.
+pub fn car_header(roots: &[Cid]) -> Vec<u8> {
+    encode(&Item::Map(vec![
+        (
+            "roots".into(),
+            Item::List(roots.iter().map(|c| Item::Link(*c)).collect()),
+        ),
+        ("version".into(), Item::Uint(1)),
+    ]))
 }
 
 #[cfg(test)]
@@ -211,6 +276,37 @@ mod tests {
     }
 
     #[test]
+    fn encodes_canonically_and_round_trips() {
+        let item = Item::Map(vec![
+            (
+                "bb".into(),
+                Item::List(vec![
+                    Item::NegInt(9),
+                    Item::Float(1.5),
+                    Item::Null,
+                    Item::Bool(true),
+                ]),
+            ),
+            ("a".into(), Item::Bytes(vec![1, 2, 3])),
+            ("c".into(), Item::Text("x".into())),
+        ]);
+        let bytes = encode(&item);
+        assert_eq!(&bytes[..4], &[0xa3, 0x61, b'a', 0x43], "shorter keys first");
+        let Item::Map(pairs) = decode(&bytes).unwrap() else {
+            panic!("a map")
+        };
+        assert_eq!(
+            pairs.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["a", "c", "bb"]
+        );
+        assert_eq!(
+            decode(&[0xf9, 0x3c, 0x00]).unwrap(),
+            Item::Float(1.0),
+            "half floats read"
+        );
+    }
+
+    #[test]
     fn hostile_input_is_an_error() {
         assert!(decode(&[0x9f]).is_err(), "indefinite list");
         assert!(
@@ -222,13 +318,19 @@ mod tests {
             decode(&[0xd8, 0x2a, 0x41, 0x01]).is_err(),
             "CID without prefix"
         );
+        assert!(decode(&[0xa1, 0x01, 0x01]).is_err(), "integer map key");
+        assert!(decode(&[0x01, 0x01]).is_err(), "trailing bytes");
     }
 
     #[test]
-    fn never_panics() {
+    fn never_panics_and_reencodes_what_it_reads() {
         use proptest::prelude::*;
         proptest!(|(bytes in proptest::collection::vec(any::<u8>(), 0..200))| {
-            let _ = decode(&bytes);
+            if let Ok(item) = decode(&bytes) {
+                let again = decode(&encode(&item)).unwrap();
+                // NaN != NaN, so compare encodings.
+                prop_assert_eq!(encode(&again), encode(&item));
+            }
         });
     }
 }

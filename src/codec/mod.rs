@@ -1,8 +1,9 @@
 //! Wire formats: CIDs, DAG-PB, the UnixFS `Data` message and CAR files.
 
 pub mod car;
-mod cbor;
+pub mod cbor;
 pub mod cid;
+pub mod dagjson;
 pub mod dagpb;
 pub mod links;
 pub mod unixfs_pb;
