@@ -15,16 +15,22 @@ trap 'rm -rf "$WORK"' EXIT
 echo "input: $SIZE_MIB MiB of random bytes"
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$WORK/input.bin"
 
-kubo_json=$("$SHARED_DIR/tools/kubo-peer" bench-add "$WORK/input.bin")
-kubo_cid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cid"])' "$kubo_json")
-kubo_mibs=$(python3 -c 'import json,sys; print("%.1f" % json.loads(sys.argv[1])["mib_per_s"])' "$kubo_json")
+# Deleting a large tree makes ext4 (mounted with discard) slow for a while:
+# let the machine settle before each timed run.
+settle() { sync; sleep 5; }
 
 export IPFS_PATH=$WORK/repo
 "$BIN" init > /dev/null
+settle
 start=$(date +%s.%N)
 ours_cid=$("$BIN" add -Q "$WORK/input.bin")
 end=$(date +%s.%N)
 ours_mibs=$(python3 -c "print('%.1f' % ($SIZE_MIB / ($end - $start)))")
+
+settle
+kubo_json=$("$SHARED_DIR/tools/kubo-peer" bench-add "$WORK/input.bin" 2>/dev/null | grep '^{')
+kubo_cid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cid"])' "$kubo_json")
+kubo_mibs=$(python3 -c 'import json,sys; print("%.1f" % json.loads(sys.argv[1])["mib_per_s"])' "$kubo_json")
 
 if [ "$ours_cid" != "$kubo_cid" ]; then
     echo "CID MISMATCH: rsipfs $ours_cid, kubo $kubo_cid" >&2

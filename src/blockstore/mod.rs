@@ -6,11 +6,13 @@ mod discard;
 mod memory;
 #[cfg(test)]
 pub mod suite;
+mod write_behind;
 
 use crate::codec::cid::{Cid, is_identity};
 
 pub use discard::DiscardBlockstore;
 pub use memory::MemoryBlockstore;
+pub use write_behind::WriteBehind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlockstoreError {

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use rsipfs::blockstore::{Blockstore, DiscardBlockstore};
+use std::sync::Arc;
+
+use rsipfs::blockstore::{Blockstore, DiscardBlockstore, WriteBehind};
 use rsipfs::codec::cid::{CidBuilder, HashFn, Version};
 use rsipfs::codec::cid_string;
 use rsipfs::repo::PinKind;
@@ -28,12 +30,13 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
     } else {
         Some(ctx.open_repo()?)
     };
-    let discard = DiscardBlockstore;
-    let store: &dyn Blockstore = match &repo {
-        Some(repo) => repo.blocks(),
-        None => &discard,
+    let store: Arc<dyn Blockstore> = match &repo {
+        // Writes overlap hashing; 16 blocks of 256 KiB bound the queue.
+        Some(repo) => Arc::new(WriteBehind::new(repo.blocks_shared(), 16)),
+        None => Arc::new(DiscardBlockstore),
     };
 
+    let started = std::time::Instant::now();
     let bar = progress_bar(&args);
     let mut out = stdout();
     let quiet_mode = args.quieter || args.silent;
@@ -58,7 +61,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
             bar.inc(n);
         }
     };
-    let mut adder = Adder::new(store, &opts, &mut on_added, &mut on_progress);
+    let mut adder = Adder::new(store.as_ref(), &opts, &mut on_added, &mut on_progress);
     let roots = if args.paths.is_empty() {
         let mut stdin = std::io::stdin().lock();
         vec![
@@ -74,9 +77,9 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
     }
 
     if let Some(repo) = &repo {
-        repo.blocks()
-            .sync()
-            .context("making the added blocks durable")?;
+        tracing::debug!("imported in {:?}", started.elapsed());
+        store.sync().context("making the added blocks durable")?;
+        tracing::debug!("durable after {:?}", started.elapsed());
         if args.pin {
             for root in &roots {
                 repo.datastore()

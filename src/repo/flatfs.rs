@@ -159,15 +159,13 @@ impl Blockstore for FlatFs {
         self.ensure_dir(dir)?;
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".put-{}-{n}", std::process::id()));
-        let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        if let Err(source) = file.write_all(data) {
+        if let Err(source) = write_block_file(&tmp, data) {
             let _ = std::fs::remove_file(&tmp);
             return Err(BlockstoreError::Io {
                 path: tmp.display().to_string(),
                 source,
             });
         }
-        drop(file);
         std::fs::rename(&tmp, &path).map_err(io(&path))
     }
 
@@ -210,6 +208,54 @@ impl Blockstore for FlatFs {
         }
         Ok(keys)
     }
+}
+
+/// Blocks at least this large bypass the page cache (see `write_direct`).
+const DIRECT_MIN: usize = 64 << 10;
+const DIRECT_ALIGN: usize = 4096;
+
+fn write_block_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    if data.len() >= DIRECT_MIN {
+        match write_direct(path, data) {
+            Ok(()) => return Ok(()),
+            // Filesystems without O_DIRECT (tmpfs, some FUSE) refuse it: write normally.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(data)
+}
+
+/// Writes with O_DIRECT: on these machines filling the page cache costs
+/// several times more than the device write itself, and a freshly added
+/// block is rarely read back at once. O_DIRECT needs an aligned buffer and
+/// length, so the data is padded to the alignment and the file truncated
+/// back to its real length.
+fn write_direct(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let padded = data.len().div_ceil(DIRECT_ALIGN) * DIRECT_ALIGN;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)?;
+    BUFFER.with(|cell| {
+        let mut buffer = cell.borrow_mut();
+        if buffer.len() < padded + DIRECT_ALIGN {
+            buffer.resize(padded + DIRECT_ALIGN, 0);
+        }
+        let start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
+        let aligned = &mut buffer[start..start + padded];
+        aligned[..data.len()].copy_from_slice(data);
+        aligned[data.len()..].fill(0);
+        file.write_all(aligned)
+    })?;
+    file.set_len(data.len() as u64)
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
