@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use super::attr::{Attr, FileKind};
 use super::inodes::{Entry, Inodes, ROOT};
+use super::prefetch::Prefetcher;
 use super::{FsError, Listing};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, cid_string, parse_cid};
@@ -20,6 +21,7 @@ pub struct IpfsFs {
     store: Arc<dyn Blockstore>,
     list_roots: RootLister,
     inodes: RwLock<Inodes>,
+    prefetcher: Prefetcher,
 }
 
 /// Workers that load a directory's children at once.
@@ -31,10 +33,12 @@ const XATTR_SIZE: &str = "user.ipfs.size";
 
 impl IpfsFs {
     pub fn new(store: Arc<dyn Blockstore>, list_roots: RootLister) -> Self {
+        let prefetcher = Prefetcher::new(Arc::clone(&store));
         IpfsFs {
             store,
             list_roots,
             inodes: RwLock::new(Inodes::default()),
+            prefetcher,
         }
     }
 
@@ -102,6 +106,8 @@ impl IpfsFs {
             .read_at(offset, &mut buf)
             .map_err(|e| io_error(&entry.cid, e))?;
         buf.truncate(filled);
+        self.prefetcher
+            .advance(ino, &entry.cid, offset + filled as u64, reader.size());
         Ok(buf)
     }
 

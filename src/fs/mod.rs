@@ -6,6 +6,7 @@ pub mod attr;
 pub mod cache;
 pub mod inodes;
 pub mod ipfs;
+pub mod prefetch;
 
 pub use attr::{Attr, FileKind};
 

@@ -60,7 +60,11 @@ impl fuser::Filesystem for IpfsFuse {
             | InitFlags::FUSE_CACHE_SYMLINKS
             | InitFlags::FUSE_MAX_PAGES;
         let _ = config.add_capabilities(wanted);
-        let _ = config.set_max_readahead(8 << 20);
+        // Large requests: max_pages follows max(max_write, max_readahead).
+        let _ = config.set_max_write(1 << 20);
+        if let Err(kernel_max) = config.set_max_readahead(8 << 20) {
+            let _ = config.set_max_readahead(kernel_max);
+        }
         let _ = config.set_max_background(64);
         Ok(())
     }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Cold sequential read of a random file through the /ipfs mount, against
+# Kubo's cold get of the same file (kubo-peer bench-get --cold) and, when
+# bindfs is installed, a FUSE passthrough of the same bytes; then a warm
+# re-read, the mount's peak RSS and how fast the mount answers after start.
+#   scripts/bench-read.sh [SIZE_MIB]        (default 1024; needs root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED_DIR=${SHARED_DIR:-$(cd .. && pwd)/shared}
+SIZE_MIB=${1:-1024}
+
+cargo build --release --quiet
+BIN=$PWD/target/release/rsipfs
+WORK=$(mktemp -d /var/tmp/rsipfs-bench-read.XXXXXX)
+MOUNT_PID=
+cleanup() {
+    [ -n "$MOUNT_PID" ] && kill "$MOUNT_PID" 2>/dev/null && wait "$MOUNT_PID" 2>/dev/null
+    for m in "$WORK/mnt" "$WORK/bind"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+rate() { python3 -c "print('%.1f' % ($SIZE_MIB / ($2 - $1)))"; }
+
+head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$WORK/input.bin"
+export IPFS_PATH=$WORK/repo
+"$BIN" init > /dev/null
+cid=$("$BIN" add -Q "$WORK/input.bin")
+
+kubo=$("$SHARED_DIR/tools/kubo-peer" bench-get --cold "$WORK/input.bin" 2>/dev/null | grep '^{')
+kubo_cold=$(python3 -c 'import json,sys; print("%.1f" % json.loads(sys.argv[1])["first"]["mib_per_s"])' "$kubo")
+
+drop_caches
+start=$(date +%s.%N)
+"$BIN" mount --offline --ipfs "$WORK/mnt" > /dev/null 2>"$WORK/mount.log" &
+MOUNT_PID=$!
+until ls "$WORK/mnt" > /dev/null 2>&1; do sleep 0.005; done
+ready=$(date +%s.%N)
+ready_ms=$(python3 -c "print('%.0f' % (($ready - $start) * 1000))")
+
+drop_caches
+start=$(date +%s.%N)
+cat "$WORK/mnt/$cid" > /dev/null
+end=$(date +%s.%N)
+ours_cold=$(rate "$start" "$end")
+
+start=$(date +%s.%N)
+cat "$WORK/mnt/$cid" > /dev/null
+end=$(date +%s.%N)
+ours_warm=$(rate "$start" "$end")
+rss_mib=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$MOUNT_PID/status")
+
+bind_cold="n/a (bindfs not installed)"
+if command -v bindfs > /dev/null; then
+    mkdir -p "$WORK/bind"
+    bindfs "$WORK" "$WORK/bind"
+    drop_caches
+    start=$(date +%s.%N)
+    cat "$WORK/bind/input.bin" > /dev/null
+    end=$(date +%s.%N)
+    bind_cold="$(rate "$start" "$end") MiB/s"
+    umount "$WORK/bind"
+fi
+
+echo "file:              $SIZE_MIB MiB, $cid"
+echo "kubo cold get:     $kubo_cold MiB/s"
+echo "rsipfs cold read:  $ours_cold MiB/s through the mount"
+echo "ratio cold:        $(python3 -c "print('%.2f' % ($ours_cold / $kubo_cold))")x Kubo (bar: 5x)"
+echo "bindfs cold read:  $bind_cold (bar: rsipfs at least as fast)"
+echo "rsipfs warm read:  $ours_warm MiB/s (bar: 2 GB/s)"
+echo "mount peak RSS:    $rss_mib MiB (bar: < 150 MB)"
+echo "mount ready after: $ready_ms ms (bar: < 200 ms)"
