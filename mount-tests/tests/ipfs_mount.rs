@@ -140,6 +140,11 @@ fn listings_attributes_links_and_xattrs() {
         xattr(&mounted.join("hello.txt"), "user.nope"),
         Err(libc::ENODATA)
     );
+    assert_eq!(
+        xattr(&mounted.join("hello.txt"), "security.selinux"),
+        Err(libc::EOPNOTSUPP),
+        "only user.* attributes are supported, so ls -l stops asking"
+    );
     let names = list_xattrs(&mounted.join("hello.txt"));
     assert!(names.contains(&"user.ipfs.cid".to_string()), "{names:?}");
 

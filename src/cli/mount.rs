@@ -13,9 +13,10 @@ use rsipfs::repo::PinKind;
 use super::Ctx;
 use super::args::MountArgs;
 
-/// Blocks kept decoded-ready in memory (internal nodes and recent leaves).
-const CACHED_BLOCKS: usize = 256;
-const CACHED_BLOCK_MAX: usize = 1 << 20;
+/// Small blocks (directories, HAMT shards, internal file nodes) kept in
+/// memory; file leaves are cached decoded by the filesystem itself.
+const CACHED_BLOCKS: usize = 2048;
+const CACHED_BLOCK_MAX: usize = 64 << 10;
 
 pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
     // Block the signals before any thread starts, so every thread inherits

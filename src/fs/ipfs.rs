@@ -12,7 +12,7 @@ use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, cid_string, parse_cid};
 use crate::unixfs::dir;
 use crate::unixfs::node::Node;
-use crate::unixfs::reader::{FileReader, load};
+use crate::unixfs::reader::{FileReader, NodeCache, load};
 
 /// Supplies the CIDs the root directory lists (the recursive pins).
 pub type RootLister = Box<dyn Fn() -> Vec<Cid> + Send + Sync>;
@@ -21,8 +21,13 @@ pub struct IpfsFs {
     store: Arc<dyn Blockstore>,
     list_roots: RootLister,
     inodes: RwLock<Inodes>,
+    nodes: Arc<NodeCache>,
     prefetcher: Prefetcher,
 }
+
+/// Decoded nodes kept for file reads: about 32 MiB of 256 KiB leaves, two
+/// read-ahead windows.
+const CACHED_NODES: usize = 128;
 
 /// Workers that load a directory's children at once.
 const LIST_WORKERS: usize = 8;
@@ -33,11 +38,13 @@ const XATTR_SIZE: &str = "user.ipfs.size";
 
 impl IpfsFs {
     pub fn new(store: Arc<dyn Blockstore>, list_roots: RootLister) -> Self {
-        let prefetcher = Prefetcher::new(Arc::clone(&store));
+        let nodes = Arc::new(NodeCache::new(Arc::clone(&store), CACHED_NODES));
+        let prefetcher = Prefetcher::new(Arc::clone(&nodes));
         IpfsFs {
             store,
             list_roots,
             inodes: RwLock::new(Inodes::default()),
+            nodes,
             prefetcher,
         }
     }
@@ -98,7 +105,7 @@ impl IpfsFs {
             FileKind::Symlink => return Err(FsError::Invalid),
             FileKind::File => {}
         }
-        let reader = FileReader::open(self.store.as_ref(), &entry.cid)
+        let reader = FileReader::open_cached(&self.nodes, &entry.cid)
             .map_err(|e| io_error(&entry.cid, e))?;
         let len = (size as u64).min(reader.size().saturating_sub(offset)) as usize;
         let mut buf = vec![0u8; len];
@@ -133,6 +140,12 @@ impl IpfsFs {
     }
 
     pub fn getxattr(&self, ino: u64, name: &str) -> Result<Vec<u8>, FsError> {
+        // Only user.* attributes exist here. Saying "not supported" for the
+        // rest (security.selinux, ACLs) lets tools like `ls -l` stop asking
+        // for every file, which costs a kernel round trip each.
+        if !name.starts_with("user.") {
+            return Err(FsError::NotSupported);
+        }
         if ino == ROOT {
             return Err(FsError::NoAttribute);
         }

@@ -22,6 +22,8 @@ pub enum FsError {
     ReadOnly,
     #[error("no such attribute")]
     NoAttribute,
+    #[error("operation not supported")]
+    NotSupported,
     #[error("buffer too small")]
     Range,
     #[error("invalid argument")]
@@ -39,6 +41,7 @@ impl FsError {
             FsError::IsADirectory => libc::EISDIR,
             FsError::ReadOnly => libc::EROFS,
             FsError::NoAttribute => libc::ENODATA,
+            FsError::NotSupported => libc::EOPNOTSUPP,
             FsError::Range => libc::ERANGE,
             FsError::Invalid => libc::EINVAL,
             FsError::Io(_) => libc::EIO,

@@ -7,15 +7,14 @@ use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
-use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, cid_string};
-use crate::unixfs::reader::FileReader;
+use crate::unixfs::reader::{FileReader, NodeCache};
 
 /// How far ahead of the reader to fetch.
 const WINDOW: u64 = 16 << 20;
 /// One worker job: a slice of the window.
 const SLICE: u64 = 1 << 20;
-const WORKERS: usize = 4;
+const WORKERS: usize = 8;
 
 struct Job {
     cid: Cid,
@@ -30,14 +29,14 @@ pub struct Prefetcher {
 }
 
 impl Prefetcher {
-    pub fn new(store: Arc<dyn Blockstore>) -> Self {
+    pub fn new(nodes: Arc<NodeCache>) -> Self {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..WORKERS {
-            let (rx, store) = (Arc::clone(&rx), Arc::clone(&store));
+            let (rx, nodes) = (Arc::clone(&rx), Arc::clone(&nodes));
             let spawned = std::thread::Builder::new()
                 .name(format!("prefetch-{i}"))
-                .spawn(move || work(&rx, store.as_ref()));
+                .spawn(move || work(&rx, &nodes));
             if let Err(err) = spawned {
                 tracing::warn!("no prefetch worker: {err}");
             }
@@ -88,14 +87,14 @@ impl Prefetcher {
     }
 }
 
-fn work(rx: &Mutex<Receiver<Job>>, store: &dyn Blockstore) {
+fn work(rx: &Mutex<Receiver<Job>>, nodes: &NodeCache) {
     loop {
         let job = match rx.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let fetched = FileReader::open(store, &job.cid)
+        let fetched = FileReader::open_cached(nodes, &job.cid)
             .and_then(|reader| reader.read_range(job.start, job.end - job.start, &mut |_| Ok(())));
         if let Err(err) = fetched {
             tracing::debug!("prefetch of {} failed: {err}", cid_string(&job.cid));

@@ -63,6 +63,7 @@ impl fuser::Filesystem for IpfsFuse {
         // Large requests: max_pages follows max(max_write, max_readahead).
         let _ = config.set_max_write(1 << 20);
         if let Err(kernel_max) = config.set_max_readahead(8 << 20) {
+            tracing::debug!("kernel allows {kernel_max} bytes of readahead");
             let _ = config.set_max_readahead(kernel_max);
         }
         let _ = config.set_max_background(64);
@@ -111,6 +112,7 @@ impl fuser::Filesystem for IpfsFuse {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
+        tracing::trace!("read {} bytes at {offset}", size);
         match self.fs.read(ino.0, offset, size) {
             Ok(data) => reply.data(&data),
             Err(err) => reply.error(errno(err)),

@@ -3,6 +3,11 @@
 
 use super::UnixfsError;
 use super::node::{Kind, Node};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+
 use crate::blockstore::{Blockstore, get_required};
 use crate::codec::cid::{Cid, cid_string};
 use crate::codec::unixfs_pb::DataType;
@@ -13,10 +18,54 @@ pub fn load(store: &dyn Blockstore, cid: &Cid) -> Result<Node, UnixfsError> {
     Ok(Node::decode(cid, block)?)
 }
 
+/// Where a reader gets its nodes: straight from a blockstore, or from a
+/// cache of decoded nodes (the mount, which reads the same nodes often).
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    Blocks(&'a dyn Blockstore),
+    Cached(&'a NodeCache),
+}
+
+impl Source<'_> {
+    fn node(&self, cid: &Cid) -> Result<Arc<Node>, UnixfsError> {
+        match self {
+            Source::Blocks(store) => Ok(Arc::new(load(*store, cid)?)),
+            Source::Cached(cache) => cache.node(cid),
+        }
+    }
+}
+
+/// Decoded nodes by CID, least recently used evicted.
+pub struct NodeCache {
+    store: Arc<dyn Blockstore>,
+    nodes: Mutex<LruCache<Cid, Arc<Node>>>,
+}
+
+impl NodeCache {
+    pub fn new(store: Arc<dyn Blockstore>, capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity.max(1)).expect("non-zero");
+        NodeCache {
+            store,
+            nodes: Mutex::new(LruCache::new(capacity)),
+        }
+    }
+
+    pub fn node(&self, cid: &Cid) -> Result<Arc<Node>, UnixfsError> {
+        if let Some(node) = self.nodes.lock().ok().and_then(|mut n| n.get(cid).cloned()) {
+            return Ok(node);
+        }
+        let node = Arc::new(load(self.store.as_ref(), cid)?);
+        if let Ok(mut nodes) = self.nodes.lock() {
+            nodes.put(*cid, Arc::clone(&node));
+        }
+        Ok(node)
+    }
+}
+
 pub struct FileReader<'a> {
-    store: &'a dyn Blockstore,
+    source: Source<'a>,
     cid: Cid,
-    root: Node,
+    root: Arc<Node>,
     size: u64,
 }
 
@@ -26,18 +75,28 @@ impl<'a> FileReader<'a> {
         Self::from_node(store, cid, root)
     }
 
+    /// Reads through a node cache.
+    pub fn open_cached(cache: &'a NodeCache, cid: &Cid) -> Result<Self, UnixfsError> {
+        let root = cache.node(cid)?;
+        Self::with_source(Source::Cached(cache), cid, root)
+    }
+
     /// Uses an already-fetched root node.
     pub fn from_node(
         store: &'a dyn Blockstore,
         cid: &Cid,
         root: Node,
     ) -> Result<Self, UnixfsError> {
+        Self::with_source(Source::Blocks(store), cid, Arc::new(root))
+    }
+
+    fn with_source(source: Source<'a>, cid: &Cid, root: Arc<Node>) -> Result<Self, UnixfsError> {
         if root.kind() != Kind::File {
             return Err(UnixfsError::NotAFile(cid_string(cid)));
         }
         let size = root.content_size();
         Ok(FileReader {
-            store,
+            source,
             cid: *cid,
             root,
             size,
@@ -61,7 +120,7 @@ impl<'a> FileReader<'a> {
             return Ok(());
         }
         let mut walk = Walk {
-            store: self.store,
+            source: self.source,
             start: offset,
             end,
             sink,
@@ -101,7 +160,7 @@ impl<'a> FileReader<'a> {
 const MAX_DEPTH: usize = 32;
 
 struct Walk<'s, 'f> {
-    store: &'s dyn Blockstore,
+    source: Source<'s>,
     start: u64,
     end: u64,
     sink: &'f mut dyn FnMut(&[u8]) -> Result<(), UnixfsError>,
@@ -139,7 +198,7 @@ impl Walk<'_, '_> {
         for (link, &child_size) in links.iter().zip(blocksizes) {
             let child_end = child_base.saturating_add(child_size);
             if child_end > self.start && child_base < self.end {
-                let child = load(self.store, &link.cid)?;
+                let child = self.source.node(&link.cid)?;
                 if child.content_size() != child_size {
                     return Err(corrupt(
                         &link.cid,
