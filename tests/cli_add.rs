@@ -8,7 +8,7 @@ use common::{Node, golden};
 #[test]
 fn every_golden_cid_matches() {
     let node = Node::new();
-    node.make_tree();
+    node.make_tree("tree");
     let golden = golden();
     assert!(
         golden.len() >= 12,
@@ -34,7 +34,7 @@ fn every_golden_cid_matches() {
 #[test]
 fn prints_added_lines_contents_before_directories() {
     let node = Node::new();
-    node.make_tree();
+    node.make_tree("tree");
     let out = node.ok(&["add", "-r", "tree/with space"]);
     let lines: Vec<&str> = out.lines().collect();
     let names: Vec<&str> = lines
@@ -113,7 +113,7 @@ fn spec_vectors_for_options() {
 #[test]
 fn only_hash_stores_nothing_and_pin_pins_roots() {
     let node = Node::new();
-    node.make_tree();
+    node.make_tree("tree");
     let before = node.ok(&["repo", "stat"]);
     let hashed = node.ok(&["add", "-Q", "-n", "-r", "tree/with space"]);
     assert_eq!(
@@ -132,7 +132,7 @@ fn only_hash_stores_nothing_and_pin_pins_roots() {
 #[test]
 fn bad_options_are_refused_clearly() {
     let node = Node::new();
-    node.make_tree();
+    node.make_tree("tree");
     assert!(node.fails(&["add", "tree"]).contains("-r"));
     assert!(
         node.fails(&["add", "--chunker", "size-0", "tree/hello.txt"])
@@ -188,7 +188,7 @@ fn leaf_sizes(node: &Node, chunker: &str, rel: &str) -> Vec<usize> {
 #[test]
 fn rabin_boundaries_match_boxos_chunker() {
     let node = Node::new();
-    node.make_tree();
+    node.make_tree("tree");
     let big = std::fs::read(node.work().join("tree/sizes/s45613057.bin")).expect("read");
     std::fs::write(node.work().join("prefix.bin"), &big[..1_500_000]).expect("write");
     let script =

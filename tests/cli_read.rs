@@ -6,7 +6,7 @@ mod common;
 use common::{Node, assert_same_tree, fixture};
 
 fn add_tree(node: &Node) -> String {
-    node.make_tree();
+    node.make_tree("tree");
     node.ok(&["add", "-Q", "-r", "tree"]).trim().to_string()
 }
 

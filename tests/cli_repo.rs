@@ -5,7 +5,8 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{BIN, Node};
+use common::Node;
+use mount_tests::rsipfs_bin;
 
 #[test]
 fn init_writes_the_fs_repo_layout() {
@@ -103,7 +104,7 @@ fn foreign_directories_are_refused_untouched() {
     for target in [&kubo, &garbage] {
         let before = listing(target);
         for args in [&["repo", "stat"][..], &["init"][..]] {
-            let out = std::process::Command::new(BIN)
+            let out = std::process::Command::new(rsipfs_bin())
                 .args(args)
                 .env("IPFS_PATH", target)
                 .output()
@@ -117,7 +118,7 @@ fn foreign_directories_are_refused_untouched() {
         }
         assert_eq!(listing(target), before, "{} was modified", target.display());
     }
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(rsipfs_bin())
         .args(["repo", "stat"])
         .env("IPFS_PATH", &kubo)
         .output()

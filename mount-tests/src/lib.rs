@@ -1,6 +1,9 @@
-//! Helpers for tests that mount rsipfs for real: a repository, a mount
-//! process, and the FUSE availability check (fail under CI, skip otherwise).
+//! Helpers for tests that drive the rsipfs binary: a repository in a
+//! temporary directory, commands against it, a mount process, and the FUSE
+//! availability check (fail under CI, skip otherwise). The CLI tests of the
+//! main crate use them too.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -93,14 +96,47 @@ impl Node {
         self.cmd(args).output().expect("run rsipfs")
     }
 
+    pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rsipfs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
+    /// Runs and asserts success; returns stdout as text.
     pub fn ok(&self, args: &[&str]) -> String {
+        String::from_utf8(self.ok_bytes(args)).expect("utf-8 stdout")
+    }
+
+    pub fn ok_bytes(&self, args: &[&str]) -> Vec<u8> {
         let out = self.run(args);
         assert!(
             out.status.success(),
             "rsipfs {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout).expect("utf-8")
+        out.stdout
+    }
+
+    /// Runs and asserts failure; returns stderr as text.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "rsipfs {args:?} should fail; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     /// Writes the shared test tree (scripts/make-test-tree.py) under work/.
