@@ -403,3 +403,42 @@ fn preserved_mode_and_mtime_show_through_the_mount() {
         "#!/bin/sh\necho hi\n"
     );
 }
+
+#[test]
+fn imported_content_without_cached_summaries_lists_correctly() {
+    if !fuse_available("imported_content_without_cached_summaries_lists_correctly") {
+        return;
+    }
+    let node = Node::new();
+    let car = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/path_gateway_unixfs/dir-with-files.car");
+    node.ok(&["dag", "import", car.to_str().expect("utf-8 path")]);
+    let mount = node.mount();
+    let dir = mount.path("bafybeihchr7vmgjaasntayyatmp5sv6xza57iy2h4xj7g46bpjij6yhrmy");
+    let mut sizes: Vec<(String, u64)> = std::fs::read_dir(&dir)
+        .expect("list")
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.file_name().into_string().expect("utf-8"),
+                e.metadata().expect("stat").len(),
+            )
+        })
+        .collect();
+    sizes.sort();
+    assert_eq!(
+        sizes,
+        [
+            ("ascii-copy.txt".to_string(), 31),
+            ("ascii.txt".to_string(), 31),
+            ("hello.txt".to_string(), 12),
+            ("multiblock.txt".to_string(), 1026)
+        ]
+    );
+    assert_eq!(
+        std::fs::read(dir.join("multiblock.txt"))
+            .expect("read")
+            .len(),
+        1026
+    );
+}

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use rsipfs::blockstore::{Blockstore, DiscardBlockstore, WriteBehind};
 use rsipfs::codec::cid::{CidBuilder, HashFn, Version};
 use rsipfs::codec::cid_string;
+use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::repo::PinKind;
 use rsipfs::unixfs::adder::{AddOptions, Added, Adder};
 use rsipfs::unixfs::chunker::ChunkerSpec;
@@ -40,7 +41,9 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
     let bar = progress_bar(&args);
     let mut out = stdout();
     let quiet_mode = args.quieter || args.silent;
+    let mut summaries = Vec::new();
     let mut on_added = |added: &Added| {
+        summaries.push((added.cid, added.summary));
         if quiet_mode {
             return;
         }
@@ -87,6 +90,8 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
                     .context("pinning")?;
             }
         }
+        // Lets the mount list what was just added without reading it back.
+        repo.save(&summaries);
     }
     if args.quieter
         && !args.silent

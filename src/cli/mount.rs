@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use rsipfs::blockstore::Blockstore;
 use rsipfs::fs::cache::CachedBlockstore;
 use rsipfs::fs::ipfs::IpfsFs;
+use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipfs};
 use rsipfs::repo::PinKind;
 
@@ -46,7 +47,8 @@ pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
             })
             .unwrap_or_default()
     });
-    let fs = Arc::new(IpfsFs::new(store, list_roots));
+    let summaries: Arc<dyn SummaryStore> = repo.clone();
+    let fs = Arc::new(IpfsFs::new(store, list_roots).with_summaries(summaries));
     let session = mount_ipfs(fs, &ipfs_dir, &MountOptions::default())
         .with_context(|| format!("mounting /ipfs at {}", ipfs_dir.display()))?;
     println!("IPFS mounted at: {}", ipfs_dir.display());

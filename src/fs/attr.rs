@@ -1,7 +1,7 @@
 //! File attributes derived from UnixFS nodes.
 
 use crate::codec::unixfs_pb::UnixTime;
-use crate::unixfs::node::{Kind, Node};
+use crate::unixfs::node::{Kind, Node, Summary};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
@@ -29,28 +29,29 @@ impl Attr {
     /// Read-only attributes for a node: UnixFS mode and mtime where present
     /// (write bits removed), else 0444 files, 0555 directories, 0777 symlinks.
     pub fn read_only(ino: u64, node: &Node, nlink: u32) -> Attr {
-        let kind = match node.kind() {
+        Self::from_summary(ino, &node.summary(), nlink)
+    }
+
+    pub fn from_summary(ino: u64, summary: &Summary, nlink: u32) -> Attr {
+        let kind = match summary.kind {
             Kind::Directory | Kind::HamtShard => FileKind::Directory,
             Kind::Symlink => FileKind::Symlink,
             Kind::File | Kind::Other => FileKind::File,
         };
-        let unixfs = node.unixfs();
-        let stored_mode = unixfs.and_then(|u| u.permissions());
-        let perm = match (kind, stored_mode) {
+        let perm = match (kind, summary.mode.map(|m| m & 0o7777)) {
             (FileKind::Symlink, _) => 0o777,
             (_, Some(mode)) => (mode & !0o222) as u16,
             (FileKind::Directory, None) => 0o555,
             (FileKind::File, None) => 0o444,
         };
-        let size = node.content_size();
         Attr {
             ino,
             kind,
-            size,
-            blocks: size.div_ceil(512),
+            size: summary.size,
+            blocks: summary.size.div_ceil(512),
             perm,
             nlink,
-            mtime: unixfs.and_then(|u| u.mtime).unwrap_or_default(),
+            mtime: summary.mtime.unwrap_or_default(),
         }
     }
 

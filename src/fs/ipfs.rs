@@ -7,11 +7,12 @@ use std::sync::{Arc, RwLock};
 use super::attr::{Attr, FileKind};
 use super::inodes::{Entry, Inodes, ROOT};
 use super::prefetch::Prefetcher;
+use super::summaries::SummaryStore;
 use super::{FsError, Listing};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, cid_string, parse_cid};
 use crate::unixfs::dir;
-use crate::unixfs::node::Node;
+use crate::unixfs::node::{Node, Summary};
 use crate::unixfs::reader::{FileReader, NodeCache, load};
 
 /// Supplies the CIDs the root directory lists (the recursive pins).
@@ -23,6 +24,7 @@ pub struct IpfsFs {
     inodes: RwLock<Inodes>,
     nodes: Arc<NodeCache>,
     prefetcher: Prefetcher,
+    summaries: Option<Arc<dyn SummaryStore>>,
 }
 
 /// Decoded nodes kept for file reads: about 32 MiB of 256 KiB leaves, two
@@ -46,7 +48,14 @@ impl IpfsFs {
             inodes: RwLock::new(Inodes::default()),
             nodes,
             prefetcher,
+            summaries: None,
         }
+    }
+
+    /// Caches node summaries across mounts (normally in the repo's datastore).
+    pub fn with_summaries(mut self, summaries: Arc<dyn SummaryStore>) -> Self {
+        self.summaries = Some(summaries);
+        self
     }
 
     pub fn getattr(&self, ino: u64) -> Result<Attr, FsError> {
@@ -88,14 +97,22 @@ impl IpfsFs {
         if dir.attr.kind != FileKind::Directory {
             return Err(FsError::NotADirectory);
         }
+        let started = std::time::Instant::now();
         let entries =
             dir::list(self.store.as_ref(), &dir.cid).map_err(|e| io_error(&dir.cid, e))?;
+        tracing::debug!(
+            "listed {} entries in {:?}",
+            entries.len(),
+            started.elapsed()
+        );
         let named = entries
             .into_iter()
             .filter(|e| is_safe_name(&e.name))
             .map(|e| (e.name, e.cid))
             .collect::<Vec<_>>();
-        Ok(self.load_all(named))
+        let listing = self.load_all(named);
+        tracing::debug!("attributes ready after {:?}", started.elapsed());
+        Ok(listing)
     }
 
     pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
@@ -183,59 +200,105 @@ impl IpfsFs {
         inodes.get(ino).cloned().ok_or(FsError::NotFound)
     }
 
-    /// The attributes for `cid`, loading its node unless already known.
-    fn inode_for(&self, cid: &Cid, node: Option<Node>) -> Result<Attr, FsError> {
+    /// The attributes for `cid`: from its inode, else from `known`, else
+    /// from the summary cache, else by loading its node (and caching that).
+    fn inode_for(&self, cid: &Cid, known: Option<Summary>) -> Result<Attr, FsError> {
         if let Some(ino) = self.inodes.read().ok().and_then(|i| i.find(cid)) {
             return self.getattr(ino);
         }
-        let node = match node {
-            Some(node) => node,
-            None => load(self.store.as_ref(), cid).map_err(|e| io_error(cid, e))?,
+        let cached = known.or_else(|| {
+            self.summaries
+                .as_ref()
+                .and_then(|s| s.load(&[*cid]).pop().flatten())
+        });
+        let summary = match cached {
+            Some(summary) => summary,
+            None => {
+                let summary = load(self.store.as_ref(), cid)
+                    .map_err(|e| io_error(cid, e))?
+                    .summary();
+                if let Some(store) = &self.summaries {
+                    store.save(&[(*cid, summary)]);
+                }
+                summary
+            }
         };
+        Ok(self.insert(cid, &summary))
+    }
+
+    fn insert(&self, cid: &Cid, summary: &Summary) -> Attr {
         let mut inodes = self
             .inodes
             .write()
-            .map_err(|_| FsError::Io("inode table poisoned".into()))?;
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Directories report nlink 1: "subdirectory count unknown" (as btrfs
         // does), which tells find/fts not to use the leaf optimisation.
-        Ok(inodes
-            .get_or_insert(cid, |ino| Attr::read_only(ino, &node, 1))
-            .attr)
+        inodes
+            .get_or_insert(cid, |ino| Attr::from_summary(ino, summary, 1))
+            .attr
     }
 
-    /// Loads the named children in parallel; entries that fail to load are
-    /// left out of the listing (and logged), the rest are still shown.
+    /// Attributes for a directory's children: summaries from the cache in one
+    /// batch, the rest loaded in parallel and cached in one batch. Entries
+    /// that fail to load are left out of the listing (and logged).
     fn load_all(&self, named: Vec<(String, Cid)>) -> Vec<Listing> {
-        let chunk = named.len().div_ceil(LIST_WORKERS).max(1);
-        let mut results: Vec<Vec<Listing>> = Vec::new();
+        let cids: Vec<Cid> = named.iter().map(|(_, cid)| *cid).collect();
+        let known = match &self.summaries {
+            Some(store) => store.load(&cids),
+            None => vec![None; cids.len()],
+        };
+        let work: Vec<(String, Cid, Option<Summary>)> = named
+            .into_iter()
+            .zip(known)
+            .map(|((name, cid), summary)| (name, cid, summary))
+            .collect();
+        let chunk = work.len().div_ceil(LIST_WORKERS).max(1);
+        let mut listings = Vec::with_capacity(work.len());
+        let mut learned = Vec::new();
         std::thread::scope(|scope| {
-            let workers: Vec<_> = named
+            let workers: Vec<_> = work
                 .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .filter_map(|(name, cid)| match self.inode_for(cid, None) {
-                                Ok(attr) => Some(Listing {
-                                    name: name.clone(),
-                                    attr,
-                                }),
-                                Err(err) => {
-                                    tracing::warn!(
-                                        "cannot list {name} ({}): {err}",
-                                        cid_string(cid)
-                                    );
-                                    None
-                                }
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .map(|part| scope.spawn(move || self.load_part(part)))
                 .collect();
             for worker in workers {
-                results.push(worker.join().unwrap_or_default());
+                let (part_listings, part_learned) = worker.join().unwrap_or_default();
+                listings.extend(part_listings);
+                learned.extend(part_learned);
             }
         });
-        results.into_iter().flatten().collect()
+        if let Some(store) = &self.summaries {
+            store.save(&learned);
+        }
+        listings
+    }
+
+    fn load_part(
+        &self,
+        part: &[(String, Cid, Option<Summary>)],
+    ) -> (Vec<Listing>, Vec<(Cid, Summary)>) {
+        let mut listings = Vec::with_capacity(part.len());
+        let mut learned = Vec::new();
+        for (name, cid, known) in part {
+            let summary = match known {
+                Some(summary) => *summary,
+                None => match load(self.store.as_ref(), cid) {
+                    Ok(node) => {
+                        let summary = node.summary();
+                        learned.push((*cid, summary));
+                        summary
+                    }
+                    Err(err) => {
+                        tracing::warn!("cannot list {name} ({}): {err}", cid_string(cid));
+                        continue;
+                    }
+                },
+            };
+            listings.push(Listing {
+                name: name.clone(),
+                attr: self.insert(cid, &summary),
+            });
+        }
+        (listings, learned)
     }
 }
 

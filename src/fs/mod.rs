@@ -7,6 +7,7 @@ pub mod cache;
 pub mod inodes;
 pub mod ipfs;
 pub mod prefetch;
+pub mod summaries;
 
 pub use attr::{Attr, FileKind};
 

@@ -6,10 +6,12 @@ use std::path::Path;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::{RepoError, Result};
-use crate::codec::cid::{Cid, cid_from_bytes};
+use crate::codec::cid::{Cid, cid_from_bytes, to_v1};
 
 const PINS: TableDefinition<&[u8], u8> = TableDefinition::new("pins");
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
+/// Opaque per-CID facts other layers cache (the mount's node summaries).
+const SUMMARIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("summaries");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PinKind {
@@ -49,6 +51,7 @@ impl Datastore {
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(PINS).map_err(db_err)?;
         txn.open_table(KV).map_err(db_err)?;
+        txn.open_table(SUMMARIES).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Datastore { db })
     }
@@ -94,6 +97,38 @@ impl Datastore {
             out.push((cid, kind));
         }
         Ok(out)
+    }
+
+    /// The summaries stored for `cids` (keyed by codec and multihash).
+    pub fn summaries(&self, cids: &[Cid]) -> Result<Vec<Option<Vec<u8>>>> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(SUMMARIES).map_err(db_err)?;
+        cids.iter()
+            .map(|cid| {
+                Ok(table
+                    .get(to_v1(cid).to_bytes().as_slice())
+                    .map_err(db_err)?
+                    .map(|v| v.value().to_vec()))
+            })
+            .collect()
+    }
+
+    pub fn put_summaries(&self, items: &[(Cid, Vec<u8>)]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        // A cache: losing the last writes in a crash costs only a reload.
+        txn.set_durability(redb::Durability::None);
+        {
+            let mut table = txn.open_table(SUMMARIES).map_err(db_err)?;
+            for (cid, value) in items {
+                table
+                    .insert(to_v1(cid).to_bytes().as_slice(), value.as_slice())
+                    .map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)
     }
 
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::UnixfsError;
 use super::dir::{DirEntry, DirOptions, build_directory};
 use super::file::{FileOptions, import_file};
+use super::node::{Kind, Summary};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
@@ -32,6 +33,8 @@ pub struct Added {
     pub path: String,
     pub cid: Cid,
     pub size: u64,
+    /// What a listing shows of it, known here without reading it back.
+    pub summary: Summary,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +105,7 @@ impl<'a> Adder<'a> {
             path: String::new(),
             cid: built.cid,
             size: built.size,
+            summary: self.dir_summary(&self.opts.dir),
         };
         (self.on_added)(&wrapper);
         Ok(vec![wrapper])
@@ -119,6 +123,7 @@ impl<'a> Adder<'a> {
             path,
             cid: file.cid,
             size: file.size,
+            summary: file_summary(&self.opts.file, file.filesize),
         };
         (self.on_added)(&added);
         if self.opts.wrap {
@@ -132,6 +137,7 @@ impl<'a> Adder<'a> {
                 path: String::new(),
                 cid: built.cid,
                 size: built.size,
+                summary: self.dir_summary(&self.opts.dir),
             };
             (self.on_added)(&wrapper);
             return Ok(wrapper);
@@ -176,6 +182,7 @@ impl<'a> Adder<'a> {
             path: shown.to_string(),
             cid: imported.cid,
             size: imported.size,
+            summary: file_summary(&opts, imported.filesize),
         })
     }
 
@@ -195,10 +202,17 @@ impl<'a> Adder<'a> {
         .encode();
         let cid = self.opts.file.cid.cid_of(DAG_PB, &block);
         self.store.put(&cid, &block).map_err(UnixfsError::from)?;
+        let summary = Summary {
+            kind: Kind::Symlink,
+            size: target.as_os_str().len() as u64,
+            mode: None,
+            mtime: data.mtime,
+        };
         Ok(Added {
             path: shown.to_string(),
             cid,
             size: block.len() as u64,
+            summary,
         })
     }
 
@@ -237,7 +251,17 @@ impl<'a> Adder<'a> {
             path: shown.to_string(),
             cid: built.cid,
             size: built.size,
+            summary: self.dir_summary(&dir_opts),
         })
+    }
+
+    fn dir_summary(&self, opts: &DirOptions) -> Summary {
+        Summary {
+            kind: Kind::Directory,
+            size: 0,
+            mode: opts.mode,
+            mtime: opts.mtime,
+        }
     }
 
     fn mode_of(&self, meta: &fs::Metadata) -> Option<u32> {
@@ -251,6 +275,15 @@ impl<'a> Adder<'a> {
             seconds: meta.mtime(),
             nanos: meta.mtime_nsec() as u32,
         })
+    }
+}
+
+fn file_summary(opts: &FileOptions, filesize: u64) -> Summary {
+    Summary {
+        kind: Kind::File,
+        size: filesize,
+        mode: opts.mode,
+        mtime: opts.mtime,
     }
 }
 

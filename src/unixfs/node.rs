@@ -137,3 +137,129 @@ impl Node {
         }
     }
 }
+
+/// What a listing needs to know of a node without its block: kind, content
+/// size, and UnixFS mode/mtime. Content-addressed, so it never goes stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub kind: Kind,
+    pub size: u64,
+    pub mode: Option<u32>,
+    pub mtime: Option<crate::codec::unixfs_pb::UnixTime>,
+}
+
+impl Node {
+    pub fn summary(&self) -> Summary {
+        let unixfs = self.unixfs();
+        Summary {
+            kind: self.kind(),
+            size: self.content_size(),
+            mode: unixfs.and_then(|u| u.mode),
+            mtime: unixfs.and_then(|u| u.mtime),
+        }
+    }
+}
+
+impl Summary {
+    /// `kind, size, [mode], [seconds, nanos]` as varints, with presence flags.
+    pub fn encode(&self) -> Vec<u8> {
+        use crate::codec::wire::put_varint;
+        let kind = match self.kind {
+            Kind::File => 0,
+            Kind::Directory => 1,
+            Kind::HamtShard => 2,
+            Kind::Symlink => 3,
+            Kind::Other => 4,
+        };
+        let flags = u64::from(self.mode.is_some()) | (u64::from(self.mtime.is_some()) << 1);
+        let mut out = Vec::with_capacity(16);
+        put_varint(&mut out, kind);
+        put_varint(&mut out, flags);
+        put_varint(&mut out, self.size);
+        if let Some(mode) = self.mode {
+            put_varint(&mut out, mode as u64);
+        }
+        if let Some(t) = self.mtime {
+            put_varint(&mut out, t.seconds as u64);
+            put_varint(&mut out, t.nanos as u64);
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Summary> {
+        let mut r = crate::codec::wire::Reader::new(bytes);
+        let kind = match r.varint().ok()? {
+            0 => Kind::File,
+            1 => Kind::Directory,
+            2 => Kind::HamtShard,
+            3 => Kind::Symlink,
+            4 => Kind::Other,
+            _ => return None,
+        };
+        let flags = r.varint().ok()?;
+        let size = r.varint().ok()?;
+        let mode = if flags & 1 != 0 {
+            Some(u32::try_from(r.varint().ok()?).ok()?)
+        } else {
+            None
+        };
+        let mtime = if flags & 2 != 0 {
+            let seconds = r.varint().ok()? as i64;
+            let nanos = u32::try_from(r.varint().ok()?).ok()?;
+            Some(crate::codec::unixfs_pb::UnixTime { seconds, nanos })
+        } else {
+            None
+        };
+        r.is_empty().then_some(Summary {
+            kind,
+            size,
+            mode,
+            mtime,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::unixfs_pb::UnixTime;
+
+    #[test]
+    fn summaries_round_trip_and_reject_garbage() {
+        for s in [
+            Summary {
+                kind: Kind::File,
+                size: 123_456_789,
+                mode: None,
+                mtime: None,
+            },
+            Summary {
+                kind: Kind::Directory,
+                size: 0,
+                mode: Some(0o755),
+                mtime: Some(UnixTime {
+                    seconds: -3,
+                    nanos: 9,
+                }),
+            },
+            Summary {
+                kind: Kind::Symlink,
+                size: 7,
+                mode: None,
+                mtime: Some(UnixTime {
+                    seconds: 1,
+                    nanos: 0,
+                }),
+            },
+        ] {
+            assert_eq!(Summary::decode(&s.encode()), Some(s));
+        }
+        assert_eq!(Summary::decode(&[9, 0, 0]), None);
+        assert_eq!(
+            Summary::decode(&[0, 1, 5]),
+            None,
+            "mode flag without a mode"
+        );
+        assert_eq!(Summary::decode(&[0, 0, 5, 1]), None, "trailing bytes");
+    }
+}

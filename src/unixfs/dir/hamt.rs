@@ -221,6 +221,41 @@ pub fn list(
     Ok(out)
 }
 
+/// Shards fetched in parallel; results in the order of `cids`.
+fn load_shards(
+    store: &dyn Blockstore,
+    cids: &[&Cid],
+) -> Vec<Result<(PbNode, UnixfsData), DirError>> {
+    const WORKERS: usize = 16;
+    if cids.len() <= 1 {
+        return cids.iter().map(|cid| load_shard(store, cid)).collect();
+    }
+    let chunk = cids.len().div_ceil(WORKERS);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = cids
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|cid| load_shard(store, cid))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| {
+                part.join().unwrap_or_else(|_| {
+                    vec![Err(DirError::BadShard {
+                        cid: "(worker)".into(),
+                        reason: "shard loader panicked".into(),
+                    })]
+                })
+            })
+            .collect()
+    })
+}
+
 fn list_into(
     store: &dyn Blockstore,
     cid: &Cid,
@@ -243,8 +278,25 @@ fn list_into(
                 reason: format!("link name {name:?} has no bucket prefix"),
             });
         }
+    }
+    // All child shards of this node are known now: fetch them at once rather
+    // than one at a time (cold disks and, later, the network reward that).
+    let shard_links: Vec<&Cid> = node
+        .links
+        .iter()
+        .filter(|l| l.name().len() == geometry.hex_width)
+        .map(|l| &l.cid)
+        .collect();
+    let mut children = load_shards(store, &shard_links).into_iter();
+    for link in &node.links {
+        let name = link.name();
         if name.len() == geometry.hex_width {
-            let (child, child_data) = load_shard(store, &link.cid)?;
+            let (child, child_data) = children.next().unwrap_or_else(|| {
+                Err(DirError::BadShard {
+                    cid: cid_string(&link.cid),
+                    reason: "shard was not loaded".into(),
+                })
+            })?;
             let child_geometry = check_shard(&link.cid, &child_data)?;
             list_into(store, &link.cid, &child, child_geometry, depth + 1, out)?;
         } else {
