@@ -79,12 +79,6 @@ impl Prefetcher {
             start = end;
         }
     }
-
-    pub fn forget(&self, ino: u64) {
-        if let Ok(mut scheduled) = self.scheduled.lock() {
-            scheduled.remove(&ino);
-        }
-    }
 }
 
 fn work(rx: &Mutex<Receiver<Job>>, nodes: &NodeCache) {
