@@ -442,3 +442,41 @@ fn imported_content_without_cached_summaries_lists_correctly() {
         1026
     );
 }
+
+#[test]
+fn an_imported_hamt_lists_from_its_blocks_and_then_from_the_record() {
+    if !fuse_available("an_imported_hamt_lists_from_its_blocks_and_then_from_the_record") {
+        return;
+    }
+    let node = Node::new();
+    let car = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../shared/fixtures/trustless_gateway_car/single-layer-hamt-with-multi-block-files.car",
+    );
+    node.ok(&["dag", "import", car.to_str().expect("utf-8 path")]);
+    let root = "bafybeidbclfqleg2uojchspzd4bob56dqetqjsj27gy2cq3klkkgxtpn4i";
+    let expected: Vec<String> = {
+        let mut names: Vec<String> = (1..=1000).map(|i| format!("{i}.txt")).collect();
+        names.sort();
+        names
+    };
+    for round in [
+        "from the shard blocks",
+        "from the recorded listing after a remount",
+    ] {
+        let mount = node.mount();
+        let mut names: Vec<String> = std::fs::read_dir(mount.path(root))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+            .collect();
+        names.sort();
+        assert_eq!(names, expected, "{round}");
+        assert_eq!(
+            std::fs::metadata(mount.path(&format!("{root}/470.txt")))
+                .expect("stat")
+                .len(),
+            1026,
+            "{round}"
+        );
+        mount.stop();
+    }
+}

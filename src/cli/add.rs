@@ -42,8 +42,12 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
     let mut out = stdout();
     let quiet_mode = args.quieter || args.silent;
     let mut summaries = Vec::new();
+    let mut listings = Vec::new();
     let mut on_added = |added: &Added| {
         summaries.push((added.cid, added.summary));
+        if let Some(listing) = &added.listing {
+            listings.push((added.cid, listing.clone()));
+        }
         if quiet_mode {
             return;
         }
@@ -92,6 +96,9 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
         }
         // Lets the mount list what was just added without reading it back.
         repo.save(&summaries);
+        for (dir, entries) in &listings {
+            repo.save_listing(dir, entries);
+        }
     }
     if args.quieter
         && !args.silent

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use super::attr::{Attr, FileKind};
 use super::inodes::{Entry, Inodes, ROOT};
 use super::prefetch::Prefetcher;
-use super::summaries::SummaryStore;
+use super::summaries::{LISTING_MIN_ENTRIES, SummaryStore};
 use super::{FsError, Listing};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, cid_string, parse_cid};
@@ -98,8 +98,7 @@ impl IpfsFs {
             return Err(FsError::NotADirectory);
         }
         let started = std::time::Instant::now();
-        let entries =
-            dir::list(self.store.as_ref(), &dir.cid).map_err(|e| io_error(&dir.cid, e))?;
+        let entries = self.list_dir(&dir.cid)?;
         tracing::debug!(
             "listed {} entries in {:?}",
             entries.len(),
@@ -224,6 +223,21 @@ impl IpfsFs {
             }
         };
         Ok(self.insert(cid, &summary))
+    }
+
+    /// A directory's entries: recorded listing if any, else from its blocks
+    /// (and recorded when large, since a HAMT listing reads many blocks).
+    fn list_dir(&self, cid: &Cid) -> Result<Vec<dir::DirEntry>, FsError> {
+        if let Some(entries) = self.summaries.as_ref().and_then(|s| s.load_listing(cid)) {
+            return Ok(entries);
+        }
+        let entries = dir::list(self.store.as_ref(), cid).map_err(|e| io_error(cid, e))?;
+        if entries.len() >= LISTING_MIN_ENTRIES
+            && let Some(store) = &self.summaries
+        {
+            store.save_listing(cid, &entries);
+        }
+        Ok(entries)
     }
 
     fn insert(&self, cid: &Cid, summary: &Summary) -> Attr {

@@ -35,6 +35,9 @@ pub struct Added {
     pub size: u64,
     /// What a listing shows of it, known here without reading it back.
     pub summary: Summary,
+    /// The entries of a HAMT-sharded directory, whose listing otherwise
+    /// means reading every shard block.
+    pub listing: Option<Vec<DirEntry>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +109,7 @@ impl<'a> Adder<'a> {
             cid: built.cid,
             size: built.size,
             summary: self.dir_summary(&self.opts.dir),
+            listing: None,
         };
         (self.on_added)(&wrapper);
         Ok(vec![wrapper])
@@ -124,6 +128,7 @@ impl<'a> Adder<'a> {
             cid: file.cid,
             size: file.size,
             summary: file_summary(&self.opts.file, file.filesize),
+            listing: None,
         };
         (self.on_added)(&added);
         if self.opts.wrap {
@@ -138,6 +143,7 @@ impl<'a> Adder<'a> {
                 cid: built.cid,
                 size: built.size,
                 summary: self.dir_summary(&self.opts.dir),
+                listing: None,
             };
             (self.on_added)(&wrapper);
             return Ok(wrapper);
@@ -183,6 +189,7 @@ impl<'a> Adder<'a> {
             cid: imported.cid,
             size: imported.size,
             summary: file_summary(&opts, imported.filesize),
+            listing: None,
         })
     }
 
@@ -213,6 +220,7 @@ impl<'a> Adder<'a> {
             cid,
             size: block.len() as u64,
             summary,
+            listing: None,
         })
     }
 
@@ -246,12 +254,14 @@ impl<'a> Adder<'a> {
         let mut dir_opts = self.opts.dir.clone();
         dir_opts.mode = self.mode_of(meta).or(dir_opts.mode);
         dir_opts.mtime = self.mtime_of(meta).or(dir_opts.mtime);
+        let listing = dir_opts.shards(&entries).then(|| entries.clone());
         let built = build_directory(self.store, entries, &dir_opts)?;
         Ok(Added {
             path: shown.to_string(),
             cid: built.cid,
             size: built.size,
             summary: self.dir_summary(&dir_opts),
+            listing,
         })
     }
 

@@ -52,6 +52,11 @@ impl Default for DirOptions {
 }
 
 impl DirOptions {
+    /// Whether a directory of these entries is written as a HAMT.
+    pub fn shards(&self, entries: &[DirEntry]) -> bool {
+        self.should_shard(links_bytes(entries))
+    }
+
     fn should_shard(&self, estimate: u64) -> bool {
         match self.shard_rule {
             ShardRule::Greater => estimate > self.shard_threshold,
