@@ -95,24 +95,7 @@ impl<'a> Adder<'a> {
         if !self.opts.wrap {
             return Ok(roots);
         }
-        let entries = roots
-            .iter()
-            .map(|r| DirEntry {
-                name: base_name(&r.path),
-                cid: r.cid,
-                size: r.size,
-            })
-            .collect();
-        let built = build_directory(self.store, entries, &self.opts.dir)?;
-        let wrapper = Added {
-            path: String::new(),
-            cid: built.cid,
-            size: built.size,
-            summary: self.dir_summary(&self.opts.dir),
-            listing: None,
-        };
-        (self.on_added)(&wrapper);
-        Ok(vec![wrapper])
+        Ok(vec![self.wrap(&roots)?])
     }
 
     /// Adds everything `reader` yields as one file named `name` (stdin).
@@ -132,23 +115,24 @@ impl<'a> Adder<'a> {
         };
         (self.on_added)(&added);
         if self.opts.wrap {
-            let entry = DirEntry {
-                name: base_name(&added.path),
-                cid: added.cid,
-                size: added.size,
-            };
-            let built = build_directory(self.store, vec![entry], &self.opts.dir)?;
-            let wrapper = Added {
-                path: String::new(),
-                cid: built.cid,
-                size: built.size,
-                summary: self.dir_summary(&self.opts.dir),
-                listing: None,
-            };
-            (self.on_added)(&wrapper);
-            return Ok(wrapper);
+            return self.wrap(std::slice::from_ref(&added));
         }
         Ok(added)
+    }
+
+    /// `-w`: one new directory holding `items` by their base names.
+    fn wrap(&mut self, items: &[Added]) -> Result<Added, AddError> {
+        let entries: Vec<DirEntry> = items
+            .iter()
+            .map(|item| DirEntry {
+                name: base_name(&item.path),
+                cid: item.cid,
+                size: item.size,
+            })
+            .collect();
+        let wrapper = self.directory(String::new(), entries, self.opts.dir.clone())?;
+        (self.on_added)(&wrapper);
+        Ok(wrapper)
     }
 
     fn add_path(&mut self, path: &Path, shown: &str, top: bool) -> Result<Added, AddError> {
@@ -254,13 +238,23 @@ impl<'a> Adder<'a> {
         let mut dir_opts = self.opts.dir.clone();
         dir_opts.mode = self.mode_of(meta).or(dir_opts.mode);
         dir_opts.mtime = self.mtime_of(meta).or(dir_opts.mtime);
-        let listing = dir_opts.shards(&entries).then(|| entries.clone());
-        let built = build_directory(self.store, entries, &dir_opts)?;
+        self.directory(shown.to_string(), entries, dir_opts)
+    }
+
+    /// Builds a directory and describes it, with its listing when sharded.
+    fn directory(
+        &self,
+        path: String,
+        entries: Vec<DirEntry>,
+        opts: DirOptions,
+    ) -> Result<Added, AddError> {
+        let listing = opts.shards(&entries).then(|| entries.clone());
+        let built = build_directory(self.store, entries, &opts)?;
         Ok(Added {
-            path: shown.to_string(),
+            path,
             cid: built.cid,
             size: built.size,
-            summary: self.dir_summary(&dir_opts),
+            summary: self.dir_summary(&opts),
             listing,
         })
     }
