@@ -8,6 +8,7 @@ pub mod codec;
 pub mod dag;
 pub mod fs;
 pub mod fuse;
+pub mod mfs;
 pub mod pin;
 pub mod repo;
 pub mod unixfs;

@@ -53,6 +53,82 @@ pub enum Command {
     Version,
     /// Mount /ipfs (read-only) and serve it until SIGINT/SIGTERM.
     Mount(MountArgs),
+    /// Work with the mutable file system (MFS).
+    #[command(subcommand)]
+    Files(FilesCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FilesCmd {
+    /// List a directory.
+    Ls {
+        #[arg(default_value = "/")]
+        path: String,
+        /// Show CIDs and sizes.
+        #[arg(short = 'l', long = "long")]
+        long: bool,
+    },
+    /// Make a directory.
+    Mkdir {
+        path: String,
+        #[arg(short, long)]
+        parents: bool,
+    },
+    /// Write stdin (or a file) to an MFS file.
+    Write {
+        path: String,
+        /// Read from this local file instead of stdin.
+        file: Option<PathBuf>,
+        #[arg(short = 'e', long)]
+        create: bool,
+        #[arg(short, long)]
+        truncate: bool,
+        #[arg(short, long)]
+        parents: bool,
+        #[arg(short, long)]
+        offset: Option<u64>,
+        #[arg(short = 'n', long)]
+        count: Option<u64>,
+    },
+    /// Read a file.
+    Read {
+        path: String,
+        #[arg(short, long, default_value_t = 0)]
+        offset: u64,
+        #[arg(short = 'n', long)]
+        count: Option<u64>,
+    },
+    /// Remove a file or (with -r) a directory.
+    Rm {
+        path: String,
+        #[arg(short, long)]
+        recursive: bool,
+    },
+    /// Copy an MFS path or /ipfs/<cid> into MFS (no data is copied).
+    Cp {
+        src: String,
+        dst: String,
+        #[arg(short, long)]
+        parents: bool,
+    },
+    /// Move or rename.
+    Mv { src: String, dst: String },
+    /// Show a file's or directory's CID and sizes.
+    Stat {
+        #[arg(default_value = "/")]
+        path: String,
+        /// Print only the CID.
+        #[arg(long)]
+        hash: bool,
+        /// Print only the size.
+        #[arg(long)]
+        size: bool,
+    },
+    /// Print the CID of a path (changes are always flushed).
+    Flush {
+        #[arg(default_value = "/")]
+        path: String,
+    },
 }
 
 #[derive(Args, Debug)]

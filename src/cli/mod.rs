@@ -3,6 +3,7 @@
 
 mod add;
 mod args;
+mod files;
 mod mount;
 mod objects;
 mod pins;
@@ -73,6 +74,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Object(cmd) => objects::object(&ctx, cmd),
         Command::Pin(cmd) => pins::pin(&ctx, cmd),
         Command::Mount(args) => mount::run(&ctx, args),
+        Command::Files(cmd) => files::run(&ctx, cmd),
     }
 }
 

@@ -1,0 +1,87 @@
+//! `rsipfs files`: MFS from the command line; the root survives between
+//! commands and is safe from gc.
+
+mod common;
+
+use common::Node;
+
+#[test]
+fn files_round_trip_and_match_add() {
+    let node = Node::new();
+    assert_eq!(
+        node.ok(&["files", "stat", "--hash", "/"]).trim(),
+        "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+    );
+    node.ok(&["files", "mkdir", "-p", "/docs/notes"]);
+    let out = node.run_stdin(
+        &["files", "write", "-e", "/docs/notes/hello.txt"],
+        b"Hello World!\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        node.ok(&["files", "read", "/docs/notes/hello.txt"]),
+        "Hello World!\n"
+    );
+    assert_eq!(
+        node.ok(&["files", "stat", "--hash", "/docs/notes/hello.txt"])
+            .trim(),
+        "QmfM2r8seH2GiRaC4esTjeraXEachRt8ZsSeGaWTPLyMoG",
+        "a file written to MFS has the CID add gives it"
+    );
+    let stat = node.ok(&["files", "stat", "/docs/notes/hello.txt"]);
+    assert!(
+        stat.contains("Size: 13\n") && stat.contains("Type: file\n"),
+        "{stat}"
+    );
+    assert_eq!(node.ok(&["files", "ls", "/docs"]), "notes\n");
+    let long = node.ok(&["files", "ls", "-l", "/docs/notes"]);
+    assert_eq!(
+        long,
+        "hello.txt\tQmfM2r8seH2GiRaC4esTjeraXEachRt8ZsSeGaWTPLyMoG\t13\n"
+    );
+
+    let big = node.make_tree("tree");
+    let added = node
+        .ok(&[
+            "add",
+            "-Q",
+            "-r",
+            "--pin=false",
+            big.to_str().expect("path"),
+        ])
+        .trim()
+        .to_string();
+    node.ok(&["files", "cp", &format!("/ipfs/{added}"), "/tree"]);
+    assert_eq!(
+        node.ok(&["files", "stat", "--hash", "/tree"]).trim(),
+        added,
+        "cp links, it does not re-import"
+    );
+    node.ok(&["files", "mv", "/tree", "/docs/tree"]);
+    node.ok(&["repo", "gc"]);
+    assert_eq!(
+        node.ok(&["files", "read", "/docs/tree/hello.txt"]),
+        "Hello World!\n",
+        "gc keeps what MFS holds"
+    );
+    assert_eq!(node.ok(&["cat", &format!("{added}/sizes/s1.bin")]).len(), 1);
+
+    node.ok(&["files", "rm", "-r", "/docs/tree"]);
+    assert!(
+        node.fails(&["files", "read", "/docs/tree/hello.txt"])
+            .contains("does not exist")
+    );
+    assert!(node.fails(&["files", "rm", "/docs"]).contains("-r"));
+    assert!(
+        node.fails(&["files", "write", "/nope/x", "/dev/null"])
+            .contains("does not exist")
+    );
+    assert!(
+        node.fails(&["files", "mkdir", "relative"])
+            .contains("absolute")
+    );
+}
