@@ -346,3 +346,51 @@ fn dag_put_get_with_dag_cbor_links() {
             .success()
     );
 }
+
+#[test]
+fn object_and_block_commands() {
+    let node = Node::new();
+    let out = node.run_stdin(&["add", "-Q", "--chunker", "size-4"], b"0123456789");
+    let root = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // Three leaves of 4, 4 and 2 bytes under one internal node.
+    let links = node.ok(&["object", "links", &root]);
+    assert_eq!(links.lines().count(), 3, "{links}");
+    // A 4-byte leaf is `0a 0a 08 02 12 04 <4 bytes> 18 04`: 12 bytes; the 2-byte one 10.
+    let sizes: Vec<&str> = links
+        .lines()
+        .map(|l| l.split(' ').nth(1).expect("size"))
+        .collect();
+    assert_eq!(sizes, ["12", "12", "10"], "{links}");
+    let stat = node.ok(&["object", "stat", &root]);
+    assert!(stat.starts_with("NumLinks:       3\n"), "{stat}");
+    let get: serde_json::Value =
+        serde_json::from_str(&node.ok(&["object", "get", &root])).expect("json");
+    assert_eq!(get["Links"].as_array().expect("links").len(), 3);
+    let data = node.ok_bytes(&["object", "data", &root]);
+    assert_eq!(data[..2], [0x08, 0x02], "UnixFS File");
+
+    let put = node.run_stdin(&["block", "put"], b"raw bytes");
+    let cid = String::from_utf8_lossy(&put.stdout).trim().to_string();
+    assert!(cid.starts_with("bafkrei"), "{cid}");
+    assert_eq!(node.ok_bytes(&["block", "get", &cid]), b"raw bytes");
+    assert_eq!(
+        node.ok(&["block", "stat", &cid]),
+        format!("Key: {cid}\nSize: 9\n")
+    );
+    let bad = node.run_stdin(
+        &["block", "put", "--cid-codec", "dag-pb"],
+        b"\xff\xffnot protobuf",
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("DAG-PB"));
+    node.ok(&["block", "rm", &cid]);
+    assert!(node.fails(&["block", "get", &cid]).contains("not found"));
+    assert!(
+        node.fails(&[
+            "object",
+            "stat",
+            "bafkreie7q3iidccmpvszul7kudcvvuavuo7u6gzlbobczuk5nqk3b4akba"
+        ])
+        .contains("dag-pb")
+    );
+}

@@ -195,14 +195,13 @@ pub fn object(ctx: &Ctx, cmd: ObjectCmd) -> Result<()> {
             writeln!(out, "{}", json!({ "Links": links, "Data": data }))?;
         }
         ObjectCmd::Stat { path } => {
-            let (cid, node, block_len) = load_pb(&path)?;
+            let (_, node, block_len) = load_pb(&path)?;
             let data_len = node.data.as_ref().map_or(0, Vec::len);
             writeln!(out, "NumLinks:       {}", node.links.len())?;
             writeln!(out, "BlockSize:      {block_len}")?;
             writeln!(out, "LinksSize:      {}", block_len - data_len)?;
             writeln!(out, "DataSize:       {data_len}")?;
             writeln!(out, "CumulativeSize: {}", node.cumulative_size(block_len))?;
-            let _ = cid;
         }
         ObjectCmd::Data { path } => {
             let (_, node, _) = load_pb(&path)?;
