@@ -33,10 +33,19 @@ fn files_round_trip_and_match_add() {
         "a file written to MFS has the CID add gives it"
     );
     let stat = node.ok(&["files", "stat", "/docs/notes/hello.txt"]);
-    assert!(
-        stat.contains("Size: 13\n") && stat.contains("Type: file\n"),
-        "{stat}"
+    assert_eq!(
+        stat,
+        "QmfM2r8seH2GiRaC4esTjeraXEachRt8ZsSeGaWTPLyMoG\nSize: 13\nCumulativeSize: 21\nChildBlocks: 0\n\
+         Type: file\nMode: not set (not set)\nMtime: not set\n"
     );
+    let custom = node.ok(&[
+        "files",
+        "stat",
+        "--format",
+        "<type> <size> <childs>",
+        "/docs",
+    ]);
+    assert_eq!(custom, "directory 0 1\n");
     assert_eq!(node.ok(&["files", "ls", "/docs"]), "notes\n");
     let long = node.ok(&["files", "ls", "-l", "/docs/notes"]);
     assert_eq!(
@@ -83,5 +92,37 @@ fn files_round_trip_and_match_add() {
     assert!(
         node.fails(&["files", "mkdir", "relative"])
             .contains("absolute")
+    );
+}
+
+#[test]
+fn stat_shows_stored_mode_and_mtime() {
+    use std::os::unix::fs::PermissionsExt;
+    let node = Node::new();
+    let file = node.work().join("kept.txt");
+    std::fs::write(&file, "kept\n").expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "@1136214245"])
+        .arg(&file)
+        .status()
+        .expect("touch");
+    assert!(touched.success());
+    let cid = node
+        .ok(&[
+            "add",
+            "-Q",
+            "--preserve-mode",
+            "--preserve-mtime",
+            "kept.txt",
+        ])
+        .trim()
+        .to_string();
+    node.ok(&["files", "cp", &format!("/ipfs/{cid}"), "/kept.txt"]);
+    let stat = node.ok(&["files", "stat", "/kept.txt"]);
+    assert!(stat.contains("Mode: -rw-r----- (0640)\n"), "{stat}");
+    assert!(
+        stat.ends_with("Mtime: 2 Jan 2006, 15:04:05 UTC\n"),
+        "{stat}"
     );
 }

@@ -123,6 +123,10 @@ pub enum FilesCmd {
         /// Print only the size.
         #[arg(long)]
         size: bool,
+        /// Output template: <hash> <size> <cumulsize> <childs> <type> <mode>
+        /// <mode-octal> <mtime> <mtime-secs> <mtime-nsecs>.
+        #[arg(long)]
+        format: Option<String>,
     },
     /// Print the CID of a path (changes are always flushed).
     Flush {

@@ -10,6 +10,7 @@ use rsipfs::mfs::{Mfs, WriteOptions};
 use rsipfs::repo::MFS_ROOT_KEY;
 
 use super::args::FilesCmd;
+use super::stat_format;
 use super::{Ctx, finish, stdout};
 
 pub fn run(ctx: &Ctx, cmd: FilesCmd) -> Result<()> {
@@ -72,24 +73,19 @@ pub fn run(ctx: &Ctx, cmd: FilesCmd) -> Result<()> {
         FilesCmd::Rm { path, recursive } => mfs.rm(&path, recursive)?,
         FilesCmd::Cp { src, dst, parents } => mfs.cp(&src, &dst, parents)?,
         FilesCmd::Mv { src, dst } => mfs.mv(&src, &dst)?,
-        FilesCmd::Stat { path, hash, size } => {
+        FilesCmd::Stat {
+            path,
+            hash,
+            size,
+            format,
+        } => {
             let stat = mfs.stat(&path)?;
-            if hash {
-                writeln!(out, "{}", cid_string(&stat.cid))?;
-            } else if size {
-                writeln!(out, "{}", stat.size)?;
-            } else {
-                let kind = if stat.kind.is_dir() {
-                    "directory"
-                } else {
-                    "file"
-                };
-                writeln!(out, "{}", cid_string(&stat.cid))?;
-                writeln!(out, "Size: {}", stat.size)?;
-                writeln!(out, "CumulativeSize: {}", stat.cumulative_size)?;
-                writeln!(out, "ChildBlocks: {}", stat.child_blocks)?;
-                writeln!(out, "Type: {kind}")?;
-            }
+            let format = match (hash, size) {
+                (true, _) => "<hash>",
+                (_, true) => "<size>",
+                _ => format.as_deref().unwrap_or(stat_format::DEFAULT_FORMAT),
+            };
+            writeln!(out, "{}", stat_format::render(format, &stat))?;
         }
         FilesCmd::Flush { path } => writeln!(out, "{}", cid_string(&mfs.stat(&path)?.cid))?,
     }

@@ -9,6 +9,7 @@ mod objects;
 mod pins;
 mod read;
 mod repo_cmds;
+mod stat_format;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ use std::io::Read;
 use crate::blockstore::Blockstore;
 use crate::codec::IpfsPath;
 use crate::codec::cid::Cid;
+use crate::codec::unixfs_pb::UnixTime;
 use crate::unixfs::UnixfsError;
 use crate::unixfs::dir::{self, DirEntry, DirOptions};
 use crate::unixfs::file::{FileOptions, ImportError, import_file};
@@ -51,6 +52,8 @@ pub struct Stat {
     pub cumulative_size: u64,
     pub child_blocks: usize,
     pub kind: Kind,
+    pub mode: Option<u32>,
+    pub mtime: Option<UnixTime>,
 }
 
 pub struct Mfs<'s> {
@@ -134,6 +137,8 @@ impl<'s> Mfs<'s> {
             cumulative_size: node.cumulative_size(),
             child_blocks: node.links().len(),
             kind: node.kind(),
+            mode: node.unixfs().and_then(|u| u.mode),
+            mtime: node.unixfs().and_then(|u| u.mtime),
         })
     }
 
