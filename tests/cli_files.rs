@@ -97,27 +97,8 @@ fn files_round_trip_and_match_add() {
 
 #[test]
 fn stat_shows_stored_mode_and_mtime() {
-    use std::os::unix::fs::PermissionsExt;
     let node = Node::new();
-    let file = node.work().join("kept.txt");
-    std::fs::write(&file, "kept\n").expect("write");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-    let touched = std::process::Command::new("touch")
-        .args(["-d", "@1136214245"])
-        .arg(&file)
-        .status()
-        .expect("touch");
-    assert!(touched.success());
-    let cid = node
-        .ok(&[
-            "add",
-            "-Q",
-            "--preserve-mode",
-            "--preserve-mtime",
-            "kept.txt",
-        ])
-        .trim()
-        .to_string();
+    let cid = node.add_with_metadata("kept.txt", "kept\n", 0o640, 1_136_214_245);
     node.ok(&["files", "cp", &format!("/ipfs/{cid}"), "/kept.txt"]);
     let stat = node.ok(&["files", "stat", "/kept.txt"]);
     assert!(stat.contains("Mode: -rw-r----- (0640)\n"), "{stat}");

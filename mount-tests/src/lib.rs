@@ -139,6 +139,24 @@ impl Node {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Writes work/<name> with permissions `mode` and mtime `mtime` (seconds),
+    /// then adds it with both preserved; returns the CID.
+    pub fn add_with_metadata(&self, name: &str, content: &str, mode: u32, mtime: u64) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.work().join(name);
+        std::fs::write(&path, content).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime))
+            .expect("set mtime");
+        self.ok(&["add", "-Q", "--preserve-mode", "--preserve-mtime", name])
+            .trim()
+            .to_string()
+    }
+
     /// Writes the shared test tree (scripts/make-test-tree.py) under work/.
     pub fn make_tree(&self, name: &str) -> PathBuf {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-test-tree.py");

@@ -368,26 +368,7 @@ fn preserved_mode_and_mtime_show_through_the_mount() {
         return;
     }
     let node = Node::new();
-    let file = node.work().join("script.sh");
-    std::fs::write(&file, "#!/bin/sh\necho hi\n").expect("write");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o751)).expect("chmod");
-    let status = Command::new("touch")
-        .arg("-d")
-        .arg("@1600000000")
-        .arg(&file)
-        .status()
-        .expect("touch");
-    assert!(status.success());
-    let cid = node
-        .ok(&[
-            "add",
-            "-Q",
-            "--preserve-mode",
-            "--preserve-mtime",
-            "script.sh",
-        ])
-        .trim()
-        .to_string();
+    let cid = node.add_with_metadata("script.sh", "#!/bin/sh\necho hi\n", 0o751, 1_600_000_000);
     let plain = node.ok(&["add", "-Q", "script.sh"]).trim().to_string();
     assert_ne!(cid, plain, "metadata changes the CID");
     let mount = node.mount();
