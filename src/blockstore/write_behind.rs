@@ -62,6 +62,11 @@ impl WriteBehind {
             .map_err(|_| BlockstoreError::Other("the block writer has stopped".into()))
     }
 
+    /// Waits for every queued block and reports the first write error.
+    pub fn finish(&self) -> Result<()> {
+        self.drain()
+    }
+
     /// Waits until every queued block has been handed to the inner store.
     fn drain(&self) -> Result<()> {
         let (done_tx, done_rx) = sync_channel(1);

@@ -51,7 +51,7 @@ pub enum Command {
     Config(ConfigArgs),
     /// Show the rsipfs version.
     Version,
-    /// Mount /ipfs (read-only) and serve it until SIGINT/SIGTERM.
+    /// Mount /ipfs (read-only) and /mfs (writable); serve until SIGINT/SIGTERM.
     Mount(MountArgs),
     /// Work with the mutable file system (MFS).
     #[command(subcommand)]
@@ -140,6 +140,16 @@ pub struct MountArgs {
     /// Where to mount /ipfs (default: config Mounts.IPFS).
     #[arg(long, value_name = "DIR")]
     pub ipfs: Option<PathBuf>,
+    /// Where to mount the writable MFS tree (default: config Mounts.MFS).
+    #[arg(long, value_name = "DIR")]
+    pub mfs: Option<PathBuf>,
+    /// Mount /ipfs only.
+    #[arg(long, conflicts_with = "mfs")]
+    pub no_mfs: bool,
+    /// Let other users than the mounting one use the mounts (default:
+    /// config Mounts.FuseAllowOther).
+    #[arg(long)]
+    pub allow_other: bool,
     /// Serve local blocks only (the network node is not started).
     #[arg(long)]
     pub offline: bool,

@@ -7,9 +7,11 @@ use anyhow::{Context, Result};
 use rsipfs::blockstore::Blockstore;
 use rsipfs::fs::cache::CachedBlockstore;
 use rsipfs::fs::ipfs::IpfsFs;
+use rsipfs::fs::mfs::{Caller, MfsFs, spawn_flusher};
 use rsipfs::fs::summaries::SummaryStore;
-use rsipfs::fuse::{MountOptions, mount_ipfs};
-use rsipfs::repo::PinKind;
+use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs};
+use rsipfs::repo::{PinKind, Repo};
+use rsipfs::unixfs::dir::{DirOptions, build_directory};
 
 use super::Ctx;
 use super::args::MountArgs;
@@ -27,6 +29,18 @@ pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
     let ipfs_dir = match args.ipfs {
         Some(dir) => dir,
         None => PathBuf::from(repo.config_get("Mounts.IPFS")?.as_str().unwrap_or("/ipfs")),
+    };
+    let mfs_dir = match (args.no_mfs, args.mfs) {
+        (true, _) => None,
+        (false, Some(dir)) => Some(dir),
+        (false, None) => Some(PathBuf::from(
+            repo.config_get("Mounts.MFS")?.as_str().unwrap_or("/mfs"),
+        )),
+    };
+    let opts = MountOptions {
+        allow_other: args.allow_other
+            || repo.config_get("Mounts.FuseAllowOther")?.as_bool() == Some(true),
+        ..MountOptions::default()
     };
     let blocks: Arc<dyn Blockstore> = repo.blocks_shared();
     let store: Arc<dyn Blockstore> = Arc::new(CachedBlockstore::new(
@@ -48,14 +62,70 @@ pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
             .unwrap_or_default()
     });
     let summaries: Arc<dyn SummaryStore> = repo.clone();
-    let fs = Arc::new(IpfsFs::new(store, list_roots).with_summaries(summaries));
-    let session = mount_ipfs(fs, &ipfs_dir, &MountOptions::default())
+    let fs = Arc::new(IpfsFs::new(Arc::clone(&store), list_roots).with_summaries(summaries));
+    let session = mount_ipfs(fs, &ipfs_dir, &opts)
         .with_context(|| format!("mounting /ipfs at {}", ipfs_dir.display()))?;
     println!("IPFS mounted at: {}", ipfs_dir.display());
+    let mfs = match &mfs_dir {
+        Some(dir) => Some(MfsMount::start(&repo, store, dir, &opts)?),
+        None => None,
+    };
     wait_for(&signals);
+    if let Some(mfs) = mfs {
+        mfs.stop()?;
+    }
     eprintln!("unmounting {}", ipfs_dir.display());
     session.umount_and_join().context("unmounting")?;
     Ok(())
+}
+
+/// How often changes under /mfs are written out as a new MFS root.
+const MFS_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+struct MfsMount {
+    fs: Arc<MfsFs>,
+    dir: PathBuf,
+    session: fuser::BackgroundSession,
+    flusher: std::thread::JoinHandle<()>,
+    stop_flusher: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MfsMount {
+    fn start(repo: &Arc<Repo>, store: Arc<dyn Blockstore>, dir: &std::path::Path, opts: &MountOptions) -> Result<Self> {
+        let root = match repo.mfs_root()? {
+            Some(root) => root,
+            None => {
+                let empty = build_directory(store.as_ref(), Vec::new(), &DirOptions::default())?;
+                store.sync()?;
+                repo.set_mfs_root(&empty.cid)?;
+                empty.cid
+            }
+        };
+        let saver = Arc::clone(repo);
+        let persist = Box::new(move |root: &rsipfs::codec::cid::Cid| {
+            saver.set_mfs_root(root).map_err(|e| e.to_string())
+        });
+        // SAFETY: getuid/getgid cannot fail.
+        let owner = unsafe { Caller { uid: libc::getuid(), gid: libc::getgid() } };
+        let fs = Arc::new(MfsFs::new(store, root, owner, persist).map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?);
+        let session = mount_mfs(Arc::clone(&fs), dir, repo.path(), opts)
+            .with_context(|| format!("mounting MFS at {}", dir.display()))?;
+        println!("MFS mounted at: {}", dir.display());
+        let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
+        Ok(MfsMount { fs, dir: dir.to_path_buf(), session, flusher, stop_flusher })
+    }
+
+    /// Unmounts, then writes out the final root.
+    fn stop(self) -> Result<()> {
+        eprintln!("unmounting {}", self.dir.display());
+        self.session.umount_and_join().context("unmounting MFS")?;
+        self.stop_flusher.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.flusher.thread().unpark();
+        let _ = self.flusher.join();
+        self.fs.sync(true).map_err(|e| anyhow::anyhow!("saving the MFS root: {e}"))?;
+        Ok(())
+    }
 }
 
 fn termination_signals() -> libc::sigset_t {

@@ -8,6 +8,11 @@ pub enum FileKind {
     Directory,
     File,
     Symlink,
+    /// Special files live only in a mounted MFS: UnixFS cannot store them.
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +24,12 @@ pub struct Attr {
     pub blocks: u64,
     pub perm: u16,
     pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u32,
+    pub atime: UnixTime,
     pub mtime: UnixTime,
+    pub ctime: UnixTime,
 }
 
 /// Preferred I/O size reported to the kernel.
@@ -38,11 +48,12 @@ impl Attr {
             Kind::Symlink => FileKind::Symlink,
             Kind::File | Kind::Other => FileKind::File,
         };
+        let mtime = summary.mtime.unwrap_or_default();
         let perm = match (kind, summary.mode.map(|m| m & 0o7777)) {
             (FileKind::Symlink, _) => 0o777,
             (_, Some(mode)) => (mode & !0o222) as u16,
             (FileKind::Directory, None) => 0o555,
-            (FileKind::File, None) => 0o444,
+            (_, None) => 0o444,
         };
         Attr {
             ino,
@@ -51,7 +62,12 @@ impl Attr {
             blocks: summary.size.div_ceil(512),
             perm,
             nlink,
-            mtime: summary.mtime.unwrap_or_default(),
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            atime: mtime,
+            mtime,
+            ctime: mtime,
         }
     }
 
@@ -64,7 +80,12 @@ impl Attr {
             blocks: 0,
             perm: 0o555,
             nlink: 2,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            atime: UnixTime::default(),
             mtime: UnixTime::default(),
+            ctime: UnixTime::default(),
         }
     }
 }

@@ -118,8 +118,8 @@ impl IpfsFs {
         let entry = self.entry(ino)?;
         match entry.attr.kind {
             FileKind::Directory => return Err(FsError::IsADirectory),
-            FileKind::Symlink => return Err(FsError::Invalid),
             FileKind::File => {}
+            _ => return Err(FsError::Invalid),
         }
         let reader = FileReader::open_cached(&self.nodes, &entry.cid)
             .map_err(|e| io_error(&entry.cid, e))?;

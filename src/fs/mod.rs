@@ -6,6 +6,7 @@ pub mod attr;
 pub mod cache;
 pub mod inodes;
 pub mod ipfs;
+pub mod mfs;
 pub mod prefetch;
 pub mod summaries;
 
@@ -29,6 +30,16 @@ pub enum FsError {
     Range,
     #[error("invalid argument")]
     Invalid,
+    #[error("file exists")]
+    Exists,
+    #[error("directory not empty")]
+    NotEmpty,
+    #[error("operation not permitted")]
+    NotPermitted,
+    #[error("file name too long")]
+    NameTooLong,
+    #[error("no space left on device")]
+    NoSpace,
     #[error("I/O error: {0}")]
     Io(String),
 }
@@ -45,6 +56,11 @@ impl FsError {
             FsError::NotSupported => libc::EOPNOTSUPP,
             FsError::Range => libc::ERANGE,
             FsError::Invalid => libc::EINVAL,
+            FsError::Exists => libc::EEXIST,
+            FsError::NotEmpty => libc::ENOTEMPTY,
+            FsError::NotPermitted => libc::EPERM,
+            FsError::NameTooLong => libc::ENAMETOOLONG,
+            FsError::NoSpace => libc::ENOSPC,
             FsError::Io(_) => libc::EIO,
         }
     }

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 
-use super::IpfsFuse;
+use super::{IpfsFuse, MfsFuse};
 use crate::fs::ipfs::IpfsFs;
+use crate::fs::mfs::MfsFs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
@@ -74,12 +75,8 @@ pub fn mount_ipfs(
     mountpoint: &Path,
     opts: &MountOptions,
 ) -> Result<BackgroundSession, MountError> {
-    detach_stale_mount(mountpoint);
-    std::fs::create_dir_all(mountpoint).map_err(|source| MountError::CreateMountPoint {
-        path: mountpoint.display().to_string(),
-        source,
-    })?;
-    let mut config = Config::default();
+    prepare(mountpoint)?;
+    let mut config = session_config(opts);
     config.mount_options = vec![
         MountOption::RO,
         MountOption::FSName("rsipfs".into()),
@@ -88,13 +85,53 @@ pub fn mount_ipfs(
         MountOption::NoDev,
         MountOption::NoSuid,
     ];
+    fuser::spawn_mount(IpfsFuse::new(fs), mountpoint, &config).map_err(|source| MountError::Mount {
+        path: mountpoint.display().to_string(),
+        source,
+    })
+}
+
+fn session_config(opts: &MountOptions) -> Config {
+    let mut config = Config::default();
     if opts.allow_other {
         config.acl = SessionACL::All;
     }
     config.n_threads = Some(opts.threads.max(1));
     config.clone_fd = true;
-    fuser::spawn_mount(IpfsFuse::new(fs), mountpoint, &config).map_err(|source| MountError::Mount {
+    config
+}
+
+fn prepare(mountpoint: &Path) -> Result<(), MountError> {
+    detach_stale_mount(mountpoint);
+    std::fs::create_dir_all(mountpoint).map_err(|source| MountError::CreateMountPoint {
         path: mountpoint.display().to_string(),
         source,
+    })
+}
+
+/// Mounts the writable MFS tree at `mountpoint`. The kernel checks
+/// permissions against the attributes MFS keeps (`default_permissions`).
+/// `space_from` is the directory whose disk `statfs` reports.
+pub fn mount_mfs(
+    fs: Arc<MfsFs>,
+    mountpoint: &Path,
+    space_from: &Path,
+    opts: &MountOptions,
+) -> Result<BackgroundSession, MountError> {
+    prepare(mountpoint)?;
+    let mut config = session_config(opts);
+    config.mount_options = vec![
+        MountOption::RW,
+        MountOption::FSName("rsipfs-mfs".into()),
+        MountOption::Subtype("rsipfs".into()),
+        MountOption::DefaultPermissions,
+        MountOption::NoDev,
+        MountOption::NoSuid,
+    ];
+    fuser::spawn_mount(MfsFuse::new(fs, space_from), mountpoint, &config).map_err(|source| {
+        MountError::Mount {
+            path: mountpoint.display().to_string(),
+            source,
+        }
     })
 }

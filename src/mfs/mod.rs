@@ -3,6 +3,8 @@
 //! (copy-on-write); unchanged subtrees are shared. Files are written with
 //! the `add` pipeline, so a file in MFS has the CID `add` gives its bytes.
 
+pub mod content;
+
 use std::io::Read;
 
 use crate::blockstore::Blockstore;

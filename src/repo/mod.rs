@@ -219,6 +219,11 @@ impl Repo {
         }
     }
 
+    /// Records a new MFS root. Its blocks must already be durable.
+    pub fn set_mfs_root(&self, root: &Cid) -> Result<()> {
+        self.datastore.put(MFS_ROOT_KEY, &root.to_bytes())
+    }
+
     /// Rehashes every block; returns one line per corrupt or unreadable block.
     pub fn verify(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();

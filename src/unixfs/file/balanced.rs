@@ -2,18 +2,16 @@
 //! root becomes the first child of a new root each time a level fills.
 
 use super::builder::{Built, NodeBuilder, Pending};
-use super::{Chunks, ImportError};
-use crate::codec::unixfs_pb::DataType;
+use super::{ImportError, Leaves};
 
-pub fn build(b: &mut NodeBuilder, chunks: &mut Chunks) -> Result<Built, ImportError> {
-    let first = chunks.take()?.unwrap_or_default();
-    let mut root = b.leaf(&first, DataType::File, !chunks.has_more())?;
+pub fn build(b: &mut NodeBuilder, leaves: &mut dyn Leaves) -> Result<Built, ImportError> {
+    let mut root = leaves.next_leaf(b, true)?;
     let mut depth = 1;
-    while chunks.has_more() {
+    while leaves.has_more() {
         let mut node = Pending::default();
         node.push(root);
-        fill(b, chunks, &mut node, depth)?;
-        root = b.internal(node, !chunks.has_more())?;
+        fill(b, leaves, &mut node, depth)?;
+        root = b.internal(node, !leaves.has_more())?;
         depth += 1;
     }
     Ok(root)
@@ -23,17 +21,16 @@ pub fn build(b: &mut NodeBuilder, chunks: &mut Chunks) -> Result<Built, ImportEr
 /// input ends.
 fn fill(
     b: &mut NodeBuilder,
-    chunks: &mut Chunks,
+    leaves: &mut dyn Leaves,
     node: &mut Pending,
     depth: usize,
 ) -> Result<(), ImportError> {
-    while node.len() < b.max_links() && chunks.has_more() {
+    while node.len() < b.max_links() && leaves.has_more() {
         let child = if depth == 1 {
-            let chunk = chunks.take()?.unwrap_or_default();
-            b.leaf(&chunk, DataType::File, false)?
+            leaves.next_leaf(b, false)?
         } else {
             let mut inner = Pending::default();
-            fill(b, chunks, &mut inner, depth - 1)?;
+            fill(b, leaves, &mut inner, depth - 1)?;
             b.internal(inner, false)?
         };
         node.push(child);

@@ -12,7 +12,7 @@ use crate::blockstore::{Blockstore, BlockstoreError};
 use crate::codec::cid::{Cid, CidBuilder};
 use crate::codec::unixfs_pb::UnixTime;
 
-pub use builder::Built;
+pub use builder::{Built, NodeBuilder};
 
 /// Links per internal file node: 8192 / (34 + 8 + 5), as boxo computes it.
 pub const DEFAULT_MAX_LINKS: usize = 174;
@@ -126,4 +126,43 @@ impl<'c, 'p> Chunks<'c, 'p> {
         (self.progress)(chunk.len() as u64);
         Ok(Some(chunk))
     }
+}
+
+/// Where the balanced layout gets its leaves: fresh chunks of a stream, or
+/// (when editing a file) leaves reused from an earlier version.
+pub trait Leaves {
+    fn has_more(&self) -> bool;
+    /// The next leaf, stored. `first` is true for the first leaf, which is
+    /// the file's root if no other follows.
+    fn next_leaf(&mut self, b: &NodeBuilder, first: bool) -> Result<Built, ImportError>;
+}
+
+impl Leaves for Chunks<'_, '_> {
+    fn has_more(&self) -> bool {
+        Chunks::has_more(self)
+    }
+
+    fn next_leaf(&mut self, b: &NodeBuilder, first: bool) -> Result<Built, ImportError> {
+        let chunk = self.take()?.unwrap_or_default();
+        b.leaf(
+            &chunk,
+            crate::codec::unixfs_pb::DataType::File,
+            first && !Chunks::has_more(self),
+        )
+    }
+}
+
+/// Builds a balanced file DAG from `leaves` (see [`Leaves`]).
+pub fn build_balanced(
+    store: &dyn Blockstore,
+    opts: &FileOptions,
+    leaves: &mut dyn Leaves,
+) -> Result<ImportedFile, ImportError> {
+    let mut builder = builder::NodeBuilder::new(store, opts);
+    let built = balanced::build(&mut builder, leaves)?;
+    Ok(ImportedFile {
+        cid: built.cid,
+        size: built.size,
+        filesize: built.filesize,
+    })
 }

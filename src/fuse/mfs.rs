@@ -1,0 +1,561 @@
+//! The FUSE adapter for the writable MFS mount: kernel requests become calls
+//! on `crate::fs::mfs::MfsFs`.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use fuser::{
+    BsdFileFlags, Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
+    LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
+    ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr,
+    Request, TimeOrNow, WriteFlags,
+};
+
+use super::{file_attr, file_type, unix_time};
+use crate::fs::mfs::{Caller, MfsFs, RenameMode, SetAttr};
+use crate::fs::{Attr, FileKind, FsError};
+
+/// Only this mount changes the tree, and it tells the kernel of every
+/// change it makes; a short timeout still bounds any staleness.
+const TTL: Duration = Duration::from_secs(1);
+const CID_XATTR: &str = "user.ipfs.cid";
+
+pub struct MfsFuse {
+    fs: Arc<MfsFs>,
+    /// Where `statfs` reports space from: the repository's disk.
+    space_from: PathBuf,
+    listings: Mutex<HashMap<u64, Arc<Vec<(String, Attr)>>>>,
+    next_listing: AtomicU64,
+}
+
+impl MfsFuse {
+    pub fn new(fs: Arc<MfsFs>, space_from: &Path) -> Self {
+        MfsFuse {
+            fs,
+            space_from: space_from.to_path_buf(),
+            listings: Mutex::new(HashMap::new()),
+            next_listing: AtomicU64::new(1),
+        }
+    }
+
+    fn listing(&self, fh: FileHandle) -> Option<Arc<Vec<(String, Attr)>>> {
+        self.listings.lock().ok()?.get(&fh.0).cloned()
+    }
+}
+
+fn errno(err: FsError) -> Errno {
+    Errno::from_i32(err.errno())
+}
+
+/// UnixFS names are UTF-8 strings.
+fn name_str(name: &OsStr) -> Result<&str, FsError> {
+    name.to_str().ok_or(FsError::Invalid)
+}
+
+fn caller(req: &Request) -> Caller {
+    Caller {
+        uid: req.uid(),
+        gid: req.gid(),
+    }
+}
+
+fn time_or_now(time: Option<TimeOrNow>) -> Option<Option<crate::codec::unixfs_pb::UnixTime>> {
+    time.map(|t| match t {
+        TimeOrNow::SpecificTime(at) => Some(unix_time(at)),
+        TimeOrNow::Now => None,
+    })
+}
+
+fn kind_of_mode(mode: u32) -> Result<FileKind, FsError> {
+    match mode & libc::S_IFMT {
+        libc::S_IFREG | 0 => Ok(FileKind::File),
+        libc::S_IFIFO => Ok(FileKind::Fifo),
+        libc::S_IFSOCK => Ok(FileKind::Socket),
+        libc::S_IFCHR => Ok(FileKind::CharDevice),
+        libc::S_IFBLK => Ok(FileKind::BlockDevice),
+        libc::S_IFDIR => Ok(FileKind::Directory),
+        _ => Err(FsError::Invalid),
+    }
+}
+
+fn reply_entry(result: Result<Attr, FsError>, reply: ReplyEntry) {
+    match result {
+        Ok(attr) => reply.entry(&TTL, &file_attr(&attr), Generation(0)),
+        Err(err) => reply.error(errno(err)),
+    }
+}
+
+fn reply_empty(result: Result<(), FsError>, reply: ReplyEmpty) {
+    match result {
+        Ok(()) => reply.ok(),
+        Err(err) => reply.error(errno(err)),
+    }
+}
+
+impl fuser::Filesystem for MfsFuse {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
+        let wanted = InitFlags::FUSE_DO_READDIRPLUS
+            | InitFlags::FUSE_READDIRPLUS_AUTO
+            | InitFlags::FUSE_PARALLEL_DIROPS
+            | InitFlags::FUSE_MAX_PAGES;
+        let _ = config.add_capabilities(wanted);
+        let _ = config.set_max_write(1 << 20);
+        let _ = config.set_max_readahead(1 << 20);
+        Ok(())
+    }
+
+    fn destroy(&mut self) {
+        if let Err(err) = self.fs.sync(true) {
+            tracing::error!("MFS: the last flush failed: {err}");
+        }
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        reply_entry(
+            name_str(name)
+                .map_err(|_| FsError::NotFound)
+                .and_then(|name| self.fs.lookup(parent.0, name)),
+            reply,
+        );
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.fs.getattr(ino.0) {
+            Ok(attr) => reply.attr(&TTL, &file_attr(&attr)),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        ctime: Option<SystemTime>,
+        _fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let set = SetAttr {
+            mode,
+            uid,
+            gid,
+            size,
+            atime: time_or_now(atime),
+            mtime: time_or_now(mtime),
+            ctime: ctime.map(unix_time),
+        };
+        match self.fs.setattr(ino.0, &set) {
+            Ok(attr) => reply.attr(&TTL, &file_attr(&attr)),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        match self.fs.readlink(ino.0) {
+            Ok(target) => reply.data(&target),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn mknod(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        let result = name_str(name).and_then(|name| {
+            let kind = kind_of_mode(mode)?;
+            self.fs
+                .make(caller(req), parent.0, name, kind, mode & !umask, rdev, None)
+        });
+        reply_entry(result, reply);
+    }
+
+    fn mkdir(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let result = name_str(name).and_then(|name| {
+            self.fs.make(
+                caller(req),
+                parent.0,
+                name,
+                FileKind::Directory,
+                mode & !umask,
+                0,
+                None,
+            )
+        });
+        reply_entry(result, reply);
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        reply_empty(
+            name_str(name).and_then(|name| self.fs.unlink(parent.0, name)),
+            reply,
+        );
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        reply_empty(
+            name_str(name).and_then(|name| self.fs.rmdir(parent.0, name)),
+            reply,
+        );
+    }
+
+    fn symlink(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        link_name: &OsStr,
+        target: &Path,
+        reply: ReplyEntry,
+    ) {
+        let result = name_str(link_name).and_then(|name| {
+            self.fs.make(
+                caller(req),
+                parent.0,
+                name,
+                FileKind::Symlink,
+                0o777,
+                0,
+                Some(target.as_os_str().as_bytes()),
+            )
+        });
+        reply_entry(result, reply);
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let mode = if flags.contains(RenameFlags::RENAME_EXCHANGE) {
+            RenameMode::Exchange
+        } else if flags.contains(RenameFlags::RENAME_NOREPLACE) {
+            RenameMode::NoReplace
+        } else if flags.is_empty() {
+            RenameMode::Replace
+        } else {
+            return reply.error(Errno::EINVAL);
+        };
+        let result = name_str(name).and_then(|name| {
+            let new_name = name_str(newname)?;
+            self.fs.rename(parent.0, name, newparent.0, new_name, mode)
+        });
+        reply_empty(result, reply);
+    }
+
+    fn link(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        reply_entry(
+            name_str(newname).and_then(|name| self.fs.link(ino.0, newparent.0, name)),
+            reply,
+        );
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let writes = flags.0 & libc::O_ACCMODE != libc::O_RDONLY;
+        match self.fs.open(ino.0, writes) {
+            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn create(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        _flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let result = name_str(name).and_then(|name| {
+            kind_of_mode(mode)?;
+            self.fs.create(caller(req), parent.0, name, mode & !umask)
+        });
+        match result {
+            Ok((attr, fh)) => reply.created(
+                &TTL,
+                &file_attr(&attr),
+                Generation(0),
+                FileHandle(fh),
+                FopenFlags::empty(),
+            ),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        match self.fs.read(ino.0, offset, size) {
+            Ok(data) => reply.data(&data),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        match self.fs.write(ino.0, offset, data) {
+            Ok(written) => reply.written(written),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        reply_empty(self.fs.flush_handle(fh.0), reply);
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        self.fs.release(fh.0);
+        reply.ok();
+    }
+
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        reply_empty(self.fs.sync(true).map(|_| ()), reply);
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        match self.fs.readdir(ino.0) {
+            Ok(listing) => {
+                let fh = self.next_listing.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut listings) = self.listings.lock() {
+                    listings.insert(fh, Arc::new(listing));
+                }
+                reply.opened(FileHandle(fh), FopenFlags::empty());
+            }
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let Some(listing) = self.listing(fh) else {
+            return reply.error(Errno::EBADF);
+        };
+        let mut index = offset as usize;
+        while index < 2 + listing.len() {
+            let full = match index {
+                0 => reply.add(ino, 1, fuser::FileType::Directory, "."),
+                1 => reply.add(ino, 2, fuser::FileType::Directory, ".."),
+                _ => {
+                    let (name, attr) = &listing[index - 2];
+                    reply.add(
+                        INodeNo(attr.ino),
+                        index as u64 + 1,
+                        file_type(attr.kind),
+                        name,
+                    )
+                }
+            };
+            if full {
+                break;
+            }
+            index += 1;
+        }
+        reply.ok();
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
+        let Some(listing) = self.listing(fh) else {
+            return reply.error(Errno::EBADF);
+        };
+        let Ok(own) = self.fs.getattr(ino.0) else {
+            return reply.error(Errno::ENOENT);
+        };
+        let mut index = offset as usize;
+        while index < 2 + listing.len() {
+            let (name, attr) = match index {
+                0 => (".", &own),
+                1 => ("..", &own),
+                _ => (listing[index - 2].0.as_str(), &listing[index - 2].1),
+            };
+            if reply.add(
+                INodeNo(attr.ino),
+                index as u64 + 1,
+                name,
+                &TTL,
+                &file_attr(attr),
+                Generation(0),
+            ) {
+                break;
+            }
+            index += 1;
+        }
+        reply.ok();
+    }
+
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
+        if let Ok(mut listings) = self.listings.lock() {
+            listings.remove(&fh.0);
+        }
+        reply.ok();
+    }
+
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        reply_empty(self.fs.sync(true).map(|_| ()), reply);
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        match disk_space(&self.space_from) {
+            Ok(vfs) => reply.statfs(
+                vfs.f_blocks,
+                vfs.f_bfree,
+                vfs.f_bavail,
+                vfs.f_files,
+                vfs.f_ffree,
+                vfs.f_bsize as u32,
+                255,
+                vfs.f_frsize as u32,
+            ),
+            Err(err) => reply.error(Errno::from_i32(err.raw_os_error().unwrap_or(libc::EIO))),
+        }
+    }
+
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let value = match name.to_str() {
+            Some(CID_XATTR) => self
+                .fs
+                .cid_of(ino.0)
+                .map(|cid| crate::codec::cid_string(&cid).into_bytes()),
+            Some(other) if other.starts_with("user.") => Err(FsError::NoAttribute),
+            _ => Err(FsError::NotSupported),
+        };
+        match value {
+            Ok(data) if size == 0 => reply.size(data.len() as u32),
+            Ok(data) if data.len() > size as usize => reply.error(errno(FsError::Range)),
+            Ok(data) => reply.data(&data),
+            Err(err) => reply.error(errno(err)),
+        }
+    }
+
+    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
+        let names = format!("{CID_XATTR}\0").into_bytes();
+        if size == 0 {
+            reply.size(names.len() as u32);
+        } else if names.len() > size as usize {
+            reply.error(errno(FsError::Range));
+        } else {
+            reply.data(&names);
+        }
+    }
+}
+
+fn disk_space(path: &Path) -> io::Result<libc::statvfs> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: statvfs is plain data; c_path is NUL-terminated and outlives the call.
+    unsafe {
+        let mut vfs: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c_path.as_ptr(), &mut vfs) == 0 {
+            Ok(vfs)
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
