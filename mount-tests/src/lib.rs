@@ -175,22 +175,32 @@ impl Node {
         std::fs::read_to_string(self.dir.path().join("mount.log")).unwrap_or_default()
     }
 
-    /// Starts `rsipfs mount` with /ipfs at work/mnt and waits until it answers.
+    /// Starts `rsipfs mount` with /ipfs at <tmp>/mnt and MFS at <tmp>/mfs,
+    /// and waits until both answer.
     pub fn mount(&self) -> Mount {
         let point = self.dir.path().join("mnt");
+        let mfs = self.dir.path().join("mfs");
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("mount.log"))
+            .expect("mount log");
         let child = self
             .cmd(&[
                 "mount",
                 "--offline",
                 "--ipfs",
                 point.to_str().expect("utf-8 path"),
+                "--mfs",
+                mfs.to_str().expect("utf-8 path"),
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .expect("spawn rsipfs mount");
         let mount = Mount {
             point,
+            mfs,
             child: Some(child),
         };
         mount.wait_ready(Duration::from_secs(20));
@@ -200,6 +210,8 @@ impl Node {
 
 pub struct Mount {
     pub point: PathBuf,
+    /// The writable MFS mount.
+    pub mfs: PathBuf,
     child: Option<Child>,
 }
 
@@ -208,13 +220,19 @@ impl Mount {
         self.point.join(rel)
     }
 
+    /// A path under the MFS mount.
+    pub fn mfs_path(&self, rel: &str) -> PathBuf {
+        self.mfs.join(rel)
+    }
+
     fn wait_ready(&self, limit: Duration) {
         let start = Instant::now();
         loop {
             // A stale mount left by a killed process is listed, and the kernel
             // may still answer stat from its cache; opendir always reaches
             // the daemon, so only a mount that lists counts as ready.
-            if is_mountpoint(&self.point) && std::fs::read_dir(&self.point).is_ok() {
+            let answers = |p: &Path| is_mountpoint(p) && std::fs::read_dir(p).is_ok();
+            if answers(&self.point) && answers(&self.mfs) {
                 return;
             }
             assert!(
@@ -258,8 +276,10 @@ impl Mount {
         }
         let _ = child.kill();
         let _ = child.wait();
-        if is_mountpoint(&self.point) {
-            let _ = Command::new("umount").arg("-l").arg(&self.point).status();
+        for point in [&self.point, &self.mfs] {
+            if is_mountpoint(point) {
+                let _ = Command::new("umount").arg("-l").arg(point).status();
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use rsipfs::fs::cache::CachedBlockstore;
 use rsipfs::fs::ipfs::IpfsFs;
 use rsipfs::fs::mfs::{Caller, MfsFs, spawn_flusher};
 use rsipfs::fs::summaries::SummaryStore;
-use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs};
+use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs, unmount};
 use rsipfs::repo::{PinKind, Repo};
 use rsipfs::unixfs::dir::{DirOptions, build_directory};
 
@@ -75,7 +75,7 @@ pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
         mfs.stop()?;
     }
     eprintln!("unmounting {}", ipfs_dir.display());
-    session.umount_and_join().context("unmounting")?;
+    unmount(session, &ipfs_dir);
     Ok(())
 }
 
@@ -91,7 +91,12 @@ struct MfsMount {
 }
 
 impl MfsMount {
-    fn start(repo: &Arc<Repo>, store: Arc<dyn Blockstore>, dir: &std::path::Path, opts: &MountOptions) -> Result<Self> {
+    fn start(
+        repo: &Arc<Repo>,
+        store: Arc<dyn Blockstore>,
+        dir: &std::path::Path,
+        opts: &MountOptions,
+    ) -> Result<Self> {
         let root = match repo.mfs_root()? {
             Some(root) => root,
             None => {
@@ -106,24 +111,44 @@ impl MfsMount {
             saver.set_mfs_root(root).map_err(|e| e.to_string())
         });
         // SAFETY: getuid/getgid cannot fail.
-        let owner = unsafe { Caller { uid: libc::getuid(), gid: libc::getgid() } };
-        let fs = Arc::new(MfsFs::new(store, root, owner, persist).map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?);
+        let owner = unsafe {
+            Caller {
+                uid: libc::getuid(),
+                gid: libc::getgid(),
+            }
+        };
+        let fs = Arc::new(
+            MfsFs::new(store, root, owner, persist)
+                .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?,
+        );
         let session = mount_mfs(Arc::clone(&fs), dir, repo.path(), opts)
             .with_context(|| format!("mounting MFS at {}", dir.display()))?;
         println!("MFS mounted at: {}", dir.display());
         let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
-        Ok(MfsMount { fs, dir: dir.to_path_buf(), session, flusher, stop_flusher })
+        Ok(MfsMount {
+            fs,
+            dir: dir.to_path_buf(),
+            session,
+            flusher,
+            stop_flusher,
+        })
     }
 
-    /// Unmounts, then writes out the final root.
+    /// Writes out the tree, unmounts, then writes out whatever came last.
     fn stop(self) -> Result<()> {
+        if let Err(err) = self.fs.sync(true) {
+            eprintln!("saving the MFS root: {err}");
+        }
         eprintln!("unmounting {}", self.dir.display());
-        self.session.umount_and_join().context("unmounting MFS")?;
-        self.stop_flusher.store(true, std::sync::atomic::Ordering::SeqCst);
+        unmount(self.session, &self.dir);
+        self.stop_flusher
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.flusher.thread().unpark();
         let _ = self.flusher.join();
-        self.fs.sync(true).map_err(|e| anyhow::anyhow!("saving the MFS root: {e}"))?;
+        self.fs
+            .sync(true)
+            .map_err(|e| anyhow::anyhow!("saving the MFS root: {e}"))?;
         Ok(())
     }
 }

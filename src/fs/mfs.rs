@@ -19,7 +19,8 @@ use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
 use crate::codec::unixfs_pb::{UnixTime, UnixfsData};
-use crate::mfs::content::{Committed, FileContent};
+use crate::mfs::content::{Committed, FileContent, streams_active};
+use crate::mfs::session_blocks::SessionBlocks;
 use crate::unixfs::dir::{self, DirEntry, DirOptions};
 use crate::unixfs::file::{FileOptions, import_file};
 use crate::unixfs::node::{Kind, Node};
@@ -48,6 +49,28 @@ pub struct SetAttr {
     pub ctime: Option<UnixTime>,
 }
 
+/// What `make` creates.
+#[derive(Clone, Copy, Debug)]
+pub struct NewNode<'a> {
+    pub kind: FileKind,
+    pub perm: u32,
+    /// Device number of a character or block device.
+    pub rdev: u32,
+    /// A symlink's target.
+    pub target: Option<&'a [u8]>,
+}
+
+impl NewNode<'_> {
+    pub fn of(kind: FileKind, perm: u32) -> Self {
+        NewNode {
+            kind,
+            perm,
+            rdev: 0,
+            target: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RenameMode {
     Replace,
@@ -60,6 +83,7 @@ pub type PersistRoot = Box<dyn Fn(&Cid) -> Result<(), String> + Send + Sync>;
 
 pub struct MfsFs {
     store: Arc<dyn Blockstore>,
+    created: Arc<SessionBlocks>,
     file_opts: FileOptions,
     dir_opts: DirOptions,
     tree: Mutex<Tree>,
@@ -147,9 +171,12 @@ impl MfsFs {
         owner: Caller,
         persist: PersistRoot,
     ) -> Result<Self, FsError> {
+        let created = Arc::new(SessionBlocks::new(store));
+        let store: Arc<dyn Blockstore> = created.clone();
         let file_opts = FileOptions::kubo_defaults();
-        let empty_file =
-            Committed::from(import_file(store.as_ref(), &mut &[][..], &file_opts, &mut |_| {}).map_err(io_error)?);
+        let empty_file = Committed::from(
+            import_file(store.as_ref(), &mut &[][..], &file_opts, &mut |_| {}).map_err(io_error)?,
+        );
         let loaded_time = now();
         let mut tree = Tree {
             inodes: HashMap::new(),
@@ -169,6 +196,7 @@ impl MfsFs {
         tree.inodes.insert(ROOT_INO, inode);
         Ok(MfsFs {
             store,
+            created,
             file_opts,
             dir_opts: DirOptions::default(),
             tree: Mutex::new(tree),
@@ -180,7 +208,9 @@ impl MfsFs {
     }
 
     fn tree(&self) -> MutexGuard<'_, Tree> {
-        self.tree.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tree
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn changed(&self) {
@@ -192,7 +222,9 @@ impl MfsFs {
             return Err(FsError::NameTooLong);
         }
         let mut tree = self.tree();
-        let ino = tree.child(&*self.store, parent, name)?.ok_or(FsError::NotFound)?;
+        let ino = tree
+            .child(&*self.store, parent, name)?
+            .ok_or(FsError::NotFound)?;
         tree.attr(&*self.store, ino)
     }
 
@@ -224,11 +256,14 @@ impl MfsFs {
         caller: Caller,
         parent: u64,
         name: &str,
-        kind: FileKind,
-        perm: u32,
-        rdev: u32,
-        target: Option<&[u8]>,
+        new: &NewNode,
     ) -> Result<Attr, FsError> {
+        let NewNode {
+            kind,
+            perm,
+            rdev,
+            target,
+        } = *new;
         check_name(name)?;
         let mut tree = self.tree();
         if tree.child(&*self.store, parent, name)?.is_some() {
@@ -258,7 +293,11 @@ impl MfsFs {
                 kind,
                 perm,
                 uid: caller.uid,
-                gid: if parent_setgid { parent_gid } else { caller.gid },
+                gid: if parent_setgid {
+                    parent_gid
+                } else {
+                    caller.gid
+                },
                 rdev,
                 atime: time,
                 mtime: time,
@@ -301,7 +340,9 @@ impl MfsFs {
 
     pub fn unlink(&self, parent: u64, name: &str) -> Result<(), FsError> {
         let mut tree = self.tree();
-        let ino = tree.child(&*self.store, parent, name)?.ok_or(FsError::NotFound)?;
+        let ino = tree
+            .child(&*self.store, parent, name)?
+            .ok_or(FsError::NotFound)?;
         if tree.get(ino)?.kind == FileKind::Directory {
             return Err(FsError::IsADirectory);
         }
@@ -312,7 +353,9 @@ impl MfsFs {
 
     pub fn rmdir(&self, parent: u64, name: &str) -> Result<(), FsError> {
         let mut tree = self.tree();
-        let ino = tree.child(&*self.store, parent, name)?.ok_or(FsError::NotFound)?;
+        let ino = tree
+            .child(&*self.store, parent, name)?
+            .ok_or(FsError::NotFound)?;
         if tree.get(ino)?.kind != FileKind::Directory {
             return Err(FsError::NotADirectory);
         }
@@ -352,7 +395,8 @@ impl MfsFs {
                     return Err(FsError::Invalid);
                 }
                 tree.children_mut(parent)?.insert(name.to_string(), other);
-                tree.children_mut(new_parent)?.insert(new_name.to_string(), ino);
+                tree.children_mut(new_parent)?
+                    .insert(new_name.to_string(), ino);
                 tree.reparent(ino, parent, new_parent);
                 tree.reparent(other, new_parent, parent);
                 for moved in [ino, other] {
@@ -380,7 +424,8 @@ impl MfsFs {
             (_, None) => {}
         }
         tree.children_mut(parent)?.remove(name);
-        tree.children_mut(new_parent)?.insert(new_name.to_string(), ino);
+        tree.children_mut(new_parent)?
+            .insert(new_name.to_string(), ino);
         tree.reparent(ino, parent, new_parent);
         tree.get_mut(ino)?.ctime = time;
         tree.touch_dir(parent, time);
@@ -394,7 +439,9 @@ impl MfsFs {
         if let Some(size) = set.size {
             let content = self.file_content(ino)?;
             let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-            content.truncate(&self.store, &self.file_opts, size).map_err(io_error)?;
+            content
+                .truncate(&self.store, &self.file_opts, size)
+                .map_err(io_error)?;
         }
         let mut tree = self.tree();
         let inode = tree.get_mut(ino)?;
@@ -446,8 +493,14 @@ impl MfsFs {
     }
 
     /// Creates a regular file and opens it for writing.
-    pub fn create(&self, caller: Caller, parent: u64, name: &str, perm: u32) -> Result<(Attr, u64), FsError> {
-        let attr = self.make(caller, parent, name, FileKind::File, perm, 0, None)?;
+    pub fn create(
+        &self,
+        caller: Caller,
+        parent: u64,
+        name: &str,
+        perm: u32,
+    ) -> Result<(Attr, u64), FsError> {
+        let attr = self.make(caller, parent, name, &NewNode::of(FileKind::File, perm))?;
         let fh = self.open(attr.ino, true)?;
         Ok((attr, fh))
     }
@@ -489,16 +542,27 @@ impl MfsFs {
         }
         let content = self.file_content(handle.ino)?;
         let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-        content.commit(&self.store, &self.file_opts).map_err(io_error)?;
+        content
+            .commit(&self.store, &self.file_opts)
+            .map_err(io_error)?;
         Ok(())
     }
 
     fn handle(&self, fh: u64) -> Option<Handle> {
-        self.handles.lock().unwrap_or_else(|p| p.into_inner()).get(&fh).copied()
+        self.handles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&fh)
+            .copied()
     }
 
     pub fn release(&self, fh: u64) {
-        let Some(handle) = self.handles.lock().unwrap_or_else(|p| p.into_inner()).remove(&fh) else {
+        let Some(handle) = self
+            .handles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&fh)
+        else {
             return;
         };
         let mut tree = self.tree();
@@ -517,7 +581,9 @@ impl MfsFs {
     pub fn cid_of(&self, ino: u64) -> Result<Cid, FsError> {
         let mut tree = self.tree();
         let flushed = tree.flush(&self.store, &self.file_opts, &self.dir_opts, ino, true)?;
-        flushed.map(|(stored, _)| stored.0).ok_or(FsError::NotSupported)
+        flushed
+            .map(|(stored, _)| stored.0)
+            .ok_or(FsError::NotSupported)
     }
 
     /// Commits everything (files still open for writing too when `all`),
@@ -543,9 +609,38 @@ impl MfsFs {
             if root != tree.persisted {
                 (self.persist)(&root).map_err(FsError::Io)?;
                 tree.persisted = root;
+                self.remove_dead_versions(&tree);
             }
         }
         Ok(root)
+    }
+
+    /// Deletes blocks this mount wrote that nothing uses any more: versions
+    /// of files replaced since. Every file's last committed version stays,
+    /// whether or not the tree links it yet.
+    fn remove_dead_versions(&self, tree: &Tree) {
+        if streams_active() > 0 {
+            return;
+        }
+        let mut live = vec![tree.persisted, tree.empty_file.cid];
+        for inode in tree.inodes.values() {
+            if let Body::File(content) = &inode.body
+                && let Some(committed) = content
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .committed()
+            {
+                live.push(committed.cid);
+            }
+            if let Some((cid, _)) = inode.stored {
+                live.push(cid);
+            }
+        }
+        match self.created.sweep(&live) {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!("MFS: removed {removed} blocks of replaced versions"),
+            Err(err) => tracing::warn!("MFS: removing replaced versions: {err}"),
+        }
     }
 
     /// Whether anything changed since the last flush.
@@ -559,7 +654,11 @@ impl MfsFs {
 }
 
 /// Flushes `fs` every `every` while it changes, until `stop` is set.
-pub fn spawn_flusher(fs: Arc<MfsFs>, every: Duration, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+pub fn spawn_flusher(
+    fs: Arc<MfsFs>,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("mfs-flush".into())
         .spawn(move || {
@@ -603,7 +702,9 @@ impl Tree {
                 0o644,
             ),
         };
-        let perm = unixfs.and_then(|u| u.mode).map_or(default_perm, |m| (m & 0o7777) as u16);
+        let perm = unixfs
+            .and_then(|u| u.mode)
+            .map_or(default_perm, |m| (m & 0o7777) as u16);
         let time = unixfs.and_then(|u| u.mtime).unwrap_or(self.loaded_time);
         Inode {
             kind,
@@ -624,12 +725,18 @@ impl Tree {
     }
 
     /// A directory's entries, loaded from the DAG on first use.
-    fn children(&mut self, store: &dyn Blockstore, ino: u64) -> Result<&BTreeMap<String, u64>, FsError> {
+    fn children(
+        &mut self,
+        store: &dyn Blockstore,
+        ino: u64,
+    ) -> Result<&BTreeMap<String, u64>, FsError> {
         let inode = self.get(ino)?;
         match &inode.body {
             Body::Dir(Some(_)) => {}
             Body::Dir(None) => {
-                let (cid, _) = inode.stored.ok_or_else(|| FsError::Io("unloaded directory without a CID".into()))?;
+                let (cid, _) = inode
+                    .stored
+                    .ok_or_else(|| FsError::Io("unloaded directory without a CID".into()))?;
                 let entries = dir::list(store, &cid).map_err(io_error)?;
                 let mut children = BTreeMap::new();
                 for entry in entries {
@@ -659,7 +766,12 @@ impl Tree {
         }
     }
 
-    fn child(&mut self, store: &dyn Blockstore, parent: u64, name: &str) -> Result<Option<u64>, FsError> {
+    fn child(
+        &mut self,
+        store: &dyn Blockstore,
+        parent: u64,
+        name: &str,
+    ) -> Result<Option<u64>, FsError> {
         Ok(self.children(store, parent)?.get(name).copied())
     }
 
@@ -669,7 +781,11 @@ impl Tree {
                 let children: Vec<u64> = self.children(store, ino)?.values().copied().collect();
                 let subdirs = children
                     .iter()
-                    .filter(|c| self.inodes.get(c).is_some_and(|i| i.kind == FileKind::Directory))
+                    .filter(|c| {
+                        self.inodes
+                            .get(c)
+                            .is_some_and(|i| i.kind == FileKind::Directory)
+                    })
                     .count();
                 2 + subdirs as u32
             }
@@ -807,8 +923,10 @@ impl Tree {
             }
             Body::Dir(None) => unreachable!("an unloaded directory is stored"),
             Body::Dir(Some(children)) => {
-                let children: Vec<(String, u64)> =
-                    children.iter().map(|(name, &child)| (name.clone(), child)).collect();
+                let children: Vec<(String, u64)> = children
+                    .iter()
+                    .map(|(name, &child)| (name.clone(), child))
+                    .collect();
                 let mut entries = Vec::with_capacity(children.len());
                 let mut provisional = false;
                 for (name, child) in children {
@@ -819,7 +937,8 @@ impl Tree {
                         entries.push(DirEntry { name, cid, size });
                     }
                 }
-                let built = dir::build_directory(store.as_ref(), entries, dir_opts).map_err(io_error)?;
+                let built =
+                    dir::build_directory(store.as_ref(), entries, dir_opts).map_err(io_error)?;
                 ((built.cid, built.size), provisional)
             }
         };

@@ -18,7 +18,7 @@ use fuser::{
 };
 
 use super::{file_attr, file_type, unix_time};
-use crate::fs::mfs::{Caller, MfsFs, RenameMode, SetAttr};
+use crate::fs::mfs::{Caller, MfsFs, NewNode, RenameMode, SetAttr};
 use crate::fs::{Attr, FileKind, FsError};
 
 /// Only this mount changes the tree, and it tells the kernel of every
@@ -26,11 +26,13 @@ use crate::fs::{Attr, FileKind, FsError};
 const TTL: Duration = Duration::from_secs(1);
 const CID_XATTR: &str = "user.ipfs.cid";
 
+type Listing = Arc<Vec<(String, Attr)>>;
+
 pub struct MfsFuse {
     fs: Arc<MfsFs>,
     /// Where `statfs` reports space from: the repository's disk.
     space_from: PathBuf,
-    listings: Mutex<HashMap<u64, Arc<Vec<(String, Attr)>>>>,
+    listings: Mutex<HashMap<u64, Listing>>,
     next_listing: AtomicU64,
 }
 
@@ -44,7 +46,7 @@ impl MfsFuse {
         }
     }
 
-    fn listing(&self, fh: FileHandle) -> Option<Arc<Vec<(String, Attr)>>> {
+    fn listing(&self, fh: FileHandle) -> Option<Listing> {
         self.listings.lock().ok()?.get(&fh.0).cloned()
     }
 }
@@ -184,8 +186,15 @@ impl fuser::Filesystem for MfsFuse {
     ) {
         let result = name_str(name).and_then(|name| {
             let kind = kind_of_mode(mode)?;
-            self.fs
-                .make(caller(req), parent.0, name, kind, mode & !umask, rdev, None)
+            self.fs.make(
+                caller(req),
+                parent.0,
+                name,
+                &NewNode {
+                    rdev,
+                    ..NewNode::of(kind, mode & !umask)
+                },
+            )
         });
         reply_entry(result, reply);
     }
@@ -204,10 +213,7 @@ impl fuser::Filesystem for MfsFuse {
                 caller(req),
                 parent.0,
                 name,
-                FileKind::Directory,
-                mode & !umask,
-                0,
-                None,
+                &NewNode::of(FileKind::Directory, mode & !umask),
             )
         });
         reply_entry(result, reply);
@@ -236,14 +242,15 @@ impl fuser::Filesystem for MfsFuse {
         reply: ReplyEntry,
     ) {
         let result = name_str(link_name).and_then(|name| {
+            let target = Some(target.as_os_str().as_bytes());
             self.fs.make(
                 caller(req),
                 parent.0,
                 name,
-                FileKind::Symlink,
-                0o777,
-                0,
-                Some(target.as_os_str().as_bytes()),
+                &NewNode {
+                    target,
+                    ..NewNode::of(FileKind::Symlink, 0o777)
+                },
             )
         });
         reply_entry(result, reply);

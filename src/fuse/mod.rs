@@ -7,7 +7,9 @@ mod mount;
 
 pub use ipfs::IpfsFuse;
 pub use mfs::MfsFuse;
-pub use mount::{MountError, MountOptions, detach_stale_mount, mount_ipfs, mount_mfs};
+pub use mount::{
+    MountError, MountOptions, detach, detach_stale_mount, mount_ipfs, mount_mfs, unmount,
+};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,7 +25,8 @@ pub fn system_time(time: UnixTime) -> SystemTime {
     if time.seconds >= 0 {
         UNIX_EPOCH + Duration::new(time.seconds as u64, time.nanos)
     } else {
-        UNIX_EPOCH - Duration::from_secs(time.seconds.unsigned_abs()) + Duration::from_nanos(time.nanos.into())
+        UNIX_EPOCH - Duration::from_secs(time.seconds.unsigned_abs())
+            + Duration::from_nanos(time.nanos.into())
     }
 }
 

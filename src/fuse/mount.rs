@@ -53,13 +53,26 @@ pub fn detach_stale_mount(path: &Path) -> bool {
     match std::fs::read_dir(path) {
         Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => {
             tracing::warn!("detaching the stale mount at {}", path.display());
-            nix_detach(path)
+            detach(path)
         }
         _ => false,
     }
 }
 
-fn nix_detach(path: &Path) -> bool {
+/// Unmounts a session; a mount still in use (a process holds a file open)
+/// is detached lazily instead, so the path is free at once either way.
+pub fn unmount(session: BackgroundSession, mountpoint: &Path) {
+    if let Err(err) = session.umount_and_join() {
+        tracing::warn!(
+            "unmounting {}: {err}; detaching it lazily",
+            mountpoint.display()
+        );
+        detach(mountpoint);
+    }
+}
+
+/// MNT_DETACH: the mount disappears now and goes away once unused.
+pub fn detach(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
         return false;

@@ -39,6 +39,13 @@ pub const MAX_DIRTY: usize = 64 << 20;
 /// Pieces in flight to the streaming importer.
 const STREAM_DEPTH: usize = 16;
 
+/// Background imports running now (their blocks are not linked anywhere yet).
+static STREAMS_ACTIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn streams_active() -> usize {
+    STREAMS_ACTIVE.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
     #[error(transparent)]
@@ -163,7 +170,13 @@ impl FileContent {
         Ok(())
     }
 
-    pub fn read(&mut self, store: &Arc<dyn Blockstore>, opts: &FileOptions, offset: u64, len: usize) -> Result<Vec<u8>> {
+    pub fn read(
+        &mut self,
+        store: &Arc<dyn Blockstore>,
+        opts: &FileOptions,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>> {
         if let State::Appending(a) = &self.state
             && a.worker.is_some()
         {
@@ -180,7 +193,12 @@ impl FileContent {
         }
     }
 
-    pub fn truncate(&mut self, store: &Arc<dyn Blockstore>, opts: &FileOptions, size: u64) -> Result<()> {
+    pub fn truncate(
+        &mut self,
+        store: &Arc<dyn Blockstore>,
+        opts: &FileOptions,
+        size: u64,
+    ) -> Result<()> {
         if size == 0 {
             self.abandon_stream();
             self.state = State::Appending(Appending::new());
@@ -218,9 +236,25 @@ impl FileContent {
         let base = match &mut self.state {
             State::Editing(_) => None,
             State::Clean(file) => Some(*file),
-            State::Appending(a) => Some(
-                std::mem::replace(a, Appending::new()).finish_with(store, opts)?,
-            ),
+            State::Appending(a) if a.worker.is_none() => {
+                // Still all in memory: it becomes the dirty chunks as is.
+                let mut dirty = BTreeMap::new();
+                for (index, piece) in a.pending.chunks(EDIT_CHUNK as usize).enumerate() {
+                    let mut chunk = vec![0u8; EDIT_CHUNK as usize];
+                    chunk[..piece.len()].copy_from_slice(piece);
+                    dirty.insert(index as u64, chunk);
+                }
+                self.state = State::Editing(Editing {
+                    base: None,
+                    base_visible: 0,
+                    size: a.len,
+                    dirty,
+                });
+                None
+            }
+            State::Appending(a) => {
+                Some(std::mem::replace(a, Appending::new()).finish_with(store, opts)?)
+            }
         };
         if let Some(base) = base {
             self.committed = Some(base);
@@ -241,8 +275,7 @@ impl FileContent {
         if let State::Appending(a) = &mut self.state
             && let Some(stream) = a.worker.take()
         {
-            drop(stream.tx);
-            let _ = stream.handle.join();
+            let _ = stream.join();
         }
     }
 }
@@ -272,17 +305,27 @@ impl Appending {
         }
     }
 
-    fn append(&mut self, store: &Arc<dyn Blockstore>, opts: &FileOptions, data: &[u8]) -> Result<()> {
+    fn append(
+        &mut self,
+        store: &Arc<dyn Blockstore>,
+        opts: &FileOptions,
+        data: &[u8],
+    ) -> Result<()> {
         self.pending.extend_from_slice(data);
         self.len += data.len() as u64;
         if self.pending.len() >= STREAM_AFTER {
             let piece = std::mem::take(&mut self.pending);
             let stream = match &mut self.worker {
                 Some(stream) => stream,
-                None => self.worker.insert(Stream::start(Arc::clone(store), opts.clone())),
+                None => self
+                    .worker
+                    .insert(Stream::start(Arc::clone(store), opts.clone())),
             };
             if stream.tx.send(piece).is_err() {
-                return Err(self.worker.take().map_or(ContentError::WorkerLost, Stream::failure));
+                return Err(self
+                    .worker
+                    .take()
+                    .map_or(ContentError::WorkerLost, Stream::failure));
             }
         }
         Ok(())
@@ -309,6 +352,7 @@ impl Appending {
 impl Stream {
     fn start(store: Arc<dyn Blockstore>, opts: FileOptions) -> Self {
         let (tx, rx) = sync_channel(STREAM_DEPTH);
+        STREAMS_ACTIVE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let handle = std::thread::Builder::new()
             .name("mfs-import".into())
             .spawn(move || {
@@ -326,7 +370,9 @@ impl Stream {
 
     fn join(self) -> Result<Committed> {
         drop(self.tx);
-        match self.handle.join() {
+        let joined = self.handle.join();
+        STREAMS_ACTIVE.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        match joined {
             Ok(result) => Ok(result?.into()),
             Err(_) => Err(ContentError::WorkerLost),
         }
@@ -504,7 +550,11 @@ impl Leaves for EditedLeaves<'_> {
         self.next < self.count
     }
 
-    fn next_leaf(&mut self, b: &NodeBuilder, first: bool) -> std::result::Result<Built, ImportError> {
+    fn next_leaf(
+        &mut self,
+        b: &NodeBuilder,
+        first: bool,
+    ) -> std::result::Result<Built, ImportError> {
         let index = self.next;
         self.next += 1;
         let len = self.edit.chunk_len(index);
@@ -530,10 +580,22 @@ impl Leaves for EditedLeaves<'_> {
 /// The leaves of `file` in order, when it was built the way we build (fixed
 /// chunks, balanced, leaves of the current kind), so unchanged ones can be
 /// linked again; otherwise none.
-fn reusable_leaves(store: &dyn Blockstore, file: &Committed, opts: &FileOptions) -> Result<Vec<Built>> {
+fn reusable_leaves(
+    store: &dyn Blockstore,
+    file: &Committed,
+    opts: &FileOptions,
+) -> Result<Vec<Built>> {
     let mut leaves = Vec::new();
     let mut depths = Vec::new();
-    collect_leaves(store, file.cid, file.tsize, file.size, 0, &mut leaves, &mut depths)?;
+    collect_leaves(
+        store,
+        file.cid,
+        file.tsize,
+        file.size,
+        0,
+        &mut leaves,
+        &mut depths,
+    )?;
     let uniform = depths.windows(2).all(|w| w[0] == w[1]);
     let aligned = leaves
         .iter()
@@ -556,7 +618,10 @@ fn is_file_leaf(store: &dyn Blockstore, leaf: &Built) -> bool {
     }
     load(store, &leaf.cid)
         .ok()
-        .and_then(|node| node.unixfs().map(|u| u.data_type == DataType::File && u.mode.is_none() && u.mtime.is_none()))
+        .and_then(|node| {
+            node.unixfs()
+                .map(|u| u.data_type == DataType::File && u.mode.is_none() && u.mtime.is_none())
+        })
         .unwrap_or(false)
 }
 
@@ -570,7 +635,11 @@ fn collect_leaves(
     depths: &mut Vec<usize>,
 ) -> Result<()> {
     if cid.codec() == RAW {
-        leaves.push(Built { cid, size: tsize, filesize });
+        leaves.push(Built {
+            cid,
+            size: tsize,
+            filesize,
+        });
         depths.push(depth);
         return Ok(());
     }
@@ -580,18 +649,37 @@ fn collect_leaves(
     }
     let links = node.links();
     if links.is_empty() {
-        leaves.push(Built { cid, size: tsize, filesize });
+        leaves.push(Built {
+            cid,
+            size: tsize,
+            filesize,
+        });
         depths.push(depth);
         return Ok(());
     }
-    let sizes = node.unixfs().map(|u| u.blocksizes.clone()).unwrap_or_default();
-    if sizes.len() != links.len() || node.unixfs().is_some_and(|u| u.data.as_ref().is_some_and(|d| !d.is_empty())) {
+    let sizes = node
+        .unixfs()
+        .map(|u| u.blocksizes.clone())
+        .unwrap_or_default();
+    if sizes.len() != links.len()
+        || node
+            .unixfs()
+            .is_some_and(|u| u.data.as_ref().is_some_and(|d| !d.is_empty()))
+    {
         // Data inside an internal node: not a layout we can reuse piecewise.
         depths.extend([0, 1]);
         return Ok(());
     }
     for (link, size) in links.iter().zip(sizes) {
-        collect_leaves(store, link.cid, link.tsize(), size, depth + 1, leaves, depths)?;
+        collect_leaves(
+            store,
+            link.cid,
+            link.tsize(),
+            size,
+            depth + 1,
+            leaves,
+            depths,
+        )?;
     }
     Ok(())
 }

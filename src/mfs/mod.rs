@@ -4,6 +4,7 @@
 //! the `add` pipeline, so a file in MFS has the CID `add` gives its bytes.
 
 pub mod content;
+pub mod session_blocks;
 
 use std::io::Read;
 

@@ -7,9 +7,14 @@ use crate::blockstore::MemoryBlockstore;
 
 fn add_cid(bytes: &[u8]) -> Cid {
     let store = MemoryBlockstore::new();
-    import_file(&store, &mut &bytes[..], &FileOptions::kubo_defaults(), &mut |_| {})
-        .unwrap()
-        .cid
+    import_file(
+        &store,
+        &mut &bytes[..],
+        &FileOptions::kubo_defaults(),
+        &mut |_| {},
+    )
+    .unwrap()
+    .cid
 }
 
 fn memory() -> Arc<dyn Blockstore> {
@@ -45,7 +50,9 @@ impl Blockstore for Counting {
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8)
+        .collect()
 }
 
 #[test]
@@ -62,7 +69,10 @@ fn sequential_writes_stream_and_give_the_add_cid() {
     let committed = file.commit(&store, &opts).unwrap();
     assert_eq!(committed.cid, add_cid(&data));
     assert_eq!(committed.size, data.len() as u64);
-    assert_eq!(file.read(&store, &opts, 5_000_000, 10).unwrap(), &data[5_000_000..5_000_010]);
+    assert_eq!(
+        file.read(&store, &opts, 5_000_000, 10).unwrap(),
+        &data[5_000_000..5_000_010]
+    );
 }
 
 #[test]
@@ -77,7 +87,8 @@ fn editing_the_middle_rehashes_only_the_changed_chunk() {
     let original = import_file(store.as_ref(), &mut &data[..], &opts, &mut |_| {}).unwrap();
     let mut file = FileContent::stored(original.into());
     counting.puts.store(0, Ordering::SeqCst);
-    file.write(&store, &opts, 100 * 262_144 + 5, b"edited").unwrap();
+    file.write(&store, &opts, 100 * 262_144 + 5, b"edited")
+        .unwrap();
     data[100 * 262_144 + 5..100 * 262_144 + 11].copy_from_slice(b"edited");
     let committed = file.commit(&store, &opts).unwrap();
     assert_eq!(committed.cid, add_cid(&data));
