@@ -314,7 +314,8 @@ impl Appending {
         self.pending.extend_from_slice(data);
         self.len += data.len() as u64;
         if self.pending.len() >= STREAM_AFTER {
-            let piece = std::mem::take(&mut self.pending);
+            let next = Vec::with_capacity(STREAM_AFTER + (1 << 20));
+            let piece = std::mem::replace(&mut self.pending, next);
             let stream = match &mut self.worker {
                 Some(stream) => stream,
                 None => self

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The writable /mfs mount against its references, in one run:
+#  1. cp of a random file into /mfs (then fsync) vs our own `add` of it
+#     (which also ends durable). Bar: cp >= 0.8x add.
+#  2. tar x of 10 000 small files into /mfs vs into tmpfs. Bar: >= 2000 files/s.
+# Medians of three runs each; fresh repositories for every run.
+#   scripts/bench-mfs.sh [SIZE_MIB] [FILES]     (defaults 1024, 10000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MIB=${1:-1024}
+FILES=${2:-10000}
+
+cargo build --release --quiet
+BIN=$PWD/target/release/rsipfs
+WORK=$(mktemp -d /var/tmp/rsipfs-bench-mfs.XXXXXX)
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    for m in "$WORK"/*/mfs "$WORK"/*/ipfs "$WORK/tmpfs"; do umount -l "$m" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+settle() { sync; sleep 3; }
+median() { sort -n | sed -n 2p; }
+now() { date +%s.%N; }
+rate() { python3 -c "print('%.1f' % ($1 / ($3 - $2)))"; }
+
+mount_run() { # dir
+    export IPFS_PATH=$1/repo
+    "$BIN" init > /dev/null
+    "$BIN" mount --offline --ipfs "$1/ipfs" --mfs "$1/mfs" 2>"$1/mount.log" &
+    PID=$!
+    for _ in $(seq 100); do mountpoint -q "$1/mfs" && return; sleep 0.1; done
+    cat "$1/mount.log"; echo "mount failed" >&2; exit 1
+}
+unmount_run() { kill -TERM "$PID"; wait "$PID"; PID=; }
+
+echo "input: $SIZE_MIB MiB of random bytes; $FILES small files in a tarball"
+head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$WORK/input.bin"
+python3 - "$WORK/small" "$FILES" <<'PY'
+import os, sys, random
+root, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(7)
+for i in range(n):
+    d = os.path.join(root, f"d{i // 500:03}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i:05}.txt"), "wb") as f:
+        f.write(rng.randbytes(rng.randint(100, 8000)))
+PY
+tar cf "$WORK/small.tar" -C "$WORK" small
+
+add_runs=(); cp_runs=(); tar_runs=(); tmpfs_runs=()
+for run in 1 2 3; do
+    export IPFS_PATH=$WORK/add$run/repo
+    mkdir -p "$WORK/add$run"
+    "$BIN" init > /dev/null
+    settle
+    start=$(now); add_cid=$("$BIN" add -Q "$WORK/input.bin"); end=$(now)
+    add_runs+=("$(rate "$SIZE_MIB" "$start" "$end")")
+
+    mkdir -p "$WORK/cp$run"
+    mount_run "$WORK/cp$run"
+    settle
+    start=$(now)
+    cp "$WORK/input.bin" "$WORK/cp$run/mfs/input.bin"
+    sync "$WORK/cp$run/mfs/input.bin"
+    end=$(now)
+    cp_runs+=("$(rate "$SIZE_MIB" "$start" "$end")")
+    cp_cid=$(python3 -c "import os,sys; print(os.getxattr(sys.argv[1], 'user.ipfs.cid').decode())" "$WORK/cp$run/mfs/input.bin")
+    [ "$cp_cid" = "$add_cid" ] || { echo "CID MISMATCH: cp $cp_cid, add $add_cid" >&2; exit 1; }
+
+    settle
+    start=$(now)
+    tar xf "$WORK/small.tar" -C "$WORK/cp$run/mfs"
+    sync "$WORK/cp$run/mfs"
+    end=$(now)
+    tar_runs+=("$(rate "$FILES" "$start" "$end")")
+    unmount_run
+
+    mkdir -p "$WORK/tmpfs"
+    mount -t tmpfs -o size=2g tmpfs "$WORK/tmpfs"
+    start=$(now); tar xf "$WORK/small.tar" -C "$WORK/tmpfs"; end=$(now)
+    tmpfs_runs+=("$(rate "$FILES" "$start" "$end")")
+    umount "$WORK/tmpfs"
+done
+
+add=$(printf '%s\n' "${add_runs[@]}" | median)
+cp=$(printf '%s\n' "${cp_runs[@]}" | median)
+tar=$(printf '%s\n' "${tar_runs[@]}" | median)
+tmpfs=$(printf '%s\n' "${tmpfs_runs[@]}" | median)
+echo "cid:            $add_cid (cp into /mfs gives the same)"
+echo "rsipfs add:     $add MiB/s (median of ${add_runs[*]})"
+echo "cp into /mfs:   $cp MiB/s (median of ${cp_runs[*]})"
+echo "ratio cp/add:   $(python3 -c "print('%.2f' % ($cp / $add))")x (bar: 0.8x)"
+echo "tar x to tmpfs: $tmpfs files/s (median of ${tmpfs_runs[*]})"
+echo "tar x to /mfs:  $tar files/s (median of ${tar_runs[*]}; bar: 2000 files/s)"
+echo "ratio tar x:    $(python3 -c "print('%.2f' % ($tar / $tmpfs))")x tmpfs"
