@@ -139,9 +139,12 @@ pub fn gc(repo: &Repo) -> Result<Vec<Cid>, PinError> {
             }
         }
     }
-    if let Some(mfs_root) = repo.mfs_root()? {
-        keep.extend(dag::reachable(repo.blocks(), &[mfs_root])?);
-    }
+    // The MFS tree, and every past version its history holds.
+    let mfs_roots: Vec<Cid> = [repo.mfs_root()?, repo.mfs_history()?]
+        .into_iter()
+        .flatten()
+        .collect();
+    keep.extend(dag::reachable(repo.blocks(), &mfs_roots)?);
     let mut removed = Vec::new();
     for key in repo.blocks().all_keys().map_err(DagError::from)? {
         if !keep.contains(&key.hash().to_bytes()) {

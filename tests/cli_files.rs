@@ -107,3 +107,43 @@ fn stat_shows_stored_mode_and_mtime() {
         "{stat}"
     );
 }
+
+#[test]
+fn chcid_log_and_restore() {
+    let node = Node::new();
+    node.ok(&["files", "mkdir", "/d"]);
+    node.ok(&["files", "chcid", "--cid-version", "1", "/d"]);
+    // Kubo's CIDv1 of the empty directory.
+    assert_eq!(
+        node.ok(&["files", "stat", "--hash", "/d"]).trim(),
+        "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"
+    );
+    let out = node.run_stdin(&["files", "write", "-e", "/d/f"], b"one");
+    assert!(out.status.success());
+    let out = node.run_stdin(&["files", "write", "-t", "/d/f"], b"two");
+    assert!(out.status.success());
+    let log = node.ok(&["files", "log"]);
+    let versions = log.lines().count();
+    assert!(versions >= 4, "{log}");
+    // Version numbers count from the oldest; the log lists newest first.
+    assert!(
+        log.lines()
+            .next()
+            .unwrap()
+            .starts_with(&versions.to_string())
+    );
+    node.ok(&["files", "restore", &(versions - 1).to_string()]);
+    assert_eq!(node.ok(&["files", "read", "/d/f"]), "one");
+    assert!(
+        node.fails(&["files", "restore", "999"])
+            .contains("no version")
+    );
+    assert!(
+        node.fails(&[
+            "files",
+            "restore",
+            "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+        ])
+        .contains("not an MFS commit")
+    );
+}

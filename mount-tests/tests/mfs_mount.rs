@@ -395,3 +395,78 @@ fn concurrent_writers_all_succeed() {
     let sample = node.ok_bytes(&["files", "read", "/w1/3-17"]);
     assert_eq!(sample, "3:17:".repeat(18).into_bytes());
 }
+
+#[test]
+fn history_records_versions_and_restores_them() {
+    if !fuse_available("history_records_versions_and_restores_them") {
+        return;
+    }
+    let node = Node::new();
+    let mount = node.mount();
+    fs::write(mount.mfs_path("notes.txt"), b"version one\n").unwrap();
+    fs::create_dir(mount.mfs_path("kept")).unwrap();
+    fs::write(mount.mfs_path("kept/same.txt"), b"unchanged\n").unwrap();
+    mount.stop();
+    let mount = node.mount();
+    fs::write(mount.mfs_path("notes.txt"), b"version two\n").unwrap();
+    mount.stop();
+
+    let log = node.ok(&["files", "log"]);
+    let versions: Vec<&str> = log.lines().collect();
+    assert!(versions.len() >= 2, "{log}");
+    // Newest first: the current root heads the log.
+    let current = stat_hash(&node, "/");
+    assert!(versions[0].contains(&current), "{log}");
+
+    // Every version is browsable, read-only, under /mfs/.history/<n>.
+    let mount = node.mount();
+    let history = mount.mfs_path(".history");
+    let mut numbers: Vec<u32> = fs::read_dir(&history)
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .into_string()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers.len(), versions.len());
+    let first_with_notes = numbers
+        .iter()
+        .find(|n| history.join(n.to_string()).join("notes.txt").exists())
+        .copied()
+        .expect("a version with notes.txt");
+    let old = history.join(first_with_notes.to_string());
+    assert_eq!(fs::read(old.join("notes.txt")).unwrap(), b"version one\n");
+    assert_eq!(fs::read(old.join("kept/same.txt")).unwrap(), b"unchanged\n");
+    let denied = fs::write(old.join("notes.txt"), b"rewrite history");
+    assert_eq!(denied.unwrap_err().raw_os_error(), Some(libc::EROFS));
+    assert_eq!(
+        fs::remove_dir_all(&history).unwrap_err().raw_os_error(),
+        Some(libc::EROFS)
+    );
+    mount.stop();
+
+    node.ok(&["files", "restore", &first_with_notes.to_string()]);
+    assert_eq!(
+        node.ok_bytes(&["files", "read", "/notes.txt"]),
+        b"version one\n"
+    );
+    // The restore is itself a new version; nothing was lost.
+    assert_eq!(
+        node.ok(&["files", "log"]).lines().count(),
+        versions.len() + 1
+    );
+    node.ok(&["repo", "gc"]);
+    assert!(node.ok(&["repo", "verify"]).contains("verified"));
+    // gc keeps every version the history holds.
+    assert_eq!(
+        node.ok_bytes(&["files", "read", "/notes.txt"]),
+        b"version one\n"
+    );
+    node.ok(&["files", "restore", "1"]);
+    node.ok(&["files", "restore", &versions.len().to_string()]);
+}

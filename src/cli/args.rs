@@ -133,6 +133,20 @@ pub enum FilesCmd {
         #[arg(default_value = "/")]
         path: String,
     },
+    /// Change the CID version or hash of a directory.
+    Chcid {
+        #[arg(default_value = "/")]
+        path: String,
+        #[arg(long)]
+        cid_version: Option<u64>,
+        #[arg(long)]
+        hash: Option<String>,
+    },
+    /// List the recorded versions of the tree, newest first.
+    Log,
+    /// Make a recorded version (its number from `files log`, or its commit
+    /// CID) the current tree; the change is recorded as a new version.
+    Restore { version: String },
 }
 
 #[derive(Args, Debug)]

@@ -3,11 +3,13 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use rsipfs::blockstore::Blockstore;
+use rsipfs::codec::cid::{CidBuilder, HashFn, Version, parse_cid};
 use rsipfs::codec::cid_string;
+use rsipfs::codec::unixfs_pb::UnixTime;
+use rsipfs::mfs::history;
 use rsipfs::mfs::{Mfs, WriteOptions};
-use rsipfs::repo::MFS_ROOT_KEY;
 
 use super::args::FilesCmd;
 use super::stat_format;
@@ -88,14 +90,99 @@ pub fn run(ctx: &Ctx, cmd: FilesCmd) -> Result<()> {
             writeln!(out, "{}", stat_format::render(format, &stat))?;
         }
         FilesCmd::Flush { path } => writeln!(out, "{}", cid_string(&mfs.stat(&path)?.cid))?,
+        FilesCmd::Chcid {
+            path,
+            cid_version,
+            hash,
+        } => {
+            let hash = HashFn::parse(hash.as_deref().unwrap_or("sha2-256"))?;
+            let version = match (cid_version, hash) {
+                (Some(0) | None, HashFn::Sha2_256) => Version::V0,
+                (Some(0), _) => bail!("CIDv0 only supports sha2-256"),
+                (Some(1) | None, _) => Version::V1,
+                (Some(v), _) => bail!("unknown CID version {v}"),
+            };
+            let builder = CidBuilder {
+                version,
+                hash,
+                inline_limit: None,
+            };
+            mfs.chcid(&path, &builder)?;
+        }
+        FilesCmd::Log => {
+            let commits = history::log(store, repo.mfs_history()?.as_ref())?;
+            let count = commits.len();
+            for (i, commit) in commits.iter().enumerate() {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\tcommit {}",
+                    count - i,
+                    format_time(commit.time.seconds),
+                    cid_string(&commit.root),
+                    cid_string(&commit.cid)
+                )?;
+            }
+        }
+        FilesCmd::Restore { version } => {
+            let commits = history::log(store, repo.mfs_history()?.as_ref())?;
+            let count = commits.len();
+            let chosen = match version.parse::<usize>() {
+                Ok(n) if (1..=count).contains(&n) => commits[count - n],
+                Ok(n) => bail!("no version {n}: there are {count}"),
+                Err(_) => {
+                    let cid = parse_cid(&version)?;
+                    history::read(store, &cid)?
+                }
+            };
+            mfs.set_root(chosen.root)?;
+            writeln!(out, "{}", cid_string(&chosen.root))?;
+        }
     }
-    if mfs.root() != before || repo.mfs_root()?.is_none() {
+    let recorded = repo.mfs_history()?;
+    let head_root = match &recorded {
+        Some(head) => Some(history::read(store, head)?.root),
+        None => None,
+    };
+    if mfs.root() != before || repo.mfs_root()?.is_none() || head_root != Some(mfs.root()) {
+        let mut recorder = history::Recorder::new(store, recorded.as_ref(), 0)?;
+        let head = recorder.commit(store, &mfs.root(), now())?;
         repo.blocks()
             .sync()
             .context("making the MFS change durable")?;
-        repo.datastore()
-            .put(MFS_ROOT_KEY, &mfs.root().to_bytes())
+        repo.set_mfs_state(&mfs.root(), &head)
             .context("saving the MFS root")?;
     }
     finish(out)
+}
+
+fn now() -> UnixTime {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    UnixTime {
+        seconds: since.as_secs() as i64,
+        nanos: since.subsec_nanos(),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` for a Unix time.
+fn format_time(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use rsipfs::blockstore::Blockstore;
+use rsipfs::codec::cid::Cid;
 use rsipfs::fs::cache::CachedBlockstore;
 use rsipfs::fs::ipfs::IpfsFs;
 use rsipfs::fs::mfs::{Caller, MfsFs, spawn_flusher};
@@ -107,8 +108,8 @@ impl MfsMount {
             }
         };
         let saver = Arc::clone(repo);
-        let persist = Box::new(move |root: &rsipfs::codec::cid::Cid| {
-            saver.set_mfs_root(root).map_err(|e| e.to_string())
+        let persist = Box::new(move |root: &Cid, head: &Cid| {
+            saver.set_mfs_state(root, head).map_err(|e| e.to_string())
         });
         // SAFETY: getuid/getgid cannot fail.
         let owner = unsafe {
@@ -117,10 +118,9 @@ impl MfsMount {
                 gid: libc::getgid(),
             }
         };
-        let fs = Arc::new(
-            MfsFs::new(store, root, owner, persist)
-                .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?,
-        );
+        let fs = MfsFs::new(store, root, repo.mfs_history()?, owner, persist)
+            .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?;
+        let fs = Arc::new(fs);
         let session = mount_mfs(Arc::clone(&fs), dir, repo.path(), opts)
             .with_context(|| format!("mounting MFS at {}", dir.display()))?;
         println!("MFS mounted at: {}", dir.display());
@@ -149,6 +149,7 @@ impl MfsMount {
         self.fs
             .sync(true)
             .map_err(|e| anyhow::anyhow!("saving the MFS root: {e}"))?;
+        self.fs.seal_history();
         Ok(())
     }
 }

@@ -20,6 +20,7 @@ use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
 use crate::codec::unixfs_pb::{UnixTime, UnixfsData};
 use crate::mfs::content::{Committed, FileContent, streams_active};
+use crate::mfs::history::{self, Recorder};
 use crate::mfs::session_blocks::SessionBlocks;
 use crate::unixfs::dir::{self, DirEntry, DirOptions};
 use crate::unixfs::file::{FileOptions, import_file};
@@ -27,6 +28,10 @@ use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::load;
 
 pub const ROOT_INO: u64 = 1;
+/// The read-only directory of past versions, at the root of the mount.
+pub const HISTORY_DIR: &str = ".history";
+/// Flushes closer together than this are recorded as one version.
+pub const SQUASH_SECS: i64 = 30;
 const NAME_MAX: usize = 255;
 
 /// Who asks: the owner of anything created.
@@ -78,8 +83,8 @@ pub enum RenameMode {
     Exchange,
 }
 
-/// Called with each new root once its blocks are durable.
-pub type PersistRoot = Box<dyn Fn(&Cid) -> Result<(), String> + Send + Sync>;
+/// Called with each new root and history head once their blocks are durable.
+pub type PersistRoot = Box<dyn Fn(&Cid, &Cid) -> Result<(), String> + Send + Sync>;
 
 pub struct MfsFs {
     store: Arc<dyn Blockstore>,
@@ -109,6 +114,10 @@ struct Tree {
     /// Times and owner for nodes loaded from the DAG without metadata.
     loaded_time: UnixTime,
     owner: Caller,
+    recorder: Recorder,
+    history_ino: u64,
+    /// Inodes of past versions under `.history`, by commit.
+    versions: HashMap<Cid, u64>,
 }
 
 struct Inode {
@@ -125,6 +134,8 @@ struct Inode {
     parents: Vec<u64>,
     open: u32,
     writers: u32,
+    /// Part of a past version: read-only.
+    frozen: bool,
     body: Body,
     /// The stored form while unchanged: CID and cumulative size.
     stored: Option<(Cid, u64)>,
@@ -168,6 +179,7 @@ impl MfsFs {
     pub fn new(
         store: Arc<dyn Blockstore>,
         root: Cid,
+        history_head: Option<Cid>,
         owner: Caller,
         persist: PersistRoot,
     ) -> Result<Self, FsError> {
@@ -178,13 +190,18 @@ impl MfsFs {
             import_file(store.as_ref(), &mut &[][..], &file_opts, &mut |_| {}).map_err(io_error)?,
         );
         let loaded_time = now();
+        let recorder =
+            Recorder::new(store.as_ref(), history_head.as_ref(), SQUASH_SECS).map_err(io_error)?;
         let mut tree = Tree {
             inodes: HashMap::new(),
-            next_ino: ROOT_INO + 1,
+            next_ino: ROOT_INO + 2,
             persisted: root,
             empty_file,
             loaded_time,
             owner,
+            recorder,
+            history_ino: ROOT_INO + 1,
+            versions: HashMap::new(),
         };
         let node = load(store.as_ref(), &root).map_err(io_error)?;
         if !node.kind().is_dir() {
@@ -193,7 +210,13 @@ impl MfsFs {
         let size = node.cumulative_size();
         let mut inode = tree.inode_from_node(&root, size, &node);
         inode.parents.push(ROOT_INO);
+        let mut versions = tree.inode_from_node(&root, size, &node);
         tree.inodes.insert(ROOT_INO, inode);
+        versions.body = Body::Dir(Some(BTreeMap::new()));
+        versions.stored = None;
+        versions.frozen = true;
+        versions.parents = vec![ROOT_INO];
+        tree.inodes.insert(tree.history_ino, versions);
         Ok(MfsFs {
             store,
             created,
@@ -247,6 +270,10 @@ impl MfsFs {
         for (name, child) in children {
             out.push((name, tree.attr(&*self.store, child)?));
         }
+        if ino == ROOT_INO {
+            let history = tree.history_ino;
+            out.push((HISTORY_DIR.to_string(), tree.attr(&*self.store, history)?));
+        }
         Ok(out)
     }
 
@@ -266,6 +293,7 @@ impl MfsFs {
         } = *new;
         check_name(name)?;
         let mut tree = self.tree();
+        tree.writable(parent)?;
         if tree.child(&*self.store, parent, name)?.is_some() {
             return Err(FsError::Exists);
         }
@@ -306,6 +334,7 @@ impl MfsFs {
                 parents: vec![parent],
                 open: 0,
                 writers: 0,
+                frozen: false,
                 body,
                 stored: None,
             },
@@ -320,6 +349,8 @@ impl MfsFs {
     pub fn link(&self, ino: u64, parent: u64, name: &str) -> Result<Attr, FsError> {
         check_name(name)?;
         let mut tree = self.tree();
+        tree.writable(parent)?;
+        tree.writable(ino)?;
         if tree.get(ino)?.kind == FileKind::Directory {
             return Err(FsError::NotPermitted);
         }
@@ -382,10 +413,16 @@ impl MfsFs {
         if tree.children(store, new_parent).is_err() {
             return Err(FsError::NotADirectory);
         }
+        for touched in [ino, parent, new_parent] {
+            tree.writable(touched)?;
+        }
         if ino == new_parent || tree.is_ancestor(ino, new_parent) {
             return Err(FsError::Invalid);
         }
         let existing = tree.child(store, new_parent, new_name)?;
+        if let Some(other) = existing {
+            tree.writable(other)?;
+        }
         let time = now();
         match (mode, existing) {
             (RenameMode::NoReplace, Some(_)) => return Err(FsError::Exists),
@@ -435,6 +472,7 @@ impl MfsFs {
     }
 
     pub fn setattr(&self, ino: u64, set: &SetAttr) -> Result<Attr, FsError> {
+        self.tree().writable(ino)?;
         let time = now();
         if let Some(size) = set.size {
             let content = self.file_content(ino)?;
@@ -479,6 +517,9 @@ impl MfsFs {
     /// Opens a file; returns the handle.
     pub fn open(&self, ino: u64, writes: bool) -> Result<u64, FsError> {
         let mut tree = self.tree();
+        if writes {
+            tree.writable(ino)?;
+        }
         let inode = tree.get_mut(ino)?;
         inode.open += 1;
         if writes {
@@ -605,14 +646,24 @@ impl MfsFs {
             self.changed();
         }
         if root != tree.persisted || (all && had_changes) {
+            let head = tree
+                .recorder
+                .commit(self.store.as_ref(), &root, now())
+                .map_err(io_error)?;
             self.store.sync().map_err(io_error)?;
             if root != tree.persisted {
-                (self.persist)(&root).map_err(FsError::Io)?;
+                (self.persist)(&root, &head).map_err(FsError::Io)?;
                 tree.persisted = root;
                 self.remove_dead_versions(&tree);
             }
         }
         Ok(root)
+    }
+
+    /// Ends the current version: the next flush records a new one rather
+    /// than replacing it (called at unmount).
+    pub fn seal_history(&self) {
+        self.tree().recorder.seal();
     }
 
     /// Deletes blocks this mount wrote that nothing uses any more: versions
@@ -623,6 +674,7 @@ impl MfsFs {
             return;
         }
         let mut live = vec![tree.persisted, tree.empty_file.cid];
+        live.extend(tree.recorder.head());
         for inode in tree.inodes.values() {
             if let Body::File(content) = &inode.body
                 && let Some(committed) = content
@@ -675,6 +727,43 @@ pub fn spawn_flusher(
 }
 
 impl Tree {
+    /// Past versions are read-only.
+    fn writable(&self, ino: u64) -> Result<(), FsError> {
+        if self.get(ino)?.frozen {
+            Err(FsError::ReadOnly)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `.history/<n>`: every recorded version, the oldest as 1.
+    fn refresh_versions(&mut self, store: &dyn Blockstore) -> Result<(), FsError> {
+        let commits = history::log(store, self.recorder.head().as_ref()).map_err(io_error)?;
+        let mut names = BTreeMap::new();
+        for (n, commit) in commits.iter().rev().enumerate() {
+            let ino = match self.versions.get(&commit.cid) {
+                Some(&ino) => ino,
+                None => {
+                    let node = load(store, &commit.root).map_err(io_error)?;
+                    let mut version =
+                        self.inode_from_node(&commit.root, node.cumulative_size(), &node);
+                    version.frozen = true;
+                    version.parents = vec![self.history_ino];
+                    version.mtime = commit.time;
+                    version.ctime = commit.time;
+                    let ino = self.next_ino;
+                    self.next_ino += 1;
+                    self.inodes.insert(ino, version);
+                    self.versions.insert(commit.cid, ino);
+                    ino
+                }
+            };
+            names.insert((n + 1).to_string(), ino);
+        }
+        self.get_mut(self.history_ino)?.body = Body::Dir(Some(names));
+        Ok(())
+    }
+
     fn get(&self, ino: u64) -> Result<&Inode, FsError> {
         self.inodes.get(&ino).ok_or(FsError::NotFound)
     }
@@ -719,6 +808,7 @@ impl Tree {
             parents: Vec::new(),
             open: 0,
             writers: 0,
+            frozen: false,
             body,
             stored: Some((*cid, tsize)),
         }
@@ -730,7 +820,11 @@ impl Tree {
         store: &dyn Blockstore,
         ino: u64,
     ) -> Result<&BTreeMap<String, u64>, FsError> {
+        if ino == self.history_ino {
+            self.refresh_versions(store)?;
+        }
         let inode = self.get(ino)?;
+        let frozen = inode.frozen;
         match &inode.body {
             Body::Dir(Some(_)) => {}
             Body::Dir(None) => {
@@ -743,6 +837,7 @@ impl Tree {
                     let node = load(store, &entry.cid).map_err(io_error)?;
                     let mut child = self.inode_from_node(&entry.cid, entry.size, &node);
                     child.parents.push(ino);
+                    child.frozen = frozen;
                     let child_ino = self.next_ino;
                     self.next_ino += 1;
                     self.inodes.insert(child_ino, child);
@@ -772,6 +867,9 @@ impl Tree {
         parent: u64,
         name: &str,
     ) -> Result<Option<u64>, FsError> {
+        if parent == ROOT_INO && name == HISTORY_DIR {
+            return Ok(Some(self.history_ino));
+        }
         Ok(self.children(store, parent)?.get(name).copied())
     }
 
@@ -803,7 +901,11 @@ impl Tree {
             kind: inode.kind,
             size,
             blocks: size.div_ceil(512),
-            perm: inode.perm,
+            perm: if inode.frozen {
+                inode.perm & !0o222
+            } else {
+                inode.perm
+            },
             nlink,
             uid: inode.uid,
             gid: inode.gid,
@@ -842,6 +944,8 @@ impl Tree {
 
     /// Removes the entry `name` (which is `ino`) from `parent`.
     fn detach(&mut self, parent: u64, name: &str, ino: u64, time: UnixTime) -> Result<(), FsError> {
+        self.writable(parent)?;
+        self.writable(ino)?;
         self.children_mut(parent)?.remove(name);
         self.touch_dir(parent, time);
         let inode = self.get_mut(ino)?;

@@ -4,13 +4,14 @@
 //! the `add` pipeline, so a file in MFS has the CID `add` gives its bytes.
 
 pub mod content;
+pub mod history;
 pub mod session_blocks;
 
 use std::io::Read;
 
 use crate::blockstore::Blockstore;
 use crate::codec::IpfsPath;
-use crate::codec::cid::Cid;
+use crate::codec::cid::{Cid, CidBuilder};
 use crate::codec::unixfs_pb::UnixTime;
 use crate::unixfs::UnixfsError;
 use crate::unixfs::dir::{self, DirEntry, DirOptions};
@@ -246,6 +247,34 @@ impl<'s> Mfs<'s> {
         )?;
         self.put(&parts, Some((file.cid, file.size)), opts.parents)?;
         Ok(file.cid)
+    }
+
+    /// Makes `root` (a directory) the whole tree, as `files restore` does.
+    pub fn set_root(&mut self, root: Cid) -> Result<()> {
+        if !load(self.store, &root)?.kind().is_dir() {
+            return Err(MfsError::NotADirectory(crate::codec::cid_string(&root)));
+        }
+        self.root = root;
+        Ok(())
+    }
+
+    /// `files chcid`: re-addresses the directory at `path` with another CID
+    /// version or hash. Its bytes, and so its children, stay as they are.
+    pub fn chcid(&mut self, path: &str, builder: &CidBuilder) -> Result<Cid> {
+        let parts = parse_path(path)?;
+        let (cid, node) = self.node_at(&parts)?;
+        if !node.kind().is_dir() {
+            return Err(MfsError::NotADirectory(display(&parts)));
+        }
+        let block = crate::blockstore::get_required(self.store, &cid)?;
+        let new = builder.cid_of(cid.codec(), &block);
+        self.store.put(&new, &block)?;
+        if parts.is_empty() {
+            self.root = new;
+        } else {
+            self.put(&parts, Some((new, node.cumulative_size())), false)?;
+        }
+        Ok(new)
     }
 
     pub fn rm(&mut self, path: &str, recursive: bool) -> Result<()> {

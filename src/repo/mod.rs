@@ -224,6 +224,25 @@ impl Repo {
         self.datastore.put(MFS_ROOT_KEY, &root.to_bytes())
     }
 
+    /// The newest commit of the MFS history, if any.
+    pub fn mfs_history(&self) -> Result<Option<Cid>> {
+        match self.datastore.get(crate::mfs::history::HISTORY_KEY)? {
+            Some(bytes) => {
+                Ok(Some(cid_from_bytes(&bytes).map_err(|e| {
+                    RepoError::Datastore(format!("MFS history: {e}"))
+                })?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Records a new MFS root and the history commit that holds it.
+    pub fn set_mfs_state(&self, root: &Cid, head: &Cid) -> Result<()> {
+        self.datastore
+            .put(crate::mfs::history::HISTORY_KEY, &head.to_bytes())?;
+        self.set_mfs_root(root)
+    }
+
     /// Rehashes every block; returns one line per corrupt or unreadable block.
     pub fn verify(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
