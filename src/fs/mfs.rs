@@ -390,6 +390,8 @@ impl MfsFs {
         if tree.get(ino)?.kind != FileKind::Directory {
             return Err(FsError::NotADirectory);
         }
+        tree.writable(parent)?;
+        tree.writable(ino)?;
         if !tree.children(&*self.store, ino)?.is_empty() {
             return Err(FsError::NotEmpty);
         }
@@ -1052,3 +1054,6 @@ impl Tree {
         Ok(Some((stored, provisional)))
     }
 }
+
+#[cfg(test)]
+mod tests;

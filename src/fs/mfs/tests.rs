@@ -1,0 +1,173 @@
+use std::sync::Mutex as StdMutex;
+
+use super::*;
+use crate::blockstore::MemoryBlockstore;
+use crate::codec::cid_string;
+
+struct Setup {
+    fs: MfsFs,
+    store: Arc<MemoryBlockstore>,
+    saved: Arc<StdMutex<Vec<(Cid, Cid)>>>,
+}
+
+fn setup() -> Setup {
+    let store = Arc::new(MemoryBlockstore::new());
+    let empty = dir::build_directory(store.as_ref(), Vec::new(), &DirOptions::default())
+        .unwrap()
+        .cid;
+    let saved = Arc::new(StdMutex::new(Vec::new()));
+    let sink = Arc::clone(&saved);
+    let persist: PersistRoot = Box::new(move |root: &Cid, head: &Cid| {
+        sink.lock().unwrap().push((*root, *head));
+        Ok(())
+    });
+    let fs = MfsFs::new(store.clone(), empty, None, Caller::default(), persist).unwrap();
+    Setup { fs, store, saved }
+}
+
+fn file(fs: &MfsFs, parent: u64, name: &str, data: &[u8]) -> u64 {
+    let (attr, fh) = fs.create(Caller::default(), parent, name, 0o644).unwrap();
+    fs.write(attr.ino, 0, data).unwrap();
+    fs.flush_handle(fh).unwrap();
+    fs.release(fh);
+    attr.ino
+}
+
+fn dir_node(fs: &MfsFs, parent: u64, name: &str) -> u64 {
+    fs.make(
+        Caller::default(),
+        parent,
+        name,
+        &NewNode::of(FileKind::Directory, 0o755),
+    )
+    .unwrap()
+    .ino
+}
+
+#[test]
+fn a_flushed_tree_has_the_cids_add_gives() {
+    let s = setup();
+    file(&s.fs, ROOT_INO, "hello.txt", b"Hello World!\n");
+    let root = s.fs.sync(true).unwrap();
+    // `add -w` of hello.txt (Kubo): the same directory.
+    assert_eq!(
+        cid_string(&root),
+        "QmSh4Xjoy16v6XmnREE1yCrPM1dnizZc2h6LfrqXsnbBV7"
+    );
+    let saved = s.saved.lock().unwrap().clone();
+    assert_eq!(saved.last().unwrap().0, root);
+    let commit = history::read(s.store.as_ref(), &saved.last().unwrap().1).unwrap();
+    assert_eq!(commit.root, root);
+}
+
+#[test]
+fn posix_errors() {
+    let s = setup();
+    let d = dir_node(&s.fs, ROOT_INO, "d");
+    file(&s.fs, d, "f", b"x");
+    let mkdir = |name: &str| {
+        s.fs.make(
+            Caller::default(),
+            ROOT_INO,
+            name,
+            &NewNode::of(FileKind::Directory, 0o755),
+        )
+    };
+    assert_eq!(mkdir("d").unwrap_err(), FsError::Exists);
+    assert_eq!(mkdir(&"n".repeat(256)).unwrap_err(), FsError::NameTooLong);
+    assert_eq!(s.fs.rmdir(ROOT_INO, "d").unwrap_err(), FsError::NotEmpty);
+    assert_eq!(
+        s.fs.unlink(ROOT_INO, "d").unwrap_err(),
+        FsError::IsADirectory
+    );
+    assert_eq!(
+        s.fs.rename(ROOT_INO, "d", d, "inside", RenameMode::Replace)
+            .unwrap_err(),
+        FsError::Invalid
+    );
+    file(&s.fs, ROOT_INO, "g", b"y");
+    assert_eq!(
+        s.fs.rename(ROOT_INO, "g", d, "f", RenameMode::NoReplace)
+            .unwrap_err(),
+        FsError::Exists
+    );
+    s.fs.rename(ROOT_INO, "g", d, "f", RenameMode::Replace)
+        .unwrap();
+    let f = s.fs.lookup(d, "f").unwrap();
+    assert_eq!(s.fs.read(f.ino, 0, 10).unwrap(), b"y");
+    assert_eq!(s.fs.lookup(ROOT_INO, "g").unwrap_err(), FsError::NotFound);
+}
+
+#[test]
+fn hard_links_share_an_inode_and_special_files_stay_out_of_the_dag() {
+    let s = setup();
+    let f = file(&s.fs, ROOT_INO, "a", b"shared");
+    let linked = s.fs.link(f, ROOT_INO, "b").unwrap();
+    assert_eq!((linked.ino, linked.nlink), (f, 2));
+    s.fs.write(f, 0, b"SH").unwrap();
+    let b = s.fs.lookup(ROOT_INO, "b").unwrap();
+    assert_eq!(s.fs.read(b.ino, 0, 10).unwrap(), b"SHared");
+    s.fs.make(
+        Caller::default(),
+        ROOT_INO,
+        "fifo",
+        &NewNode::of(FileKind::Fifo, 0o644),
+    )
+    .unwrap();
+    let root = s.fs.sync(true).unwrap();
+    let names: Vec<String> = dir::list(s.store.as_ref(), &root)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+}
+
+#[test]
+fn past_versions_are_read_only() {
+    let s = setup();
+    let f = file(&s.fs, ROOT_INO, "f", b"v1");
+    s.fs.sync(true).unwrap();
+    s.fs.seal_history();
+    s.fs.write(f, 0, b"v2").unwrap();
+    s.fs.sync(true).unwrap();
+    let history = s.fs.lookup(ROOT_INO, HISTORY_DIR).unwrap();
+    let listing = s.fs.readdir(history.ino).unwrap();
+    assert_eq!(listing.len(), 2);
+    let old = s.fs.lookup(history.ino, "1").unwrap();
+    let old_f = s.fs.lookup(old.ino, "f").unwrap();
+    assert_eq!(s.fs.read(old_f.ino, 0, 10).unwrap(), b"v1");
+    assert_eq!(old_f.perm & 0o222, 0);
+    assert_eq!(s.fs.open(old_f.ino, true).unwrap_err(), FsError::ReadOnly);
+    assert_eq!(s.fs.unlink(old.ino, "f").unwrap_err(), FsError::ReadOnly);
+    assert_eq!(
+        s.fs.rmdir(ROOT_INO, HISTORY_DIR).unwrap_err(),
+        FsError::ReadOnly
+    );
+    // The current version is untouched.
+    assert_eq!(s.fs.read(f, 0, 10).unwrap(), b"v2");
+}
+
+#[test]
+fn replaced_versions_leave_no_blocks_behind() {
+    let s = setup();
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    let f = file(&s.fs, ROOT_INO, "big", &big);
+    s.fs.sync(true).unwrap();
+    let after_first = s.store.len();
+    // Many fsyncs within one history interval: the versions in between go.
+    let fh = s.fs.open(f, true).unwrap();
+    for round in 0..20u32 {
+        s.fs.write(f, 500_000, &round.to_be_bytes()).unwrap();
+        s.fs.sync(true).unwrap();
+    }
+    s.fs.release(fh);
+    assert!(
+        s.store.len() <= after_first + 6,
+        "{} blocks after, {after_first} before",
+        s.store.len()
+    );
+    let mut expected = big.clone();
+    expected[500_000..500_004].copy_from_slice(&19u32.to_be_bytes());
+    assert_eq!(s.fs.read(f, 0, 2_000_000).unwrap(), expected);
+}
