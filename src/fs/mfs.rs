@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use super::{Attr, FileKind, FsError};
+use super::{Attr, FileKind, FsError, Listing};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
@@ -263,18 +263,25 @@ impl MfsFs {
     }
 
     /// Every entry of a directory with its attributes.
-    pub fn readdir(&self, ino: u64) -> Result<Vec<(String, Attr)>, FsError> {
+    pub fn readdir(&self, ino: u64) -> Result<Vec<Listing>, FsError> {
         let mut tree = self.tree();
-        let children = tree.children(&*self.store, ino)?.clone();
-        let mut out = Vec::with_capacity(children.len());
-        for (name, child) in children {
-            out.push((name, tree.attr(&*self.store, child)?));
-        }
+        let mut children: Vec<(String, u64)> = tree
+            .children(&*self.store, ino)?
+            .iter()
+            .map(|(name, &child)| (name.clone(), child))
+            .collect();
         if ino == ROOT_INO {
-            let history = tree.history_ino;
-            out.push((HISTORY_DIR.to_string(), tree.attr(&*self.store, history)?));
+            children.push((HISTORY_DIR.to_string(), tree.history_ino));
         }
-        Ok(out)
+        children
+            .into_iter()
+            .map(|(name, child)| {
+                Ok(Listing {
+                    name,
+                    attr: tree.attr(&*self.store, child)?,
+                })
+            })
+            .collect()
     }
 
     /// Creates a regular file, directory, symlink or special file.

@@ -1,8 +1,6 @@
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fuser::{
@@ -11,35 +9,29 @@ use fuser::{
     ReplyOpen, ReplyStatfs, ReplyXattr, Request,
 };
 
-use super::{IMMUTABLE_TTL, file_attr, file_type};
+use super::{DirHandles, IMMUTABLE_TTL, file_attr};
+use crate::fs::FsError;
 use crate::fs::inodes::ROOT;
 use crate::fs::ipfs::IpfsFs;
-use crate::fs::{FsError, Listing};
 
 /// The pinned-roots listing changes as pins do; keep it fresh.
 const ROOT_TTL: Duration = Duration::from_secs(1);
 
 pub struct IpfsFuse {
     fs: Arc<IpfsFs>,
-    listings: Mutex<HashMap<u64, Arc<Vec<Listing>>>>,
-    next_handle: AtomicU64,
+    dirs: DirHandles,
 }
 
 impl IpfsFuse {
     pub fn new(fs: Arc<IpfsFs>) -> Self {
         IpfsFuse {
             fs,
-            listings: Mutex::new(HashMap::new()),
-            next_handle: AtomicU64::new(1),
+            dirs: DirHandles::default(),
         }
     }
 
     fn ttl(ino: u64) -> Duration {
         if ino == ROOT { ROOT_TTL } else { IMMUTABLE_TTL }
-    }
-
-    fn listing(&self, fh: FileHandle) -> Option<Arc<Vec<Listing>>> {
-        self.listings.lock().ok()?.get(&fh.0).cloned()
     }
 }
 
@@ -122,11 +114,7 @@ impl fuser::Filesystem for IpfsFuse {
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         match self.fs.readdir(ino.0) {
             Ok(listing) => {
-                let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut listings) = self.listings.lock() {
-                    listings.insert(fh, Arc::new(listing));
-                }
-                reply.opened(FileHandle(fh), FopenFlags::empty());
+                reply.opened(self.dirs.open(listing), FopenFlags::empty());
             }
             Err(err) => reply.error(errno(err)),
         }
@@ -140,32 +128,10 @@ impl fuser::Filesystem for IpfsFuse {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let Some(listing) = self.listing(fh) else {
+        let Some(listing) = self.dirs.get(fh) else {
             return reply.error(Errno::EBADF);
         };
-        let dots = [
-            (ino.0, fuser::FileType::Directory, "."),
-            (ino.0, fuser::FileType::Directory, ".."),
-        ];
-        let mut index = offset as usize;
-        while index < 2 + listing.len() {
-            let full = if index < 2 {
-                let (i, kind, name) = dots[index];
-                reply.add(INodeNo(i), index as u64 + 1, kind, name)
-            } else {
-                let entry = &listing[index - 2];
-                reply.add(
-                    INodeNo(entry.attr.ino),
-                    index as u64 + 1,
-                    file_type(entry.attr.kind),
-                    &entry.name,
-                )
-            };
-            if full {
-                break;
-            }
-            index += 1;
-        }
+        super::fill_readdir(&mut reply, ino, &listing, offset);
         reply.ok();
     }
 
@@ -177,31 +143,13 @@ impl fuser::Filesystem for IpfsFuse {
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
-        let Some(listing) = self.listing(fh) else {
+        let Some(listing) = self.dirs.get(fh) else {
             return reply.error(Errno::EBADF);
         };
         let Ok(own) = self.fs.getattr(ino.0) else {
             return reply.error(Errno::ENOENT);
         };
-        let mut index = offset as usize;
-        while index < 2 + listing.len() {
-            let (name, attr) = match index {
-                0 => (".", own),
-                1 => ("..", own),
-                _ => (listing[index - 2].name.as_str(), listing[index - 2].attr),
-            };
-            if reply.add(
-                INodeNo(attr.ino),
-                index as u64 + 1,
-                name,
-                &IMMUTABLE_TTL,
-                &file_attr(&attr),
-                Generation(0),
-            ) {
-                break;
-            }
-            index += 1;
-        }
+        super::fill_readdirplus(&mut reply, &own, &listing, offset, &IMMUTABLE_TTL);
         reply.ok();
     }
 
@@ -213,9 +161,7 @@ impl fuser::Filesystem for IpfsFuse {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
-        if let Ok(mut listings) = self.listings.lock() {
-            listings.remove(&fh.0);
-        }
+        self.dirs.release(fh);
         reply.ok();
     }
 

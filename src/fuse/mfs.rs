@@ -1,13 +1,11 @@
 //! The FUSE adapter for the writable MFS mount: kernel requests become calls
 //! on `crate::fs::mfs::MfsFs`.
 
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fuser::{
@@ -17,7 +15,7 @@ use fuser::{
     Request, TimeOrNow, WriteFlags,
 };
 
-use super::{file_attr, file_type, unix_time};
+use super::{DirHandles, file_attr, unix_time};
 use crate::fs::mfs::{Caller, MfsFs, NewNode, RenameMode, SetAttr};
 use crate::fs::{Attr, FileKind, FsError};
 
@@ -26,14 +24,11 @@ use crate::fs::{Attr, FileKind, FsError};
 const TTL: Duration = Duration::from_secs(1);
 const CID_XATTR: &str = "user.ipfs.cid";
 
-type Listing = Arc<Vec<(String, Attr)>>;
-
 pub struct MfsFuse {
     fs: Arc<MfsFs>,
     /// Where `statfs` reports space from: the repository's disk.
     space_from: PathBuf,
-    listings: Mutex<HashMap<u64, Listing>>,
-    next_listing: AtomicU64,
+    dirs: DirHandles,
 }
 
 impl MfsFuse {
@@ -41,13 +36,8 @@ impl MfsFuse {
         MfsFuse {
             fs,
             space_from: space_from.to_path_buf(),
-            listings: Mutex::new(HashMap::new()),
-            next_listing: AtomicU64::new(1),
+            dirs: DirHandles::default(),
         }
-    }
-
-    fn listing(&self, fh: FileHandle) -> Option<Listing> {
-        self.listings.lock().ok()?.get(&fh.0).cloned()
     }
 }
 
@@ -404,11 +394,7 @@ impl fuser::Filesystem for MfsFuse {
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         match self.fs.readdir(ino.0) {
             Ok(listing) => {
-                let fh = self.next_listing.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut listings) = self.listings.lock() {
-                    listings.insert(fh, Arc::new(listing));
-                }
-                reply.opened(FileHandle(fh), FopenFlags::empty());
+                reply.opened(self.dirs.open(listing), FopenFlags::empty());
             }
             Err(err) => reply.error(errno(err)),
         }
@@ -422,29 +408,10 @@ impl fuser::Filesystem for MfsFuse {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let Some(listing) = self.listing(fh) else {
+        let Some(listing) = self.dirs.get(fh) else {
             return reply.error(Errno::EBADF);
         };
-        let mut index = offset as usize;
-        while index < 2 + listing.len() {
-            let full = match index {
-                0 => reply.add(ino, 1, fuser::FileType::Directory, "."),
-                1 => reply.add(ino, 2, fuser::FileType::Directory, ".."),
-                _ => {
-                    let (name, attr) = &listing[index - 2];
-                    reply.add(
-                        INodeNo(attr.ino),
-                        index as u64 + 1,
-                        file_type(attr.kind),
-                        name,
-                    )
-                }
-            };
-            if full {
-                break;
-            }
-            index += 1;
-        }
+        super::fill_readdir(&mut reply, ino, &listing, offset);
         reply.ok();
     }
 
@@ -456,31 +423,13 @@ impl fuser::Filesystem for MfsFuse {
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
-        let Some(listing) = self.listing(fh) else {
+        let Some(listing) = self.dirs.get(fh) else {
             return reply.error(Errno::EBADF);
         };
         let Ok(own) = self.fs.getattr(ino.0) else {
             return reply.error(Errno::ENOENT);
         };
-        let mut index = offset as usize;
-        while index < 2 + listing.len() {
-            let (name, attr) = match index {
-                0 => (".", &own),
-                1 => ("..", &own),
-                _ => (listing[index - 2].0.as_str(), &listing[index - 2].1),
-            };
-            if reply.add(
-                INodeNo(attr.ino),
-                index as u64 + 1,
-                name,
-                &TTL,
-                &file_attr(attr),
-                Generation(0),
-            ) {
-                break;
-            }
-            index += 1;
-        }
+        super::fill_readdirplus(&mut reply, &own, &listing, offset, &TTL);
         reply.ok();
     }
 
@@ -492,9 +441,7 @@ impl fuser::Filesystem for MfsFuse {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
-        if let Ok(mut listings) = self.listings.lock() {
-            listings.remove(&fh.0);
-        }
+        self.dirs.release(fh);
         reply.ok();
     }
 

@@ -13,10 +13,10 @@ pub use mount::{
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fuser::{FileAttr, FileType, INodeNo};
+use fuser::{FileAttr, FileType, Generation, INodeNo, ReplyDirectory, ReplyDirectoryPlus};
 
 use crate::codec::unixfs_pb::UnixTime;
-use crate::fs::{Attr, FileKind};
+use crate::fs::{Attr, FileKind, Listing};
 
 /// Read-only content never changes: let the kernel cache it for long.
 pub const IMMUTABLE_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -78,5 +78,91 @@ pub fn file_type(kind: FileKind) -> FileType {
         FileKind::Socket => FileType::Socket,
         FileKind::CharDevice => FileType::CharDevice,
         FileKind::BlockDevice => FileType::BlockDevice,
+    }
+}
+
+/// Fills a readdir reply from `offset`: `.` and `..`, then `listing`.
+pub(crate) fn fill_readdir(
+    reply: &mut ReplyDirectory,
+    ino: INodeNo,
+    listing: &[Listing],
+    offset: u64,
+) {
+    let mut index = offset as usize;
+    while index < 2 + listing.len() {
+        let full = match index {
+            0 => reply.add(ino, 1, FileType::Directory, "."),
+            1 => reply.add(ino, 2, FileType::Directory, ".."),
+            _ => {
+                let entry = &listing[index - 2];
+                reply.add(
+                    INodeNo(entry.attr.ino),
+                    index as u64 + 1,
+                    file_type(entry.attr.kind),
+                    &entry.name,
+                )
+            }
+        };
+        if full {
+            break;
+        }
+        index += 1;
+    }
+}
+
+/// Fills a readdirplus reply from `offset`; `own` answers for `.` and `..`.
+pub(crate) fn fill_readdirplus(
+    reply: &mut ReplyDirectoryPlus,
+    own: &Attr,
+    listing: &[Listing],
+    offset: u64,
+    ttl: &Duration,
+) {
+    let mut index = offset as usize;
+    while index < 2 + listing.len() {
+        let (name, attr) = match index {
+            0 => (".", own),
+            1 => ("..", own),
+            _ => (listing[index - 2].name.as_str(), &listing[index - 2].attr),
+        };
+        if reply.add(
+            INodeNo(attr.ino),
+            index as u64 + 1,
+            name,
+            ttl,
+            &file_attr(attr),
+            Generation(0),
+        ) {
+            break;
+        }
+        index += 1;
+    }
+}
+
+/// Directory listings taken at opendir, by handle, so that readdir at any
+/// offset sees one consistent snapshot.
+#[derive(Default)]
+pub(crate) struct DirHandles {
+    open: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Vec<Listing>>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl DirHandles {
+    pub fn open(&self, listing: Vec<Listing>) -> fuser::FileHandle {
+        let fh = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(fh, std::sync::Arc::new(listing));
+        }
+        fuser::FileHandle(fh)
+    }
+
+    pub fn get(&self, fh: fuser::FileHandle) -> Option<std::sync::Arc<Vec<Listing>>> {
+        self.open.lock().ok()?.get(&fh.0).cloned()
+    }
+
+    pub fn release(&self, fh: fuser::FileHandle) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&fh.0);
+        }
     }
 }

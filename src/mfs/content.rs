@@ -635,21 +635,16 @@ fn collect_leaves(
     leaves: &mut Vec<Built>,
     depths: &mut Vec<usize>,
 ) -> Result<()> {
-    if cid.codec() == RAW {
-        leaves.push(Built {
-            cid,
-            size: tsize,
-            filesize,
-        });
-        depths.push(depth);
-        return Ok(());
-    }
-    let node = load(store, &cid)?;
-    if node.kind() != Kind::File {
+    let node = match cid.codec() {
+        RAW => None,
+        _ => Some(load(store, &cid)?),
+    };
+    if let Some(node) = &node
+        && node.kind() != Kind::File
+    {
         return Err(UnixfsError::NotAFile(crate::codec::cid_string(&cid)).into());
     }
-    let links = node.links();
-    if links.is_empty() {
+    let Some(node) = node.filter(|n| !n.links().is_empty()) else {
         leaves.push(Built {
             cid,
             size: tsize,
@@ -657,7 +652,8 @@ fn collect_leaves(
         });
         depths.push(depth);
         return Ok(());
-    }
+    };
+    let links = node.links();
     let sizes = node
         .unixfs()
         .map(|u| u.blocksizes.clone())
