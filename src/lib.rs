@@ -3,6 +3,7 @@
 //! Layers (dependencies point down): `cli` → `node` → `fs`/`mfs` → `unixfs` →
 //! `codec`; `blockstore` is the storage seam and `repo` the fs-repo on disk.
 
+pub mod api;
 pub mod blockstore;
 pub mod codec;
 pub mod dag;

@@ -73,6 +73,8 @@ impl Node {
         };
         std::fs::create_dir(node.work()).expect("work dir");
         node.ok(&["init"]);
+        // Mounts serve the API; tests run side by side, so any free port.
+        node.ok(&["config", "Addresses.API", "/ip4/127.0.0.1/tcp/0"]);
         node
     }
 

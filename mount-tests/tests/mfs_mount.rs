@@ -470,3 +470,62 @@ fn history_records_versions_and_restores_them() {
     node.ok(&["files", "restore", "1"]);
     node.ok(&["files", "restore", &versions.len().to_string()]);
 }
+
+#[test]
+fn files_commands_go_through_the_running_mount() {
+    if !fuse_available("files_commands_go_through_the_running_mount") {
+        return;
+    }
+    let node = Node::new();
+    let mount = node.mount();
+    assert!(node.repo().join("api").exists(), "the mount names its API");
+    // Written by the CLI, seen through the mount at once.
+    let out = node.run_stdin(
+        &["files", "write", "-e", "-p", "/docs/hello.txt"],
+        b"Hello World!\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read(mount.mfs_path("docs/hello.txt")).unwrap(),
+        b"Hello World!\n"
+    );
+    // Written through the mount, seen by the CLI at once.
+    fs::write(mount.mfs_path("docs/hello.txt"), b"changed\n").unwrap();
+    assert_eq!(node.ok(&["files", "read", "/docs/hello.txt"]), "changed\n");
+    fs::write(mount.mfs_path("docs/hello.txt"), b"Hello World!\n").unwrap();
+    assert_eq!(
+        node.ok(&["files", "stat", "--hash", "/docs/hello.txt"])
+            .trim(),
+        "QmfM2r8seH2GiRaC4esTjeraXEachRt8ZsSeGaWTPLyMoG"
+    );
+    assert_eq!(
+        node.ok(&["files", "ls", "-l", "/docs"]),
+        "hello.txt\tQmfM2r8seH2GiRaC4esTjeraXEachRt8ZsSeGaWTPLyMoG\t13\n"
+    );
+    node.ok(&["files", "cp", "/docs/hello.txt", "/copy.txt"]);
+    node.ok(&["files", "mv", "/copy.txt", "/moved.txt"]);
+    assert_eq!(
+        fs::read(mount.mfs_path("moved.txt")).unwrap(),
+        b"Hello World!\n"
+    );
+    assert!(!mount.mfs_path("copy.txt").exists());
+    node.ok(&["files", "rm", "-r", "/docs"]);
+    assert!(!mount.mfs_path("docs").exists());
+    assert!(
+        node.fails(&["files", "read", "/docs/hello.txt"])
+            .contains("does not exist")
+    );
+    let flushed = node.ok(&["files", "flush"]);
+    mount.stop();
+    assert!(
+        !node.repo().join("api").exists(),
+        "api is removed at unmount"
+    );
+    // Offline again: the same tree, straight from the repository.
+    assert_eq!(node.ok(&["files", "stat", "--hash", "/"]), flushed);
+    assert_eq!(node.ok(&["files", "ls", "/"]), "moved.txt\n");
+}

@@ -8,6 +8,7 @@ mod mount;
 mod objects;
 mod pins;
 mod read;
+mod remote;
 mod repo_cmds;
 mod stat_format;
 
@@ -79,11 +80,34 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+pub enum Opened {
+    Repo(Repo),
+    Api(remote::Api),
+}
+
 pub struct Ctx {
     pub repo_path: PathBuf,
 }
 
 impl Ctx {
+    /// The repository, or, while a running mount holds it, that mount's API.
+    pub fn open_repo_or_api(&self) -> Result<Opened> {
+        match Repo::open(&self.repo_path) {
+            Ok(repo) => Ok(Opened::Repo(repo)),
+            Err(locked @ rsipfs::repo::RepoError::Locked { .. }) => {
+                match remote::Api::from_repo(&self.repo_path)? {
+                    Some(api) => Ok(Opened::Api(api)),
+                    None => Err(anyhow::Error::new(locked)).with_context(|| {
+                        format!("cannot open the repository at {}", self.repo_path.display())
+                    }),
+                }
+            }
+            Err(err) => Err(anyhow::Error::new(err)).with_context(|| {
+                format!("cannot open the repository at {}", self.repo_path.display())
+            }),
+        }
+    }
+
     pub fn open_repo(&self) -> Result<Repo> {
         Repo::open(&self.repo_path)
             .with_context(|| format!("cannot open the repository at {}", self.repo_path.display()))

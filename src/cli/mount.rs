@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use rsipfs::api::{ApiServer, ApiState};
 use rsipfs::blockstore::Blockstore;
 use rsipfs::codec::cid::Cid;
 use rsipfs::fs::cache::CachedBlockstore;
 use rsipfs::fs::ipfs::IpfsFs;
-use rsipfs::fs::mfs::{Caller, MfsFs, spawn_flusher};
+use rsipfs::fs::mfs::{Caller, Invalidation, MfsFs, spawn_flusher};
 use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs, unmount};
 use rsipfs::repo::{PinKind, Repo};
@@ -68,10 +69,19 @@ pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
         .with_context(|| format!("mounting /ipfs at {}", ipfs_dir.display()))?;
     println!("IPFS mounted at: {}", ipfs_dir.display());
     let mfs = match &mfs_dir {
-        Some(dir) => Some(MfsMount::start(&repo, store, dir, &opts)?),
+        Some(dir) => Some(MfsMount::start(&repo, Arc::clone(&store), dir, &opts)?),
+        None => None,
+    };
+    // While we hold the repository, other rsipfs commands come through the
+    // API named in its `api` file.
+    let api = match &mfs {
+        Some(mfs) => Some(ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), store)?),
         None => None,
     };
     wait_for(&signals);
+    if let Some(api) = api {
+        api.stop();
+    }
     if let Some(mfs) = mfs {
         mfs.stop()?;
     }
@@ -123,6 +133,16 @@ impl MfsMount {
         let fs = Arc::new(fs);
         let session = mount_mfs(Arc::clone(&fs), dir, repo.path(), opts)
             .with_context(|| format!("mounting MFS at {}", dir.display()))?;
+        let notifier = session.notifier();
+        fs.set_invalidate(Box::new(move |change| {
+            // The kernel may not know the inode or name: nothing to drop then.
+            let _ = match change {
+                Invalidation::Inode(ino) => notifier.inval_inode(fuser::INodeNo(*ino), 0, 0),
+                Invalidation::Entry(parent, name) => {
+                    notifier.inval_entry(fuser::INodeNo(*parent), std::ffi::OsStr::new(name))
+                }
+            };
+        }));
         println!("MFS mounted at: {}", dir.display());
         let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
@@ -171,4 +191,44 @@ fn wait_for(set: &libc::sigset_t) {
     let mut signal = 0;
     // SAFETY: `set` is a valid, initialised signal set.
     unsafe { libc::sigwait(set, &mut signal) };
+}
+
+/// The API server and the repository's `api` file naming it.
+struct ApiEndpoint {
+    server: ApiServer,
+    file: PathBuf,
+}
+
+impl ApiEndpoint {
+    fn start(repo: &Repo, mfs: Arc<MfsFs>, store: Arc<dyn Blockstore>) -> Result<Self> {
+        let configured = repo.config_get("Addresses.API")?;
+        let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/5001");
+        let addr =
+            tcp_socket_addr(multiaddr).with_context(|| format!("Addresses.API {multiaddr:?}"))?;
+        let server = rsipfs::api::start(addr, ApiState { mfs, store })
+            .with_context(|| format!("serving the API on {addr}"))?;
+        let file = repo.path().join("api");
+        std::fs::write(&file, server.multiaddr())
+            .with_context(|| format!("writing {}", file.display()))?;
+        println!("RPC API server listening on {}", server.multiaddr());
+        Ok(ApiEndpoint { server, file })
+    }
+
+    /// Removes `api` first, so no client is sent to a server going away.
+    fn stop(self) {
+        let _ = std::fs::remove_file(&self.file);
+        self.server.stop();
+    }
+}
+
+/// `/ip4/127.0.0.1/tcp/5001` (or /ip6) as a socket address.
+fn tcp_socket_addr(multiaddr: &str) -> Result<std::net::SocketAddr> {
+    let parts: Vec<&str> = multiaddr.split('/').collect();
+    match parts.as_slice() {
+        ["", "ip4" | "ip6", ip, "tcp", port] => Ok(std::net::SocketAddr::new(
+            ip.parse().context("bad IP address")?,
+            port.parse().context("bad port")?,
+        )),
+        _ => anyhow::bail!("expected /ip4/<address>/tcp/<port>"),
+    }
 }

@@ -97,6 +97,7 @@ pub struct MfsFs {
     /// Set by every change, cleared by a flush that saw it.
     changed: AtomicBool,
     persist: PersistRoot,
+    invalidate: Mutex<Option<Invalidate>>,
 }
 
 #[derive(Clone, Copy)]
@@ -227,6 +228,7 @@ impl MfsFs {
             next_handle: AtomicU64::new(1),
             changed: AtomicBool::new(false),
             persist,
+            invalidate: Mutex::new(None),
         })
     }
 
@@ -709,6 +711,11 @@ impl MfsFs {
         self.changed.load(Ordering::SeqCst)
     }
 
+    /// The newest recorded version.
+    pub fn history_head(&self) -> Option<Cid> {
+        self.tree().recorder.head()
+    }
+
     pub fn root_cid(&self) -> Cid {
         self.tree().persisted
     }
@@ -1061,6 +1068,9 @@ impl Tree {
         Ok(Some((stored, provisional)))
     }
 }
+
+mod paths;
+pub use paths::{Invalidate, Invalidation};
 
 #[cfg(test)]
 mod tests;

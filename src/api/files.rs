@@ -1,0 +1,305 @@
+//! `/api/v0/files/*` on the mounted MFS tree, with Kubo's arguments and
+//! JSON shapes.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Multipart, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiState, Args};
+use crate::codec::IpfsPath;
+use crate::codec::cid_string;
+use crate::fs::FsError;
+use crate::mfs::WriteOptions;
+use crate::mfs::history;
+use crate::unixfs::node::Kind;
+use crate::unixfs::resolve::resolve;
+
+type Reply = Result<Response, ApiError>;
+
+/// Kubo's wording for the common cases.
+fn fs_error(path: &str, err: FsError) -> ApiError {
+    let message = match err {
+        FsError::NotFound => format!("{path}: file does not exist"),
+        FsError::Exists => format!("{path}: file already exists"),
+        FsError::IsADirectory => format!("{path} is a directory, use -r to remove directories"),
+        FsError::NotADirectory => format!("{path}: not a directory"),
+        FsError::Invalid => format!("{path}: invalid path"),
+        FsError::ReadOnly => format!("{path}: read-only (a past version)"),
+        other => format!("{path}: {other}"),
+    };
+    ApiError::internal(message)
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
+}
+
+fn empty() -> Response {
+    ().into_response()
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Directory | Kind::HamtShard => "directory",
+        Kind::Symlink => "symlink",
+        _ => "file",
+    }
+}
+
+pub async fn ls(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let path = args
+        .args()
+        .first()
+        .map_or("/".to_string(), |p| p.to_string());
+    let long = args.flag(&["long", "l"])?;
+    let entries =
+        blocking(move || state.mfs.path_ls(&path).map_err(|e| fs_error(&path, e))).await?;
+    let entries: Vec<Value> = entries
+        .into_iter()
+        .map(|(entry, kind, size)| {
+            json!({
+                "Name": entry.name,
+                "Type": if kind.is_dir() { 1 } else { 0 },
+                "Size": if long { size } else { 0 },
+                "Hash": if long { cid_string(&entry.cid) } else { String::new() },
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "Entries": entries })).into_response())
+}
+
+pub async fn mkdir(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let path = args.arg(0, "path")?;
+    let parents = args.flag(&["parents", "p"])?;
+    blocking(move || {
+        state
+            .mfs
+            .path_mkdir(&path, parents)
+            .map_err(|e| fs_error(&path, e))
+    })
+    .await?;
+    Ok(empty())
+}
+
+/// `Read` over body chunks handed from the async side.
+struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    chunk: bytes::Bytes,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(chunk) => self.chunk = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+pub async fn write(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+    mut multipart: Multipart,
+) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let path = args.arg(0, "path")?;
+    let opts = WriteOptions {
+        create: args.flag(&["create", "e"])?,
+        truncate: args.flag(&["truncate", "t"])?,
+        parents: args.flag(&["parents", "p"])?,
+        offset: args.number(&["offset", "o"])?,
+        count: args.number(&["count", "n"])?,
+    };
+    let mut field = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?
+        .ok_or_else(|| ApiError::bad_request("file argument \"data\" is required"))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut reader = ChunkReader {
+            rx,
+            chunk: bytes::Bytes::new(),
+        };
+        state
+            .mfs
+            .path_write(&path, &mut reader, &opts)
+            .map_err(|e| fs_error(&path, e))
+    });
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if tx.send(chunk).await.is_err() {
+                    break; // the writer stopped early; its error says why
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return Err(ApiError::bad_request(format!("reading the body: {e}"))),
+        }
+    }
+    drop(tx);
+    writer
+        .await
+        .map_err(|e| ApiError::internal(format!("request failed: {e}")))??;
+    Ok(empty())
+}
+
+pub async fn read(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let path = args.arg(0, "path")?;
+    let offset = args.number(&["offset", "o"])?.unwrap_or(0);
+    let count = args.number(&["count", "n"])?;
+    let bytes = blocking(move || {
+        let mut out = Vec::new();
+        state
+            .mfs
+            .path_read(&path, offset, count, &mut out)
+            .map_err(|e| fs_error(&path, e))?;
+        Ok(out)
+    })
+    .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        Body::from(bytes),
+    )
+        .into_response())
+}
+
+pub async fn rm(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let paths: Vec<String> = args.args().into_iter().map(str::to_string).collect();
+    if paths.is_empty() {
+        return Err(ApiError::bad_request("argument \"path\" is required"));
+    }
+    let recursive = args.flag(&["recursive", "r"])? || args.flag(&["force"])?;
+    blocking(move || {
+        for path in &paths {
+            state
+                .mfs
+                .path_rm(path, recursive)
+                .map_err(|e| fs_error(path, e))?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(empty())
+}
+
+pub async fn cp(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let src = args.arg(0, "source")?;
+    let dst = args.arg(1, "dest")?;
+    let parents = args.flag(&["parents", "p"])?;
+    blocking(move || {
+        let cid = if src.starts_with("/ipfs/") {
+            let path =
+                IpfsPath::parse(&src).map_err(|e| ApiError::bad_request(format!("{src}: {e}")))?;
+            resolve(state.store.as_ref(), &path)
+                .map_err(|e| ApiError::internal(format!("{src}: {e}")))?
+                .cid
+        } else {
+            state.mfs.path_cid(&src).map_err(|e| fs_error(&src, e))?
+        };
+        let name = src.rsplit('/').find(|p| !p.is_empty()).unwrap_or_default();
+        state
+            .mfs
+            .path_cp(&cid, name, &dst, parents)
+            .map_err(|e| fs_error(&dst, e))
+    })
+    .await?;
+    Ok(empty())
+}
+
+pub async fn mv(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let src = args.arg(0, "source")?;
+    let dst = args.arg(1, "dest")?;
+    blocking(move || state.mfs.path_mv(&src, &dst).map_err(|e| fs_error(&src, e))).await?;
+    Ok(empty())
+}
+
+pub async fn stat(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let path = args.arg(0, "path")?;
+    let stat = blocking(move || state.mfs.path_stat(&path).map_err(|e| fs_error(&path, e))).await?;
+    let mut body = json!({
+        "Hash": cid_string(&stat.cid),
+        "Size": stat.size,
+        "CumulativeSize": stat.cumulative_size,
+        "Blocks": stat.child_blocks,
+        "Type": kind_name(stat.kind),
+    });
+    if let Some(mode) = stat.mode {
+        body["Mode"] = json!(mode);
+    }
+    if let Some(mtime) = stat.mtime {
+        body["Mtime"] = json!(mtime.seconds);
+        body["MtimeNsecs"] = json!(mtime.nanos);
+    }
+    Ok(Json(body).into_response())
+}
+
+pub async fn flush(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let path = args
+        .args()
+        .first()
+        .map_or("/".to_string(), |p| p.to_string());
+    let cid = blocking(move || {
+        state
+            .mfs
+            .sync(true)
+            .map_err(|e| ApiError::internal(format!("flush: {e}")))?;
+        state.mfs.path_cid(&path).map_err(|e| fs_error(&path, e))
+    })
+    .await?;
+    Ok(Json(json!({ "Cid": cid_string(&cid) })).into_response())
+}
+
+/// rsipfs's own: the recorded versions, newest first.
+pub async fn log(State(state): State<ApiState>) -> Reply {
+    let commits = blocking(move || {
+        state
+            .mfs
+            .sync(true)
+            .map_err(|e| ApiError::internal(format!("flush: {e}")))?;
+        history::log(state.store.as_ref(), state.mfs.history_head().as_ref())
+            .map_err(|e| ApiError::internal(e.to_string()))
+    })
+    .await?;
+    let count = commits.len();
+    let commits: Vec<Value> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            json!({
+                "Number": count - i,
+                "Time": c.time.seconds,
+                "Root": cid_string(&c.root),
+                "Cid": cid_string(&c.cid),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "Commits": commits })).into_response())
+}
+
+/// Commands that replace the whole tree wait for the mount to end.
+pub async fn refused() -> Reply {
+    Err(ApiError::internal(
+        "not while MFS is mounted: stop `rsipfs mount` first",
+    ))
+}

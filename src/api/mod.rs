@@ -1,0 +1,241 @@
+//! The HTTP RPC API (Kubo's `/api/v0/…`), served by a running mount so
+//! that `rsipfs` commands run while it holds the repository go through it.
+//! It runs its own small tokio runtime on a thread; handlers call the sync
+//! core on blocking threads.
+
+mod files;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::blockstore::Blockstore;
+use crate::fs::mfs::MfsFs;
+
+/// What the API serves from.
+#[derive(Clone)]
+pub struct ApiState {
+    pub mfs: Arc<MfsFs>,
+    pub store: Arc<dyn Blockstore>,
+}
+
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Binds `addr` (port 0 picks one) and serves until `stop`.
+pub fn start(addr: SocketAddr, state: ApiState) -> std::io::Result<ApiServer> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("api")
+        .enable_all()
+        .build()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = router(state);
+    let thread = std::thread::Builder::new()
+        .name("api-server".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(err) => return tracing::error!("API listener: {err}"),
+                };
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+                if let Err(err) = served {
+                    tracing::error!("API server: {err}");
+                }
+            });
+        })?;
+    Ok(ApiServer {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+impl ApiServer {
+    /// The multiaddr clients read from the repository's `api` file.
+    pub fn multiaddr(&self) -> String {
+        let ip = match self.addr {
+            SocketAddr::V4(a) => format!("/ip4/{}", a.ip()),
+            SocketAddr::V6(a) => format!("/ip6/{}", a.ip()),
+        };
+        format!("{ip}/tcp/{}", self.addr.port())
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v0/files/ls", post(files::ls))
+        .route("/api/v0/files/mkdir", post(files::mkdir))
+        .route("/api/v0/files/write", post(files::write))
+        .route("/api/v0/files/read", post(files::read))
+        .route("/api/v0/files/rm", post(files::rm))
+        .route("/api/v0/files/cp", post(files::cp))
+        .route("/api/v0/files/mv", post(files::mv))
+        .route("/api/v0/files/stat", post(files::stat))
+        .route("/api/v0/files/flush", post(files::flush))
+        .route("/api/v0/files/log", post(files::log))
+        .route("/api/v0/files/chcid", post(files::refused))
+        .route("/api/v0/files/restore", post(files::refused))
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(refuse_browsers))
+        .with_state(state)
+}
+
+/// A web page must not drive the API: requests that carry an Origin (every
+/// browser request does) are refused, as Kubo does by default.
+async fn refuse_browsers(
+    headers: HeaderMap,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if headers.contains_key(header::ORIGIN) {
+        return ApiError::new(StatusCode::FORBIDDEN, "403 - Forbidden: origin not allowed")
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Kubo's error body: `{"Message": …, "Code": 0, "Type": "error"}`.
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"Message": self.message, "Code": 0, "Type": "error"});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// A request's query: repeated `arg`s in order, and the named options.
+pub struct Args {
+    pairs: Vec<(String, String)>,
+}
+
+impl Args {
+    pub fn parse(query: Option<&str>) -> Self {
+        Args {
+            pairs: form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        }
+    }
+
+    pub fn args(&self) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == "arg")
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn arg(&self, index: usize, what: &str) -> Result<String, ApiError> {
+        self.args()
+            .get(index)
+            .map(|s| s.to_string())
+            .ok_or_else(|| ApiError::bad_request(format!("argument \"{what}\" is required")))
+    }
+
+    pub fn get(&self, names: &[&str]) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| names.contains(&k.as_str()))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn flag(&self, names: &[&str]) -> Result<bool, ApiError> {
+        match self.get(names) {
+            None | Some("false") => Ok(false),
+            Some("" | "true") => Ok(true),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "option {:?}: {other:?} is not a boolean",
+                names[0]
+            ))),
+        }
+    }
+
+    pub fn number(&self, names: &[&str]) -> Result<Option<u64>, ApiError> {
+        self.get(names)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::bad_request(format!("option {:?}: {v:?} is not a number", names[0]))
+                })
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_keep_their_order_and_options_parse_strictly() {
+        let args = Args::parse(Some("arg=%2Fa%20b&arg=/c&parents=true&count=12&long"));
+        assert_eq!(args.args(), ["/a b", "/c"]);
+        assert_eq!(args.arg(1, "dest").unwrap(), "/c");
+        assert!(args.arg(2, "third").is_err());
+        assert!(args.flag(&["parents", "p"]).unwrap());
+        assert!(args.flag(&["long", "l"]).unwrap());
+        assert!(!args.flag(&["recursive", "r"]).unwrap());
+        assert_eq!(args.number(&["count", "n"]).unwrap(), Some(12));
+        let bad = Args::parse(Some("count=many&parents=perhaps"));
+        assert!(bad.number(&["count"]).is_err());
+        assert!(bad.flag(&["parents"]).is_err());
+        assert!(Args::parse(None).args().is_empty());
+    }
+}

@@ -1,0 +1,319 @@
+//! `files` commands on the mounted tree: the same operations the kernel
+//! asks for, addressed by MFS path instead of inode, so that a running mount
+//! serves `rsipfs files …` itself and both always see one tree. Changes made
+//! here are reported through the invalidation hook so the kernel drops what
+//! it cached.
+
+use std::io::{Read, Write};
+
+use super::*;
+use crate::mfs::{Stat, WriteOptions, parse_path};
+use crate::unixfs::dir::DirEntry;
+use crate::unixfs::node::Kind;
+
+/// What the kernel must forget after a change made outside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invalidation {
+    /// The attributes and cached pages of an inode.
+    Inode(u64),
+    /// A name in a directory.
+    Entry(u64, String),
+}
+
+pub type Invalidate = Box<dyn Fn(&Invalidation) + Send + Sync>;
+
+fn bad_path(_: crate::mfs::MfsError) -> FsError {
+    FsError::Invalid
+}
+
+impl MfsFs {
+    /// Installs the hook that tells the kernel about changes made by path.
+    pub fn set_invalidate(&self, hook: Invalidate) {
+        *self.invalidate.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    fn notify(&self, changes: &[Invalidation]) {
+        if let Some(hook) = &*self.invalidate.lock().unwrap_or_else(|p| p.into_inner()) {
+            for change in changes {
+                hook(change);
+            }
+        }
+    }
+
+    /// The inode at an MFS path.
+    pub fn resolve(&self, path: &str) -> Result<u64, FsError> {
+        let mut ino = ROOT_INO;
+        for name in parse_path(path).map_err(bad_path)? {
+            ino = self.lookup(ino, &name)?.ino;
+        }
+        Ok(ino)
+    }
+
+    /// The parent's inode and the last name of a path (not the root).
+    fn split(&self, path: &str, parents: bool) -> Result<(u64, String), FsError> {
+        let mut parts = parse_path(path).map_err(bad_path)?;
+        let name = parts.pop().ok_or(FsError::NotPermitted)?;
+        let mut parent = ROOT_INO;
+        for dir in parts {
+            parent = match self.lookup(parent, &dir) {
+                Ok(attr) if attr.kind == FileKind::Directory => attr.ino,
+                Ok(_) => return Err(FsError::NotADirectory),
+                Err(FsError::NotFound) if parents => self.mkdir_in(parent, &dir)?,
+                Err(err) => return Err(err),
+            };
+        }
+        Ok((parent, name))
+    }
+
+    fn mkdir_in(&self, parent: u64, name: &str) -> Result<u64, FsError> {
+        let owner = self.tree().owner;
+        let attr = self.make(
+            owner,
+            parent,
+            name,
+            &NewNode::of(FileKind::Directory, 0o755),
+        )?;
+        Ok(attr.ino)
+    }
+
+    pub fn path_mkdir(&self, path: &str, parents: bool) -> Result<(), FsError> {
+        if parse_path(path).map_err(bad_path)?.is_empty() {
+            return if parents {
+                Ok(())
+            } else {
+                Err(FsError::Exists)
+            };
+        }
+        let (parent, name) = self.split(path, parents)?;
+        match self.lookup(parent, &name) {
+            Ok(attr) if parents && attr.kind == FileKind::Directory => Ok(()),
+            Ok(_) => Err(FsError::Exists),
+            Err(FsError::NotFound) => self.mkdir_in(parent, &name).map(|_| ()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `files write`: bytes from `data` at `offset`, as Kubo's flags say.
+    pub fn path_write(
+        &self,
+        path: &str,
+        data: &mut dyn Read,
+        opts: &WriteOptions,
+    ) -> Result<(), FsError> {
+        let (parent, name) = self.split(path, opts.parents)?;
+        let ino = match self.lookup(parent, &name) {
+            Ok(attr) if attr.kind == FileKind::Directory => return Err(FsError::IsADirectory),
+            Ok(attr) => attr.ino,
+            Err(FsError::NotFound) if opts.create => {
+                let owner = self.tree().owner;
+                self.make(owner, parent, &name, &NewNode::of(FileKind::File, 0o644))?
+                    .ino
+            }
+            Err(err) => return Err(err),
+        };
+        let fh = self.open(ino, true)?;
+        let written = self.write_stream(ino, data, opts);
+        let flushed = self.flush_handle(fh);
+        self.release(fh);
+        self.notify(&[Invalidation::Inode(ino), Invalidation::Inode(parent)]);
+        written.and(flushed)
+    }
+
+    fn write_stream(
+        &self,
+        ino: u64,
+        data: &mut dyn Read,
+        opts: &WriteOptions,
+    ) -> Result<(), FsError> {
+        if opts.truncate {
+            self.setattr(
+                ino,
+                &SetAttr {
+                    size: Some(0),
+                    ..SetAttr::default()
+                },
+            )?;
+        }
+        let mut offset = opts.offset.unwrap_or(0);
+        let mut left = opts.count.unwrap_or(u64::MAX);
+        let mut buf = vec![0u8; 1 << 20];
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = match data.read(&mut buf[..want]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(FsError::Io(err.to_string())),
+            };
+            self.write(ino, offset, &buf[..n])?;
+            offset += n as u64;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+
+    pub fn path_read(
+        &self,
+        path: &str,
+        offset: u64,
+        count: Option<u64>,
+        out: &mut dyn Write,
+    ) -> Result<(), FsError> {
+        let ino = self.resolve(path)?;
+        let attr = self.getattr(ino)?;
+        if attr.kind != FileKind::File {
+            return Err(FsError::IsADirectory);
+        }
+        let end = count.map_or(attr.size, |c| offset.saturating_add(c).min(attr.size));
+        let mut at = offset;
+        while at < end {
+            let n = (end - at).min(1 << 20) as u32;
+            let bytes = self.read(ino, at, n)?;
+            if bytes.is_empty() {
+                break;
+            }
+            out.write_all(&bytes)
+                .map_err(|e| FsError::Io(e.to_string()))?;
+            at += bytes.len() as u64;
+        }
+        Ok(())
+    }
+
+    pub fn path_rm(&self, path: &str, recursive: bool) -> Result<(), FsError> {
+        let (parent, name) = self.split(path, false)?;
+        let attr = self.lookup(parent, &name)?;
+        if attr.kind == FileKind::Directory {
+            if !recursive {
+                return Err(FsError::IsADirectory);
+            }
+            self.empty_dir(attr.ino)?;
+            self.rmdir(parent, &name)?;
+        } else {
+            self.unlink(parent, &name)?;
+        }
+        self.notify(&[Invalidation::Entry(parent, name)]);
+        Ok(())
+    }
+
+    fn empty_dir(&self, dir: u64) -> Result<(), FsError> {
+        for entry in self.readdir(dir)? {
+            if entry.attr.kind == FileKind::Directory {
+                self.empty_dir(entry.attr.ino)?;
+                self.rmdir(dir, &entry.name)?;
+            } else {
+                self.unlink(dir, &entry.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `files mv`: into `dst` when it is a directory, else to `dst`.
+    pub fn path_mv(&self, src: &str, dst: &str) -> Result<(), FsError> {
+        let (from, name) = self.split(src, false)?;
+        let (to, new_name) = self.target(dst, &name)?;
+        self.rename(from, &name, to, &new_name, RenameMode::Replace)?;
+        self.notify(&[
+            Invalidation::Entry(from, name),
+            Invalidation::Entry(to, new_name),
+        ]);
+        Ok(())
+    }
+
+    /// Where `files cp`/`mv` put `name`: inside `dst` if it is a directory.
+    fn target(&self, dst: &str, name: &str) -> Result<(u64, String), FsError> {
+        match self.resolve(dst) {
+            Ok(ino) if self.getattr(ino)?.kind == FileKind::Directory => {
+                Ok((ino, name.to_string()))
+            }
+            _ => self.split(dst, false),
+        }
+    }
+
+    /// `files cp`: links the DAG `cid` (already resolved by the caller from
+    /// an MFS path or /ipfs/…) at `dst`, copying no data.
+    pub fn path_cp(
+        &self,
+        cid: &Cid,
+        src_name: &str,
+        dst: &str,
+        parents: bool,
+    ) -> Result<(), FsError> {
+        let (parent, name) = match self.target(dst, src_name) {
+            Ok(found) => found,
+            Err(FsError::NotFound) if parents => self.split(dst, true)?,
+            Err(err) => return Err(err),
+        };
+        self.insert_cid(parent, &name, cid)?;
+        self.notify(&[Invalidation::Entry(parent, name)]);
+        Ok(())
+    }
+
+    /// Adds the DAG at `cid` as `name` in `parent`.
+    pub fn insert_cid(&self, parent: u64, name: &str, cid: &Cid) -> Result<Attr, FsError> {
+        check_name(name)?;
+        let node = load(&*self.store, cid).map_err(io_error)?;
+        let mut tree = self.tree();
+        tree.writable(parent)?;
+        if tree.child(&*self.store, parent, name)?.is_some() {
+            return Err(FsError::Exists);
+        }
+        let mut inode = tree.inode_from_node(cid, node.cumulative_size(), &node);
+        inode.parents.push(parent);
+        let ino = tree.next_ino;
+        tree.next_ino += 1;
+        tree.inodes.insert(ino, inode);
+        tree.children_mut(parent)?.insert(name.to_string(), ino);
+        tree.touch_dir(parent, now());
+        self.changed();
+        tree.attr(&*self.store, ino)
+    }
+
+    /// The stored form of a path (committing what it needs).
+    pub fn path_cid(&self, path: &str) -> Result<Cid, FsError> {
+        self.cid_of(self.resolve(path)?)
+    }
+
+    /// `files stat` figures of a path.
+    pub fn path_stat(&self, path: &str) -> Result<Stat, FsError> {
+        let cid = self.path_cid(path)?;
+        crate::mfs::Mfs::open(&*self.store, Some(cid))
+            .and_then(|view| view.stat("/"))
+            .map_err(io_error)
+    }
+
+    /// `files ls`: a directory's entries, or a file as its one entry.
+    pub fn path_ls(&self, path: &str) -> Result<Vec<(DirEntry, Kind, u64)>, FsError> {
+        let ino = self.resolve(path)?;
+        let attr = self.getattr(ino)?;
+        let named: Vec<(String, u64)> = if attr.kind == FileKind::Directory {
+            self.readdir(ino)?
+                .into_iter()
+                .filter(|e| !(ino == ROOT_INO && e.name == HISTORY_DIR))
+                .map(|e| (e.name, e.attr.ino))
+                .collect()
+        } else {
+            let name = parse_path(path)
+                .map_err(bad_path)?
+                .pop()
+                .unwrap_or_default();
+            vec![(name, ino)]
+        };
+        let mut entries = Vec::with_capacity(named.len());
+        for (name, child) in named {
+            let mut tree = self.tree();
+            let Some(((cid, size), _)) =
+                tree.flush(&self.store, &self.file_opts, &self.dir_opts, child, true)?
+            else {
+                continue; // fifos and the like have no CID
+            };
+            let child_attr = tree.attr(&*self.store, child)?;
+            let (kind, content_size) = match child_attr.kind {
+                FileKind::Directory => (Kind::Directory, 0),
+                FileKind::Symlink => (Kind::Symlink, child_attr.size),
+                _ => (Kind::File, child_attr.size),
+            };
+            entries.push((DirEntry { name, cid, size }, kind, content_size));
+        }
+        Ok(entries)
+    }
+}
