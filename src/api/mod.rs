@@ -132,6 +132,7 @@ async fn refuse_browsers(
 }
 
 /// Kubo's error body: `{"Message": …, "Code": 0, "Type": "error"}`.
+#[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
