@@ -252,6 +252,21 @@ fn editors_and_rsync_work() {
     drop(temp);
     fs::rename(m(".notes.txt.swp"), m("notes.txt")).unwrap();
     assert_eq!(fs::read(m("notes.txt")).unwrap(), b"second draft\n");
+    // And vim itself, saving by rename and by overwriting in place.
+    fs::write(m("edit.txt"), b"line one\nline two\n").unwrap();
+    for (setting, from, to) in [
+        ("backupcopy=no writebackup", "one", "ONE"),
+        ("backupcopy=yes", "two", "TWO"),
+    ] {
+        run(Command::new("vim")
+            .args(["-Es", "-u", "NONE", "-N", "-c"])
+            .arg(format!("set {setting}"))
+            .arg("-c")
+            .arg(format!("%s/{from}/{to}/"))
+            .args(["-c", "wq"])
+            .arg(m("edit.txt")));
+    }
+    assert_eq!(fs::read(m("edit.txt")).unwrap(), b"line ONE\nline TWO\n");
     if Command::new("rsync").arg("--version").output().is_ok() {
         run(Command::new("rsync")
             .arg("-a")
