@@ -232,6 +232,9 @@ fn posix_operations_behave_like_a_local_disk() {
         Path::new("b/f")
     );
     assert!(!mount.mfs_path("c/hard").exists());
+    // Modes and times set with chmod and touch are kept beside the DAG.
+    let kept = fs::metadata(mount.mfs_path("c/b/f")).unwrap();
+    assert_eq!((kept.mode() & 0o7777, kept.mtime()), (0o600, 1_000_000_000));
     mount.stop();
 }
 
@@ -302,6 +305,22 @@ fn editors_and_rsync_work() {
         // rsync -a sets modes and times, which live beside the DAG: the
         // content CID is still add's.
         assert_eq!(stat_hash(&node, "/synced"), kubo_tree_cid());
+        // After a remount rsync still finds every file up to date.
+        let mount = node.mount();
+        let out = Command::new("rsync")
+            .arg("-a")
+            .arg("--itemize-changes")
+            .arg(format!("{}/", tree.display()))
+            .arg(mount.mfs_path("synced"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let changes = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !changes.lines().any(|l| l.starts_with(">f")),
+            "rsync copied again:\n{changes}"
+        );
+        mount.stop();
     }
 }
 

@@ -129,7 +129,8 @@ impl MfsMount {
             }
         };
         let fs = MfsFs::new(store, root, repo.mfs_history()?, owner, persist)
-            .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?
+            .with_attrs(repo.clone());
         let fs = Arc::new(fs);
         let session = mount_mfs(Arc::clone(&fs), dir, repo.path(), opts)
             .with_context(|| format!("mounting MFS at {}", dir.display()))?;

@@ -116,12 +116,13 @@ struct Tree {
     loaded_time: UnixTime,
     owner: Caller,
     recorder: Recorder,
+    attrs: Option<Arc<dyn AttrStore>>,
     history_ino: u64,
     /// Inodes of past versions under `.history`, by commit.
     versions: HashMap<Cid, u64>,
 }
 
-struct Inode {
+pub(crate) struct Inode {
     kind: FileKind,
     perm: u16,
     uid: u32,
@@ -201,6 +202,7 @@ impl MfsFs {
             loaded_time,
             owner,
             recorder,
+            attrs: None,
             history_ino: ROOT_INO + 1,
             versions: HashMap::new(),
         };
@@ -230,6 +232,23 @@ impl MfsFs {
             persist,
             invalidate: Mutex::new(None),
         })
+    }
+
+    /// Keeps attributes beside the DAG in `attrs` (see `attrs`), and shows
+    /// the root's recorded ones.
+    pub fn with_attrs(self, attrs: Arc<dyn AttrStore>) -> Self {
+        {
+            let mut tree = self.tree();
+            if let Some(root) = tree.get(ROOT_INO).ok().and_then(|i| i.stored)
+                && let Some(saved) = attrs.load(&root.0)
+                && let Some((_, own)) = saved.iter().find(|(name, _)| name == attrs::SELF)
+                && let Ok(inode) = tree.get_mut(ROOT_INO)
+            {
+                own.apply(inode);
+            }
+            tree.attrs = Some(attrs);
+        }
+        self
     }
 
     fn tree(&self) -> MutexGuard<'_, Tree> {
@@ -510,10 +529,10 @@ impl MfsFs {
             inode.mtime = mtime.unwrap_or(time);
         }
         inode.ctime = set.ctime.unwrap_or(time);
-        if set.size.is_some() {
-            tree.mark_dirty(ino);
-            self.changed();
-        }
+        // Attributes are recorded with the parent directory when it is
+        // rebuilt; a new size also changes the content.
+        tree.mark_dirty(ino);
+        self.changed();
         tree.attr(&*self.store, ino)
     }
 
@@ -752,6 +771,72 @@ impl Tree {
         }
     }
 
+    /// Gives the entries of a directory just loaded from `dir` their
+    /// recorded attributes, and brings back its special files.
+    fn apply_saved(&mut self, dir: &Cid, ino: u64, children: &mut BTreeMap<String, u64>) {
+        let Some(saved) = self.attrs.as_ref().and_then(|a| a.load(dir)) else {
+            return;
+        };
+        let frozen = self.inodes.get(&ino).is_some_and(|i| i.frozen);
+        for (name, attr) in saved {
+            if name == attrs::SELF {
+                continue;
+            }
+            match (children.get(&name), attr.special) {
+                (Some(child), None) => {
+                    if let Some(inode) = self.inodes.get_mut(child) {
+                        attr.apply(inode);
+                    }
+                }
+                (None, Some(kind)) => {
+                    let mut inode = Inode {
+                        kind,
+                        perm: 0,
+                        uid: 0,
+                        gid: 0,
+                        rdev: 0,
+                        atime: UnixTime::default(),
+                        mtime: UnixTime::default(),
+                        ctime: UnixTime::default(),
+                        nlink: 1,
+                        parents: vec![ino],
+                        open: 0,
+                        writers: 0,
+                        frozen,
+                        body: Body::Special,
+                        stored: None,
+                    };
+                    attr.apply(&mut inode);
+                    let special = self.next_ino;
+                    self.next_ino += 1;
+                    self.inodes.insert(special, inode);
+                    children.insert(name, special);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Records the attributes of directory `ino` (stored as `dir`) and of
+    /// its entries.
+    fn save_attrs(&self, dir: &Cid, ino: u64) {
+        let Some(store) = &self.attrs else {
+            return;
+        };
+        let Some(inode) = self.inodes.get(&ino) else {
+            return;
+        };
+        let mut entries = vec![(attrs::SELF.to_string(), SavedAttr::of(inode))];
+        if let Body::Dir(Some(children)) = &inode.body {
+            for (name, child) in children {
+                if let Some(child) = self.inodes.get(child) {
+                    entries.push((name.clone(), SavedAttr::of(child)));
+                }
+            }
+        }
+        store.save(dir, &entries);
+    }
+
     /// `.history/<n>`: every recorded version, the oldest as 1.
     fn refresh_versions(&mut self, store: &dyn Blockstore) -> Result<(), FsError> {
         let commits = history::log(store, self.recorder.head().as_ref()).map_err(io_error)?;
@@ -859,6 +944,7 @@ impl Tree {
                     self.inodes.insert(child_ino, child);
                     children.insert(entry.name, child_ino);
                 }
+                self.apply_saved(&cid, ino, &mut children);
                 self.get_mut(ino)?.body = Body::Dir(Some(children));
             }
             _ => return Err(FsError::NotADirectory),
@@ -1059,6 +1145,7 @@ impl Tree {
                 }
                 let built =
                     dir::build_directory(store.as_ref(), entries, dir_opts).map_err(io_error)?;
+                self.save_attrs(&built.cid, ino);
                 ((built.cid, built.size), provisional)
             }
         };
@@ -1069,7 +1156,9 @@ impl Tree {
     }
 }
 
+mod attrs;
 mod paths;
+pub use attrs::{AttrStore, SavedAttr, decode as decode_attrs, encode as encode_attrs};
 pub use paths::{Invalidate, Invalidation};
 
 #[cfg(test)]

@@ -63,6 +63,31 @@ impl SummaryStore for Repo {
 
 /// Listings share the summaries table under a key no block CID can have:
 /// the directory's multihash wrapped in a CIDv1 of a private-use codec.
+/// MFS attributes beside the DAG (see `fs::mfs::attrs`), in the same
+/// per-CID table under their own private codec.
+impl crate::fs::mfs::AttrStore for Repo {
+    fn load(&self, dir: &Cid) -> Option<Vec<(String, crate::fs::mfs::SavedAttr)>> {
+        let bytes = self
+            .datastore()
+            .summaries(&[attrs_key(dir)])
+            .ok()?
+            .pop()??;
+        crate::fs::mfs::decode_attrs(&bytes)
+    }
+
+    fn save(&self, dir: &Cid, entries: &[(String, crate::fs::mfs::SavedAttr)]) {
+        let encoded = crate::fs::mfs::encode_attrs(entries);
+        if let Err(err) = self.datastore().put_summaries(&[(attrs_key(dir), encoded)]) {
+            tracing::warn!("could not record MFS attributes: {err}");
+        }
+    }
+}
+
+fn attrs_key(dir: &Cid) -> Cid {
+    const ATTRS_CODEC: u64 = 0x30_0002;
+    Cid::new_v1(ATTRS_CODEC, *dir.hash())
+}
+
 fn listing_key(dir: &Cid) -> Cid {
     const LISTING_CODEC: u64 = 0x30_0001;
     Cid::new_v1(LISTING_CODEC, *dir.hash())

@@ -171,3 +171,75 @@ fn replaced_versions_leave_no_blocks_behind() {
     expected[500_000..500_004].copy_from_slice(&19u32.to_be_bytes());
     assert_eq!(s.fs.read(f, 0, 2_000_000).unwrap(), expected);
 }
+
+#[derive(Default)]
+struct MemoryAttrs(StdMutex<std::collections::HashMap<Cid, Vec<(String, SavedAttr)>>>);
+
+impl AttrStore for MemoryAttrs {
+    fn load(&self, dir: &Cid) -> Option<Vec<(String, SavedAttr)>> {
+        self.0.lock().unwrap().get(dir).cloned()
+    }
+    fn save(&self, dir: &Cid, entries: &[(String, SavedAttr)]) {
+        self.0.lock().unwrap().insert(*dir, entries.to_vec());
+    }
+}
+
+#[test]
+fn attributes_and_special_files_survive_a_reopen() {
+    let s = setup();
+    let attrs: Arc<MemoryAttrs> = Arc::new(MemoryAttrs::default());
+    let fs = s.fs.with_attrs(attrs.clone());
+    let d = dir_node(&fs, ROOT_INO, "d");
+    let f = file(&fs, d, "f", b"content");
+    let when = UnixTime {
+        seconds: 1_000_000_000,
+        nanos: 5,
+    };
+    fs.setattr(
+        f,
+        &SetAttr {
+            mode: Some(0o600),
+            uid: Some(1001),
+            mtime: Some(Some(when)),
+            ..SetAttr::default()
+        },
+    )
+    .unwrap();
+    fs.setattr(
+        ROOT_INO,
+        &SetAttr {
+            mode: Some(0o700),
+            ..SetAttr::default()
+        },
+    )
+    .unwrap();
+    fs.make(
+        Caller::default(),
+        d,
+        "pipe",
+        &NewNode::of(FileKind::Fifo, 0o640),
+    )
+    .unwrap();
+    let root = fs.sync(true).unwrap();
+    // The same content CID as without any attributes.
+    let plain = setup();
+    let pd = dir_node(&plain.fs, ROOT_INO, "d");
+    file(&plain.fs, pd, "f", b"content");
+    assert_eq!(plain.fs.sync(true).unwrap(), root);
+
+    let again = MfsFs::new(
+        s.store.clone(),
+        root,
+        None,
+        Caller::default(),
+        Box::new(|_: &Cid, _: &Cid| Ok(())),
+    )
+    .unwrap()
+    .with_attrs(attrs);
+    assert_eq!(again.getattr(ROOT_INO).unwrap().perm, 0o700);
+    let d = again.lookup(ROOT_INO, "d").unwrap();
+    let f = again.lookup(d.ino, "f").unwrap();
+    assert_eq!((f.perm, f.uid, f.mtime), (0o600, 1001, when));
+    let pipe = again.lookup(d.ino, "pipe").unwrap();
+    assert_eq!((pipe.kind, pipe.perm), (FileKind::Fifo, 0o640));
+}
