@@ -10,6 +10,7 @@ pub mod dag;
 pub mod fs;
 pub mod fuse;
 pub mod mfs;
+pub mod net;
 pub mod pin;
 pub mod repo;
 pub mod unixfs;

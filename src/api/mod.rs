@@ -4,6 +4,7 @@
 //! core on blocking threads.
 
 mod files;
+pub mod node;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +24,8 @@ use crate::fs::mfs::MfsFs;
 pub struct ApiState {
     pub mfs: Arc<MfsFs>,
     pub store: Arc<dyn Blockstore>,
+    /// The network node, unless offline.
+    pub net: Option<crate::net::NetHandle>,
 }
 
 pub struct ApiServer {
@@ -110,6 +113,11 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/files/stat", post(files::stat))
         .route("/api/v0/files/flush", post(files::flush))
         .route("/api/v0/files/log", post(files::log))
+        .route("/api/v0/id", post(node::id))
+        .route("/api/v0/swarm/connect", post(node::connect))
+        .route("/api/v0/swarm/disconnect", post(node::disconnect))
+        .route("/api/v0/swarm/peers", post(node::peers))
+        .route("/api/v0/swarm/addrs/listen", post(node::listen_addrs))
         .route("/api/v0/files/chcid", post(files::refused))
         .route("/api/v0/files/restore", post(files::refused))
         .layer(DefaultBodyLimit::disable())

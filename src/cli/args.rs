@@ -53,6 +53,14 @@ pub enum Command {
     Version,
     /// Mount /ipfs (read-only) and /mfs (writable); serve until SIGINT/SIGTERM.
     Mount(MountArgs),
+    /// Run the node and the API (and with --mount, the mounts) until
+    /// SIGINT/SIGTERM.
+    Daemon(DaemonArgs),
+    /// Show the node's identity (JSON, as Kubo's).
+    Id,
+    /// Connections to other nodes (needs a running daemon or mount).
+    #[command(subcommand)]
+    Swarm(SwarmCmd),
     /// Work with the mutable file system (MFS).
     #[command(subcommand)]
     Files(FilesCmd),
@@ -147,6 +155,27 @@ pub enum FilesCmd {
     /// Make a recorded version (its number from `files log`, or its commit
     /// CID) the current tree; the change is recorded as a new version.
     Restore { version: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SwarmCmd {
+    /// Open connections to /ip4/…/tcp/…/p2p/<peer> addresses.
+    Connect { addrs: Vec<String> },
+    /// Close connections to peers.
+    Disconnect { addrs: Vec<String> },
+    /// List connected peers.
+    Peers,
+    /// List the addresses this node listens on.
+    Addrs,
+}
+
+#[derive(Args, Debug)]
+pub struct DaemonArgs {
+    /// Mount /ipfs and /mfs too.
+    #[arg(long)]
+    pub mount: bool,
+    #[command(flatten)]
+    pub common: MountArgs,
 }
 
 #[derive(Args, Debug)]

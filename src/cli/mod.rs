@@ -5,6 +5,7 @@ mod add;
 mod args;
 mod files;
 mod mount;
+mod node_cmds;
 mod objects;
 mod pins;
 mod read;
@@ -76,6 +77,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Object(cmd) => objects::object(&ctx, cmd),
         Command::Pin(cmd) => pins::pin(&ctx, cmd),
         Command::Mount(args) => mount::run(&ctx, args),
+        Command::Daemon(args) => mount::daemon(&ctx, args),
+        Command::Id => node_cmds::id(&ctx),
+        Command::Swarm(cmd) => node_cmds::swarm(&ctx, cmd),
         Command::Files(cmd) => files::run(&ctx, cmd),
     }
 }

@@ -1,4 +1,5 @@
-//! `rsipfs mount`: serve /ipfs from the repository until SIGINT/SIGTERM.
+//! `rsipfs mount` and `rsipfs daemon`: the network node, the API, and the
+//! /ipfs and /mfs mounts, served until SIGINT/SIGTERM.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,11 +13,12 @@ use rsipfs::fs::ipfs::IpfsFs;
 use rsipfs::fs::mfs::{Caller, Invalidation, MfsFs, spawn_flusher};
 use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs, unmount};
+use rsipfs::net::{NetConfig, NetHandle, NetworkBlockstore, Node};
 use rsipfs::repo::{PinKind, Repo};
 use rsipfs::unixfs::dir::{DirOptions, build_directory};
 
 use super::Ctx;
-use super::args::MountArgs;
+use super::args::{DaemonArgs, MountArgs};
 
 /// Small blocks (directories, HAMT shards, internal file nodes) kept in
 /// memory; file leaves are cached decoded by the filesystem itself.
@@ -24,33 +26,116 @@ const CACHED_BLOCKS: usize = 2048;
 const CACHED_BLOCK_MAX: usize = 64 << 10;
 
 pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
+    serve(ctx, args, true)
+}
+
+/// `rsipfs daemon`: the node and the API, and the mounts with `--mount`.
+pub fn daemon(ctx: &Ctx, args: DaemonArgs) -> Result<()> {
+    serve(ctx, args.common, args.mount)
+}
+
+/// How long a read through the mount waits for a block from the network.
+const FETCH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     // Block the signals before any thread starts, so every thread inherits
     // the mask and only the sigwait below receives them.
     let signals = termination_signals();
     let repo = Arc::new(ctx.open_repo()?);
-    let ipfs_dir = match args.ipfs {
-        Some(dir) => dir,
-        None => PathBuf::from(repo.config_get("Mounts.IPFS")?.as_str().unwrap_or("/ipfs")),
-    };
-    let mfs_dir = match (args.no_mfs, args.mfs) {
-        (true, _) => None,
-        (false, Some(dir)) => Some(dir),
-        (false, None) => Some(PathBuf::from(
-            repo.config_get("Mounts.MFS")?.as_str().unwrap_or("/mfs"),
-        )),
-    };
     let opts = MountOptions {
         allow_other: args.allow_other
             || repo.config_get("Mounts.FuseAllowOther")?.as_bool() == Some(true),
         ..MountOptions::default()
     };
     let blocks: Arc<dyn Blockstore> = repo.blocks_shared();
+    let node = if args.offline {
+        None
+    } else {
+        Some(start_node(&repo, Arc::clone(&blocks))?)
+    };
+    let local_or_net: Arc<dyn Blockstore> = match &node {
+        Some(node) => Arc::new(NetworkBlockstore::new(
+            blocks,
+            node.handle.clone(),
+            FETCH_DEADLINE,
+        )),
+        None => blocks,
+    };
     let store: Arc<dyn Blockstore> = Arc::new(CachedBlockstore::new(
-        blocks,
+        local_or_net,
         CACHED_BLOCKS,
         CACHED_BLOCK_MAX,
     ));
-    let pins_repo = Arc::clone(&repo);
+    let ipfs = if mounting {
+        let dir = match &args.ipfs {
+            Some(dir) => dir.clone(),
+            None => PathBuf::from(repo.config_get("Mounts.IPFS")?.as_str().unwrap_or("/ipfs")),
+        };
+        Some(mount_ipfs_tree(&repo, Arc::clone(&store), &dir, &opts)?)
+    } else {
+        None
+    };
+    let mfs_dir = match (mounting, args.no_mfs, &args.mfs) {
+        (false, _, _) | (true, true, _) => None,
+        (true, false, Some(dir)) => Some(dir.clone()),
+        (true, false, None) => Some(PathBuf::from(
+            repo.config_get("Mounts.MFS")?.as_str().unwrap_or("/mfs"),
+        )),
+    };
+    let mfs = MfsMount::start(&repo, Arc::clone(&store), mfs_dir.as_deref(), &opts)?;
+    // While we hold the repository, other rsipfs commands come through the
+    // API named in its `api` file.
+    let net = node.as_ref().map(|n| n.handle.clone());
+    let api = ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), store, net)?;
+    if let Some(node) = &node {
+        println!("PeerID: {}", node.handle.peer_id);
+        for addr in node.handle.listen_addrs() {
+            println!("Swarm listening on {addr}");
+        }
+    }
+    println!("Daemon is ready");
+    wait_for(&signals);
+    api.stop();
+    mfs.stop()?;
+    if let Some((session, dir)) = ipfs {
+        eprintln!("unmounting {}", dir.display());
+        unmount(session, &dir);
+    }
+    drop(node);
+    Ok(())
+}
+
+/// The libp2p node, with the repository's identity and swarm addresses.
+fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
+    let addrs = |key: &str| -> Result<Vec<libp2p::Multiaddr>> {
+        let value = repo.config_get(key)?;
+        value
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(|a| {
+                a.parse()
+                    .with_context(|| format!("{key}: bad address {a:?}"))
+            })
+            .collect()
+    };
+    let config = NetConfig {
+        keypair: repo.keypair()?,
+        listen: addrs("Addresses.Swarm")?,
+        bootstrap: addrs("Bootstrap")?,
+    };
+    rsipfs::net::start(config, blocks).context("starting the network node")
+}
+
+fn mount_ipfs_tree(
+    repo: &Arc<Repo>,
+    store: Arc<dyn Blockstore>,
+    dir: &std::path::Path,
+    opts: &MountOptions,
+) -> Result<(fuser::BackgroundSession, PathBuf)> {
+    let pins_repo = Arc::clone(repo);
     let list_roots = Box::new(move || {
         pins_repo
             .datastore()
@@ -64,48 +149,51 @@ pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
             .unwrap_or_default()
     });
     let summaries: Arc<dyn SummaryStore> = repo.clone();
-    let fs = Arc::new(IpfsFs::new(Arc::clone(&store), list_roots).with_summaries(summaries));
-    let session = mount_ipfs(fs, &ipfs_dir, &opts)
-        .with_context(|| format!("mounting /ipfs at {}", ipfs_dir.display()))?;
-    println!("IPFS mounted at: {}", ipfs_dir.display());
-    let mfs = match &mfs_dir {
-        Some(dir) => Some(MfsMount::start(&repo, Arc::clone(&store), dir, &opts)?),
-        None => None,
-    };
-    // While we hold the repository, other rsipfs commands come through the
-    // API named in its `api` file.
-    let api = match &mfs {
-        Some(mfs) => Some(ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), store)?),
-        None => None,
-    };
-    wait_for(&signals);
-    if let Some(api) = api {
-        api.stop();
-    }
-    if let Some(mfs) = mfs {
-        mfs.stop()?;
-    }
-    eprintln!("unmounting {}", ipfs_dir.display());
-    unmount(session, &ipfs_dir);
-    Ok(())
+    let fs = Arc::new(IpfsFs::new(store, list_roots).with_summaries(summaries));
+    let session = mount_ipfs(fs, dir, opts)
+        .with_context(|| format!("mounting /ipfs at {}", dir.display()))?;
+    println!("IPFS mounted at: {}", dir.display());
+    Ok((session, dir.to_path_buf()))
 }
 
 /// How often changes under /mfs are written out as a new MFS root.
 const MFS_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The MFS tree this process serves (to the API, and mounted if asked).
 struct MfsMount {
     fs: Arc<MfsFs>,
-    dir: PathBuf,
-    session: fuser::BackgroundSession,
+    mounted: Option<(fuser::BackgroundSession, PathBuf)>,
     flusher: std::thread::JoinHandle<()>,
     stop_flusher: Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn mount_mfs_tree(
+    fs: &Arc<MfsFs>,
+    repo: &Repo,
+    dir: &std::path::Path,
+    opts: &MountOptions,
+) -> Result<fuser::BackgroundSession> {
+    let session = mount_mfs(Arc::clone(fs), dir, repo.path(), opts)
+        .with_context(|| format!("mounting MFS at {}", dir.display()))?;
+    let notifier = session.notifier();
+    fs.set_invalidate(Box::new(move |change| {
+        // The kernel may not know the inode or name: nothing to drop then.
+        let _ = match change {
+            Invalidation::Inode(ino) => notifier.inval_inode(fuser::INodeNo(*ino), 0, 0),
+            Invalidation::Entry(parent, name) => {
+                notifier.inval_entry(fuser::INodeNo(*parent), std::ffi::OsStr::new(name))
+            }
+        };
+    }));
+    println!("MFS mounted at: {}", dir.display());
+    Ok(session)
 }
 
 impl MfsMount {
     fn start(
         repo: &Arc<Repo>,
         store: Arc<dyn Blockstore>,
-        dir: &std::path::Path,
+        dir: Option<&std::path::Path>,
         opts: &MountOptions,
     ) -> Result<Self> {
         let root = match repo.mfs_root()? {
@@ -132,25 +220,15 @@ impl MfsMount {
             .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?
             .with_attrs(repo.clone());
         let fs = Arc::new(fs);
-        let session = mount_mfs(Arc::clone(&fs), dir, repo.path(), opts)
-            .with_context(|| format!("mounting MFS at {}", dir.display()))?;
-        let notifier = session.notifier();
-        fs.set_invalidate(Box::new(move |change| {
-            // The kernel may not know the inode or name: nothing to drop then.
-            let _ = match change {
-                Invalidation::Inode(ino) => notifier.inval_inode(fuser::INodeNo(*ino), 0, 0),
-                Invalidation::Entry(parent, name) => {
-                    notifier.inval_entry(fuser::INodeNo(*parent), std::ffi::OsStr::new(name))
-                }
-            };
-        }));
-        println!("MFS mounted at: {}", dir.display());
+        let mounted = match dir {
+            Some(dir) => Some((mount_mfs_tree(&fs, repo, dir, opts)?, dir.to_path_buf())),
+            None => None,
+        };
         let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
         Ok(MfsMount {
             fs,
-            dir: dir.to_path_buf(),
-            session,
+            mounted,
             flusher,
             stop_flusher,
         })
@@ -161,8 +239,10 @@ impl MfsMount {
         if let Err(err) = self.fs.sync(true) {
             eprintln!("saving the MFS root: {err}");
         }
-        eprintln!("unmounting {}", self.dir.display());
-        unmount(self.session, &self.dir);
+        if let Some((session, dir)) = self.mounted {
+            eprintln!("unmounting {}", dir.display());
+            unmount(session, &dir);
+        }
         self.stop_flusher
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.flusher.thread().unpark();
@@ -201,12 +281,17 @@ struct ApiEndpoint {
 }
 
 impl ApiEndpoint {
-    fn start(repo: &Repo, mfs: Arc<MfsFs>, store: Arc<dyn Blockstore>) -> Result<Self> {
+    fn start(
+        repo: &Repo,
+        mfs: Arc<MfsFs>,
+        store: Arc<dyn Blockstore>,
+        net: Option<NetHandle>,
+    ) -> Result<Self> {
         let configured = repo.config_get("Addresses.API")?;
         let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/5001");
         let addr =
             tcp_socket_addr(multiaddr).with_context(|| format!("Addresses.API {multiaddr:?}"))?;
-        let server = rsipfs::api::start(addr, ApiState { mfs, store })
+        let server = rsipfs::api::start(addr, ApiState { mfs, store, net })
             .with_context(|| format!("serving the API on {addr}"))?;
         let file = repo.path().join("api");
         std::fs::write(&file, server.multiaddr())

@@ -1,0 +1,114 @@
+//! `/api/v0/id` and `/api/v0/swarm/*`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{ApiError, ApiState, Args};
+use crate::net::NetHandle;
+
+type Reply = Result<Response, ApiError>;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn online(state: &ApiState) -> Result<NetHandle, ApiError> {
+    state
+        .net
+        .clone()
+        .ok_or_else(|| ApiError::internal("this command must be run in online mode"))
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
+}
+
+/// The fields of `ipfs id` that the node knows.
+pub fn identity(public: &libp2p::identity::PublicKey, addrs: &[String]) -> serde_json::Value {
+    let id = public.to_peer_id().to_string();
+    let key = multibase::encode(multibase::Base::Base64Pad, public.encode_protobuf());
+    json!({
+        "ID": id,
+        "PublicKey": &key[1..],
+        "Addresses": addrs.iter().map(|a| format!("{a}/p2p/{id}")).collect::<Vec<_>>(),
+        "AgentVersion": format!("rsipfs/{}", env!("CARGO_PKG_VERSION")),
+        "Protocols": [
+            "/ipfs/bitswap", "/ipfs/bitswap/1.0.0", "/ipfs/bitswap/1.1.0",
+            "/ipfs/bitswap/1.2.0", "/ipfs/id/1.0.0", "/ipfs/ping/1.0.0",
+        ],
+    })
+}
+
+pub async fn id(State(state): State<ApiState>) -> Reply {
+    let net = online(&state)?;
+    let body = blocking(move || {
+        let addrs: Vec<String> = net.listen_addrs().iter().map(|a| a.to_string()).collect();
+        Ok(identity(&net.public_key, &addrs))
+    })
+    .await?;
+    Ok(Json(body).into_response())
+}
+
+pub async fn connect(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let net = online(&state)?;
+    let args = Args::parse(query.as_deref());
+    let addrs: Vec<String> = args.args().into_iter().map(str::to_string).collect();
+    if addrs.is_empty() {
+        return Err(ApiError::bad_request("argument \"address\" is required"));
+    }
+    let lines = blocking(move || {
+        let mut lines = Vec::new();
+        for text in addrs {
+            let addr = text
+                .parse()
+                .map_err(|e| ApiError::bad_request(format!("{text}: {e}")))?;
+            let peer = net
+                .connect(&addr, CONNECT_TIMEOUT)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            lines.push(format!("connect {peer} success"));
+        }
+        Ok(lines)
+    })
+    .await?;
+    Ok(Json(json!({ "Strings": lines })).into_response())
+}
+
+pub async fn disconnect(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let net = online(&state)?;
+    let args = Args::parse(query.as_deref());
+    let mut lines = Vec::new();
+    for text in args.args() {
+        let addr: libp2p::Multiaddr = text
+            .parse()
+            .map_err(|e| ApiError::bad_request(format!("{text}: {e}")))?;
+        let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() else {
+            return Err(ApiError::bad_request(format!("{text}: no /p2p/<peer id>")));
+        };
+        net.disconnect(peer);
+        lines.push(format!("disconnect {peer} success"));
+    }
+    Ok(Json(json!({ "Strings": lines })).into_response())
+}
+
+pub async fn peers(State(state): State<ApiState>) -> Reply {
+    let net = online(&state)?;
+    let peers = blocking(move || Ok(net.peers())).await?;
+    let peers: Vec<serde_json::Value> = peers
+        .into_iter()
+        .map(|p| json!({ "Addr": p.addr.to_string(), "Peer": p.peer.to_string() }))
+        .collect();
+    Ok(Json(json!({ "Peers": peers })).into_response())
+}
+
+pub async fn listen_addrs(State(state): State<ApiState>) -> Reply {
+    let net = online(&state)?;
+    let addrs = blocking(move || Ok(net.listen_addrs())).await?;
+    let addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    Ok(Json(json!({ "Strings": addrs })).into_response())
+}

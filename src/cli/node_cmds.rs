@@ -1,0 +1,70 @@
+//! `rsipfs id` and `rsipfs swarm …`: the node's identity and connections.
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+
+use super::args::SwarmCmd;
+use super::remote::Api;
+use super::{Ctx, Opened, finish, stdout};
+
+pub fn id(ctx: &Ctx) -> Result<()> {
+    let body = match ctx.open_repo_or_api()? {
+        Opened::Api(api) => api.json("id", &[])?,
+        // Offline, as Kubo: the identity, and no addresses.
+        Opened::Repo(repo) => rsipfs::api::node::identity(&repo.keypair()?.public(), &[]),
+    };
+    let mut out = stdout();
+    writeln!(out, "{}", serde_json::to_string_pretty(&body)?)?;
+    finish(out)
+}
+
+fn online(ctx: &Ctx) -> Result<Api> {
+    match ctx.open_repo_or_api()? {
+        Opened::Api(api) => Ok(api),
+        Opened::Repo(_) => bail!("this command must be run in online mode: start `rsipfs daemon`"),
+    }
+}
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    value["Strings"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
+pub fn swarm(ctx: &Ctx, cmd: SwarmCmd) -> Result<()> {
+    let api = online(ctx)?;
+    let mut out = stdout();
+    let lines = match cmd {
+        SwarmCmd::Connect { addrs } => {
+            let args: Vec<(&str, String)> = addrs.into_iter().map(|a| ("arg", a)).collect();
+            strings(&api.json("swarm/connect", &args)?)
+        }
+        SwarmCmd::Disconnect { addrs } => {
+            let args: Vec<(&str, String)> = addrs.into_iter().map(|a| ("arg", a)).collect();
+            strings(&api.json("swarm/disconnect", &args)?)
+        }
+        SwarmCmd::Peers => api.json("swarm/peers", &[])?["Peers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/p2p/{}",
+                    p["Addr"].as_str().unwrap_or_default(),
+                    p["Peer"].as_str().unwrap_or_default()
+                )
+            })
+            .collect(),
+        SwarmCmd::Addrs => strings(&api.json("swarm/addrs/listen", &[])?),
+    };
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    finish(out)
+}

@@ -1,0 +1,82 @@
+//! The node on the network: libp2p (TCP, noise, yamux, identify, ping) and
+//! bitswap, on its own tokio runtime. The sync core reaches it only through
+//! [`NetHandle`]: ask for a block with a deadline, get the verified block or
+//! an error naming the CID.
+
+pub mod message;
+mod node;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use node::{NetConfig, NetHandle, Node, PeerInfo, start};
+
+use crate::blockstore::{Blockstore, Result as StoreResult};
+use crate::codec::cid::{Cid, cid_string};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("block {0} could not be found on the network in time")]
+    Timeout(String),
+    #[error("the network node has stopped")]
+    Stopped,
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect { addr: String, reason: String },
+    #[error("invalid address {0}")]
+    BadAddress(String),
+    #[error("starting the network node: {0}")]
+    Start(String),
+}
+
+/// A blockstore that fetches what the local one lacks from the network
+/// (the node stores what it fetches).
+pub struct NetworkBlockstore {
+    local: Arc<dyn Blockstore>,
+    net: NetHandle,
+    deadline: Duration,
+}
+
+impl NetworkBlockstore {
+    pub fn new(local: Arc<dyn Blockstore>, net: NetHandle, deadline: Duration) -> Self {
+        NetworkBlockstore {
+            local,
+            net,
+            deadline,
+        }
+    }
+}
+
+impl Blockstore for NetworkBlockstore {
+    fn get(&self, cid: &Cid) -> StoreResult<Option<Vec<u8>>> {
+        if let Some(block) = self.local.get(cid)? {
+            return Ok(Some(block));
+        }
+        match self.net.fetch(cid, self.deadline) {
+            Ok(block) => Ok(Some(block)),
+            Err(err) => {
+                tracing::warn!("{}: {err}", cid_string(cid));
+                Ok(None)
+            }
+        }
+    }
+
+    fn has(&self, cid: &Cid) -> StoreResult<bool> {
+        self.local.has(cid)
+    }
+
+    fn put(&self, cid: &Cid, data: &[u8]) -> StoreResult<()> {
+        self.local.put(cid, data)
+    }
+
+    fn delete(&self, cid: &Cid) -> StoreResult<bool> {
+        self.local.delete(cid)
+    }
+
+    fn sync(&self) -> StoreResult<()> {
+        self.local.sync()
+    }
+
+    fn all_keys(&self) -> StoreResult<Vec<Cid>> {
+        self.local.all_keys()
+    }
+}

@@ -1,0 +1,614 @@
+//! The swarm task: one tokio task owns the libp2p swarm and the bitswap
+//! state (wants and waiters); a task per peer writes its outgoing messages,
+//! and a task per incoming stream reads messages in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, noise, ping, tcp, yamux};
+use tokio::sync::mpsc;
+
+use super::NetError;
+use super::message::{
+    self, BlockPresence, DONT_HAVE, Entry, HAVE, MAX_BLOCK, Message, WANT_BLOCK, WANT_HAVE,
+    Wantlist,
+};
+use crate::blockstore::Blockstore;
+use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
+
+/// Newest first: outgoing streams try them in this order.
+const BITSWAP: [&str; 4] = [
+    "/ipfs/bitswap/1.2.0",
+    "/ipfs/bitswap/1.1.0",
+    "/ipfs/bitswap/1.0.0",
+    "/ipfs/bitswap",
+];
+/// Wants are sent again this often, in case a message or peer was lost.
+const REBROADCAST: Duration = Duration::from_secs(3);
+/// Payload per outgoing message, below the 4 MiB limit of receivers.
+const REPLY_BYTES: usize = 2 << 20;
+
+pub struct NetConfig {
+    pub keypair: Keypair,
+    pub listen: Vec<Multiaddr>,
+    /// Dialled at start.
+    pub bootstrap: Vec<Multiaddr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    pub peer: PeerId,
+    pub addr: Multiaddr,
+}
+
+enum Command {
+    Fetch {
+        cid: Cid,
+        deadline: Instant,
+        reply: std_mpsc::Sender<Vec<u8>>,
+    },
+    Connect {
+        addr: Multiaddr,
+        peer: PeerId,
+        reply: std_mpsc::Sender<Result<(), String>>,
+    },
+    Disconnect {
+        peer: PeerId,
+    },
+    Peers {
+        reply: std_mpsc::Sender<Vec<PeerInfo>>,
+    },
+    ListenAddrs {
+        reply: std_mpsc::Sender<Vec<Multiaddr>>,
+    },
+    Shutdown,
+}
+
+enum Inbound {
+    Message(PeerId, Message),
+    /// The peer sent something malformed or oversized.
+    Misbehaved(PeerId, String),
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    streams: libp2p_stream::Behaviour,
+}
+
+/// The sync side's way into the node.
+#[derive(Clone)]
+pub struct NetHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    pub peer_id: PeerId,
+    pub public_key: libp2p::identity::PublicKey,
+}
+
+/// A running node; dropping it stops it.
+pub struct Node {
+    pub handle: NetHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.handle.commands.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl NetHandle {
+    fn ask<T>(
+        &self,
+        make: impl FnOnce(std_mpsc::Sender<T>) -> Command,
+        limit: Duration,
+    ) -> Option<T> {
+        let (tx, rx) = std_mpsc::channel();
+        self.commands.send(make(tx)).ok()?;
+        rx.recv_timeout(limit).ok()
+    }
+
+    /// The block `cid` from connected peers, verified and stored locally.
+    pub fn fetch(&self, cid: &Cid, limit: Duration) -> Result<Vec<u8>, NetError> {
+        let deadline = Instant::now() + limit;
+        let (tx, rx) = std_mpsc::channel();
+        self.commands
+            .send(Command::Fetch {
+                cid: *cid,
+                deadline,
+                reply: tx,
+            })
+            .map_err(|_| NetError::Stopped)?;
+        rx.recv_timeout(limit)
+            .map_err(|_| NetError::Timeout(cid_string(cid)))
+    }
+
+    /// Dials `/ip4/…/tcp/…/p2p/<peer>` and waits for the connection.
+    pub fn connect(&self, addr: &Multiaddr, limit: Duration) -> Result<PeerId, NetError> {
+        let peer = match addr.iter().last() {
+            Some(Protocol::P2p(peer)) => peer,
+            _ => {
+                return Err(NetError::BadAddress(format!(
+                    "{addr}: the address must end in /p2p/<peer id>"
+                )));
+            }
+        };
+        let result = self
+            .ask(
+                |reply| Command::Connect {
+                    addr: addr.clone(),
+                    peer,
+                    reply,
+                },
+                limit,
+            )
+            .ok_or_else(|| NetError::Connect {
+                addr: addr.to_string(),
+                reason: "timed out".into(),
+            })?;
+        result.map_err(|reason| NetError::Connect {
+            addr: addr.to_string(),
+            reason,
+        })?;
+        Ok(peer)
+    }
+
+    pub fn disconnect(&self, peer: PeerId) {
+        let _ = self.commands.send(Command::Disconnect { peer });
+    }
+
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.ask(|reply| Command::Peers { reply }, Duration::from_secs(5))
+            .unwrap_or_default()
+    }
+
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.ask(
+            |reply| Command::ListenAddrs { reply },
+            Duration::from_secs(5),
+        )
+        .unwrap_or_default()
+    }
+}
+
+/// Starts the node on a thread of its own, listening on `config.listen`.
+pub fn start(config: NetConfig, store: Arc<dyn Blockstore>) -> Result<Node, NetError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("net")
+        .enable_all()
+        .build()
+        .map_err(|e| NetError::Start(e.to_string()))?;
+    let public_key = config.keypair.public();
+    let peer_id = public_key.to_peer_id();
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (started_tx, started_rx) = std_mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("net-node".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match NodeTask::new(config, store) {
+                    Ok(task) => {
+                        let _ = started_tx.send(Ok(()));
+                        task.run(command_rx).await;
+                    }
+                    Err(err) => {
+                        let _ = started_tx.send(Err(err));
+                    }
+                }
+            });
+        })
+        .map_err(|e| NetError::Start(e.to_string()))?;
+    match started_rx.recv() {
+        Ok(Ok(())) => Ok(Node {
+            handle: NetHandle {
+                commands,
+                peer_id,
+                public_key,
+            },
+            thread: Some(thread),
+        }),
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(NetError::Start("the node thread stopped".into())),
+    }
+}
+
+struct NodeTask {
+    swarm: Swarm<Behaviour>,
+    store: Arc<dyn Blockstore>,
+    control: libp2p_stream::Control,
+    wants: HashMap<Cid, Vec<Waiter>>,
+    peers: HashMap<PeerId, Peer>,
+    connecting: HashMap<PeerId, Vec<std_mpsc::Sender<Result<(), String>>>>,
+    inbound_tx: mpsc::UnboundedSender<Inbound>,
+    inbound_rx: mpsc::UnboundedReceiver<Inbound>,
+}
+
+/// Someone waiting for a block, until its deadline.
+type Waiter = (std_mpsc::Sender<Vec<u8>>, Instant);
+
+struct Peer {
+    addr: Multiaddr,
+    outbox: mpsc::UnboundedSender<Message>,
+}
+
+fn want_entry(cid: &Cid, cancel: bool) -> Entry {
+    Entry {
+        block: cid.to_bytes(),
+        priority: 1,
+        cancel,
+        want_type: WANT_BLOCK,
+        send_dont_have: false,
+    }
+}
+
+fn wantlist(entries: Vec<Entry>, full: bool) -> Message {
+    Message {
+        wantlist: Some(Wantlist { entries, full }),
+        ..Message::default()
+    }
+}
+
+impl NodeTask {
+    fn new(config: NetConfig, store: Arc<dyn Blockstore>) -> Result<Self, NetError> {
+        let start_err = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| start_err(&e))?
+            .with_behaviour(|key| Behaviour {
+                identify: identify::Behaviour::new(
+                    identify::Config::new("/ipfs/id/1.0.0".into(), key.public())
+                        .with_agent_version(format!("rsipfs/{}", env!("CARGO_PKG_VERSION"))),
+                ),
+                ping: ping::Behaviour::default(),
+                streams: libp2p_stream::Behaviour::new(),
+            })
+            .map_err(|e| start_err(&e))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
+            .build();
+        for addr in config.listen {
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| NetError::Start(format!("listening on {addr}: {e}")))?;
+        }
+        for addr in config.bootstrap {
+            if let Err(err) = swarm.dial(addr.clone()) {
+                tracing::warn!("bootstrap {addr}: {err}");
+            }
+        }
+        let control = swarm.behaviour().streams.new_control();
+        let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
+        let task = NodeTask {
+            swarm,
+            store,
+            control,
+            wants: HashMap::new(),
+            peers: HashMap::new(),
+            connecting: HashMap::new(),
+            inbound_tx,
+            inbound_rx,
+        };
+        task.accept_bitswap()?;
+        Ok(task)
+    }
+
+    /// Reads every incoming bitswap stream into the inbound channel.
+    fn accept_bitswap(&self) -> Result<(), NetError> {
+        for protocol in BITSWAP {
+            let mut incoming = self
+                .control
+                .clone()
+                .accept(StreamProtocol::new(protocol))
+                .map_err(|e| NetError::Start(e.to_string()))?;
+            let inbound = self.inbound_tx.clone();
+            tokio::spawn(async move {
+                while let Some((peer, mut stream)) = incoming.next().await {
+                    let inbound = inbound.clone();
+                    tokio::spawn(async move {
+                        loop {
+                            match message::read_message(&mut stream).await {
+                                Ok(Some(msg)) => {
+                                    if inbound.send(Inbound::Message(peer, msg)).is_err() {
+                                        break;
+                                    }
+                                }
+                                Ok(None) => break,
+                                Err(message::WireError::Io(_)) => break,
+                                Err(err) => {
+                                    let _ =
+                                        inbound.send(Inbound::Misbehaved(peer, err.to_string()));
+                                    break;
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut tick = tokio::time::interval(REBROADCAST);
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown) | None => break,
+                    Some(command) => self.on_command(command),
+                },
+                Some(inbound) = self.inbound_rx.recv() => self.on_inbound(inbound),
+                _ = tick.tick() => self.rebroadcast(),
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!("listening on {address}");
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                let mut addr = endpoint.get_remote_address().clone();
+                if let Some(Protocol::P2p(_)) = addr.iter().last() {
+                    addr.pop();
+                }
+                if !self.peers.contains_key(&peer_id) {
+                    let outbox = spawn_sender(self.control.clone(), peer_id);
+                    self.peers.insert(peer_id, Peer { addr, outbox });
+                    // A new peer hears everything we want.
+                    let entries: Vec<Entry> =
+                        self.wants.keys().map(|c| want_entry(c, false)).collect();
+                    if !entries.is_empty() {
+                        self.send(peer_id, wantlist(entries, true));
+                    }
+                }
+                for reply in self.connecting.remove(&peer_id).unwrap_or_default() {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.peers.remove(&peer_id);
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                error,
+                ..
+            } => {
+                for reply in self.connecting.remove(&peer).unwrap_or_default() {
+                    let _ = reply.send(Err(error.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Fetch {
+                cid,
+                deadline,
+                reply,
+            } => {
+                if let Ok(Some(block)) = self.store.get(&cid) {
+                    let _ = reply.send(block);
+                    return;
+                }
+                let first = !self.wants.contains_key(&cid);
+                self.wants.entry(cid).or_default().push((reply, deadline));
+                if first {
+                    self.broadcast(wantlist(vec![want_entry(&cid, false)], false));
+                }
+            }
+            Command::Connect { addr, peer, reply } => {
+                if self.swarm.is_connected(&peer) {
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                match self.swarm.dial(addr) {
+                    Ok(()) => self.connecting.entry(peer).or_default().push(reply),
+                    Err(err) => {
+                        let _ = reply.send(Err(err.to_string()));
+                    }
+                }
+            }
+            Command::Disconnect { peer } => {
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Command::Peers { reply } => {
+                let peers = self
+                    .peers
+                    .iter()
+                    .map(|(peer, p)| PeerInfo {
+                        peer: *peer,
+                        addr: p.addr.clone(),
+                    })
+                    .collect();
+                let _ = reply.send(peers);
+            }
+            Command::ListenAddrs { reply } => {
+                let _ = reply.send(self.swarm.listeners().cloned().collect());
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn on_inbound(&mut self, inbound: Inbound) {
+        match inbound {
+            Inbound::Misbehaved(peer, why) => {
+                tracing::warn!("disconnecting {peer}: {why}");
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Inbound::Message(peer, msg) => {
+                self.receive_blocks(&msg);
+                if let Some(list) = msg.wantlist {
+                    self.answer(peer, list);
+                }
+            }
+        }
+    }
+
+    /// Blocks are checked by hashing: one that does not hash to a wanted
+    /// CID is simply not what we asked for, and is dropped.
+    fn receive_blocks(&mut self, msg: &Message) {
+        let v0 = CidBuilder::default();
+        let blocks = msg
+            .payload
+            .iter()
+            .filter(|b| b.data.len() <= MAX_BLOCK)
+            .filter_map(|b| Some((message::cid_for(&b.prefix, &b.data)?, &b.data)))
+            .chain(
+                msg.blocks
+                    .iter()
+                    .filter(|b| b.len() <= MAX_BLOCK)
+                    .map(|b| (v0.cid_of(DAG_PB, b), b)),
+            );
+        let mut cancels = Vec::new();
+        for (cid, data) in blocks {
+            let Some(waiters) = self.wants.remove(&cid) else {
+                continue;
+            };
+            if let Err(err) = self.store.put(&cid, data) {
+                tracing::error!("storing {}: {err}", cid_string(&cid));
+            }
+            for (reply, _) in waiters {
+                let _ = reply.send(data.clone());
+            }
+            cancels.push(want_entry(&cid, true));
+        }
+        if !cancels.is_empty() {
+            self.broadcast(wantlist(cancels, false));
+        }
+    }
+
+    /// The server side: blocks for want-block, HAVE/DONT_HAVE for want-have.
+    fn answer(&mut self, peer: PeerId, list: Wantlist) {
+        let mut reply = Message::default();
+        let mut bytes = 0;
+        for entry in list.entries.into_iter().filter(|e| !e.cancel) {
+            let Ok(cid) = Cid::try_from(entry.block.as_slice()) else {
+                continue;
+            };
+            let block = match self.store.get(&cid) {
+                Ok(Some(block)) if block.len() <= MAX_BLOCK => Some(block),
+                _ => None,
+            };
+            match (block, entry.want_type) {
+                (Some(_), WANT_HAVE) => reply.block_presences.push(BlockPresence {
+                    cid: entry.block,
+                    r#type: HAVE,
+                }),
+                (Some(block), _) => {
+                    bytes += block.len();
+                    reply.payload.push(message::Block {
+                        prefix: message::prefix_of(&cid),
+                        data: block,
+                    });
+                }
+                (None, _) if entry.send_dont_have => reply.block_presences.push(BlockPresence {
+                    cid: entry.block,
+                    r#type: DONT_HAVE,
+                }),
+                (None, _) => {}
+            }
+            if bytes >= REPLY_BYTES {
+                self.send(peer, std::mem::take(&mut reply));
+                bytes = 0;
+            }
+        }
+        if !reply.payload.is_empty() || !reply.block_presences.is_empty() {
+            self.send(peer, reply);
+        }
+    }
+
+    fn send(&self, peer: PeerId, msg: Message) {
+        if let Some(p) = self.peers.get(&peer) {
+            let _ = p.outbox.send(msg);
+        }
+    }
+
+    fn broadcast(&self, msg: Message) {
+        for p in self.peers.values() {
+            let _ = p.outbox.send(msg.clone());
+        }
+    }
+
+    /// Drops waiters past their deadline, and asks again for the rest.
+    fn rebroadcast(&mut self) {
+        let now = Instant::now();
+        self.wants.retain(|_, waiters| {
+            waiters.retain(|(_, deadline)| *deadline > now);
+            !waiters.is_empty()
+        });
+        if !self.wants.is_empty() {
+            let entries = self.wants.keys().map(|c| want_entry(c, false)).collect();
+            self.broadcast(wantlist(entries, true));
+        }
+    }
+}
+
+/// A task writing one peer's messages on a bitswap stream it opens (again
+/// if the stream breaks).
+fn spawn_sender(control: libp2p_stream::Control, peer: PeerId) -> mpsc::UnboundedSender<Message> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    tokio::spawn(async move {
+        let mut control = control;
+        let mut stream: Option<libp2p::Stream> = None;
+        while let Some(msg) = rx.recv().await {
+            for _attempt in 0..2 {
+                if stream.is_none() {
+                    stream = open_bitswap(&mut control, peer).await;
+                }
+                let Some(open) = stream.as_mut() else {
+                    break;
+                };
+                match message::write_message(open, &msg).await {
+                    Ok(()) => break,
+                    Err(_) => stream = None,
+                }
+            }
+        }
+    });
+    tx
+}
+
+async fn open_bitswap(
+    control: &mut libp2p_stream::Control,
+    peer: PeerId,
+) -> Option<libp2p::Stream> {
+    for protocol in &BITSWAP[..3] {
+        match control
+            .open_stream(peer, StreamProtocol::new(protocol))
+            .await
+        {
+            Ok(stream) => return Some(stream),
+            Err(libp2p_stream::OpenStreamError::UnsupportedProtocol(_)) => continue,
+            Err(err) => {
+                tracing::debug!("bitswap stream to {peer}: {err}");
+                return None;
+            }
+        }
+    }
+    None
+}
