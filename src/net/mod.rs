@@ -3,6 +3,7 @@
 //! [`NetHandle`]: ask for a block with a deadline, get the verified block or
 //! an error naming the CID.
 
+mod inbound;
 pub mod message;
 mod node;
 

@@ -81,7 +81,10 @@ enum Inbound {
 struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    /// Outgoing bitswap streams.
     streams: libp2p_stream::Behaviour,
+    /// Incoming bitswap streams.
+    inbound: super::inbound::Behaviour,
 }
 
 /// The sync side's way into the node.
@@ -262,6 +265,7 @@ fn wantlist(entries: Vec<Entry>, full: bool) -> Message {
 impl NodeTask {
     fn new(config: NetConfig, store: Arc<dyn Blockstore>) -> Result<Self, NetError> {
         let start_err = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
+        let (accepted_tx, accepted_rx) = mpsc::unbounded_channel();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
             .with_tokio()
             .with_tcp(
@@ -277,6 +281,7 @@ impl NodeTask {
                 ),
                 ping: ping::Behaviour::default(),
                 streams: libp2p_stream::Behaviour::new(),
+                inbound: super::inbound::Behaviour::new(&BITSWAP, accepted_tx),
             })
             .map_err(|e| start_err(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
@@ -303,44 +308,34 @@ impl NodeTask {
             inbound_tx,
             inbound_rx,
         };
-        task.accept_bitswap()?;
+        task.read_incoming(accepted_rx);
         Ok(task)
     }
 
     /// Reads every incoming bitswap stream into the inbound channel.
-    fn accept_bitswap(&self) -> Result<(), NetError> {
-        for protocol in BITSWAP {
-            let mut incoming = self
-                .control
-                .clone()
-                .accept(StreamProtocol::new(protocol))
-                .map_err(|e| NetError::Start(e.to_string()))?;
-            let inbound = self.inbound_tx.clone();
-            tokio::spawn(async move {
-                while let Some((peer, mut stream)) = incoming.next().await {
-                    let inbound = inbound.clone();
-                    tokio::spawn(async move {
-                        loop {
-                            match message::read_message(&mut stream).await {
-                                Ok(Some(msg)) => {
-                                    if inbound.send(Inbound::Message(peer, msg)).is_err() {
-                                        break;
-                                    }
-                                }
-                                Ok(None) => break,
-                                Err(message::WireError::Io(_)) => break,
-                                Err(err) => {
-                                    let _ =
-                                        inbound.send(Inbound::Misbehaved(peer, err.to_string()));
+    fn read_incoming(&self, mut accepted: mpsc::UnboundedReceiver<super::inbound::Accepted>) {
+        let inbound = self.inbound_tx.clone();
+        tokio::spawn(async move {
+            while let Some((peer, mut stream)) = accepted.recv().await {
+                let inbound = inbound.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match message::read_message(&mut stream).await {
+                            Ok(Some(msg)) => {
+                                if inbound.send(Inbound::Message(peer, msg)).is_err() {
                                     break;
                                 }
                             }
+                            Ok(None) | Err(message::WireError::Io(_)) => break,
+                            Err(err) => {
+                                let _ = inbound.send(Inbound::Misbehaved(peer, err.to_string()));
+                                break;
+                            }
                         }
-                    });
-                }
-            });
-        }
-        Ok(())
+                    }
+                });
+            }
+        });
     }
 
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
@@ -415,6 +410,7 @@ impl NodeTask {
                     let _ = reply.send(block);
                     return;
                 }
+                tracing::debug!("want {}", cid_string(&cid));
                 let first = !self.wants.contains_key(&cid);
                 self.wants.entry(cid).or_default().push((reply, deadline));
                 if first {
@@ -489,6 +485,7 @@ impl NodeTask {
             let Some(waiters) = self.wants.remove(&cid) else {
                 continue;
             };
+            tracing::debug!("received {}", cid_string(&cid));
             if let Err(err) = self.store.put(&cid, data) {
                 tracing::error!("storing {}: {err}", cid_string(&cid));
             }
