@@ -53,3 +53,40 @@ fn blocks_flow_both_ways_between_rsipfs_and_kubo() {
         assert!(stdout.contains(check), "missing {check:?} in:\n{stdout}");
     }
 }
+
+#[test]
+fn a_block_is_found_through_the_dht_two_hops_away() {
+    if !mount_tests::fuse_available("a_block_is_found_through_the_dht_two_hops_away") {
+        return;
+    }
+    let Some(tools) = shared_tools() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/tools/netns.sh is missing under CI"
+        );
+        eprintln!("SKIPPED: ../shared/tools is not here");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/net/dht_three_nodes.sh");
+    let out = Command::new(tools.join("netns.sh"))
+        .arg("bash")
+        .arg(&script)
+        .arg(mount_tests::rsipfs_bin())
+        .arg(work.path())
+        .output()
+        .expect("run netns.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let logs: String = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            let log = std::fs::read_to_string(work.path().join(format!("{n}.err")));
+            format!("--- {n}:\n{}\n", log.unwrap_or_default())
+        })
+        .collect();
+    assert!(
+        out.status.success() && stdout.contains("OK found through the DHT"),
+        "stdout:\n{stdout}\nstderr:\n{}\n{logs}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -53,6 +53,9 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     } else {
         Some(start_node(&repo, Arc::clone(&blocks))?)
     };
+    if let Some(node) = &node {
+        announce(&repo, node.handle.clone());
+    }
     let local_or_net: Arc<dyn Blockstore> = match &node {
         Some(node) => Arc::new(NetworkBlockstore::new(
             blocks,
@@ -103,6 +106,42 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     }
     drop(node);
     Ok(())
+}
+
+/// Blocks announced in full when the repository holds at most this many;
+/// above it only the pinned roots are.
+const PROVIDE_ALL_UP_TO: usize = 10_000;
+
+/// Announces in the DHT, in the background, what this repository offers:
+/// every block of a small repository, else the pinned roots and the MFS
+/// root.
+fn announce(repo: &Arc<Repo>, net: NetHandle) {
+    let repo = Arc::clone(repo);
+    let spawned = std::thread::Builder::new()
+        .name("provide".into())
+        .spawn(move || {
+            let keys = repo.blocks().all_keys().unwrap_or_default();
+            let cids = if keys.len() <= PROVIDE_ALL_UP_TO {
+                keys
+            } else {
+                let mut roots: Vec<Cid> = repo
+                    .datastore()
+                    .pins()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(cid, _)| cid)
+                    .collect();
+                roots.extend(repo.mfs_root().ok().flatten());
+                roots
+            };
+            for batch in cids.chunks(256) {
+                net.provide(batch.to_vec());
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!("not announcing blocks: {err}");
+    }
 }
 
 /// The libp2p node, with the repository's identity and swarm addresses.

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, noise, ping, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, kad, noise, ping, tcp, yamux};
 use tokio::sync::mpsc;
 
 use super::NetError;
@@ -31,7 +31,12 @@ const BITSWAP: [&str; 4] = [
     "/ipfs/bitswap",
 ];
 /// Wants are sent again this often, in case a message or peer was lost.
-const REBROADCAST: Duration = Duration::from_secs(3);
+const REBROADCAST: Duration = Duration::from_secs(1);
+/// A want no connected peer answered this fast is looked up in the DHT.
+const ASK_DHT_AFTER: Duration = Duration::from_millis(800);
+/// The DHT is asked again for a want still open after this.
+const ASK_DHT_AGAIN: Duration = Duration::from_secs(10);
+const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
 /// Payload per outgoing message, below the 4 MiB limit of receivers.
 const REPLY_BYTES: usize = 2 << 20;
 
@@ -62,6 +67,10 @@ enum Command {
     Disconnect {
         peer: PeerId,
     },
+    /// Announce in the DHT that we have these blocks.
+    Provide {
+        cids: Vec<Cid>,
+    },
     Peers {
         reply: std_mpsc::Sender<Vec<PeerInfo>>,
     },
@@ -85,6 +94,7 @@ struct Behaviour {
     streams: libp2p_stream::Behaviour,
     /// Incoming bitswap streams.
     inbound: super::inbound::Behaviour,
+    kad: kad::Behaviour<kad::store::MemoryStore>,
 }
 
 /// The sync side's way into the node.
@@ -166,6 +176,11 @@ impl NetHandle {
         Ok(peer)
     }
 
+    /// Announces in the DHT (in the background) that we have `cids`.
+    pub fn provide(&self, cids: Vec<Cid>) {
+        let _ = self.commands.send(Command::Provide { cids });
+    }
+
     pub fn disconnect(&self, peer: PeerId) {
         let _ = self.commands.send(Command::Disconnect { peer });
     }
@@ -231,6 +246,8 @@ struct NodeTask {
     store: Arc<dyn Blockstore>,
     control: libp2p_stream::Control,
     wants: HashMap<Cid, Vec<Waiter>>,
+    /// When each open want was first made, and last looked up in the DHT.
+    want_times: HashMap<Cid, (Instant, Option<Instant>)>,
     peers: HashMap<PeerId, Peer>,
     connecting: HashMap<PeerId, Vec<std_mpsc::Sender<Result<(), String>>>>,
     inbound_tx: mpsc::UnboundedSender<Inbound>,
@@ -282,6 +299,19 @@ impl NodeTask {
                 ping: ping::Behaviour::default(),
                 streams: libp2p_stream::Behaviour::new(),
                 inbound: super::inbound::Behaviour::new(&BITSWAP, accepted_tx),
+                kad: {
+                    let peer = key.public().to_peer_id();
+                    let config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+                    let mut kad = kad::Behaviour::with_config(
+                        peer,
+                        kad::store::MemoryStore::new(peer),
+                        config,
+                    );
+                    // Answer queries even without a confirmed public address:
+                    // on a LAN or loopback there is none.
+                    kad.set_mode(Some(kad::Mode::Server));
+                    kad
+                },
             })
             .map_err(|e| start_err(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
@@ -303,6 +333,7 @@ impl NodeTask {
             store,
             control,
             wants: HashMap::new(),
+            want_times: HashMap::new(),
             peers: HashMap::new(),
             connecting: HashMap::new(),
             inbound_tx,
@@ -355,12 +386,44 @@ impl NodeTask {
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) if info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL) => {
+                for addr in info.listen_addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                result:
+                    kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
+                        providers,
+                        ..
+                    })),
+                ..
+            })) => {
+                for provider in providers {
+                    if provider != *self.swarm.local_peer_id()
+                        && !self.swarm.is_connected(&provider)
+                    {
+                        tracing::debug!("dialling provider {provider}");
+                        let _ = self.swarm.dial(provider);
+                    }
+                }
+            }
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!("listening on {address}");
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
             } => {
+                if endpoint.is_dialer() {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, endpoint.get_remote_address().clone());
+                }
                 let mut addr = endpoint.get_remote_address().clone();
                 if let Some(Protocol::P2p(_)) = addr.iter().last() {
                     addr.pop();
@@ -413,6 +476,7 @@ impl NodeTask {
                 tracing::debug!("want {}", cid_string(&cid));
                 let first = !self.wants.contains_key(&cid);
                 self.wants.entry(cid).or_default().push((reply, deadline));
+                self.want_times.entry(cid).or_insert((Instant::now(), None));
                 if first {
                     self.broadcast(wantlist(vec![want_entry(&cid, false)], false));
                 }
@@ -431,6 +495,14 @@ impl NodeTask {
             }
             Command::Disconnect { peer } => {
                 let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Command::Provide { cids } => {
+                for cid in cids {
+                    let key = kad::RecordKey::new(&cid.hash().to_bytes());
+                    if let Err(err) = self.swarm.behaviour_mut().kad.start_providing(key) {
+                        tracing::warn!("providing {}: {err}", cid_string(&cid));
+                    }
+                }
             }
             Command::Peers { reply } => {
                 let peers = self
@@ -485,6 +557,7 @@ impl NodeTask {
             let Some(waiters) = self.wants.remove(&cid) else {
                 continue;
             };
+            self.want_times.remove(&cid);
             tracing::debug!("received {}", cid_string(&cid));
             if let Err(err) = self.store.put(&cid, data) {
                 tracing::error!("storing {}: {err}", cid_string(&cid));
@@ -551,16 +624,32 @@ impl NodeTask {
         }
     }
 
-    /// Drops waiters past their deadline, and asks again for the rest.
+    /// Drops waiters past their deadline, asks again for the rest, and
+    /// looks up in the DHT who provides what no connected peer had.
     fn rebroadcast(&mut self) {
         let now = Instant::now();
         self.wants.retain(|_, waiters| {
             waiters.retain(|(_, deadline)| *deadline > now);
             !waiters.is_empty()
         });
-        if !self.wants.is_empty() {
-            let entries = self.wants.keys().map(|c| want_entry(c, false)).collect();
-            self.broadcast(wantlist(entries, true));
+        let wants = &self.wants;
+        self.want_times.retain(|cid, _| wants.contains_key(cid));
+        if self.wants.is_empty() {
+            return;
+        }
+        let entries = self.wants.keys().map(|c| want_entry(c, false)).collect();
+        self.broadcast(wantlist(entries, true));
+        for (cid, (since, asked)) in self.want_times.iter_mut() {
+            let due = match asked {
+                None => now.duration_since(*since) >= ASK_DHT_AFTER,
+                Some(at) => now.duration_since(*at) >= ASK_DHT_AGAIN,
+            };
+            if due {
+                *asked = Some(now);
+                let key = kad::RecordKey::new(&cid.hash().to_bytes());
+                tracing::debug!("asking the DHT for providers of {}", cid_string(cid));
+                self.swarm.behaviour_mut().kad.get_providers(key);
+            }
         }
     }
 }
