@@ -90,3 +90,50 @@ fn a_block_is_found_through_the_dht_two_hops_away() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn blocks_with_the_wrong_hash_are_ignored_and_the_read_succeeds() {
+    if !mount_tests::fuse_available("blocks_with_the_wrong_hash_are_ignored_and_the_read_succeeds")
+    {
+        return;
+    }
+    let Some(tools) = shared_tools() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/tools/netns.sh is missing under CI"
+        );
+        eprintln!("SKIPPED: ../shared/tools is not here");
+        return;
+    };
+    let liar = mount_tests::rsipfs_bin()
+        .parent()
+        .expect("target dir")
+        .join("examples/liar_peer");
+    assert!(
+        liar.exists(),
+        "{} is missing: build with --all-targets",
+        liar.display()
+    );
+    let work = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/net/liar.sh");
+    let out = Command::new(tools.join("netns.sh"))
+        .arg("bash")
+        .arg(&script)
+        .arg(mount_tests::rsipfs_bin())
+        .arg(&liar)
+        .arg(work.path())
+        .output()
+        .expect("run netns.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for check in [
+        "OK read the true bytes",
+        "OK the liar answered",
+        "OK nothing false stored",
+    ] {
+        assert!(
+            out.status.success() && stdout.contains(check),
+            "missing {check:?}\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
