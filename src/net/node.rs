@@ -39,6 +39,8 @@ const ASK_DHT_AGAIN: Duration = Duration::from_secs(10);
 const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
 /// Payload per outgoing message, below the 4 MiB limit of receivers.
 const REPLY_BYTES: usize = 2 << 20;
+/// Messages queued for one peer (each at most about `REPLY_BYTES`).
+const OUTBOX_MESSAGES: usize = 16;
 
 pub struct NetConfig {
     pub keypair: Keypair,
@@ -259,7 +261,9 @@ type Waiter = (std_mpsc::Sender<Vec<u8>>, Instant);
 
 struct Peer {
     addr: Multiaddr,
-    outbox: mpsc::UnboundedSender<Message>,
+    /// Bounded: a peer that does not read cannot make us buffer without
+    /// end; what does not fit is dropped, and wants are asked again.
+    outbox: mpsc::Sender<Message>,
 }
 
 fn want_entry(cid: &Cid, cancel: bool) -> Entry {
@@ -614,13 +618,15 @@ impl NodeTask {
 
     fn send(&self, peer: PeerId, msg: Message) {
         if let Some(p) = self.peers.get(&peer) {
-            let _ = p.outbox.send(msg);
+            if p.outbox.try_send(msg).is_err() {
+                tracing::debug!("{peer}: outgoing queue full, message dropped");
+            }
         }
     }
 
     fn broadcast(&self, msg: Message) {
         for p in self.peers.values() {
-            let _ = p.outbox.send(msg.clone());
+            let _ = p.outbox.try_send(msg.clone());
         }
     }
 
@@ -656,8 +662,8 @@ impl NodeTask {
 
 /// A task writing one peer's messages on a bitswap stream it opens (again
 /// if the stream breaks).
-fn spawn_sender(control: libp2p_stream::Control, peer: PeerId) -> mpsc::UnboundedSender<Message> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+fn spawn_sender(control: libp2p_stream::Control, peer: PeerId) -> mpsc::Sender<Message> {
+    let (tx, mut rx) = mpsc::channel::<Message>(OUTBOX_MESSAGES);
     tokio::spawn(async move {
         let mut control = control;
         let mut stream: Option<libp2p::Stream> = None;
