@@ -48,6 +48,8 @@ fn blocks_flow_both_ways_between_rsipfs_and_kubo() {
         "OK mount listing",
         "OK mount tree",
         "OK files cp",
+        "OK cli cat",
+        "OK cli cat path",
         "OK kubo fetch",
     ] {
         assert!(stdout.contains(check), "missing {check:?} in:\n{stdout}");

@@ -3,6 +3,7 @@
 //! It runs its own small tokio runtime on a thread; handlers call the sync
 //! core on blocking threads.
 
+mod content;
 mod files;
 pub mod node;
 
@@ -113,6 +114,7 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/files/stat", post(files::stat))
         .route("/api/v0/files/flush", post(files::flush))
         .route("/api/v0/files/log", post(files::log))
+        .route("/api/v0/cat", post(content::cat))
         .route("/api/v0/id", post(node::id))
         .route("/api/v0/swarm/connect", post(node::connect))
         .route("/api/v0/swarm/disconnect", post(node::disconnect))

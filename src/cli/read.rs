@@ -15,10 +15,19 @@ use rsipfs::unixfs::reader::{FileReader, load};
 use rsipfs::unixfs::resolve::resolve;
 
 use super::args::{CatArgs, GetArgs, LsArgs, RefsArgs};
-use super::{Ctx, finish, stdout};
+use super::{Ctx, Opened, finish, stdout};
 
 pub fn cat(ctx: &Ctx, args: CatArgs) -> Result<()> {
-    let repo = ctx.open_repo()?;
+    let repo = match ctx.open_repo_or_api()? {
+        Opened::Repo(repo) => repo,
+        Opened::Api(api) => {
+            let mut query = vec![("arg", args.path), ("offset", args.offset.to_string())];
+            query.extend(args.length.map(|l| ("length", l.to_string())));
+            let mut out = stdout();
+            std::io::copy(&mut api.call("cat", &query)?, &mut out)?;
+            return finish(out);
+        }
+    };
     let path = IpfsPath::parse(&args.path)?;
     let resolved = resolve(repo.blocks(), &path)?;
     if resolved.node.kind().is_dir() {

@@ -617,10 +617,10 @@ impl NodeTask {
     }
 
     fn send(&self, peer: PeerId, msg: Message) {
-        if let Some(p) = self.peers.get(&peer) {
-            if p.outbox.try_send(msg).is_err() {
-                tracing::debug!("{peer}: outgoing queue full, message dropped");
-            }
+        if let Some(p) = self.peers.get(&peer)
+            && p.outbox.try_send(msg).is_err()
+        {
+            tracing::debug!("{peer}: outgoing queue full, message dropped");
         }
     }
 

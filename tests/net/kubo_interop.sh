@@ -11,10 +11,11 @@ trap cleanup EXIT
 
 # What only Kubo has: a multi-chunk file and a small tree.
 head -c 3000000 /dev/urandom > "$W/big.bin"
+head -c 2000000 /dev/urandom > "$W/catme.bin"
 mkdir -p "$W/tree/sub"
 echo "alpha" > "$W/tree/a.txt"
 head -c 700000 /dev/urandom > "$W/tree/sub/b.bin"
-"$T/kubo-peer" serve --port 4101 "$W/big.bin" "$W/tree" > "$W/peer.json" 2> "$W/peer.err" &
+"$T/kubo-peer" serve --port 4101 "$W/big.bin" "$W/catme.bin" "$W/tree" > "$W/peer.json" 2> "$W/peer.err" &
 pids+=($!)
 
 # What only rsipfs has.
@@ -33,6 +34,7 @@ field() { python3 -c "import json,sys; d=json.load(open('$W/peer.json')); print(
 KUBO="$(field 'd["addrs"][0]')/p2p/$(field 'd["peer_id"]')"
 BIG=$(field "d['cids']['$W/big.bin']")
 TREE=$(field "d['cids']['$W/tree']")
+CATME=$(field "d['cids']['$W/catme.bin']")
 
 "$R" swarm connect "$KUBO"
 "$R" swarm peers | grep -q "$(field 'd["peer_id"]')" && echo "OK peers"
@@ -44,6 +46,11 @@ cmp "$W/big.bin" "$W/got-big.bin" && echo "OK mount file"
 timeout 60 cmp "$W/tree/sub/b.bin" "$W/ipfs/$TREE/sub/b.bin" && echo "OK mount tree"
 "$R" files cp "/ipfs/$TREE" /from-kubo
 [ "$("$R" files read /from-kubo/a.txt)" = "alpha" ] && echo "OK files cp"
+
+# And `rsipfs cat`, through the running daemon.
+timeout 60 "$R" cat "$CATME" > "$W/got-catme.bin"
+cmp "$W/catme.bin" "$W/got-catme.bin" && echo "OK cli cat"
+[ "$(timeout 60 "$R" cat "/ipfs/$TREE/a.txt")" = "alpha" ] && echo "OK cli cat path"
 
 # Kubo fetches from rsipfs.
 ID=$("$R" id | python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])')
