@@ -50,6 +50,7 @@ fn blocks_flow_both_ways_between_rsipfs_and_kubo() {
         "OK files cp",
         "OK cli cat",
         "OK cli cat path",
+        "OK cli get",
         "OK kubo fetch",
     ] {
         assert!(stdout.contains(check), "missing {check:?} in:\n{stdout}");

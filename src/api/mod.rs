@@ -115,6 +115,7 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/files/flush", post(files::flush))
         .route("/api/v0/files/log", post(files::log))
         .route("/api/v0/cat", post(content::cat))
+        .route("/api/v0/get", post(content::get))
         .route("/api/v0/id", post(node::id))
         .route("/api/v0/swarm/connect", post(node::connect))
         .route("/api/v0/swarm/disconnect", post(node::disconnect))

@@ -16,6 +16,7 @@ use rsipfs::unixfs::resolve::resolve;
 
 use super::args::{CatArgs, GetArgs, LsArgs, RefsArgs};
 use super::{Ctx, Opened, finish, stdout};
+use rsipfs::unixfs::tar::extract_tar;
 
 pub fn cat(ctx: &Ctx, args: CatArgs) -> Result<()> {
     let repo = match ctx.open_repo_or_api()? {
@@ -40,9 +41,8 @@ pub fn cat(ctx: &Ctx, args: CatArgs) -> Result<()> {
 }
 
 pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
-    let repo = ctx.open_repo()?;
+    let opened = ctx.open_repo_or_api()?;
     let path = IpfsPath::parse(&args.path)?;
-    let resolved = resolve(repo.blocks(), &path)?;
     let dest = match args.output {
         Some(dest) => dest,
         None => PathBuf::from(
@@ -56,8 +56,15 @@ pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
         bail!("{} already exists", dest.display());
     }
     println!("Saving file(s) to {}", dest.display());
-    export(repo.blocks(), &resolved.cid, resolved.node, &dest)
-        .with_context(|| format!("writing {}", dest.display()))?;
+    match opened {
+        Opened::Repo(repo) => {
+            let resolved = resolve(repo.blocks(), &path)?;
+            export(repo.blocks(), &resolved.cid, resolved.node, &dest)
+        }
+        // Through a running daemon: Kubo's tar stream, extracted safely.
+        Opened::Api(api) => extract_tar(api.call("get", &[("arg", args.path)])?, &dest),
+    }
+    .with_context(|| format!("writing {}", dest.display()))?;
     Ok(())
 }
 

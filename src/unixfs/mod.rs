@@ -8,6 +8,7 @@ pub mod file;
 pub mod node;
 pub mod reader;
 pub mod resolve;
+pub mod tar;
 
 use crate::blockstore::BlockstoreError;
 use crate::codec::CodecError;

@@ -51,6 +51,8 @@ timeout 60 cmp "$W/tree/sub/b.bin" "$W/ipfs/$TREE/sub/b.bin" && echo "OK mount t
 timeout 60 "$R" cat "$CATME" > "$W/got-catme.bin"
 cmp "$W/catme.bin" "$W/got-catme.bin" && echo "OK cli cat"
 [ "$(timeout 60 "$R" cat "/ipfs/$TREE/a.txt")" = "alpha" ] && echo "OK cli cat path"
+timeout 60 "$R" get "$TREE" -o "$W/got-tree" > /dev/null
+diff -r "$W/tree" "$W/got-tree" && echo "OK cli get"
 
 # Kubo fetches from rsipfs.
 ID=$("$R" id | python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])')
