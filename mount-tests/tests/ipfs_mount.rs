@@ -461,3 +461,53 @@ fn an_imported_hamt_lists_from_its_blocks_and_then_from_the_record() {
         mount.stop();
     }
 }
+
+#[test]
+fn mount_asks_a_running_daemon_to_mount() {
+    if !fuse_available("mount_asks_a_running_daemon_to_mount") {
+        return;
+    }
+    let node = Node::new();
+    let cid = add_tree(&node);
+    let log = std::fs::File::create(node.dir.path().join("daemon.log")).unwrap();
+    let mut daemon = node
+        .cmd(&["daemon", "--offline"])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !node.repo().join("api").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "daemon not ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ipfs = node.dir.path().join("asked-ipfs");
+    let mfs = node.dir.path().join("asked-mfs");
+    let said = node.ok(&[
+        "mount",
+        "--ipfs",
+        ipfs.to_str().unwrap(),
+        "--mfs",
+        mfs.to_str().unwrap(),
+    ]);
+    assert!(said.contains("IPFS mounted at"), "{said}");
+    // The daemon serves both mounts; the mount command has returned.
+    assert_eq!(
+        std::fs::read(ipfs.join(&cid).join("hello.txt")).unwrap(),
+        b"Hello World!\n"
+    );
+    std::fs::write(mfs.join("note.txt"), b"via the daemon").unwrap();
+    assert_eq!(node.ok(&["files", "read", "/note.txt"]), "via the daemon");
+    assert!(
+        node.fails(&["mount", "--ipfs", ipfs.to_str().unwrap()])
+            .contains("already mounted")
+    );
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    assert!(daemon.wait().unwrap().success());
+    assert!(!mount_tests::is_mountpoint(&ipfs) && !mount_tests::is_mountpoint(&mfs));
+    assert_eq!(node.ok(&["files", "read", "/note.txt"]), "via the daemon");
+}

@@ -27,7 +27,15 @@ pub struct ApiState {
     pub store: Arc<dyn Blockstore>,
     /// The network node, unless offline.
     pub net: Option<crate::net::NetHandle>,
+    /// Mounts /ipfs and /mfs in the serving process (`/api/v0/mount`).
+    pub mounter: Option<Arc<Mounter>>,
 }
+
+/// Given the /ipfs and /mfs mount points asked for (or `None` for the
+/// configured ones), mounts them and returns where they are.
+pub type Mounter = dyn Fn(Option<std::path::PathBuf>, Option<std::path::PathBuf>) -> Result<(String, String), String>
+    + Send
+    + Sync;
 
 pub struct ApiServer {
     pub addr: SocketAddr,
@@ -117,6 +125,7 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/cat", post(content::cat))
         .route("/api/v0/get", post(content::get))
         .route("/api/v0/id", post(node::id))
+        .route("/api/v0/mount", post(mount))
         .route("/api/v0/swarm/connect", post(node::connect))
         .route("/api/v0/swarm/disconnect", post(node::disconnect))
         .route("/api/v0/swarm/peers", post(node::peers))
@@ -126,6 +135,26 @@ fn router(state: ApiState) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(refuse_browsers))
         .with_state(state)
+}
+
+/// Kubo's `ipfs mount` through the daemon: `ipfs-path` and (ours)
+/// `mfs-path`.
+async fn mount(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, ApiError> {
+    let args = Args::parse(query.as_deref());
+    let ipfs = args.get(&["ipfs-path", "f"]).map(std::path::PathBuf::from);
+    let mfs = args.get(&["mfs-path"]).map(std::path::PathBuf::from);
+    let mounter = state
+        .mounter
+        .clone()
+        .ok_or_else(|| ApiError::internal("this node cannot mount"))?;
+    let (ipfs, mfs) = tokio::task::spawn_blocking(move || mounter(ipfs, mfs))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(serde_json::json!({ "IPFS": ipfs, "MFS": mfs })).into_response())
 }
 
 /// A web page must not drive the API: requests that carry an Origin (every

@@ -2,7 +2,7 @@
 //! /ipfs and /mfs mounts, served until SIGINT/SIGTERM.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use rsipfs::api::{ApiServer, ApiState};
@@ -17,8 +17,8 @@ use rsipfs::net::{NetConfig, NetHandle, NetworkBlockstore, Node};
 use rsipfs::repo::{PinKind, Repo};
 use rsipfs::unixfs::dir::{DirOptions, build_directory};
 
-use super::Ctx;
 use super::args::{DaemonArgs, MountArgs};
+use super::{Ctx, Opened};
 
 /// Small blocks (directories, HAMT shards, internal file nodes) kept in
 /// memory; file leaves are cached decoded by the filesystem itself.
@@ -26,6 +26,22 @@ const CACHED_BLOCKS: usize = 2048;
 const CACHED_BLOCK_MAX: usize = 64 << 10;
 
 pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
+    // A daemon holding the repository is asked to mount instead.
+    if let Opened::Api(api) = ctx.open_repo_or_api()? {
+        let mut query = Vec::new();
+        query.extend(args.ipfs.map(|p| ("ipfs-path", p.display().to_string())));
+        query.extend(args.mfs.map(|p| ("mfs-path", p.display().to_string())));
+        let reply = api.json("mount", &query)?;
+        println!(
+            "IPFS mounted at: {}",
+            reply["IPFS"].as_str().unwrap_or_default()
+        );
+        println!(
+            "MFS mounted at: {}",
+            reply["MFS"].as_str().unwrap_or_default()
+        );
+        return Ok(());
+    }
     serve(ctx, args, true)
 }
 
@@ -89,7 +105,13 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     // While we hold the repository, other rsipfs commands come through the
     // API named in its `api` file.
     let net = node.as_ref().map(|n| n.handle.clone());
-    let api = ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), store, net)?;
+    let requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>> = Arc::default();
+    let mounter: Arc<rsipfs::api::Mounter> = if mounting {
+        Arc::new(|_, _| Err("already mounted by this daemon".to_string()))
+    } else {
+        mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested))
+    };
+    let api = ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), store, net, mounter)?;
     if let Some(node) = &node {
         println!("PeerID: {}", node.handle.peer_id);
         for addr in node.handle.listen_addrs() {
@@ -99,6 +121,14 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     println!("Daemon is ready");
     wait_for(&signals);
     api.stop();
+    let requested = std::mem::take(&mut *requested.lock().unwrap_or_else(|p| p.into_inner()));
+    if let Err(err) = mfs.fs.sync(true) {
+        eprintln!("saving the MFS root: {err}");
+    }
+    for (session, dir) in requested {
+        eprintln!("unmounting {}", dir.display());
+        unmount(session, &dir);
+    }
     mfs.stop()?;
     if let Some((session, dir)) = ipfs {
         eprintln!("unmounting {}", dir.display());
@@ -106,6 +136,47 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     }
     drop(node);
     Ok(())
+}
+
+/// Mounts /ipfs and /mfs when a client asks the running daemon to; the
+/// sessions are kept in `requested` and unmounted at shutdown.
+fn mounter(
+    repo: &Arc<Repo>,
+    store: &Arc<dyn Blockstore>,
+    mfs: &Arc<MfsFs>,
+    opts: &MountOptions,
+    requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>>,
+) -> Arc<rsipfs::api::Mounter> {
+    let (repo, store, mfs, opts) = (
+        Arc::clone(repo),
+        Arc::clone(store),
+        Arc::clone(mfs),
+        opts.clone(),
+    );
+    Arc::new(move |ipfs: Option<PathBuf>, mfs_dir: Option<PathBuf>| {
+        let configured = |key: &str, default: &str| -> PathBuf {
+            let value = repo.config_get(key).ok();
+            PathBuf::from(value.as_ref().and_then(|v| v.as_str()).unwrap_or(default))
+        };
+        let ipfs = ipfs.unwrap_or_else(|| configured("Mounts.IPFS", "/ipfs"));
+        let mfs_dir = mfs_dir.unwrap_or_else(|| configured("Mounts.MFS", "/mfs"));
+        let mut mounted = requested
+            .lock()
+            .map_err(|_| "mount table poisoned".to_string())?;
+        if mounted
+            .iter()
+            .any(|(_, dir)| dir == &ipfs || dir == &mfs_dir)
+        {
+            return Err("already mounted".to_string());
+        }
+        let ipfs_session = mount_ipfs_tree(&repo, Arc::clone(&store), &ipfs, &opts)
+            .map_err(|e| format!("{e:#}"))?;
+        mounted.push(ipfs_session);
+        let mfs_session =
+            mount_mfs_tree(&mfs, &repo, &mfs_dir, &opts).map_err(|e| format!("{e:#}"))?;
+        mounted.push((mfs_session, mfs_dir.clone()));
+        Ok((ipfs.display().to_string(), mfs_dir.display().to_string()))
+    })
 }
 
 /// Blocks announced in full when the repository holds at most this many;
@@ -325,12 +396,19 @@ impl ApiEndpoint {
         mfs: Arc<MfsFs>,
         store: Arc<dyn Blockstore>,
         net: Option<NetHandle>,
+        mounter: Arc<rsipfs::api::Mounter>,
     ) -> Result<Self> {
         let configured = repo.config_get("Addresses.API")?;
         let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/5001");
         let addr =
             tcp_socket_addr(multiaddr).with_context(|| format!("Addresses.API {multiaddr:?}"))?;
-        let server = rsipfs::api::start(addr, ApiState { mfs, store, net })
+        let state = ApiState {
+            mfs,
+            store,
+            net,
+            mounter: Some(mounter),
+        };
+        let server = rsipfs::api::start(addr, state)
             .with_context(|| format!("serving the API on {addr}"))?;
         let file = repo.path().join("api");
         std::fs::write(&file, server.multiaddr())
