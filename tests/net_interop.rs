@@ -1,6 +1,8 @@
-//! rsipfs and a real Kubo node (tools/kubo-peer) exchange blocks both ways,
-//! inside a fresh network namespace (loopback only).
+//! The node on the network, tested for real inside fresh network namespaces
+//! (loopback only): with a real Kubo node (tools/kubo-peer), three rsipfs
+//! nodes and the DHT, and a lying peer.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -12,102 +14,91 @@ fn shared_tools() -> Option<PathBuf> {
     dir.join("kubo-peer").exists().then_some(dir)
 }
 
-#[test]
-fn blocks_flow_both_ways_between_rsipfs_and_kubo() {
-    if !mount_tests::fuse_available("blocks_flow_both_ways_between_rsipfs_and_kubo") {
-        return;
+/// Runs tests/net/SCRIPT with the rsipfs binary, `extra` arguments and a
+/// work directory, inside tools/netns.sh; asserts it printed every check.
+/// Returns false (the test skipped, with a message) where it cannot run,
+/// which under CI is a failure instead.
+fn run_script(
+    test: &str,
+    script: &str,
+    extra: impl Fn(&PathBuf) -> Vec<OsString>,
+    checks: &[&str],
+) -> bool {
+    if !mount_tests::fuse_available(test) {
+        return false;
     }
     let Some(tools) = shared_tools() else {
         assert!(
             std::env::var_os("CI").is_none(),
-            "../shared/tools/kubo-peer is missing under CI"
+            "{test}: ../shared/tools is missing under CI"
         );
-        eprintln!("SKIPPED: ../shared/tools/kubo-peer is not here");
-        return;
+        eprintln!("SKIPPED {test}: ../shared/tools is not here");
+        return false;
     };
     let work = tempfile::tempdir().unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/net/kubo_interop.sh");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/net")
+        .join(script);
     let out = Command::new(tools.join("netns.sh"))
         .arg("bash")
         .arg(&script)
         .arg(mount_tests::rsipfs_bin())
-        .arg(&tools)
+        .args(extra(&tools))
         .arg(work.path())
         .output()
         .expect("run netns.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let daemon_log = std::fs::read_to_string(work.path().join("daemon.err")).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "interop script failed\nstdout:\n{stdout}\nstderr:\n{}\ndaemon:\n{daemon_log}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for check in [
-        "OK peers",
-        "OK mount file",
-        "OK mount listing",
-        "OK mount tree",
-        "OK files cp",
-        "OK cli cat",
-        "OK cli cat path",
-        "OK cli get",
-        "OK kubo fetch",
-    ] {
-        assert!(stdout.contains(check), "missing {check:?} in:\n{stdout}");
+    let logs: String = std::fs::read_dir(work.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".err"))
+        .map(|e| {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            format!("--- {}:\n{text}\n", e.file_name().to_string_lossy())
+        })
+        .collect();
+    for check in checks {
+        assert!(
+            out.status.success() && stdout.contains(check),
+            "{test}: missing {check:?}\nstdout:\n{stdout}\nstderr:\n{}\n{logs}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
+    true
+}
+
+#[test]
+fn blocks_flow_both_ways_between_rsipfs_and_kubo() {
+    run_script(
+        "blocks_flow_both_ways_between_rsipfs_and_kubo",
+        "kubo_interop.sh",
+        |tools| vec![tools.clone().into_os_string()],
+        &[
+            "OK peers",
+            "OK mount file",
+            "OK mount listing",
+            "OK mount tree",
+            "OK files cp",
+            "OK cli cat",
+            "OK cli cat path",
+            "OK cli get",
+            "OK kubo fetch",
+        ],
+    );
 }
 
 #[test]
 fn a_block_is_found_through_the_dht_two_hops_away() {
-    if !mount_tests::fuse_available("a_block_is_found_through_the_dht_two_hops_away") {
-        return;
-    }
-    let Some(tools) = shared_tools() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/tools/netns.sh is missing under CI"
-        );
-        eprintln!("SKIPPED: ../shared/tools is not here");
-        return;
-    };
-    let work = tempfile::tempdir().unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/net/dht_three_nodes.sh");
-    let out = Command::new(tools.join("netns.sh"))
-        .arg("bash")
-        .arg(&script)
-        .arg(mount_tests::rsipfs_bin())
-        .arg(work.path())
-        .output()
-        .expect("run netns.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let logs: String = ["a", "b", "c"]
-        .iter()
-        .map(|n| {
-            let log = std::fs::read_to_string(work.path().join(format!("{n}.err")));
-            format!("--- {n}:\n{}\n", log.unwrap_or_default())
-        })
-        .collect();
-    assert!(
-        out.status.success() && stdout.contains("OK found through the DHT"),
-        "stdout:\n{stdout}\nstderr:\n{}\n{logs}",
-        String::from_utf8_lossy(&out.stderr)
+    run_script(
+        "a_block_is_found_through_the_dht_two_hops_away",
+        "dht_three_nodes.sh",
+        |_| Vec::new(),
+        &["OK found through the DHT"],
     );
 }
 
 #[test]
 fn blocks_with_the_wrong_hash_are_ignored_and_the_read_succeeds() {
-    if !mount_tests::fuse_available("blocks_with_the_wrong_hash_are_ignored_and_the_read_succeeds")
-    {
-        return;
-    }
-    let Some(tools) = shared_tools() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/tools/netns.sh is missing under CI"
-        );
-        eprintln!("SKIPPED: ../shared/tools is not here");
-        return;
-    };
     let liar = mount_tests::rsipfs_bin()
         .parent()
         .expect("target dir")
@@ -117,26 +108,14 @@ fn blocks_with_the_wrong_hash_are_ignored_and_the_read_succeeds() {
         "{} is missing: build with --all-targets",
         liar.display()
     );
-    let work = tempfile::tempdir().unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/net/liar.sh");
-    let out = Command::new(tools.join("netns.sh"))
-        .arg("bash")
-        .arg(&script)
-        .arg(mount_tests::rsipfs_bin())
-        .arg(&liar)
-        .arg(work.path())
-        .output()
-        .expect("run netns.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for check in [
-        "OK read the true bytes",
-        "OK the liar answered",
-        "OK nothing false stored",
-    ] {
-        assert!(
-            out.status.success() && stdout.contains(check),
-            "missing {check:?}\nstdout:\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    run_script(
+        "blocks_with_the_wrong_hash_are_ignored_and_the_read_succeeds",
+        "liar.sh",
+        |_| vec![liar.clone().into_os_string()],
+        &[
+            "OK read the true bytes",
+            "OK the liar answered",
+            "OK nothing false stored",
+        ],
+    );
 }

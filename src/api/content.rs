@@ -6,73 +6,99 @@ use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, ApiState, Args};
+use super::{ApiError, ApiState, Args, blocking};
 use crate::codec::IpfsPath;
-use crate::unixfs::UnixfsError;
 use crate::unixfs::reader::FileReader;
-use crate::unixfs::resolve::resolve;
+use crate::unixfs::resolve::{Resolved, resolve};
 
 /// Bytes handed to the HTTP body at a time.
 const PIECE: usize = 1 << 20;
+
+type Piece = Result<Bytes, std::io::Error>;
+
+/// Resolves the `arg` path before anything is sent, so that a bad path is
+/// an error status rather than a cut-off body.
+async fn resolve_arg(state: &ApiState, args: &Args) -> Result<(IpfsPath, Resolved), ApiError> {
+    let text = args.arg(0, "ipfs-path")?;
+    let path = IpfsPath::parse(&text).map_err(|e| ApiError::bad_request(format!("{text}: {e}")))?;
+    let store = state.store.clone();
+    let wanted = path.clone();
+    let resolved = blocking(move || {
+        resolve(store.as_ref(), &wanted).map_err(|e| ApiError::internal(format!("{text}: {e}")))
+    })
+    .await?;
+    Ok((path, resolved))
+}
+
+/// A response whose body `produce` writes on a blocking thread.
+fn streamed(
+    content_type: &'static str,
+    produce: impl FnOnce(&mut BodyWriter) -> Result<(), String> + Send + 'static,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Piece>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = BodyWriter {
+            tx: tx.clone(),
+            piece: Vec::with_capacity(PIECE),
+        };
+        let produced = produce(&mut out)
+            .and_then(|()| std::io::Write::flush(&mut out).map_err(|e| e.to_string()));
+        if let Err(err) = produced {
+            let _ = tx.blocking_send(Err(std::io::Error::other(err)));
+        }
+    });
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
 
 pub async fn cat(
     State(state): State<ApiState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let args = Args::parse(query.as_deref());
-    let text = args.arg(0, "ipfs-path")?;
     let offset = args.number(&["offset", "o"])?.unwrap_or(0);
     let length = args.number(&["length", "l"])?.unwrap_or(u64::MAX);
-    let path = IpfsPath::parse(&text).map_err(|e| ApiError::bad_request(format!("{text}: {e}")))?;
-    let store = state.store.clone();
-    // Resolve first, so that a bad path is an error status, not a cut body.
-    let resolved = tokio::task::spawn_blocking({
-        let store = store.clone();
-        move || resolve(store.as_ref(), &path)
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?
-    .map_err(|e| ApiError::internal(format!("{text}: {e}")))?;
+    let (path, resolved) = resolve_arg(&state, &args).await?;
     if resolved.node.kind().is_dir() {
         return Err(ApiError::internal(format!(
-            "{text}: this dag node is a directory"
+            "{path}: this dag node is a directory"
         )));
     }
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        let reader = match FileReader::from_node(store.as_ref(), &resolved.cid, resolved.node) {
-            Ok(reader) => reader,
-            Err(err) => return drop(tx.blocking_send(Err(std::io::Error::other(err.to_string())))),
-        };
-        let mut piece = Vec::with_capacity(PIECE);
-        let sent = reader.read_range(offset, length, &mut |bytes| {
-            piece.extend_from_slice(bytes);
-            if piece.len() >= PIECE {
-                let full = std::mem::replace(&mut piece, Vec::with_capacity(PIECE));
-                tx.blocking_send(Ok(Bytes::from(full)))
-                    .map_err(|_| UnixfsError::NotAFile("the client went away".into()))?;
-            }
-            Ok(())
-        });
-        match sent {
-            Ok(()) if !piece.is_empty() => drop(tx.blocking_send(Ok(Bytes::from(piece)))),
-            Ok(()) => {}
-            Err(err) => drop(tx.blocking_send(Err(std::io::Error::other(err.to_string())))),
-        }
-    });
-    let body = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain")],
-        Body::from_stream(body),
-    )
-        .into_response())
+    let store = state.store.clone();
+    Ok(streamed("text/plain", move |out| {
+        FileReader::from_node(store.as_ref(), &resolved.cid, resolved.node)
+            .and_then(|reader| reader.copy_to(out, offset, length).map(|_| ()))
+            .map_err(|e| e.to_string())
+    }))
+}
+
+pub async fn get(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let args = Args::parse(query.as_deref());
+    let (path, resolved) = resolve_arg(&state, &args).await?;
+    let name = path
+        .components
+        .last()
+        .cloned()
+        .unwrap_or_else(|| crate::codec::cid_string(&path.root));
+    let store = state.store.clone();
+    Ok(streamed("application/x-tar", move |out| {
+        crate::unixfs::tar::write_tar(store.as_ref(), &resolved.cid, resolved.node, &name, out)
+            .map_err(|e| e.to_string())
+    }))
 }
 
 /// The HTTP body as a `Write` for a blocking producer.
 struct BodyWriter {
-    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: tokio::sync::mpsc::Sender<Piece>,
     piece: Vec<u8>,
 }
 
@@ -94,51 +120,4 @@ impl std::io::Write for BodyWriter {
             .blocking_send(Ok(Bytes::from(full)))
             .map_err(|_| std::io::Error::other("the client went away"))
     }
-}
-
-pub async fn get(
-    State(state): State<ApiState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let args = Args::parse(query.as_deref());
-    let text = args.arg(0, "ipfs-path")?;
-    let path = IpfsPath::parse(&text).map_err(|e| ApiError::bad_request(format!("{text}: {e}")))?;
-    let name = path
-        .components
-        .last()
-        .cloned()
-        .unwrap_or_else(|| crate::codec::cid_string(&path.root));
-    let store = state.store.clone();
-    let resolved = tokio::task::spawn_blocking({
-        let store = store.clone();
-        move || resolve(store.as_ref(), &path)
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?
-    .map_err(|e| ApiError::internal(format!("{text}: {e}")))?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        let mut out = BodyWriter {
-            tx: tx.clone(),
-            piece: Vec::with_capacity(PIECE),
-        };
-        let written = crate::unixfs::tar::write_tar(
-            store.as_ref(),
-            &resolved.cid,
-            resolved.node,
-            &name,
-            &mut out,
-        );
-        if let Err(err) = written {
-            let _ = tx.blocking_send(Err(std::io::Error::other(err.to_string())));
-        }
-    });
-    let body = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    Ok((
-        [(header::CONTENT_TYPE, "application/x-tar")],
-        Body::from_stream(body),
-    )
-        .into_response())
 }

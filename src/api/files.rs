@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiState, Args};
+use super::{ApiError, ApiState, Args, blocking};
 use crate::codec::IpfsPath;
 use crate::codec::cid_string;
 use crate::fs::FsError;
@@ -31,14 +31,6 @@ fn fs_error(path: &str, err: FsError) -> ApiError {
         other => format!("{path}: {other}"),
     };
     ApiError::internal(message)
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
 }
 
 fn empty() -> Response {

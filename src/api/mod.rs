@@ -202,6 +202,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Runs sync core work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
+}
+
 /// A request's query: repeated `arg`s in order, and the named options.
 pub struct Args {
     pairs: Vec<(String, String)>,

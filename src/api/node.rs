@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{ApiError, ApiState, Args};
+use super::{ApiError, ApiState, Args, blocking};
 use crate::net::NetHandle;
 
 type Reply = Result<Response, ApiError>;
@@ -19,14 +19,6 @@ fn online(state: &ApiState) -> Result<NetHandle, ApiError> {
         .net
         .clone()
         .ok_or_else(|| ApiError::internal("this command must be run in online mode"))
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
 }
 
 /// The fields of `ipfs id` that the node knows.
