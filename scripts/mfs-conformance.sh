@@ -11,6 +11,7 @@ FSX_OPS=${1:-1000000}
 MIN_PASSED=360
 RSIPFS=${RSIPFS:-$PWD/target/release/rsipfs}
 CONFIG=$PWD/scripts/pjdfstest.toml
+FSX_CONFIG=$PWD/scripts/fsx.toml
 for tool in "$RSIPFS" pjdfstest fsx; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
@@ -54,7 +55,7 @@ fi
 
 echo "== fsx: $FSX_OPS operations on $MNT/fsx.file"
 start=$(date +%s)
-if ! (cd "$MNT" && fsx -N "$FSX_OPS" -S 1 -P "$WORK" "$MNT/fsx.file" >"$WORK/fsx.log" 2>&1); then
+if ! (cd "$MNT" && fsx -N "$FSX_OPS" -S 1 -f "$FSX_CONFIG" -P "$WORK" "$MNT/fsx.file" >"$WORK/fsx.log" 2>&1); then
   tail -40 "$WORK/fsx.log"
   echo "fsx failed" >&2
   exit 1
