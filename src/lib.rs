@@ -6,6 +6,7 @@
 pub mod api;
 pub mod blockstore;
 pub mod codec;
+pub mod commands;
 pub mod dag;
 pub mod fs;
 pub mod fuse;

@@ -82,26 +82,6 @@ pub async fn mkdir(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
     Ok(empty())
 }
 
-/// `Read` over body chunks handed from the async side.
-struct ChunkReader {
-    rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
-    chunk: bytes::Bytes,
-}
-
-impl std::io::Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.chunk.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(chunk) => self.chunk = chunk,
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len());
-        buf[..n].copy_from_slice(&self.chunk.split_to(n));
-        Ok(n)
-    }
-}
-
 pub async fn write(
     State(state): State<ApiState>,
     RawQuery(query): RawQuery,
@@ -116,34 +96,18 @@ pub async fn write(
         offset: args.number(&["offset", "o"])?,
         count: args.number(&["count", "n"])?,
     };
-    let mut field = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?
+    let mut field = super::upload::next_part(&mut multipart)
+        .await?
         .ok_or_else(|| ApiError::bad_request("file argument \"data\" is required"))?;
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let (sender, mut reader) = super::upload::part_channel();
     let writer = tokio::task::spawn_blocking(move || {
-        let mut reader = ChunkReader {
-            rx,
-            chunk: bytes::Bytes::new(),
-        };
         state
             .mfs
             .path_write(&path, &mut reader, &opts)
             .map_err(|e| fs_error(&path, e))
     });
-    loop {
-        match field.chunk().await {
-            Ok(Some(chunk)) => {
-                if tx.send(chunk).await.is_err() {
-                    break; // the writer stopped early; its error says why
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return Err(ApiError::bad_request(format!("reading the body: {e}"))),
-        }
-    }
-    drop(tx);
+    // A broken upload fails the writer's read; its error is the answer.
+    sender.forward(&mut field).await;
     writer
         .await
         .map_err(|e| ApiError::internal(format!("request failed: {e}")))??;

@@ -3,9 +3,13 @@
 //! It runs its own small tokio runtime on a thread; handlers call the sync
 //! core on blocking threads.
 
+mod add;
+mod admin;
 mod content;
 mod files;
 pub mod node;
+mod objects;
+mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +27,7 @@ use crate::fs::mfs::MfsFs;
 /// What the API serves from.
 #[derive(Clone)]
 pub struct ApiState {
+    pub repo: Arc<crate::repo::Repo>,
     pub mfs: Arc<MfsFs>,
     pub store: Arc<dyn Blockstore>,
     /// The network node, unless offline.
@@ -130,6 +135,32 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/swarm/disconnect", post(node::disconnect))
         .route("/api/v0/swarm/peers", post(node::peers))
         .route("/api/v0/swarm/addrs/listen", post(node::listen_addrs))
+        .route("/api/v0/add", post(add::add))
+        .route("/api/v0/ls", post(objects::ls))
+        .route("/api/v0/refs", post(objects::refs))
+        .route("/api/v0/block/get", post(objects::block_get))
+        .route("/api/v0/block/put", post(objects::block_put))
+        .route("/api/v0/block/stat", post(objects::block_stat))
+        .route("/api/v0/block/rm", post(objects::block_rm))
+        .route("/api/v0/dag/get", post(objects::dag_get))
+        .route("/api/v0/dag/put", post(objects::dag_put))
+        .route("/api/v0/dag/import", post(objects::dag_import))
+        .route("/api/v0/dag/export", post(objects::dag_export))
+        .route("/api/v0/dag/stat", post(objects::dag_stat))
+        .route("/api/v0/object/get", post(objects::object_get))
+        .route("/api/v0/object/stat", post(objects::object_stat))
+        .route("/api/v0/object/data", post(objects::object_data))
+        .route("/api/v0/object/links", post(objects::object_links))
+        .route("/api/v0/pin/add", post(admin::pin_add))
+        .route("/api/v0/pin/rm", post(admin::pin_rm))
+        .route("/api/v0/pin/ls", post(admin::pin_ls))
+        .route("/api/v0/repo/stat", post(admin::repo_stat))
+        .route("/api/v0/repo/verify", post(admin::repo_verify))
+        .route("/api/v0/repo/version", post(admin::repo_version))
+        .route("/api/v0/repo/gc", post(admin::repo_gc))
+        .route("/api/v0/version", post(admin::version))
+        .route("/api/v0/config", post(admin::config))
+        .route("/api/v0/config/show", post(admin::config_show))
         .route("/api/v0/files/chcid", post(files::refused))
         .route("/api/v0/files/restore", post(files::refused))
         .layer(DefaultBodyLimit::disable())
@@ -200,6 +231,57 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({"Message": self.message, "Code": 0, "Type": "error"});
         (self.status, axum::Json(body)).into_response()
     }
+}
+
+impl From<crate::commands::CommandError> for ApiError {
+    fn from(err: crate::commands::CommandError) -> Self {
+        match err {
+            crate::commands::CommandError::BadArgument(m) => Self::bad_request(m),
+            crate::commands::CommandError::Failed(m) => Self::internal(m),
+        }
+    }
+}
+
+/// A JSON answer.
+pub(crate) fn json(value: &impl serde::Serialize) -> Response {
+    axum::Json(value).into_response()
+}
+
+/// Kubo's streamed answer: one JSON value per line.
+pub(crate) fn ndjson<T: serde::Serialize>(values: &[T]) -> Response {
+    let mut body = Vec::new();
+    for value in values {
+        if serde_json::to_writer(&mut body, value).is_ok() {
+            body.push(b'\n');
+        }
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::HeaderName::from_static("x-chunked-output"), "1"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Runs a command on a blocking thread, on the node's repository and the
+/// store it reads through.
+pub(crate) async fn run<T: Send + 'static>(
+    state: &ApiState,
+    command: impl FnOnce(&crate::commands::Core) -> Result<T, crate::commands::CommandError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    let (repo, store) = (state.repo.clone(), state.store.clone());
+    blocking(move || {
+        let core = crate::commands::Core {
+            repo: &repo,
+            store: store.as_ref(),
+        };
+        command(&core).map_err(ApiError::from)
+    })
+    .await
 }
 
 /// Runs sync core work off the async threads.

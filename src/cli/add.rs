@@ -4,71 +4,118 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 
 use rsipfs::blockstore::{Blockstore, DiscardBlockstore, WriteBehind};
-use rsipfs::codec::cid::{CidBuilder, HashFn, Version};
-use rsipfs::codec::cid_string;
-use rsipfs::fs::summaries::SummaryStore;
-use rsipfs::repo::PinKind;
-use rsipfs::unixfs::adder::{AddOptions, Added, Adder};
-use rsipfs::unixfs::chunker::ChunkerSpec;
-use rsipfs::unixfs::dir::DirOptions;
-use rsipfs::unixfs::file::{FileOptions, Layout};
+use rsipfs::commands::Core;
+use rsipfs::commands::add::{AddRecord, AddRequest, AddedLine, record};
+use rsipfs::repo::Repo;
+use rsipfs::unixfs::adder::{AddOptions, Added, Adder, Metadata};
+use rsipfs::unixfs::plan::{PlannedKind, plan};
+use rsipfs::unixfs::streamed::add_paths;
 
 use super::args::AddArgs;
-use super::{Ctx, finish, stdout};
+use super::remote::{Api, Part, PartContent, parse_lines};
+use super::{Ctx, Opened, finish, stdout};
 
 /// Progress is shown for inputs at least this large.
 const PROGRESS_MIN_BYTES: u64 = 16 << 20;
 
 pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
-    let opts = options(&args)?;
-    let repo = if args.only_hash {
-        None
-    } else {
-        Some(ctx.open_repo()?)
-    };
-    let store: Arc<dyn Blockstore> = match &repo {
+    let request = request_of(&args);
+    let opts = request.options()?;
+    if args.only_hash {
+        return add_locally(None, &args, &opts);
+    }
+    match ctx.open_repo_or_api()? {
+        Opened::Repo(repo) => add_locally(Some(&repo), &args, &opts),
+        Opened::Api(api) => add_through(&api, &args, &request, &opts),
+    }
+}
+
+fn request_of(args: &AddArgs) -> AddRequest {
+    AddRequest {
+        cid_version: args.cid_version,
+        hash: args.hash.clone(),
+        chunker: args.chunker.clone(),
+        raw_leaves: args.raw_leaves,
+        trickle: args.trickle,
+        inline: args.inline,
+        inline_limit: args.inline_limit as u64,
+        wrap: args.wrap,
+        recursive: args.recursive,
+        hidden: args.hidden,
+        preserve_mode: args.preserve_mode,
+        preserve_mtime: args.preserve_mtime,
+        pin: args.pin,
+    }
+}
+
+/// Prints what was added as the flags ask, above the progress bar.
+struct Printer<'a> {
+    args: &'a AddArgs,
+    bar: Option<ProgressBar>,
+    last: Option<String>,
+}
+
+impl Printer<'_> {
+    fn added(&mut self, line: &AddedLine) {
+        self.last = Some(line.hash.clone());
+        if self.args.quieter || self.args.silent {
+            return;
+        }
+        let text = if self.args.quiet {
+            format!("{}\n", line.hash)
+        } else {
+            format!("added {} {}\n", line.hash, line.name)
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(|| print!("{text}")),
+            None => print!("{text}"),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let mut out = stdout();
+        if self.args.quieter
+            && !self.args.silent
+            && let Some(last) = &self.last
+        {
+            writeln!(out, "{last}")?;
+        }
+        finish(out)
+    }
+}
+
+/// Imports into `repo` (or, with --only-hash, nowhere).
+fn add_locally(repo: Option<&Repo>, args: &AddArgs, opts: &AddOptions) -> Result<()> {
+    let store: Arc<dyn Blockstore> = match repo {
         // Writes overlap hashing; 16 blocks of 256 KiB bound the queue.
         Some(repo) => Arc::new(WriteBehind::new(repo.blocks_shared(), 16)),
         None => Arc::new(DiscardBlockstore),
     };
-
-    let started = std::time::Instant::now();
-    let bar = progress_bar(&args);
-    let mut out = stdout();
-    let quiet_mode = args.quieter || args.silent;
-    let mut summaries = Vec::new();
-    let mut listings = Vec::new();
+    let mut printer = Printer {
+        args,
+        bar: progress_bar(args),
+        last: None,
+    };
+    let bar = printer.bar.clone();
+    let mut noted = AddRecord::default();
     let mut on_added = |added: &Added| {
-        summaries.push((added.cid, added.summary));
-        if let Some(listing) = &added.listing {
-            listings.push((added.cid, listing.clone()));
-        }
-        if quiet_mode {
-            return;
-        }
-        let line = if args.quiet {
-            format!("{}\n", cid_string(&added.cid))
-        } else {
-            format!("added {} {}\n", cid_string(&added.cid), added.path)
-        };
-        match &bar {
-            Some(bar) => bar.suspend(|| print!("{line}")),
-            None => {
-                let _ = out.write_all(line.as_bytes());
-            }
-        }
+        noted.note(added);
+        printer.added(&AddedLine::new(added));
     };
     let mut on_progress = |n: u64| {
         if let Some(bar) = &bar {
             bar.inc(n);
         }
     };
-    let mut adder = Adder::new(store.as_ref(), &opts, &mut on_added, &mut on_progress);
+    let mut adder = Adder::new(store.as_ref(), opts, &mut on_added, &mut on_progress);
     let roots = if args.paths.is_empty() {
         let mut stdin = std::io::stdin().lock();
         vec![
@@ -77,91 +124,92 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<()> {
                 .context("adding standard input")?,
         ]
     } else {
-        adder.add_paths(&args.paths)?
+        add_paths(adder, &args.paths)?
     };
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-
-    if let Some(repo) = &repo {
-        tracing::debug!("imported in {:?}", started.elapsed());
+    if let Some(repo) = repo {
         store.sync().context("making the added blocks durable")?;
-        tracing::debug!("durable after {:?}", started.elapsed());
-        if args.pin {
-            for root in &roots {
-                repo.datastore()
-                    .set_pin(&root.cid, PinKind::Recursive)
-                    .context("pinning")?;
-            }
-        }
-        // Lets the mount list what was just added without reading it back.
-        repo.save(&summaries);
-        for (dir, entries) in &listings {
-            repo.save_listing(dir, entries);
-        }
+        record(&Core::local(repo), &roots, &noted, args.pin)?;
     }
-    if args.quieter
-        && !args.silent
-        && let Some(last) = roots.last()
-    {
-        writeln!(out, "{}", cid_string(&last.cid))?;
-    }
-    finish(out)
+    printer.finish()
 }
 
-fn options(args: &AddArgs) -> Result<AddOptions> {
-    let hash = HashFn::parse(&args.hash)?;
-    let version = match (args.cid_version, hash) {
-        (Some(0), HashFn::Sha2_256) | (None, HashFn::Sha2_256) => Version::V0,
-        (Some(0), _) => bail!(
-            "CIDv0 only supports sha2-256; use --cid-version 1 with --hash {}",
-            args.hash
-        ),
-        (Some(1), _) | (None, _) => Version::V1,
-        (Some(v), _) => bail!("unknown CID version {v}"),
-    };
-    let metadata = args.preserve_mode || args.preserve_mtime;
-    let raw_leaves = match args.raw_leaves {
-        Some(true) if metadata => {
-            bail!("--raw-leaves cannot be combined with --preserve-mode/--preserve-mtime")
-        }
-        Some(explicit) => explicit,
-        None => version == Version::V1 && !metadata,
-    };
-    if args.inline && args.inline_limit > 128 {
-        bail!(
-            "--inline-limit {} is over the maximum of 128",
-            args.inline_limit
-        );
-    }
-    let cid = CidBuilder {
-        version,
-        hash,
-        inline_limit: args.inline.then_some(args.inline_limit),
-    };
-    let chunker = ChunkerSpec::parse(&args.chunker)?;
-    let mut file = FileOptions::kubo_defaults();
-    file.cid = cid;
-    file.raw_leaves = raw_leaves;
-    file.chunker = chunker;
-    file.layout = if args.trickle {
-        Layout::Trickle
+/// Sends the entries to the running daemon, which imports them as they
+/// arrive; the progress bar follows the bytes sent.
+fn add_through(api: &Api, args: &AddArgs, request: &AddRequest, opts: &AddOptions) -> Result<()> {
+    let parts: Vec<std::io::Result<Part>> = if args.paths.is_empty() {
+        let name = args.stdin_name.clone().unwrap_or_default();
+        vec![Ok(file_part(name, Box::new(std::io::stdin()), Metadata::default()))]
     } else {
-        Layout::Balanced
+        plan(&args.paths, opts)?
+            .into_iter()
+            .map(|entry| {
+                let content = match entry.kind {
+                    PlannedKind::Directory => PartContent::Directory,
+                    PlannedKind::Symlink(target) => PartContent::Symlink(target),
+                    PlannedKind::File => {
+                        let file = std::fs::File::open(&entry.source).map_err(|e| {
+                            std::io::Error::new(e.kind(), format!("{}: {e}", entry.source.display()))
+                        })?;
+                        PartContent::File(Box::new(file))
+                    }
+                };
+                Ok(Part {
+                    path: entry.path,
+                    content,
+                    field: field_name(entry.meta),
+                })
+            })
+            .collect()
     };
-    let dir = DirOptions {
-        cid,
-        ..DirOptions::default()
+    let printer = Printer {
+        args,
+        bar: progress_bar(args),
+        last: None,
     };
-    Ok(AddOptions {
-        file,
-        dir,
-        recursive: args.recursive,
-        hidden: args.hidden,
-        wrap: args.wrap,
-        preserve_mode: args.preserve_mode,
-        preserve_mtime: args.preserve_mtime,
-    })
+    let counted = printer.bar.clone();
+    let parts = parts.into_iter().map(move |part| {
+        let mut part = part?;
+        if let Some(bar) = &counted {
+            part.content = match part.content {
+                PartContent::File(reader) => PartContent::File(Box::new(bar.wrap_read(reader))),
+                other => other,
+            };
+        }
+        Ok(part)
+    });
+    let mut query = request.to_query();
+    query.push(("only-hash", "false".to_string()));
+    let reply = api.call_with_parts("add", &query, Box::new(parts))?;
+    let lines: Vec<AddedLine> = parse_lines(reply)?;
+    let mut printer = printer;
+    for line in &lines {
+        printer.added(line);
+    }
+    printer.finish()
+}
+
+fn file_part(path: String, reader: Box<dyn std::io::Read>, meta: Metadata) -> Part {
+    Part {
+        path,
+        content: PartContent::File(reader),
+        field: field_name(meta),
+    }
+}
+
+/// Kubo's encoding of UnixFS metadata in a part's field name.
+fn field_name(meta: Metadata) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(mode) = meta.mode {
+        query.append_pair("mode", &format!("{mode:04o}"));
+    }
+    if let Some(mtime) = meta.mtime {
+        query.append_pair("mtime", &mtime.seconds.to_string());
+        query.append_pair("mtime-nsecs", &mtime.nanos.to_string());
+    }
+    match query.finish() {
+        q if q.is_empty() => "file".to_string(),
+        q => format!("file?{q}"),
+    }
 }
 
 fn progress_bar(args: &AddArgs) -> Option<ProgressBar> {

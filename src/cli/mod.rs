@@ -19,6 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use rsipfs::commands::{CommandError, Core};
 use rsipfs::repo::{Repo, default_repo_path};
 
 use args::{Cli, Command};
@@ -62,7 +63,12 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init => repo_cmds::init(&ctx),
         Command::Version => {
-            println!("rsipfs version {}", env!("CARGO_PKG_VERSION"));
+            // A running daemon answers for itself; otherwise this binary.
+            let version = match ctx.open_repo_or_api() {
+                Ok(Opened::Api(api)) => api.typed("version", &[])?,
+                _ => rsipfs::commands::repo::version(),
+            };
+            println!("rsipfs version {}", version.version);
             Ok(())
         }
         Command::Config(args) => repo_cmds::config(&ctx, args),
@@ -87,6 +93,53 @@ fn run(cli: Cli) -> Result<()> {
 pub enum Opened {
     Repo(Repo),
     Api(remote::Api),
+}
+
+impl Opened {
+    /// Runs a command on the repository, or has the running daemon run it
+    /// (`command` and `query` in Kubo's API); either way the same answer.
+    pub fn run<T: serde::de::DeserializeOwned>(
+        &self,
+        command: &str,
+        query: &[(&str, String)],
+        local: impl FnOnce(&Core) -> Result<T, CommandError>,
+    ) -> Result<T> {
+        match self {
+            Opened::Repo(repo) => Ok(local(&Core::local(repo))?),
+            Opened::Api(api) => api.typed(command, query),
+        }
+    }
+
+    /// [`Opened::run`] for commands that answer one JSON value per line.
+    pub fn run_lines<T: serde::de::DeserializeOwned>(
+        &self,
+        command: &str,
+        query: &[(&str, String)],
+        local: impl FnOnce(&Core) -> Result<Vec<T>, CommandError>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Opened::Repo(repo) => Ok(local(&Core::local(repo))?),
+            Opened::Api(api) => api.lines(command, query),
+        }
+    }
+
+    /// [`Opened::run`] for commands that answer with bytes.
+    pub fn run_bytes(
+        &self,
+        command: &str,
+        query: &[(&str, String)],
+        local: impl FnOnce(&Core) -> Result<Vec<u8>, CommandError>,
+    ) -> Result<Vec<u8>> {
+        match self {
+            Opened::Repo(repo) => Ok(local(&Core::local(repo))?),
+            Opened::Api(api) => api.bytes(command, query),
+        }
+    }
+}
+
+/// Positional arguments as the API's repeated `arg`s.
+pub fn args_query(args: &[String]) -> Vec<(&'static str, String)> {
+    args.iter().map(|a| ("arg", a.clone())).collect()
 }
 
 pub struct Ctx {

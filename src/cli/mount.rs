@@ -392,7 +392,7 @@ struct ApiEndpoint {
 
 impl ApiEndpoint {
     fn start(
-        repo: &Repo,
+        repo: &Arc<Repo>,
         mfs: Arc<MfsFs>,
         store: Arc<dyn Blockstore>,
         net: Option<NetHandle>,
@@ -403,6 +403,7 @@ impl ApiEndpoint {
         let addr =
             tcp_socket_addr(multiaddr).with_context(|| format!("Addresses.API {multiaddr:?}"))?;
         let state = ApiState {
+            repo: Arc::clone(repo),
             mfs,
             store,
             net,

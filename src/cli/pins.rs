@@ -2,43 +2,38 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
-use rsipfs::codec::{IpfsPath, cid_string};
-use rsipfs::pin::{self, PinFilter};
-use rsipfs::unixfs::resolve::resolve;
+use anyhow::Result;
+use rsipfs::commands::pins::{self, PinEntry, PinsChanged};
 
 use super::args::PinCmd;
-use super::{Ctx, finish, stdout};
+use super::{Ctx, args_query, finish, stdout};
 
 pub fn pin(ctx: &Ctx, cmd: PinCmd) -> Result<()> {
-    let repo = ctx.open_repo()?;
+    let opened = ctx.open_repo_or_api()?;
     let mut out = stdout();
-    let resolve_arg = |text: &str| -> Result<rsipfs::codec::Cid> {
-        let path = IpfsPath::parse(text)?;
-        Ok(if path.components.is_empty() {
-            path.root
-        } else {
-            resolve(repo.blocks(), &path)?.cid
-        })
-    };
     match cmd {
         PinCmd::Add { paths, recursive } => {
-            for text in paths {
-                let cid = resolve_arg(&text)?;
-                pin::add(&repo, &cid, recursive)?;
-                let how = if recursive {
-                    " recursively"
-                } else {
-                    " directly"
-                };
-                writeln!(out, "pinned {}{how}", cid_string(&cid))?;
+            let mut query = args_query(&paths);
+            query.push(("recursive", recursive.to_string()));
+            let changed: PinsChanged =
+                opened.run("pin/add", &query, |core| pins::add(core, &paths, recursive))?;
+            let how = if recursive {
+                " recursively"
+            } else {
+                " directly"
+            };
+            for cid in changed.pins {
+                writeln!(out, "pinned {cid}{how}")?;
             }
         }
         PinCmd::Rm { paths, recursive } => {
-            for text in paths {
-                let cid = resolve_arg(&text)?;
-                pin::remove(&repo, &cid, recursive)?;
-                writeln!(out, "unpinned {}", cid_string(&cid))?;
+            let mut query = args_query(&paths);
+            query.push(("recursive", recursive.to_string()));
+            let changed: PinsChanged = opened.run("pin/rm", &query, |core| {
+                pins::remove(core, &paths, recursive)
+            })?;
+            for cid in changed.pins {
+                writeln!(out, "unpinned {cid}")?;
             }
         }
         PinCmd::Ls {
@@ -46,25 +41,17 @@ pub fn pin(ctx: &Ctx, cmd: PinCmd) -> Result<()> {
             pin_type,
             quiet,
         } => {
-            let Some(filter) = PinFilter::parse(&pin_type) else {
-                bail!("invalid pin type {pin_type:?}: use direct, indirect, recursive or all");
-            };
-            let mut pins = pin::list(&repo, filter)?;
-            if !paths.is_empty() {
-                let wanted: Vec<_> = paths
-                    .iter()
-                    .map(|p| resolve_arg(p))
-                    .collect::<Result<_>>()?;
-                pins.retain(|(cid, _)| wanted.iter().any(|w| w.hash() == cid.hash()));
-                if pins.is_empty() {
-                    bail!("path '{}' is not pinned", paths.join(" "));
-                }
-            }
-            for (cid, kind) in pins {
+            let mut query = args_query(&paths);
+            query.push(("type", pin_type.clone()));
+            query.push(("stream", "true".to_string()));
+            let listed: Vec<PinEntry> = opened.run_lines("pin/ls", &query, |core| {
+                pins::list(core, &paths, &pin_type)
+            })?;
+            for pin in listed {
                 if quiet {
-                    writeln!(out, "{}", cid_string(&cid))?;
+                    writeln!(out, "{}", pin.cid)?;
                 } else {
-                    writeln!(out, "{} {kind}", cid_string(&cid))?;
+                    writeln!(out, "{} {}", pin.cid, pin.kind)?;
                 }
             }
         }

@@ -1,21 +1,18 @@
 //! Reading commands: `cat`, `get`, `ls`, `refs`.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use rsipfs::codec::IpfsPath;
 use rsipfs::codec::cid_string;
-use rsipfs::dag;
-use rsipfs::unixfs::dir;
+use rsipfs::commands::listing;
 use rsipfs::unixfs::export::export;
-use rsipfs::unixfs::node::Kind;
-use rsipfs::unixfs::reader::{FileReader, load};
+use rsipfs::unixfs::reader::FileReader;
 use rsipfs::unixfs::resolve::resolve;
 
 use super::args::{CatArgs, GetArgs, LsArgs, RefsArgs};
-use super::{Ctx, Opened, finish, stdout};
+use super::{Ctx, Opened, args_query, finish, stdout};
 use rsipfs::unixfs::tar::extract_tar;
 
 pub fn cat(ctx: &Ctx, args: CatArgs) -> Result<()> {
@@ -69,44 +66,30 @@ pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
 }
 
 pub fn ls(ctx: &Ctx, args: LsArgs) -> Result<()> {
-    let repo = ctx.open_repo()?;
-    let store = repo.blocks();
+    let opened = ctx.open_repo_or_api()?;
+    let query = args_query(&args.paths);
+    let listing = opened.run("ls", &query, |core| listing::ls(core, &args.paths))?;
     let mut out = stdout();
-    let many = args.paths.len() > 1;
-    for (i, text) in args.paths.iter().enumerate() {
-        let path = IpfsPath::parse(text)?;
-        let resolved = resolve(store, &path)?;
+    let many = listing.objects.len() > 1;
+    for (i, object) in listing.objects.iter().enumerate() {
         if many {
             if i > 0 {
                 writeln!(out)?;
             }
-            writeln!(out, "{text}:")?;
+            writeln!(out, "{}:", object.path)?;
         }
         if args.headers {
             writeln!(out, "Hash Size Name")?;
         }
-        if !resolved.node.kind().is_dir() {
-            let size = resolved.node.content_size();
-            writeln!(out, "{} {} {}", cid_string(&resolved.cid), size, text)?;
-            continue;
-        }
-        for entry in dir::list(store, &resolved.cid)? {
-            let child = load(store, &entry.cid)?;
-            let (size, suffix) = match child.kind() {
-                Kind::Directory | Kind::HamtShard => ("-".to_string(), "/"),
-                _ => (child.content_size().to_string(), ""),
+        for link in &object.links {
+            let (size, suffix) = match link.kind {
+                listing::TYPE_DIRECTORY => ("-".to_string(), "/"),
+                _ => (link.size.to_string(), ""),
             };
             if args.size {
-                writeln!(
-                    out,
-                    "{} {} {}{}",
-                    cid_string(&entry.cid),
-                    size,
-                    entry.name,
-                    suffix
-                )?;
+                writeln!(out, "{} {} {}{}", link.hash, size, link.name, suffix)?;
             } else {
-                writeln!(out, "{} {}{}", cid_string(&entry.cid), entry.name, suffix)?;
+                writeln!(out, "{} {}{}", link.hash, link.name, suffix)?;
             }
         }
     }
@@ -114,27 +97,16 @@ pub fn ls(ctx: &Ctx, args: LsArgs) -> Result<()> {
 }
 
 pub fn refs(ctx: &Ctx, args: RefsArgs) -> Result<()> {
-    let repo = ctx.open_repo()?;
-    let store = repo.blocks();
+    let opened = ctx.open_repo_or_api()?;
+    let mut query = args_query(&args.paths);
+    query.push(("recursive", args.recursive.to_string()));
+    query.push(("unique", args.unique.to_string()));
+    let refs = opened.run_lines("refs", &query, |core| {
+        listing::refs(core, &args.paths, args.recursive, args.unique)
+    })?;
     let mut out = stdout();
-    let mut printed = HashSet::new();
-    for text in &args.paths {
-        let resolved = resolve(store, &IpfsPath::parse(text)?)?;
-        let mut emit = |child: &rsipfs::codec::Cid| {
-            if !args.unique || printed.insert(child.hash().to_bytes()) {
-                let _ = writeln!(out, "{}", cid_string(child));
-            }
-        };
-        if args.recursive {
-            dag::walk(store, &resolved.cid, &mut |_, _| Ok(()), &mut |_, child| {
-                emit(child)
-            })?;
-        } else {
-            let block = rsipfs::blockstore::get_required(store, &resolved.cid)?;
-            for child in rsipfs::codec::links::links_of(&resolved.cid, &block)? {
-                emit(&child);
-            }
-        }
+    for found in refs {
+        writeln!(out, "{}", found.cid)?;
     }
     finish(out)
 }

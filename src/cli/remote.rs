@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use serde::de::DeserializeOwned;
 
 pub struct Api {
     base: String,
@@ -61,15 +62,27 @@ impl Api {
         query: &[(&str, String)],
         data: impl Read + 'static,
     ) -> Result<ureq::BodyReader<'static>> {
-        const BOUNDARY: &str = "rsipfs-file-boundary-5c1f0b2e";
-        let head = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        );
-        let tail = format!("\r\n--{BOUNDARY}--\r\n");
-        let body = std::io::Cursor::new(head.into_bytes())
-            .chain(data)
-            .chain(std::io::Cursor::new(tail.into_bytes()));
+        let part = Part {
+            path: String::new(),
+            content: PartContent::File(Box::new(data)),
+            field: "file".to_string(),
+        };
+        self.call_with_parts(command, query, Box::new(std::iter::once(Ok(part))))
+    }
+
+    /// POSTs a command with a multipart body of `parts`, each produced only
+    /// when the upload reaches it.
+    pub fn call_with_parts(
+        &self,
+        command: &str,
+        query: &[(&str, String)],
+        parts: Box<dyn Iterator<Item = std::io::Result<Part>>>,
+    ) -> Result<ureq::BodyReader<'static>> {
+        let body = MultipartBody {
+            parts,
+            current: Box::new(std::io::empty()),
+            done: false,
+        };
         let response = ureq::post(&self.url(command, query))
             .config()
             .http_status_as_error(false)
@@ -81,6 +94,30 @@ impl Api {
             .send(ureq::SendBody::from_owned_reader(body))
             .with_context(|| format!("calling the API at {}", self.base))?;
         Self::checked(response)
+    }
+
+    /// A command's JSON answer as `T`.
+    pub fn typed<T: DeserializeOwned>(&self, command: &str, query: &[(&str, String)]) -> Result<T> {
+        serde_json::from_reader(self.call(command, query)?)
+            .context("the API answered with unexpected JSON")
+    }
+
+    /// A command's streamed answer, one JSON value per line, as `T`s.
+    pub fn lines<T: DeserializeOwned>(
+        &self,
+        command: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>> {
+        parse_lines(self.call(command, query)?)
+    }
+
+    /// A command's answer as bytes.
+    pub fn bytes(&self, command: &str, query: &[(&str, String)]) -> Result<Vec<u8>> {
+        let mut data = Vec::new();
+        self.call(command, query)?
+            .read_to_end(&mut data)
+            .context("reading the API response")?;
+        Ok(data)
     }
 
     /// JSON of a command's response.
@@ -105,5 +142,85 @@ impl Api {
             .and_then(|v| v["Message"].as_str().map(str::to_string))
             .unwrap_or(text);
         bail!("{message}")
+    }
+}
+
+/// JSON values, one per line, as `T`s.
+pub fn parse_lines<T: DeserializeOwned>(reader: impl Read) -> Result<Vec<T>> {
+    serde_json::Deserializer::from_reader(reader)
+        .into_iter::<T>()
+        .map(|value| value.context("the API answered with unexpected JSON"))
+        .collect()
+}
+
+const BOUNDARY: &str = "rsipfs-part-boundary-5c1f0b2e";
+
+/// One part of a multipart upload, as Kubo's clients encode them.
+pub struct Part {
+    /// The entry's path (percent-encoded into the part's filename).
+    pub path: String,
+    pub content: PartContent,
+    /// The field name, carrying metadata as `file?mode=0644&mtime=…`.
+    pub field: String,
+}
+
+pub enum PartContent {
+    File(Box<dyn Read>),
+    Directory,
+    Symlink(Vec<u8>),
+}
+
+impl Part {
+    fn head(&self) -> String {
+        let filename: String = form_urlencoded::byte_serialize(self.path.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20");
+        let content_type = match self.content {
+            PartContent::File(_) => "application/octet-stream",
+            PartContent::Directory => "application/x-directory",
+            PartContent::Symlink(_) => "application/symlink",
+        };
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{filename}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n",
+            self.field
+        )
+    }
+}
+
+/// The multipart body, read part by part.
+struct MultipartBody {
+    parts: Box<dyn Iterator<Item = std::io::Result<Part>>>,
+    current: Box<dyn Read>,
+    done: bool,
+}
+
+impl Read for MultipartBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            if self.done {
+                return Ok(0);
+            }
+            self.current = match self.parts.next() {
+                Some(part) => {
+                    let part = part?;
+                    let head = std::io::Cursor::new(part.head().into_bytes());
+                    let content: Box<dyn Read> = match part.content {
+                        PartContent::File(reader) => reader,
+                        PartContent::Directory => Box::new(std::io::empty()),
+                        PartContent::Symlink(target) => Box::new(std::io::Cursor::new(target)),
+                    };
+                    Box::new(head.chain(content).chain(&b"\r\n"[..]))
+                }
+                None => {
+                    self.done = true;
+                    Box::new(std::io::Cursor::new(format!("--{BOUNDARY}--\r\n").into_bytes()))
+                }
+            };
+        }
     }
 }

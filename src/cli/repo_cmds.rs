@@ -3,8 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result, bail};
-use rsipfs::codec::cid_string;
-use rsipfs::pin;
+use rsipfs::commands::repo::{self, ValueKind};
 use rsipfs::repo::{InitOptions, Repo};
 
 use super::args::{ConfigArgs, RepoCmd};
@@ -24,82 +23,86 @@ pub fn init(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn config(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
-    let repo = ctx.open_repo()?;
+    let opened = ctx.open_repo_or_api()?;
     let mut out = stdout();
     match (args.key, args.value) {
         (None, _) if args.show => {
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&repo.config_get("")?)?
-            )?;
+            let config: serde_json::Value = opened.run("config/show", &[], |core| {
+                Ok(repo::config_get(core, "")?.value)
+            })?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&config)?)?;
         }
         (None, _) => bail!("config needs a KEY (or --show)"),
         (Some(key), None) => {
-            let value = repo.config_get(&key)?;
-            match value {
+            let query = [("arg", key.clone())];
+            let entry = opened.run("config", &query, |core| repo::config_get(core, &key))?;
+            match entry.value {
                 serde_json::Value::String(s) => writeln!(out, "{s}")?,
                 other => writeln!(out, "{}", serde_json::to_string_pretty(&other)?)?,
             }
         }
         (Some(key), Some(value)) => {
-            let parsed = if args.json {
-                serde_json::from_str(&value)
-                    .with_context(|| format!("{value:?} is not valid JSON"))?
+            let kind = if args.json {
+                ValueKind::Json
             } else if args.bool {
-                serde_json::Value::Bool(
-                    value
-                        .parse()
-                        .with_context(|| format!("{value:?} is not true or false"))?,
-                )
+                ValueKind::Bool
             } else {
-                serde_json::Value::String(value)
+                ValueKind::String
             };
-            repo.config_set(&key, parsed)?;
+            let query = [
+                ("arg", key.clone()),
+                ("arg", value.clone()),
+                ("json", args.json.to_string()),
+                ("bool", args.bool.to_string()),
+            ];
+            opened.run("config", &query, |core| {
+                repo::config_set(core, &key, &value, kind)
+            })?;
         }
     }
     finish(out)
 }
 
 pub fn repo(ctx: &Ctx, cmd: RepoCmd) -> Result<()> {
-    let repo = ctx.open_repo()?;
+    let opened = ctx.open_repo_or_api()?;
     let mut out = stdout();
     match cmd {
         RepoCmd::Verify => {
-            let bad = repo.verify()?;
-            if bad.is_empty() {
-                writeln!(out, "verified repo integrity")?;
-            } else {
-                for problem in &bad {
-                    writeln!(out, "{problem}")?;
-                }
+            let lines = opened.run_lines("repo/verify", &[], repo::verify)?;
+            for line in &lines {
+                writeln!(out, "{}", line.message)?;
+            }
+            if !lines.iter().any(|l| l.message == repo::VERIFIED) {
                 finish(out)?;
-                bail!("{} blocks are corrupt", bad.len());
+                bail!("{} blocks are corrupt", lines.len());
             }
         }
         RepoCmd::Gc { quiet } => {
-            for cid in pin::gc(&repo)? {
+            for collected in opened.run_lines("repo/gc", &[], repo::gc)? {
                 if !quiet {
-                    writeln!(out, "removed {}", cid_string(&cid))?;
+                    writeln!(out, "removed {}", collected.key.cid)?;
                 }
             }
         }
         RepoCmd::Stat { human } => {
-            let stat = repo.stat()?;
-            writeln!(out, "NumObjects: {}", stat.blocks)?;
+            let stat = opened.run("repo/stat", &[], repo::stat)?;
+            writeln!(out, "NumObjects: {}", stat.num_objects)?;
             if human {
                 writeln!(
                     out,
                     "RepoSize:   {:.1} MiB",
-                    stat.bytes as f64 / (1 << 20) as f64
+                    stat.repo_size as f64 / (1 << 20) as f64
                 )?;
             } else {
-                writeln!(out, "RepoSize:   {}", stat.bytes)?;
+                writeln!(out, "RepoSize:   {}", stat.repo_size)?;
             }
-            writeln!(out, "RepoPath:   {}", stat.path.display())?;
+            writeln!(out, "RepoPath:   {}", stat.repo_path)?;
             writeln!(out, "Version:    {}", stat.version)?;
         }
-        RepoCmd::Version => writeln!(out, "{}", repo.stat()?.version)?,
+        RepoCmd::Version => {
+            let stat = opened.run("repo/stat", &[], repo::stat)?;
+            writeln!(out, "{}", stat.version)?;
+        }
     }
     finish(out)
 }

@@ -1,11 +1,7 @@
 //! `add`: imports files, directory trees, symlinks and stdin, reporting each
 //! entry as Kubo does (contents before the directory that holds them).
 
-use std::fs;
 use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
 
 use super::UnixfsError;
 use super::dir::{DirEntry, DirOptions, build_directory};
@@ -15,6 +11,13 @@ use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
 use crate::codec::unixfs_pb::{UnixTime, UnixfsData};
+
+/// UnixFS metadata given for one entry (over HTTP, in its part's name).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    pub mode: Option<u32>,
+    pub mtime: Option<UnixTime>,
+}
 
 #[derive(Clone, Debug)]
 pub struct AddOptions {
@@ -84,35 +87,13 @@ impl<'a> Adder<'a> {
         }
     }
 
-    /// Adds each path; returns the roots (one per path, or the wrapping
-    /// directory with `wrap`).
-    pub fn add_paths(&mut self, paths: &[PathBuf]) -> Result<Vec<Added>, AddError> {
-        let mut roots = Vec::new();
-        for path in paths {
-            let name = display_name(path)?;
-            roots.push(self.add_path(path, &name, true)?);
-        }
-        if !self.opts.wrap {
-            return Ok(roots);
-        }
-        Ok(vec![self.wrap(&roots)?])
-    }
-
     /// Adds everything `reader` yields as one file named `name` (stdin).
     pub fn add_reader(
         &mut self,
         reader: &mut dyn Read,
         name: Option<&str>,
     ) -> Result<Added, AddError> {
-        let file = import_file(self.store, reader, &self.opts.file, self.progress)?;
-        let path = name.map_or_else(|| crate::codec::cid_string(&file.cid), str::to_string);
-        let added = Added {
-            path,
-            cid: file.cid,
-            size: file.size,
-            summary: file_summary(&self.opts.file, file.filesize),
-            listing: None,
-        };
+        let added = self.import_stream(reader, name, Metadata::default())?;
         (self.on_added)(&added);
         if self.opts.wrap {
             return self.wrap(std::slice::from_ref(&added));
@@ -120,8 +101,38 @@ impl<'a> Adder<'a> {
         Ok(added)
     }
 
+    /// Imports `reader` as one file shown as `name` (its CID if none),
+    /// without reporting it.
+    pub(crate) fn import_stream(
+        &mut self,
+        reader: &mut dyn Read,
+        name: Option<&str>,
+        meta: Metadata,
+    ) -> Result<Added, AddError> {
+        let mut opts = self.opts.file.clone();
+        opts.mode = meta.mode.or(opts.mode);
+        opts.mtime = meta.mtime.or(opts.mtime);
+        let file = import_file(self.store, reader, &opts, self.progress)?;
+        let path = name.map_or_else(|| crate::codec::cid_string(&file.cid), str::to_string);
+        Ok(Added {
+            path,
+            cid: file.cid,
+            size: file.size,
+            summary: file_summary(&opts, file.filesize),
+            listing: None,
+        })
+    }
+
+    pub(crate) fn report(&mut self, added: &Added) {
+        (self.on_added)(added);
+    }
+
+    pub(crate) fn options(&self) -> &AddOptions {
+        self.opts
+    }
+
     /// `-w`: one new directory holding `items` by their base names.
-    fn wrap(&mut self, items: &[Added]) -> Result<Added, AddError> {
+    pub(crate) fn wrap(&mut self, items: &[Added]) -> Result<Added, AddError> {
         let entries: Vec<DirEntry> = items
             .iter()
             .map(|item| DirEntry {
@@ -135,57 +146,15 @@ impl<'a> Adder<'a> {
         Ok(wrapper)
     }
 
-    fn add_path(&mut self, path: &Path, shown: &str, top: bool) -> Result<Added, AddError> {
-        let meta = fs::symlink_metadata(path).map_err(|e| io(path, e))?;
-        let file_type = meta.file_type();
-        let added = if file_type.is_symlink() {
-            self.add_symlink(path, shown, &meta)?
-        } else if file_type.is_dir() {
-            if !self.opts.recursive {
-                return Err(AddError::DirectoryWithoutRecursive(
-                    path.display().to_string(),
-                ));
-            }
-            self.add_dir(path, shown, &meta)?
-        } else if file_type.is_file() || top {
-            // A FIFO or device named on the command line is read as a file, as Kubo does.
-            self.add_file(path, shown, &meta)?
-        } else {
-            return Err(AddError::UnsupportedFileType(path.display().to_string()));
-        };
-        (self.on_added)(&added);
-        Ok(added)
-    }
-
-    fn add_file(
+    /// A symlink to `target`, shown as `shown`.
+    pub(crate) fn symlink(
         &mut self,
-        path: &Path,
         shown: &str,
-        meta: &fs::Metadata,
+        target: &[u8],
+        mtime: Option<UnixTime>,
     ) -> Result<Added, AddError> {
-        let mut opts = self.opts.file.clone();
-        opts.mode = self.mode_of(meta).or(opts.mode);
-        opts.mtime = self.mtime_of(meta).or(opts.mtime);
-        let mut file = fs::File::open(path).map_err(|e| io(path, e))?;
-        let imported = import_file(self.store, &mut file, &opts, self.progress)?;
-        Ok(Added {
-            path: shown.to_string(),
-            cid: imported.cid,
-            size: imported.size,
-            summary: file_summary(&opts, imported.filesize),
-            listing: None,
-        })
-    }
-
-    fn add_symlink(
-        &mut self,
-        path: &Path,
-        shown: &str,
-        meta: &fs::Metadata,
-    ) -> Result<Added, AddError> {
-        let target = fs::read_link(path).map_err(|e| io(path, e))?;
-        let mut data = UnixfsData::symlink(target.as_os_str().as_bytes());
-        data.mtime = self.mtime_of(meta);
+        let mut data = UnixfsData::symlink(target);
+        data.mtime = mtime;
         let block = PbNode {
             links: vec![],
             data: Some(data.encode()),
@@ -195,7 +164,7 @@ impl<'a> Adder<'a> {
         self.store.put(&cid, &block).map_err(UnixfsError::from)?;
         let summary = Summary {
             kind: Kind::Symlink,
-            size: target.as_os_str().len() as u64,
+            size: target.len() as u64,
             mode: None,
             mtime: data.mtime,
         };
@@ -208,41 +177,8 @@ impl<'a> Adder<'a> {
         })
     }
 
-    fn add_dir(
-        &mut self,
-        path: &Path,
-        shown: &str,
-        meta: &fs::Metadata,
-    ) -> Result<Added, AddError> {
-        let mut children: Vec<(Vec<u8>, PathBuf)> = Vec::new();
-        for entry in fs::read_dir(path).map_err(|e| io(path, e))? {
-            let entry = entry.map_err(|e| io(path, e))?;
-            let name = entry.file_name();
-            if !self.opts.hidden && name.as_bytes().starts_with(b".") {
-                continue;
-            }
-            children.push((name.as_bytes().to_vec(), entry.path()));
-        }
-        children.sort();
-        let mut entries = Vec::with_capacity(children.len());
-        for (name, child_path) in children {
-            let name = String::from_utf8(name)
-                .map_err(|_| AddError::NonUtf8Name(child_path.display().to_string()))?;
-            let child = self.add_path(&child_path, &format!("{shown}/{name}"), false)?;
-            entries.push(DirEntry {
-                name,
-                cid: child.cid,
-                size: child.size,
-            });
-        }
-        let mut dir_opts = self.opts.dir.clone();
-        dir_opts.mode = self.mode_of(meta).or(dir_opts.mode);
-        dir_opts.mtime = self.mtime_of(meta).or(dir_opts.mtime);
-        self.directory(shown.to_string(), entries, dir_opts)
-    }
-
     /// Builds a directory and describes it, with its listing when sharded.
-    fn directory(
+    pub(crate) fn directory(
         &self,
         path: String,
         entries: Vec<DirEntry>,
@@ -267,19 +203,6 @@ impl<'a> Adder<'a> {
             mtime: opts.mtime,
         }
     }
-
-    fn mode_of(&self, meta: &fs::Metadata) -> Option<u32> {
-        self.opts
-            .preserve_mode
-            .then(|| meta.permissions().mode() & 0o7777)
-    }
-
-    fn mtime_of(&self, meta: &fs::Metadata) -> Option<UnixTime> {
-        self.opts.preserve_mtime.then(|| UnixTime {
-            seconds: meta.mtime(),
-            nanos: meta.mtime_nsec() as u32,
-        })
-    }
 }
 
 fn file_summary(opts: &FileOptions, filesize: u64) -> Summary {
@@ -291,23 +214,6 @@ fn file_summary(opts: &FileOptions, filesize: u64) -> Summary {
     }
 }
 
-/// The name Kubo prints for a command-line path: its last component.
-fn display_name(path: &Path) -> Result<String, AddError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| path.as_os_str().to_os_string());
-    name.into_string()
-        .map_err(|_| AddError::NonUtf8Name(path.display().to_string()))
-}
-
 fn base_name(shown: &str) -> String {
     shown.rsplit('/').next().unwrap_or(shown).to_string()
-}
-
-fn io(path: &Path, source: std::io::Error) -> AddError {
-    AddError::Io {
-        path: path.display().to_string(),
-        source,
-    }
 }

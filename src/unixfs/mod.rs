@@ -6,8 +6,10 @@ pub mod dir;
 pub mod export;
 pub mod file;
 pub mod node;
+pub mod plan;
 pub mod reader;
 pub mod resolve;
+pub mod streamed;
 pub mod tar;
 
 use crate::blockstore::BlockstoreError;

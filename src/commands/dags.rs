@@ -1,0 +1,216 @@
+//! `dag get|put|import|export|stat`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{CidLink, CommandError, Core, bad_argument, failed};
+use crate::blockstore::get_required;
+use crate::codec::cid::{CidBuilder, DAG_CBOR, DAG_PB, RAW};
+use crate::codec::dagpb::{PbLink, PbNode};
+use crate::codec::{cbor, cid_string, dagjson, parse_cid};
+use crate::dag;
+use crate::repo::PinKind;
+
+/// `dag/put`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DagPut {
+    #[serde(rename = "Cid")]
+    pub cid: CidLink,
+}
+
+/// One root of `dag/import`: pinned unless `PinErrorMsg` says why not.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImportedRoot {
+    #[serde(rename = "Root")]
+    pub root: RootPin,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RootPin {
+    #[serde(rename = "Cid")]
+    pub cid: CidLink,
+    #[serde(rename = "PinErrorMsg", default)]
+    pub pin_error: String,
+}
+
+/// `dag/stat`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DagStat {
+    #[serde(rename = "Size")]
+    pub size: u64,
+    #[serde(rename = "NumBlocks")]
+    pub blocks: u64,
+}
+
+/// The node at `path` as DAG-JSON.
+pub fn get(core: &Core, path: &str) -> Result<serde_json::Value, CommandError> {
+    let cid = core.resolve_cid(path)?;
+    let block = get_required(core.store, &cid).map_err(failed)?;
+    Ok(match cid.codec() {
+        DAG_PB => pb_as_dag_json(&PbNode::decode(&block).map_err(failed)?),
+        DAG_CBOR => dagjson::to_json(&cbor::decode(&block).map_err(failed)?),
+        RAW => json!({ "/": { "bytes": base64(&block) } }),
+        other => {
+            return Err(failed(format!(
+                "dag get of codec 0x{other:x} is not supported"
+            )));
+        }
+    })
+}
+
+/// Stores `data`, read as `input` and stored as `store_as`.
+pub fn put(
+    core: &Core,
+    data: Vec<u8>,
+    input: &str,
+    store_as: &str,
+    pin: bool,
+) -> Result<DagPut, CommandError> {
+    let json = || -> Result<serde_json::Value, CommandError> {
+        serde_json::from_slice(&data).map_err(|e| bad_argument(format!("the input is not JSON: {e}")))
+    };
+    let (codec, block) = match (input, store_as) {
+        ("dag-json" | "json", "dag-cbor") => (
+            DAG_CBOR,
+            cbor::encode(&dagjson::from_json(&json()?).map_err(bad_argument)?),
+        ),
+        ("dag-json" | "json", "dag-pb") => (DAG_PB, pb_from_dag_json(&json()?)?.encode()),
+        ("dag-cbor", "dag-cbor") => (
+            DAG_CBOR,
+            cbor::encode(&cbor::decode(&data).map_err(bad_argument)?),
+        ),
+        ("dag-pb", "dag-pb") => {
+            PbNode::decode(&data)
+                .map_err(|e| bad_argument(format!("the input is not valid DAG-PB: {e}")))?;
+            (DAG_PB, data)
+        }
+        ("raw", "raw") => (RAW, data),
+        (i, s) => {
+            return Err(bad_argument(format!(
+                "dag put from {i} to {s} is not supported (dag-json or dag-cbor → dag-cbor, dag-json → dag-pb, dag-pb, raw)"
+            )));
+        }
+    };
+    let cid = CidBuilder::v1().cid_of(codec, &block);
+    core.store.put(&cid, &block).map_err(failed)?;
+    core.store.sync().map_err(failed)?;
+    if pin {
+        core.repo
+            .datastore()
+            .set_pin(&cid, PinKind::Recursive)
+            .map_err(failed)?;
+    }
+    Ok(DagPut {
+        cid: CidLink::new(&cid),
+    })
+}
+
+/// Imports one CAR; with `pin_roots`, pins each root whose DAG is complete.
+pub fn import(
+    core: &Core,
+    car: impl std::io::Read,
+    pin_roots: bool,
+) -> Result<Vec<ImportedRoot>, CommandError> {
+    let imported = dag::import_car(core.store, std::io::BufReader::new(car)).map_err(failed)?;
+    core.store.sync().map_err(failed)?;
+    let mut results = Vec::new();
+    if !pin_roots {
+        return Ok(results);
+    }
+    for root in &imported.roots {
+        let pin_error = if dag::reachable(core.store, std::slice::from_ref(root)).is_ok() {
+            core.repo
+                .datastore()
+                .set_pin(root, PinKind::Recursive)
+                .map_err(failed)?;
+            String::new()
+        } else {
+            "the DAG is incomplete".to_string()
+        };
+        results.push(ImportedRoot {
+            root: RootPin {
+                cid: CidLink::new(root),
+                pin_error,
+            },
+        });
+    }
+    Ok(results)
+}
+
+pub fn export(core: &Core, path: &str, out: impl std::io::Write) -> Result<(), CommandError> {
+    let cid = core.resolve_cid(path)?;
+    dag::export_car(core.store, &cid, out).map_err(failed)
+}
+
+pub fn stat(core: &Core, path: &str) -> Result<DagStat, CommandError> {
+    let cid = core.resolve_cid(path)?;
+    let stat = dag::stat(core.store, &cid).map_err(failed)?;
+    Ok(DagStat {
+        size: stat.bytes,
+        blocks: stat.blocks,
+    })
+}
+
+pub fn base64(bytes: &[u8]) -> String {
+    multibase::encode(multibase::Base::Base64, bytes)[1..].to_string()
+}
+
+fn pb_as_dag_json(node: &PbNode) -> serde_json::Value {
+    let links: Vec<_> = node
+        .links
+        .iter()
+        .map(|l| {
+            let mut link = serde_json::Map::new();
+            link.insert("Hash".into(), json!({ "/": cid_string(&l.cid) }));
+            if let Some(name) = &l.name {
+                link.insert("Name".into(), json!(name));
+            }
+            if let Some(tsize) = l.tsize {
+                link.insert("Tsize".into(), json!(tsize));
+            }
+            serde_json::Value::Object(link)
+        })
+        .collect();
+    let mut obj = serde_json::Map::new();
+    if let Some(data) = &node.data {
+        obj.insert("Data".into(), json!({ "/": { "bytes": base64(data) } }));
+    }
+    obj.insert("Links".into(), serde_json::Value::Array(links));
+    serde_json::Value::Object(obj)
+}
+
+fn pb_from_dag_json(value: &serde_json::Value) -> Result<PbNode, CommandError> {
+    let mut node = PbNode::default();
+    if let Some(data) = value.get("Data") {
+        let text = data
+            .pointer("/~1/bytes")
+            .and_then(|b| b.as_str())
+            .ok_or_else(|| bad_argument("Data must be {\"/\": {\"bytes\": …}}"))?;
+        node.data = Some(
+            multibase::decode(format!("m{text}"))
+                .map_err(|e| bad_argument(format!("Data bytes are not base64: {e}")))?
+                .1,
+        );
+    }
+    for link in value
+        .get("Links")
+        .and_then(|l| l.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let hash = link
+            .pointer("/Hash/~1")
+            .and_then(|h| h.as_str())
+            .ok_or_else(|| bad_argument("link without Hash"))?;
+        node.links.push(PbLink {
+            cid: parse_cid(hash).map_err(bad_argument)?,
+            name: link
+                .get("Name")
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
+            tsize: link.get("Tsize").and_then(|t| t.as_u64()),
+        });
+    }
+    node.sort_links();
+    Ok(node)
+}

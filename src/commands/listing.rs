@@ -1,0 +1,143 @@
+//! `ls` (directory entries) and `refs` (the links of nodes).
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommandError, Core, bad_argument, failed};
+use crate::codec::{IpfsPath, cid_string};
+use crate::dag;
+use crate::unixfs::dir;
+use crate::unixfs::node::Kind;
+use crate::unixfs::reader::load;
+use crate::unixfs::resolve::resolve;
+
+/// `ls`: one object per path argument.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Listing {
+    #[serde(rename = "Objects")]
+    pub objects: Vec<ListedObject>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListedObject {
+    /// The path argument as given.
+    #[serde(rename = "Hash")]
+    pub path: String,
+    #[serde(rename = "Links")]
+    pub links: Vec<ListedLink>,
+}
+
+/// Kubo's UnixFS type numbers, as `ls` reports them.
+pub const TYPE_DIRECTORY: u32 = 1;
+pub const TYPE_FILE: u32 = 2;
+pub const TYPE_SYMLINK: u32 = 4;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListedLink {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Hash")]
+    pub hash: String,
+    #[serde(rename = "Size")]
+    pub size: u64,
+    #[serde(rename = "Type")]
+    pub kind: u32,
+    #[serde(rename = "Target", default)]
+    pub target: String,
+}
+
+/// One line of `refs`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Ref {
+    #[serde(rename = "Ref")]
+    pub cid: String,
+    #[serde(rename = "Err", default)]
+    pub error: String,
+}
+
+fn kind_number(kind: Kind) -> u32 {
+    match kind {
+        Kind::Directory | Kind::HamtShard => TYPE_DIRECTORY,
+        Kind::Symlink => TYPE_SYMLINK,
+        _ => TYPE_FILE,
+    }
+}
+
+/// The entries of each directory; a file is listed as itself, named by
+/// its path argument.
+pub fn ls(core: &Core, paths: &[String]) -> Result<Listing, CommandError> {
+    let mut objects = Vec::new();
+    for text in paths {
+        let path = IpfsPath::parse(text).map_err(|e| bad_argument(format!("{text}: {e}")))?;
+        let resolved = resolve(core.store, &path).map_err(failed)?;
+        let links = if resolved.node.kind().is_dir() {
+            let mut links = Vec::new();
+            for entry in dir::list(core.store, &resolved.cid).map_err(failed)? {
+                let child = load(core.store, &entry.cid).map_err(failed)?;
+                let kind = kind_number(child.kind());
+                links.push(ListedLink {
+                    name: entry.name,
+                    hash: cid_string(&entry.cid),
+                    size: if kind == TYPE_DIRECTORY {
+                        0
+                    } else {
+                        child.content_size()
+                    },
+                    kind,
+                    target: String::new(),
+                });
+            }
+            links
+        } else {
+            vec![ListedLink {
+                name: text.clone(),
+                hash: cid_string(&resolved.cid),
+                size: resolved.node.content_size(),
+                kind: kind_number(resolved.node.kind()),
+                target: String::new(),
+            }]
+        };
+        objects.push(ListedObject {
+            path: text.clone(),
+            links,
+        });
+    }
+    Ok(Listing { objects })
+}
+
+/// The CIDs each path's node links to (`recursive`: the whole DAG below
+/// it), each once with `unique`.
+pub fn refs(
+    core: &Core,
+    paths: &[String],
+    recursive: bool,
+    unique: bool,
+) -> Result<Vec<Ref>, CommandError> {
+    let mut refs = Vec::new();
+    let mut seen = HashSet::new();
+    for text in paths {
+        let path = IpfsPath::parse(text).map_err(|e| bad_argument(format!("{text}: {e}")))?;
+        let resolved = resolve(core.store, &path).map_err(failed)?;
+        let mut emit = |child: &crate::codec::Cid| {
+            if !unique || seen.insert(child.hash().to_bytes()) {
+                refs.push(Ref {
+                    cid: cid_string(child),
+                    error: String::new(),
+                });
+            }
+        };
+        if recursive {
+            dag::walk(core.store, &resolved.cid, &mut |_, _| Ok(()), &mut |_, child| {
+                emit(child)
+            })
+            .map_err(failed)?;
+        } else {
+            let block = crate::blockstore::get_required(core.store, &resolved.cid).map_err(failed)?;
+            for child in crate::codec::links::links_of(&resolved.cid, &block).map_err(failed)? {
+                emit(&child);
+            }
+        }
+    }
+    Ok(refs)
+}
