@@ -25,7 +25,9 @@ fn bytes(data: Vec<u8>) -> Response {
 
 pub async fn block_get(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let path = Args::parse(query.as_deref()).arg(0, "cid")?;
-    Ok(bytes(run(&state, move |core| blocks::get(core, &path)).await?))
+    Ok(bytes(
+        run(&state, move |core| blocks::get(core, &path)).await?,
+    ))
 }
 
 pub async fn block_put(
@@ -41,13 +43,18 @@ pub async fn block_put(
     let hash = args.get(&["mhtype"]).unwrap_or("sha2-256").to_string();
     let pin = args.flag(&["pin"])?;
     let data = read_part(&mut multipart, MAX_BLOCK).await?;
-    let stat = run(&state, move |core| blocks::put(core, &data, &codec, &hash, pin)).await?;
+    let stat = run(&state, move |core| {
+        blocks::put(core, &data, &codec, &hash, pin)
+    })
+    .await?;
     Ok(json(&stat))
 }
 
 pub async fn block_stat(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let path = Args::parse(query.as_deref()).arg(0, "cid")?;
-    Ok(json(&run(&state, move |core| blocks::stat(core, &path)).await?))
+    Ok(json(
+        &run(&state, move |core| blocks::stat(core, &path)).await?,
+    ))
 }
 
 pub async fn block_rm(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
@@ -64,7 +71,9 @@ pub async fn block_rm(State(state): State<ApiState>, RawQuery(query): RawQuery) 
 
 pub async fn dag_get(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let path = Args::parse(query.as_deref()).arg(0, "ref")?;
-    Ok(json(&run(&state, move |core| dags::get(core, &path)).await?))
+    Ok(json(
+        &run(&state, move |core| dags::get(core, &path)).await?,
+    ))
 }
 
 pub async fn dag_put(
@@ -107,14 +116,17 @@ pub async fn dag_export(State(state): State<ApiState>, RawQuery(query): RawQuery
     let path = Args::parse(query.as_deref()).arg(0, "root")?;
     let root = run(&state, move |core| core.resolve_cid(&path)).await?;
     let store = state.store.clone();
-    Ok(super::content::streamed("application/vnd.ipld.car", move |out| {
-        crate::dag::export_car(store.as_ref(), &root, out).map_err(|e| e.to_string())
-    }))
+    Ok(super::content::streamed(
+        "application/vnd.ipld.car",
+        move |out| crate::dag::export_car(store.as_ref(), &root, out).map_err(|e| e.to_string()),
+    ))
 }
 
 pub async fn dag_stat(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let path = Args::parse(query.as_deref()).arg(0, "root")?;
-    Ok(json(&run(&state, move |core| dags::stat(core, &path)).await?))
+    Ok(json(
+        &run(&state, move |core| dags::stat(core, &path)).await?,
+    ))
 }
 
 fn object_path(query: Option<&str>) -> Result<String, ApiError> {
@@ -123,22 +135,30 @@ fn object_path(query: Option<&str>) -> Result<String, ApiError> {
 
 pub async fn object_get(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let path = object_path(query.as_deref())?;
-    Ok(json(&run(&state, move |core| objects::get(core, &path)).await?))
+    Ok(json(
+        &run(&state, move |core| objects::get(core, &path)).await?,
+    ))
 }
 
 pub async fn object_stat(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let path = object_path(query.as_deref())?;
-    Ok(json(&run(&state, move |core| objects::stat(core, &path)).await?))
+    Ok(json(
+        &run(&state, move |core| objects::stat(core, &path)).await?,
+    ))
 }
 
 pub async fn object_data(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let path = object_path(query.as_deref())?;
-    Ok(bytes(run(&state, move |core| objects::data(core, &path)).await?))
+    Ok(bytes(
+        run(&state, move |core| objects::data(core, &path)).await?,
+    ))
 }
 
 pub async fn object_links(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let path = object_path(query.as_deref())?;
-    Ok(json(&run(&state, move |core| objects::links(core, &path)).await?))
+    Ok(json(
+        &run(&state, move |core| objects::links(core, &path)).await?,
+    ))
 }
 
 fn path_args(args: &Args) -> Result<Vec<String>, ApiError> {
@@ -151,7 +171,9 @@ fn path_args(args: &Args) -> Result<Vec<String>, ApiError> {
 
 pub async fn ls(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let paths = path_args(&Args::parse(query.as_deref()))?;
-    Ok(json(&run(&state, move |core| listing::ls(core, &paths)).await?))
+    Ok(json(
+        &run(&state, move |core| listing::ls(core, &paths)).await?,
+    ))
 }
 
 pub async fn refs(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {

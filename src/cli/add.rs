@@ -138,7 +138,11 @@ fn add_locally(repo: Option<&Repo>, args: &AddArgs, opts: &AddOptions) -> Result
 fn add_through(api: &Api, args: &AddArgs, request: &AddRequest, opts: &AddOptions) -> Result<()> {
     let parts: Vec<std::io::Result<Part>> = if args.paths.is_empty() {
         let name = args.stdin_name.clone().unwrap_or_default();
-        vec![Ok(file_part(name, Box::new(std::io::stdin()), Metadata::default()))]
+        vec![Ok(file_part(
+            name,
+            Box::new(std::io::stdin()),
+            Metadata::default(),
+        ))]
     } else {
         plan(&args.paths, opts)?
             .into_iter()
@@ -148,7 +152,10 @@ fn add_through(api: &Api, args: &AddArgs, request: &AddRequest, opts: &AddOption
                     PlannedKind::Symlink(target) => PartContent::Symlink(target),
                     PlannedKind::File => {
                         let file = std::fs::File::open(&entry.source).map_err(|e| {
-                            std::io::Error::new(e.kind(), format!("{}: {e}", entry.source.display()))
+                            std::io::Error::new(
+                                e.kind(),
+                                format!("{}: {e}", entry.source.display()),
+                            )
                         })?;
                         PartContent::File(Box::new(file))
                     }

@@ -36,8 +36,10 @@ pub fn block(ctx: &Ctx, cmd: BlockCmd) -> Result<()> {
                         ("mhtype", mhtype),
                         ("pin", pin.to_string()),
                     ];
-                    let reply = api.call_with_file("block/put", &query, std::io::Cursor::new(data))?;
-                    serde_json::from_reader(reply).context("the API answered with unexpected JSON")?
+                    let reply =
+                        api.call_with_file("block/put", &query, std::io::Cursor::new(data))?;
+                    serde_json::from_reader(reply)
+                        .context("the API answered with unexpected JSON")?
                 }
             };
             writeln!(out, "{}", stat.key)?;
@@ -98,8 +100,10 @@ pub fn dag(ctx: &Ctx, cmd: DagCmd) -> Result<()> {
                         ("store-codec", store_codec),
                         ("pin", pin.to_string()),
                     ];
-                    let reply = api.call_with_file("dag/put", &query, std::io::Cursor::new(data))?;
-                    serde_json::from_reader(reply).context("the API answered with unexpected JSON")?
+                    let reply =
+                        api.call_with_file("dag/put", &query, std::io::Cursor::new(data))?;
+                    serde_json::from_reader(reply)
+                        .context("the API answered with unexpected JSON")?
                 }
             };
             writeln!(out, "{}", put.cid.cid)?;
@@ -125,10 +129,16 @@ pub fn dag(ctx: &Ctx, cmd: DagCmd) -> Result<()> {
                     roots
                 }
                 Opened::Api(api) => {
-                    let parts = files.into_iter().map(|path| {
+                    let opened = files
+                        .iter()
+                        .map(|path| {
+                            File::open(path).with_context(|| format!("opening {}", path.display()))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let parts = opened.into_iter().map(|file| {
                         Ok(Part {
                             path: String::new(),
-                            content: PartContent::File(Box::new(File::open(&path)?)),
+                            content: PartContent::File(Box::new(file)),
                             field: "file".to_string(),
                         })
                     });
@@ -142,7 +152,11 @@ pub fn dag(ctx: &Ctx, cmd: DagCmd) -> Result<()> {
                 if root.pin_error.is_empty() {
                     writeln!(out, "pinned root {} success", root.cid.cid)?;
                 } else {
-                    writeln!(out, "pinned root {} FAILED: {}", root.cid.cid, root.pin_error)?;
+                    writeln!(
+                        out,
+                        "pinned root {} FAILED: {}",
+                        root.cid.cid, root.pin_error
+                    )?;
                 }
             }
         }
@@ -176,9 +190,9 @@ pub fn object(ctx: &Ctx, cmd: ObjectCmd) -> Result<()> {
         }
         ObjectCmd::Data { path } => {
             let query = [("arg", path.clone())];
-            out.write_all(&opened.run_bytes("object/data", &query, |core| {
-                objects::data(core, &path)
-            })?)?;
+            out.write_all(
+                &opened.run_bytes("object/data", &query, |core| objects::data(core, &path))?,
+            )?;
         }
         ObjectCmd::Links { path, headers } => {
             let query = [("arg", path.clone())];

@@ -44,9 +44,8 @@ pub fn pin(ctx: &Ctx, cmd: PinCmd) -> Result<()> {
             let mut query = args_query(&paths);
             query.push(("type", pin_type.clone()));
             query.push(("stream", "true".to_string()));
-            let listed: Vec<PinEntry> = opened.run_lines("pin/ls", &query, |core| {
-                pins::list(core, &paths, &pin_type)
-            })?;
+            let listed: Vec<PinEntry> =
+                opened.run_lines("pin/ls", &query, |core| pins::list(core, &paths, &pin_type))?;
             for pin in listed {
                 if quiet {
                     writeln!(out, "{}", pin.cid)?;

@@ -218,7 +218,9 @@ impl Read for MultipartBody {
                 }
                 None => {
                     self.done = true;
-                    Box::new(std::io::Cursor::new(format!("--{BOUNDARY}--\r\n").into_bytes()))
+                    Box::new(std::io::Cursor::new(
+                        format!("--{BOUNDARY}--\r\n").into_bytes(),
+                    ))
                 }
             };
         }

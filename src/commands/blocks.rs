@@ -86,7 +86,11 @@ pub fn stat(core: &Core, path: &str) -> Result<BlockStat, CommandError> {
 
 /// Removes blocks no pin holds, directly or through a recursive pin.
 /// With `force`, blocks already absent are not errors.
-pub fn remove(core: &Core, cids: &[String], force: bool) -> Result<Vec<BlockRemoved>, CommandError> {
+pub fn remove(
+    core: &Core,
+    cids: &[String],
+    force: bool,
+) -> Result<Vec<BlockRemoved>, CommandError> {
     let cids = cids
         .iter()
         .map(|text| parse_cid(text).map_err(|e| bad_argument(format!("{text}: {e}"))))

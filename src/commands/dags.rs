@@ -67,7 +67,8 @@ pub fn put(
     pin: bool,
 ) -> Result<DagPut, CommandError> {
     let json = || -> Result<serde_json::Value, CommandError> {
-        serde_json::from_slice(&data).map_err(|e| bad_argument(format!("the input is not JSON: {e}")))
+        serde_json::from_slice(&data)
+            .map_err(|e| bad_argument(format!("the input is not JSON: {e}")))
     };
     let (codec, block) = match (input, store_as) {
         ("dag-json" | "json", "dag-cbor") => (

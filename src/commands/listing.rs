@@ -128,12 +128,16 @@ pub fn refs(
             }
         };
         if recursive {
-            dag::walk(core.store, &resolved.cid, &mut |_, _| Ok(()), &mut |_, child| {
-                emit(child)
-            })
+            dag::walk(
+                core.store,
+                &resolved.cid,
+                &mut |_, _| Ok(()),
+                &mut |_, child| emit(child),
+            )
             .map_err(failed)?;
         } else {
-            let block = crate::blockstore::get_required(core.store, &resolved.cid).map_err(failed)?;
+            let block =
+                crate::blockstore::get_required(core.store, &resolved.cid).map_err(failed)?;
             for child in crate::codec::links::links_of(&resolved.cid, &block).map_err(failed)? {
                 emit(&child);
             }

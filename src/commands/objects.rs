@@ -41,7 +41,10 @@ pub struct ObjectLink {
 fn load_pb(core: &Core, path: &str) -> Result<(Cid, PbNode, usize), CommandError> {
     let cid = core.resolve_cid(path)?;
     if cid.codec() != DAG_PB {
-        return Err(failed(format!("{} is not a dag-pb object", cid_string(&cid))));
+        return Err(failed(format!(
+            "{} is not a dag-pb object",
+            cid_string(&cid)
+        )));
     }
     let block = get_required(core.store, &cid).map_err(failed)?;
     Ok((cid, PbNode::decode(&block).map_err(failed)?, block.len()))

@@ -32,11 +32,7 @@ pub fn add(core: &Core, paths: &[String], recursive: bool) -> Result<PinsChanged
     Ok(PinsChanged { pins })
 }
 
-pub fn remove(
-    core: &Core,
-    paths: &[String],
-    recursive: bool,
-) -> Result<PinsChanged, CommandError> {
+pub fn remove(core: &Core, paths: &[String], recursive: bool) -> Result<PinsChanged, CommandError> {
     let mut pins = Vec::new();
     for text in paths {
         let cid = core.resolve_cid(text)?;

@@ -127,9 +127,7 @@ pub fn config_set(
         ),
         ValueKind::String => serde_json::Value::String(value.to_string()),
     };
-    core.repo
-        .config_set(key, parsed.clone())
-        .map_err(failed)?;
+    core.repo.config_set(key, parsed.clone()).map_err(failed)?;
     Ok(ConfigEntry {
         key: key.to_string(),
         value: parsed,

@@ -171,10 +171,11 @@ pub fn add_paths(adder: Adder, paths: &[std::path::PathBuf]) -> Result<Vec<Added
                 tree.add(&entry.path, Entry::Symlink(target), entry.meta)?
             }
             PlannedKind::File => {
-                let mut file = std::fs::File::open(&entry.source).map_err(|source| AddError::Io {
-                    path: entry.source.display().to_string(),
-                    source,
-                })?;
+                let mut file =
+                    std::fs::File::open(&entry.source).map_err(|source| AddError::Io {
+                        path: entry.source.display().to_string(),
+                        source,
+                    })?;
                 tree.add(&entry.path, Entry::File(&mut file), entry.meta)?;
             }
         }

@@ -196,9 +196,9 @@ mod tests {
             preserve_mtime: false,
         };
         let (mut on_added, mut progress) = (|_: &crate::unixfs::adder::Added| {}, |_: u64| {});
-        let adder =
-            crate::unixfs::adder::Adder::new(&store, &opts, &mut on_added, &mut progress);
-        let root = crate::unixfs::streamed::add_paths(adder, std::slice::from_ref(&tree)).unwrap()[0].cid;
+        let adder = crate::unixfs::adder::Adder::new(&store, &opts, &mut on_added, &mut progress);
+        let root =
+            crate::unixfs::streamed::add_paths(adder, std::slice::from_ref(&tree)).unwrap()[0].cid;
         let node = load(&store, &root).unwrap();
         let mut bytes = Vec::new();
         write_tar(&store, &root, node, "tree", &mut bytes).unwrap();

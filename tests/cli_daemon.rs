@@ -1,0 +1,302 @@
+//! While a daemon holds the repository, every command goes through its API
+//! and prints exactly what it prints offline. Two identical repositories:
+//! one used directly, one through `rsipfs daemon`; each command runs on
+//! both and the outputs are compared.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Node, fixture};
+
+struct Daemon(std::sync::Mutex<Child>);
+
+impl Daemon {
+    /// Still running, so still holding the repository: whatever ran on it
+    /// meanwhile went through its API.
+    fn assert_alive(&self) {
+        let mut child = self.0.lock().unwrap();
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the daemon exited"
+        );
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let child = self.0.get_mut().unwrap();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let _ = child.wait();
+    }
+}
+
+fn start_daemon(node: &Node) -> Daemon {
+    let log = std::fs::File::create(node.dir.path().join("daemon.log")).expect("log");
+    let child = node
+        .cmd(&["daemon", "--offline"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn daemon");
+    let daemon = Daemon(std::sync::Mutex::new(child));
+    let started = Instant::now();
+    while !node.repo().join("api").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "daemon not ready: {}",
+            std::fs::read_to_string(node.dir.path().join("daemon.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    daemon
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+}
+
+/// The pair: `offline` used directly, `online` behind its daemon; both run
+/// in `offline`'s work directory, so paths and file metadata are the same.
+struct Pair {
+    offline: Node,
+    online: Node,
+    daemon: Daemon,
+}
+
+impl Pair {
+    fn new() -> Self {
+        let offline = Node::new();
+        offline.make_tree("tree");
+        let online = Node::new();
+        std::fs::remove_dir_all(online.repo()).expect("rm");
+        copy_dir(&offline.repo(), &online.repo());
+        let daemon = start_daemon(&online);
+        Pair {
+            offline,
+            online,
+            daemon,
+        }
+    }
+
+    fn run(&self, node: &Node, args: &[&str], input: Option<&[u8]>) -> Output {
+        let mut cmd = node.cmd(args);
+        cmd.current_dir(self.offline.work());
+        match input {
+            None => cmd.output().expect("run"),
+            Some(bytes) => {
+                use std::io::Write;
+                let mut child = cmd
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn");
+                child.stdin.take().unwrap().write_all(bytes).unwrap();
+                child.wait_with_output().expect("wait")
+            }
+        }
+    }
+
+    /// Runs `args` both ways; asserts the same status, stdout, and (when
+    /// failing) the same error, and that the status is `succeeds`. Returns
+    /// the stdout.
+    fn same_with(&self, args: &[&str], input: Option<&[u8]>, succeeds: bool) -> String {
+        let offline = self.run(&self.offline, args, input);
+        let online = self.run(&self.online, args, input);
+        self.daemon.assert_alive();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert_eq!(
+            offline.status.success(),
+            online.status.success(),
+            "rsipfs {args:?}: offline {:?} {}, through the daemon {:?} {}",
+            offline.status,
+            text(&offline.stderr),
+            online.status,
+            text(&online.stderr)
+        );
+        assert!(
+            offline.stdout == online.stdout,
+            "rsipfs {args:?}: stdout differs\n--- offline\n{}\n--- through the daemon\n{}",
+            text(&offline.stdout),
+            text(&online.stdout)
+        );
+        assert_eq!(
+            offline.status.success(),
+            succeeds,
+            "rsipfs {args:?}: {}",
+            text(&offline.stderr)
+        );
+        if !offline.status.success() {
+            assert_eq!(
+                text(&offline.stderr),
+                text(&online.stderr),
+                "rsipfs {args:?}: errors differ"
+            );
+        }
+        text(&offline.stdout)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.same_with(args, None, true)
+    }
+
+    fn ok_with(&self, args: &[&str], input: &[u8]) -> String {
+        self.same_with(args, Some(input), true)
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        self.same_with(args, None, false)
+    }
+}
+
+#[test]
+fn adding_and_reading_give_the_same_output_through_the_daemon() {
+    let pair = Pair::new();
+    let out = pair.ok(&["add", "-r", "tree"]);
+    let root = out
+        .lines()
+        .last()
+        .expect("root line")
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(out.lines().count() > 3000, "every entry is reported");
+    pair.ok(&["add", "-r", "-H", "-Q", "--cid-version", "1", "tree"]);
+    pair.ok(&[
+        "add",
+        "-r",
+        "--preserve-mode",
+        "--preserve-mtime",
+        "-q",
+        "tree/sizes",
+    ]);
+    pair.ok(&["add", "-w", "tree/hello.txt", "tree/empty.txt"]);
+    pair.ok(&[
+        "add",
+        "--raw-leaves",
+        "--chunker",
+        "size-1000",
+        "--trickle",
+        "tree/sizes/s262145.bin",
+    ]);
+    pair.ok(&["add", "-n", "-r", "tree"]);
+    pair.ok(&["add", "--pin=false", "-r", "tree/with space"]);
+    pair.ok_with(&["add", "--stdin-name", "note.txt"], b"from stdin\n");
+    pair.ok_with(&["add"], b"unnamed stdin\n");
+    pair.fails(&["add", "tree"]); // a directory without -r
+    pair.fails(&[
+        "add",
+        "--cid-version",
+        "0",
+        "--hash",
+        "sha2-512",
+        "tree/hello.txt",
+    ]);
+    pair.ok(&[
+        "add",
+        "--cid-version",
+        "1",
+        "--hash",
+        "sha2-512",
+        "tree/hello.txt",
+    ]);
+
+    pair.ok(&["ls", &root]);
+    pair.ok(&["ls", "-v", "--size=false", &format!("{root}/sharded")]);
+    pair.ok(&[
+        "ls",
+        &format!("{root}/hello.txt"),
+        &format!("/ipfs/{root}/sizes"),
+    ]);
+    pair.fails(&["ls", &format!("{root}/missing")]);
+    pair.ok(&["refs", &root]);
+    pair.ok(&["refs", "-r", "--unique", &root]);
+    pair.ok(&["cat", &format!("{root}/hello.txt")]);
+    pair.ok(&["object", "links", "-v", &root]);
+    pair.ok(&["object", "stat", &root]);
+    pair.ok(&["object", "get", &format!("{root}/sizes")]);
+    pair.ok(&["object", "data", &root]);
+    pair.ok(&["dag", "get", &root]);
+    pair.ok(&["dag", "stat", &format!("{root}/sizes")]);
+    let car = pair.ok(&["dag", "export", &format!("{root}/sizes/s262145.bin")]);
+    assert!(!car.is_empty());
+    pair.fails(&["get", "-o", "not-made", "nonsense-cid"]);
+}
+
+#[test]
+fn blocks_dags_pins_repo_and_config_through_the_daemon() {
+    let pair = Pair::new();
+    let root = pair.ok(&["add", "-Q", "-r", "tree"]).trim().to_string();
+    let hello = pair
+        .ok(&["add", "-Q", "--pin=false", "tree/hello.txt"])
+        .trim()
+        .to_string();
+    pair.ok(&["block", "stat", &hello]);
+    pair.ok(&["block", "get", &hello]);
+    let raw = pair.ok_with(&["block", "put"], b"a raw block");
+    let raw = raw.trim();
+    pair.same_with(
+        &["block", "put", "--cid-codec", "dag-pb"],
+        Some(b"not protobuf"),
+        false,
+    );
+    let cbor = pair.ok_with(&["dag", "put"], br#"{"a": [1, 2, {"/": "bafkqaaa"}]}"#);
+    pair.ok(&["dag", "get", cbor.trim()]);
+    pair.ok_with(
+        &[
+            "dag",
+            "put",
+            "--store-codec",
+            "dag-pb",
+            "--input-codec",
+            "dag-json",
+        ],
+        br#"{"Data": {"/": {"bytes": "CAE"}}, "Links": []}"#,
+    );
+    let car = fixture("tooling-car/dag.car");
+    let car = car.to_str().unwrap();
+    let imported = pair.ok(&["dag", "import", car, car]);
+    assert!(imported.contains("pinned root"), "{imported}");
+    pair.fails(&["dag", "import", "/nonexistent.car"]);
+
+    pair.ok(&["pin", "ls", "--type", "recursive"]);
+    pair.ok(&["pin", "ls", "-q", "--type", "direct"]);
+    pair.ok(&["pin", "ls", &format!("{root}/hello.txt")]);
+    pair.ok(&["pin", "add", "--recursive=false", &hello]);
+    pair.ok(&["pin", "rm", &hello]);
+    pair.fails(&["pin", "rm", &hello]); // not pinned any more
+    pair.fails(&["pin", "ls", "--type", "bogus"]);
+    pair.fails(&["block", "rm", &root]); // pinned
+    pair.fails(&["block", "rm", &format!("{root}")]);
+    pair.fails(&["block", "rm", "-f", "-q", &hello]); // pinned through the root
+    pair.ok(&["block", "rm", raw]);
+    pair.fails(&["block", "stat", raw]); // gone
+    pair.fails(&["block", "rm", raw]);
+    pair.ok(&["block", "rm", "-f", raw]);
+    pair.ok(&["pin", "rm", &root]);
+    pair.ok(&["repo", "gc", "-q"]);
+    pair.ok(&["repo", "verify"]);
+    pair.ok(&["repo", "version"]);
+    pair.ok(&["config", "Addresses.API"]);
+    pair.ok(&[
+        "config",
+        "--json",
+        "Experimental.Thing",
+        r#"{"on": [1, 2]}"#,
+    ]);
+    pair.ok(&["config", "Experimental.Thing"]);
+    pair.fails(&["config", "--bool", "Mounts.FuseAllowOther", "maybe"]);
+    pair.ok(&["config", "--show"]);
+    pair.ok(&["version"]);
+}
