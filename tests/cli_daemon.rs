@@ -278,7 +278,7 @@ fn blocks_dags_pins_repo_and_config_through_the_daemon() {
     pair.fails(&["pin", "rm", &hello]); // not pinned any more
     pair.fails(&["pin", "ls", "--type", "bogus"]);
     pair.fails(&["block", "rm", &root]); // pinned
-    pair.fails(&["block", "rm", &format!("{root}")]);
+    pair.fails(&["block", "rm", &format!("/ipfs/{root}")]); // not a CID
     pair.fails(&["block", "rm", "-f", "-q", &hello]); // pinned through the root
     pair.ok(&["block", "rm", raw]);
     pair.fails(&["block", "stat", raw]); // gone
