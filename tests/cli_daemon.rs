@@ -6,54 +6,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Output, Stdio};
 
-use common::{Node, fixture};
-
-struct Daemon(std::sync::Mutex<Child>);
-
-impl Daemon {
-    /// Still running, so still holding the repository: whatever ran on it
-    /// meanwhile went through its API.
-    fn assert_alive(&self) {
-        let mut child = self.0.lock().unwrap();
-        assert!(
-            child.try_wait().expect("try_wait").is_none(),
-            "the daemon exited"
-        );
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let child = self.0.get_mut().unwrap();
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let _ = child.wait();
-    }
-}
-
-fn start_daemon(node: &Node) -> Daemon {
-    let log = std::fs::File::create(node.dir.path().join("daemon.log")).expect("log");
-    let child = node
-        .cmd(&["daemon", "--offline"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn daemon");
-    let daemon = Daemon(std::sync::Mutex::new(child));
-    let started = Instant::now();
-    while !node.repo().join("api").exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "daemon not ready: {}",
-            std::fs::read_to_string(node.dir.path().join("daemon.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    daemon
-}
+use common::{Daemon, Node, fixture, start_daemon};
 
 fn copy_dir(from: &Path, to: &Path) {
     let status = std::process::Command::new("cp")

@@ -6,6 +6,7 @@
 mod add;
 mod admin;
 mod content;
+pub mod cors;
 mod files;
 pub mod node;
 mod objects;
@@ -34,6 +35,8 @@ pub struct ApiState {
     pub net: Option<crate::net::NetHandle>,
     /// Mounts /ipfs and /mfs in the serving process (`/api/v0/mount`).
     pub mounter: Option<Arc<Mounter>>,
+    /// Which web origins may call the API.
+    pub cors: Arc<cors::Cors>,
 }
 
 /// Given the /ipfs and /mfs mount points asked for (or `None` for the
@@ -164,7 +167,10 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/files/chcid", post(files::refused))
         .route("/api/v0/files/restore", post(files::refused))
         .layer(DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn(refuse_browsers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refuse_browsers,
+        ))
         .with_state(state)
 }
 
@@ -189,17 +195,43 @@ async fn mount(
 }
 
 /// A web page must not drive the API: requests that carry an Origin (every
-/// browser request does) are refused, as Kubo does by default.
+/// browser request does) are refused unless the origin is configured.
 async fn refuse_browsers(
+    axum::extract::State(state): axum::extract::State<ApiState>,
     headers: HeaderMap,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if headers.contains_key(header::ORIGIN) {
-        return ApiError::new(StatusCode::FORBIDDEN, "403 - Forbidden: origin not allowed")
-            .into_response();
+    if let Some(answer) = state.cors.check(request.method(), &headers) {
+        return answer;
     }
-    next.run(request).await
+    let mut response = as_kubo_error(next.run(request).await).await;
+    state.cors.decorate(&headers, &mut response);
+    response
+}
+
+/// Errors from outside the handlers (an unknown command, a wrong method, a
+/// body that is not multipart) in Kubo's JSON shape too.
+async fn as_kubo_error(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let mut message = String::from_utf8_lossy(&body).trim().to_string();
+    if message.is_empty() {
+        message = status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_string();
+    }
+    ApiError::new(status, message).into_response()
 }
 
 /// Kubo's error body: `{"Message": …, "Code": 0, "Type": "error"}`.

@@ -408,6 +408,9 @@ impl ApiEndpoint {
             store,
             net,
             mounter: Some(mounter),
+            cors: Arc::new(rsipfs::api::cors::Cors::from_config(
+                &repo.config_get("API.HTTPHeaders").unwrap_or_default(),
+            )),
         };
         let server = rsipfs::api::start(addr, state)
             .with_context(|| format!("serving the API on {addr}"))?;

@@ -73,3 +73,49 @@ pub fn assert_same_tree(expected: &Path, actual: &Path, skip_hidden: bool) {
         }
     }
 }
+
+/// A running `rsipfs daemon --offline`, stopped with SIGTERM when dropped.
+pub struct Daemon(std::sync::Mutex<std::process::Child>);
+
+impl Daemon {
+    /// Still running, so still holding the repository: whatever ran on it
+    /// meanwhile went through its API.
+    pub fn assert_alive(&self) {
+        let mut child = self.0.lock().unwrap();
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the daemon exited"
+        );
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let child = self.0.get_mut().unwrap();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let _ = child.wait();
+    }
+}
+
+/// Starts the daemon on `node`'s repository; returns once its API is up.
+pub fn start_daemon(node: &Node) -> Daemon {
+    let log = std::fs::File::create(node.dir.path().join("daemon.log")).expect("log");
+    let child = node
+        .cmd(&["daemon", "--offline"])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn daemon");
+    let daemon = Daemon(std::sync::Mutex::new(child));
+    let started = std::time::Instant::now();
+    while !node.repo().join("api").exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "daemon not ready: {}",
+            std::fs::read_to_string(node.dir.path().join("daemon.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    daemon
+}
