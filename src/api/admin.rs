@@ -4,6 +4,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 
 use super::{ApiError, ApiState, Args, json, ndjson, run};
+use crate::codec::parse_cid;
 use crate::commands::{pins, repo};
 
 type Reply = Result<Response, ApiError>;
@@ -22,9 +23,17 @@ pub async fn pin_add(State(state): State<ApiState>, RawQuery(query): RawQuery) -
     if paths.is_empty() {
         return Err(ApiError::bad_request("argument \"ipfs-path\" is required"));
     }
-    Ok(json(
-        &run(&state, move |core| pins::add(core, &paths, recursive)).await?,
-    ))
+    let changed = run(&state, move |core| pins::add(core, &paths, recursive)).await?;
+    if let Some(net) = &state.net {
+        net.provide(
+            changed
+                .pins
+                .iter()
+                .filter_map(|c| parse_cid(c).ok())
+                .collect(),
+        );
+    }
+    Ok(json(&changed))
 }
 
 pub async fn pin_rm(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {

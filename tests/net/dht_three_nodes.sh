@@ -16,3 +16,8 @@ IPFS_PATH=$W/c "$R" swarm connect "/ip4/127.0.0.1/tcp/4302/p2p/$(id_of b)" > /de
 IPFS_PATH=$W/c "$R" swarm peers | grep -q "$(id_of a)" && { echo "C already knows A"; exit 1; }
 timeout 60 cat "$W/c-ipfs/$CID" > "$W/got.bin"
 cmp "$W/only-a.bin" "$W/got.bin" && echo "OK found through the DHT"
+# Content added while A runs goes through A's API, which announces it.
+head -c 700000 /dev/urandom > "$W/added-later.bin"
+LATER=$(IPFS_PATH=$W/a "$R" add -Q "$W/added-later.bin")
+timeout 60 cat "$W/c-ipfs/$LATER" > "$W/got-later.bin"
+cmp "$W/added-later.bin" "$W/got-later.bin" && echo "OK content added while running is found too"
