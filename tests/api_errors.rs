@@ -168,6 +168,33 @@ fn every_endpoint_answers_bad_requests_with_kubo_json_errors() {
             .expect("request")
     });
 
+    // An error after the first answer ends the stream with a JSON error,
+    // and nothing of the upload is pinned.
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ok.txt\"\r\n\r\nfine\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x%2F..%2Fy\"\r\n\r\nbad\r\n--{boundary}--\r\n"
+    );
+    let mut late = ureq::post(&format!("{base}/add"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(body.as_bytes())
+        .expect("request");
+    assert_eq!(late.status().as_u16(), 200);
+    let lines: Vec<serde_json::Value> = late
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines[0]["Name"], "ok.txt", "{lines:?}");
+    assert_eq!(lines.last().unwrap()["Type"], "error", "{lines:?}");
+
     daemon.assert_alive();
     let pins = post(&format!("{base}/pin/ls?stream=true"))
         .body_mut()

@@ -63,6 +63,13 @@ fn kubo_rpc_client_adds_reads_lists_and_pins() {
     assert_eq!(got["single"]["cid"], cid_of(&node, hello));
     assert_eq!(got["single"]["path"], "hello.txt");
     assert_eq!(got["cat"], std::str::from_utf8(hello).unwrap());
+    let big = vec![7u8; 3 * 262144 + 5];
+    assert_eq!(got["big"]["cid"], cid_of(&node, &big));
+    let progress = got["progress"].as_array().expect("progress");
+    assert!(progress.len() >= 2, "progress while adding: {progress:?}");
+    let last = progress.last().unwrap();
+    assert_eq!(last["bytes"], big.len());
+    assert_eq!(last["path"], "big.bin");
 
     // The same tree on disk, added offline without storing, gives the root.
     let dir = node.work().join("dir");

@@ -258,10 +258,16 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Kubo's JSON error object.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"Message": self.message, "Code": 0, "Type": "error"})
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"Message": self.message, "Code": 0, "Type": "error"});
-        (self.status, axum::Json(body)).into_response()
+        (self.status, axum::Json(self.body())).into_response()
     }
 }
 

@@ -17,7 +17,7 @@ use rsipfs::unixfs::plan::{PlannedKind, plan};
 use rsipfs::unixfs::streamed::add_paths;
 
 use super::args::AddArgs;
-use super::remote::{Api, Part, PartContent, parse_lines};
+use super::remote::{Api, Part, PartContent, for_each_line};
 use super::{Ctx, Opened, finish, stdout};
 
 /// Progress is shown for inputs at least this large.
@@ -187,11 +187,11 @@ fn add_through(api: &Api, args: &AddArgs, request: &AddRequest, opts: &AddOption
     let mut query = request.to_query();
     query.push(("only-hash", "false".to_string()));
     let reply = api.call_with_parts("add", &query, Box::new(parts))?;
-    let lines: Vec<AddedLine> = parse_lines(reply)?;
     let mut printer = printer;
-    for line in &lines {
-        printer.added(line);
-    }
+    for_each_line(reply, |line: AddedLine| {
+        printer.added(&line);
+        Ok(())
+    })?;
     printer.finish()
 }
 

@@ -145,12 +145,32 @@ impl Api {
     }
 }
 
-/// JSON values, one per line, as `T`s.
+/// JSON values, one per line, as `T`s; a Kubo error object among them
+/// (a command that failed after it began answering) is the error.
 pub fn parse_lines<T: DeserializeOwned>(reader: impl Read) -> Result<Vec<T>> {
-    serde_json::Deserializer::from_reader(reader)
-        .into_iter::<T>()
-        .map(|value| value.context("the API answered with unexpected JSON"))
-        .collect()
+    let mut values = Vec::new();
+    for_each_line(reader, |value| {
+        values.push(value);
+        Ok(())
+    })?;
+    Ok(values)
+}
+
+/// [`parse_lines`], handing each value on as it arrives.
+pub fn for_each_line<T: DeserializeOwned>(
+    reader: impl Read,
+    mut each: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    for value in serde_json::Deserializer::from_reader(reader).into_iter::<serde_json::Value>() {
+        let value = value.context("the API answered with malformed JSON")?;
+        if value["Type"] == "error"
+            && let Some(message) = value["Message"].as_str()
+        {
+            bail!("{message}");
+        }
+        each(serde_json::from_value(value).context("the API answered with unexpected JSON")?)?;
+    }
+    Ok(())
 }
 
 const BOUNDARY: &str = "rsipfs-part-boundary-5c1f0b2e";

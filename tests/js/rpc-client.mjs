@@ -18,6 +18,11 @@ const tree = await collect(client.addAll([
   { path: 'dir/empty', content: undefined },
 ]))
 const root = tree[tree.length - 1]
+const progress = []
+const big = await client.add(
+  { path: 'big.bin', content: new Uint8Array(3 * 262144 + 5).fill(7) },
+  { progress: (bytes, path) => progress.push({ bytes, path }) },
+)
 const cat = text(await collect(client.cat(single.cid)))
 const listing = await collect(client.ls(root.cid))
 
@@ -30,6 +35,8 @@ const pins = await collect(client.pin.ls({ type: 'recursive' }))
 console.log(JSON.stringify({
   single: { cid: single.cid.toString(), path: single.path, size: single.size },
   tree: tree.map((e) => ({ cid: e.cid.toString(), path: e.path })),
+  big: { cid: big.cid.toString(), size: big.size },
+  progress,
   cat,
   listing: listing.map((e) => ({ name: e.name, cid: e.cid.toString(), type: e.type, size: e.size })),
   read,
