@@ -255,3 +255,79 @@ fn blocks_dags_pins_repo_and_config_through_the_daemon() {
     pair.ok(&["config", "--show"]);
     pair.ok(&["version"]);
 }
+
+#[test]
+fn files_commands_give_the_same_tree_through_the_daemon() {
+    let pair = Pair::new();
+    let root = pair.ok(&["add", "-Q", "-r", "tree"]).trim().to_string();
+    pair.ok(&["files", "mkdir", "-p", "/a/b"]);
+    pair.ok_with(
+        &["files", "write", "--create", "/a/b/f.txt"],
+        b"some text\n",
+    );
+    pair.ok(&[
+        "files",
+        "write",
+        "--create",
+        "--parents",
+        "/c/d/big.bin",
+        "tree/sizes/s262145.bin",
+    ]);
+    pair.ok(&[
+        "files",
+        "cp",
+        &format!("/ipfs/{root}/hello.txt"),
+        "/a/h.txt",
+    ]);
+    pair.ok(&["files", "mv", "/a/h.txt", "/a/b/hello.txt"]);
+    pair.fails(&["files", "rm", "/a"]);
+    pair.fails(&["files", "mkdir", "/x/y"]);
+    pair.ok(&["files", "ls", "-l", "/a/b"]);
+    pair.ok(&[
+        "files",
+        "read",
+        "--offset",
+        "2",
+        "--count",
+        "4",
+        "/a/b/f.txt",
+    ]);
+    pair.ok(&["files", "stat", "/a/b/hello.txt"]);
+    pair.ok(&["files", "stat", "--hash", "/"]);
+    pair.ok(&["files", "chcid", "--cid-version", "1", "/a"]);
+    let after_chcid = pair.ok(&["files", "stat", "--hash", "/a"]);
+    assert!(after_chcid.starts_with("bafy"), "{after_chcid}");
+    pair.ok(&["files", "stat", "--hash", "/"]);
+    pair.fails(&["files", "chcid", "/a/b/f.txt"]);
+    pair.ok(&["files", "rm", "-r", "/c"]);
+    pair.ok(&["files", "ls", "/"]);
+    pair.ok(&["files", "stat", "--hash", "/"]);
+}
+
+#[test]
+fn files_restore_through_the_daemon_brings_back_a_past_version() {
+    let node = Node::new();
+    {
+        let _daemon = start_daemon(&node);
+        node.ok(&["files", "mkdir", "/kept"]);
+        node.ok(&["files", "flush", "/"]);
+    }
+    let first = node
+        .ok(&["files", "stat", "--hash", "/"])
+        .trim()
+        .to_string();
+    let _daemon = start_daemon(&node);
+    node.ok(&["files", "rm", "-r", "/kept"]);
+    node.ok(&["files", "mkdir", "/new"]);
+    node.ok(&["files", "flush", "/"]);
+    let log = node.ok(&["files", "log"]);
+    assert!(log.lines().count() >= 2, "{log}");
+    let restored = node.ok(&["files", "restore", "1"]);
+    assert_eq!(restored.trim(), first);
+    assert_eq!(node.ok(&["files", "stat", "--hash", "/"]).trim(), first);
+    assert_eq!(node.ok(&["files", "ls", "/"]).trim(), "kept");
+    assert!(
+        node.fails(&["files", "restore", "99"])
+            .contains("no version 99")
+    );
+}

@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 
 use super::{ApiError, ApiState, Args, blocking};
 use crate::codec::IpfsPath;
+use crate::codec::cid::{CidBuilder, HashFn, Version};
 use crate::codec::cid_string;
 use crate::fs::FsError;
+use crate::fs::mfs::MfsFs;
 use crate::mfs::WriteOptions;
 use crate::mfs::history;
 use crate::unixfs::node::Kind;
@@ -19,18 +21,33 @@ use crate::unixfs::resolve::resolve;
 
 type Reply = Result<Response, ApiError>;
 
-/// Kubo's wording for the common cases.
-fn fs_error(path: &str, err: FsError) -> ApiError {
+/// The wording `files` uses offline.
+fn fs_error(mfs: &MfsFs, path: &str, err: FsError) -> ApiError {
     let message = match err {
-        FsError::NotFound => format!("{path}: file does not exist"),
-        FsError::Exists => format!("{path}: file already exists"),
-        FsError::IsADirectory => format!("{path} is a directory, use -r to remove directories"),
+        FsError::NotFound => format!("{}: file does not exist", missing_part(mfs, path)),
+        FsError::Exists => format!("{path}: already exists"),
+        FsError::IsADirectory => format!("{path}: is a directory (use -r to remove directories)"),
         FsError::NotADirectory => format!("{path}: not a directory"),
-        FsError::Invalid => format!("{path}: invalid path"),
+        FsError::Invalid => format!("{path}: not an absolute MFS path of plain names"),
         FsError::ReadOnly => format!("{path}: read-only (a past version)"),
         other => format!("{path}: {other}"),
     };
     ApiError::internal(message)
+}
+
+/// The shortest leading part of `path` that does not exist.
+fn missing_part<'p>(mfs: &MfsFs, path: &'p str) -> &'p str {
+    let ends = path
+        .char_indices()
+        .filter(|&(i, c)| c == '/' && i > 0)
+        .map(|(i, _)| i)
+        .chain([path.len()]);
+    for end in ends {
+        if matches!(mfs.resolve(&path[..end]), Err(FsError::NotFound)) {
+            return &path[..end];
+        }
+    }
+    path
 }
 
 fn empty() -> Response {
@@ -52,8 +69,13 @@ pub async fn ls(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
         .first()
         .map_or("/".to_string(), |p| p.to_string());
     let long = args.flag(&["long", "l"])?;
-    let entries =
-        blocking(move || state.mfs.path_ls(&path).map_err(|e| fs_error(&path, e))).await?;
+    let entries = blocking(move || {
+        state
+            .mfs
+            .path_ls(&path)
+            .map_err(|e| fs_error(&state.mfs, &path, e))
+    })
+    .await?;
     let entries: Vec<Value> = entries
         .into_iter()
         .map(|(entry, kind, size)| {
@@ -76,7 +98,7 @@ pub async fn mkdir(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
         state
             .mfs
             .path_mkdir(&path, parents)
-            .map_err(|e| fs_error(&path, e))
+            .map_err(|e| fs_error(&state.mfs, &path, e))
     })
     .await?;
     Ok(empty())
@@ -104,7 +126,7 @@ pub async fn write(
         state
             .mfs
             .path_write(&path, &mut reader, &opts)
-            .map_err(|e| fs_error(&path, e))
+            .map_err(|e| fs_error(&state.mfs, &path, e))
     });
     // A broken upload fails the writer's read; its error is the answer.
     sender.forward(&mut field).await;
@@ -124,7 +146,7 @@ pub async fn read(State(state): State<ApiState>, RawQuery(query): RawQuery) -> R
         state
             .mfs
             .path_read(&path, offset, count, &mut out)
-            .map_err(|e| fs_error(&path, e))?;
+            .map_err(|e| fs_error(&state.mfs, &path, e))?;
         Ok(out)
     })
     .await?;
@@ -147,7 +169,7 @@ pub async fn rm(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
             state
                 .mfs
                 .path_rm(path, recursive)
-                .map_err(|e| fs_error(path, e))?;
+                .map_err(|e| fs_error(&state.mfs, path, e))?;
         }
         Ok(())
     })
@@ -168,13 +190,16 @@ pub async fn cp(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
                 .map_err(|e| ApiError::internal(format!("{src}: {e}")))?
                 .cid
         } else {
-            state.mfs.path_cid(&src).map_err(|e| fs_error(&src, e))?
+            state
+                .mfs
+                .path_cid(&src)
+                .map_err(|e| fs_error(&state.mfs, &src, e))?
         };
         let name = src.rsplit('/').find(|p| !p.is_empty()).unwrap_or_default();
         state
             .mfs
             .path_cp(&cid, name, &dst, parents)
-            .map_err(|e| fs_error(&dst, e))
+            .map_err(|e| fs_error(&state.mfs, &dst, e))
     })
     .await?;
     Ok(empty())
@@ -184,14 +209,26 @@ pub async fn mv(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
     let args = Args::parse(query.as_deref());
     let src = args.arg(0, "source")?;
     let dst = args.arg(1, "dest")?;
-    blocking(move || state.mfs.path_mv(&src, &dst).map_err(|e| fs_error(&src, e))).await?;
+    blocking(move || {
+        state
+            .mfs
+            .path_mv(&src, &dst)
+            .map_err(|e| fs_error(&state.mfs, &src, e))
+    })
+    .await?;
     Ok(empty())
 }
 
 pub async fn stat(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let args = Args::parse(query.as_deref());
     let path = args.arg(0, "path")?;
-    let stat = blocking(move || state.mfs.path_stat(&path).map_err(|e| fs_error(&path, e))).await?;
+    let stat = blocking(move || {
+        state
+            .mfs
+            .path_stat(&path)
+            .map_err(|e| fs_error(&state.mfs, &path, e))
+    })
+    .await?;
     let mut body = json!({
         "Hash": cid_string(&stat.cid),
         "Size": stat.size,
@@ -220,7 +257,10 @@ pub async fn flush(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
             .mfs
             .sync(true)
             .map_err(|e| ApiError::internal(format!("flush: {e}")))?;
-        state.mfs.path_cid(&path).map_err(|e| fs_error(&path, e))
+        state
+            .mfs
+            .path_cid(&path)
+            .map_err(|e| fs_error(&state.mfs, &path, e))
     })
     .await?;
     Ok(Json(json!({ "Cid": cid_string(&cid) })).into_response())
@@ -253,9 +293,57 @@ pub async fn log(State(state): State<ApiState>) -> Reply {
     Ok(Json(json!({ "Commits": commits })).into_response())
 }
 
-/// Commands that replace the whole tree wait for the mount to end.
-pub async fn refused() -> Reply {
-    Err(ApiError::internal(
-        "not while MFS is mounted: stop `rsipfs mount` first",
-    ))
+/// `files chcid`: another CID version or hash for a directory.
+pub async fn chcid(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let path = args
+        .args()
+        .first()
+        .map_or("/".to_string(), |p| p.to_string());
+    let hash_name = args.get(&["hash"]).unwrap_or("sha2-256").to_string();
+    let hash = HashFn::parse(&hash_name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let version = match (args.number(&["cid-version"])?, hash) {
+        (Some(0) | None, HashFn::Sha2_256) => Version::V0,
+        (Some(0), _) => return Err(ApiError::bad_request("CIDv0 only supports sha2-256")),
+        (Some(1) | None, _) => Version::V1,
+        (Some(v), _) => return Err(ApiError::bad_request(format!("unknown CID version {v}"))),
+    };
+    let builder = CidBuilder {
+        version,
+        hash,
+        inline_limit: None,
+    };
+    blocking(move || {
+        state
+            .mfs
+            .path_chcid(&path, &builder)
+            .map_err(|e| fs_error(&state.mfs, &path, e))
+    })
+    .await?;
+    Ok(empty())
+}
+
+/// `files restore`: a past version, by number or commit CID, becomes the
+/// tree again (as a new version).
+pub async fn restore(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let version = Args::parse(query.as_deref()).arg(0, "version")?;
+    let root = blocking(move || {
+        state
+            .mfs
+            .sync(true)
+            .map_err(|e| ApiError::internal(format!("flush: {e}")))?;
+        let chosen = history::choose(
+            state.store.as_ref(),
+            state.mfs.history_head().as_ref(),
+            &version,
+        )
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        state
+            .mfs
+            .path_restore(&chosen.root)
+            .map_err(|e| fs_error(&state.mfs, "/", e))?;
+        Ok(chosen.root)
+    })
+    .await?;
+    Ok(Json(json!({ "Root": cid_string(&root) })).into_response())
 }

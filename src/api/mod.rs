@@ -164,8 +164,8 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/version", post(admin::version))
         .route("/api/v0/config", post(admin::config))
         .route("/api/v0/config/show", post(admin::config_show))
-        .route("/api/v0/files/chcid", post(files::refused))
-        .route("/api/v0/files/restore", post(files::refused))
+        .route("/api/v0/files/chcid", post(files::chcid))
+        .route("/api/v0/files/restore", post(files::restore))
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -124,16 +124,7 @@ fn run_local(repo: &Repo, cmd: FilesCmd) -> Result<()> {
             }
         }
         FilesCmd::Restore { version } => {
-            let commits = history::log(store, repo.mfs_history()?.as_ref())?;
-            let count = commits.len();
-            let chosen = match version.parse::<usize>() {
-                Ok(n) if (1..=count).contains(&n) => commits[count - n],
-                Ok(n) => bail!("no version {n}: there are {count}"),
-                Err(_) => {
-                    let cid = parse_cid(&version)?;
-                    history::read(store, &cid)?
-                }
-            };
+            let chosen = history::choose(store, repo.mfs_history()?.as_ref(), &version)?;
             mfs.set_root(chosen.root)?;
             writeln!(out, "{}", cid_string(&chosen.root))?;
         }
@@ -293,8 +284,15 @@ fn run_remote(api: &Api, cmd: FilesCmd) -> Result<()> {
             let reply = api.json("files/flush", &[("arg", path)])?;
             writeln!(out, "{}", reply["Cid"].as_str().unwrap_or_default())?;
         }
-        FilesCmd::Chcid { path, .. } => {
-            api.call("files/chcid", &[("arg", path)])?;
+        FilesCmd::Chcid {
+            path,
+            cid_version,
+            hash,
+        } => {
+            let mut query = vec![("arg", path)];
+            query.extend(cid_version.map(|v| ("cid-version", v.to_string())));
+            query.extend(hash.map(|h| ("hash", h)));
+            api.call("files/chcid", &query)?;
         }
         FilesCmd::Log => {
             let reply = api.json("files/log", &[])?;
@@ -313,7 +311,8 @@ fn run_remote(api: &Api, cmd: FilesCmd) -> Result<()> {
             }
         }
         FilesCmd::Restore { version } => {
-            api.call("files/restore", &[("arg", version)])?;
+            let reply = api.json("files/restore", &[("arg", version)])?;
+            writeln!(out, "{}", reply["Root"].as_str().unwrap_or_default())?;
         }
     }
     finish(out)

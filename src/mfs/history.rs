@@ -19,6 +19,8 @@ const MAGIC: &str = "rsipfs-mfs-commit";
 pub enum HistoryError {
     #[error("{0} is not an MFS commit")]
     NotACommit(String),
+    #[error("no version {0}: there are {1}")]
+    NoSuchVersion(usize, usize),
     #[error(transparent)]
     Codec(#[from] CodecError),
     #[error(transparent)]
@@ -108,6 +110,21 @@ pub fn log(store: &dyn Blockstore, head: Option<&Cid>) -> Result<Vec<Commit>> {
         commits.push(commit);
     }
     Ok(commits)
+}
+
+/// A version by its number in `log` (1 is the oldest) or its commit CID.
+pub fn choose(store: &dyn Blockstore, head: Option<&Cid>, version: &str) -> Result<Commit> {
+    match version.parse::<usize>() {
+        Ok(n) => {
+            let commits = log(store, head)?;
+            let count = commits.len();
+            if !(1..=count).contains(&n) {
+                return Err(HistoryError::NoSuchVersion(n, count));
+            }
+            Ok(commits[count - n])
+        }
+        Err(_) => read(store, &crate::codec::parse_cid(version)?),
+    }
 }
 
 /// The history as a mount records it: a commit per flush, except that a

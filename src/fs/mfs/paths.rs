@@ -7,6 +7,7 @@
 use std::io::{Read, Write};
 
 use super::*;
+use crate::codec::CidBuilder;
 use crate::mfs::{Stat, WriteOptions, parse_path};
 use crate::unixfs::dir::DirEntry;
 use crate::unixfs::node::Kind;
@@ -266,6 +267,47 @@ impl MfsFs {
         tree.touch_dir(parent, now());
         self.changed();
         tree.attr(&*self.store, ino)
+    }
+
+    /// `files chcid`: gives the directory at `path` the CID `builder` makes
+    /// of its block (the same bytes, so the same children). Its parents
+    /// link to the new CID; a later change inside it rebuilds it with the
+    /// defaults, as offline.
+    pub fn path_chcid(&self, path: &str, builder: &CidBuilder) -> Result<Cid, FsError> {
+        let ino = self.resolve(path)?;
+        if self.getattr(ino)?.kind != FileKind::Directory {
+            return Err(FsError::NotADirectory);
+        }
+        let cid = self.cid_of(ino)?;
+        let block = crate::blockstore::get_required(&*self.store, &cid).map_err(io_error)?;
+        let new = builder.cid_of(cid.codec(), &block);
+        self.store.put(&new, &block).map_err(io_error)?;
+        let mut tree = self.tree();
+        let size = tree
+            .get(ino)?
+            .stored
+            .map_or(block.len() as u64, |(_, size)| size);
+        tree.mark_dirty(ino);
+        tree.get_mut(ino)?.stored = Some((new, size));
+        drop(tree);
+        self.changed();
+        Ok(new)
+    }
+
+    /// `files restore`: the tree becomes what the directory `root` (a past
+    /// version's) holds, as a new change.
+    pub fn path_restore(&self, root: &Cid) -> Result<(), FsError> {
+        let wanted = crate::unixfs::dir::list(&*self.store, root).map_err(io_error)?;
+        for entry in self.readdir(ROOT_INO)? {
+            if entry.name != HISTORY_DIR {
+                self.path_rm(&format!("/{}", entry.name), true)?;
+            }
+        }
+        for entry in wanted {
+            self.insert_cid(ROOT_INO, &entry.name, &entry.cid)?;
+            self.notify(&[Invalidation::Entry(ROOT_INO, entry.name)]);
+        }
+        Ok(())
     }
 
     /// The stored form of a path (committing what it needs).
