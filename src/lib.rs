@@ -10,6 +10,7 @@ pub mod commands;
 pub mod dag;
 pub mod fs;
 pub mod fuse;
+pub mod gateway;
 pub mod mfs;
 pub mod net;
 pub mod pin;

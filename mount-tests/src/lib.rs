@@ -75,6 +75,7 @@ impl Node {
         node.ok(&["init"]);
         // Mounts serve the API; tests run side by side, so any free port.
         node.ok(&["config", "Addresses.API", "/ip4/127.0.0.1/tcp/0"]);
+        node.ok(&["config", "Addresses.Gateway", "/ip4/127.0.0.1/tcp/0"]);
         node
     }
 

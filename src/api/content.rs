@@ -31,7 +31,7 @@ async fn resolve_arg(state: &ApiState, args: &Args) -> Result<(IpfsPath, Resolve
 }
 
 /// A response whose body `produce` writes on a blocking thread.
-pub(super) fn streamed(
+pub(crate) fn streamed(
     content_type: &'static str,
     produce: impl FnOnce(&mut BodyWriter) -> Result<(), String> + Send + 'static,
 ) -> Response {
@@ -97,7 +97,7 @@ pub async fn get(
 }
 
 /// The HTTP body as a `Write` for a blocking producer.
-pub(super) struct BodyWriter {
+pub(crate) struct BodyWriter {
     tx: tokio::sync::mpsc::Sender<Piece>,
     piece: Vec<u8>,
 }

@@ -5,7 +5,7 @@
 
 mod add;
 mod admin;
-mod content;
+pub(crate) mod content;
 pub mod cors;
 mod files;
 pub mod node;
@@ -51,25 +51,30 @@ pub struct ApiServer {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Binds `addr` (port 0 picks one) and serves until `stop`.
+/// Binds `addr` (port 0 picks one) and serves the API until `stop`.
 pub fn start(addr: SocketAddr, state: ApiState) -> std::io::Result<ApiServer> {
+    serve(addr, router(state), "api")
+}
+
+/// Serves `app` on `addr` from its own small runtime, on threads named
+/// after `name`, until the returned server is stopped.
+pub fn serve(addr: SocketAddr, app: Router, name: &str) -> std::io::Result<ApiServer> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name("api")
+        .thread_name(name)
         .enable_all()
         .build()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state);
     let thread = std::thread::Builder::new()
-        .name("api-server".into())
+        .name(format!("{name}-server"))
         .spawn(move || {
             runtime.block_on(async move {
                 let listener = match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => listener,
-                    Err(err) => return tracing::error!("API listener: {err}"),
+                    Err(err) => return tracing::error!("HTTP listener: {err}"),
                 };
                 let served = axum::serve(listener, app)
                     .with_graceful_shutdown(async {
@@ -77,7 +82,7 @@ pub fn start(addr: SocketAddr, state: ApiState) -> std::io::Result<ApiServer> {
                     })
                     .await;
                 if let Err(err) = served {
-                    tracing::error!("API server: {err}");
+                    tracing::error!("HTTP server: {err}");
                 }
             });
         })?;

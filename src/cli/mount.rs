@@ -111,6 +111,7 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     } else {
         mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested))
     };
+    let gateway = start_gateway(&repo, Arc::clone(&store))?;
     let api = ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), store, net, mounter)?;
     if let Some(node) = &node {
         println!("PeerID: {}", node.handle.peer_id);
@@ -121,6 +122,7 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     println!("Daemon is ready");
     wait_for(&signals);
     api.stop();
+    gateway.stop();
     let requested = std::mem::take(&mut *requested.lock().unwrap_or_else(|p| p.into_inner()));
     if let Err(err) = mfs.fs.sync(true) {
         eprintln!("saving the MFS root: {err}");
@@ -426,6 +428,18 @@ impl ApiEndpoint {
         let _ = std::fs::remove_file(&self.file);
         self.server.stop();
     }
+}
+
+/// The read-only HTTP gateway at `Addresses.Gateway`.
+fn start_gateway(repo: &Repo, store: Arc<dyn Blockstore>) -> Result<ApiServer> {
+    let configured = repo.config_get("Addresses.Gateway")?;
+    let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/8080");
+    let addr =
+        tcp_socket_addr(multiaddr).with_context(|| format!("Addresses.Gateway {multiaddr:?}"))?;
+    let server = rsipfs::gateway::start(addr, store)
+        .with_context(|| format!("serving the gateway on {addr}"))?;
+    println!("Gateway server listening on {}", server.multiaddr());
+    Ok(server)
 }
 
 /// `/ip4/127.0.0.1/tcp/5001` (or /ip6) as a socket address.

@@ -21,6 +21,7 @@ pids+=($!)
 # What only rsipfs has.
 "$R" init > /dev/null
 "$R" config Addresses.API /ip4/127.0.0.1/tcp/0
+"$R" config Addresses.Gateway /ip4/127.0.0.1/tcp/0
 "$R" config --json Addresses.Swarm '["/ip4/127.0.0.1/tcp/4201"]'
 head -c 1500000 /dev/urandom > "$W/ours.bin"
 OURS=$("$R" add -Q "$W/ours.bin")
