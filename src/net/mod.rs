@@ -4,8 +4,11 @@
 //! an error naming the CID.
 
 mod inbound;
+pub mod ledger;
 pub mod message;
 mod node;
+mod server;
+pub mod wants;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -17,9 +17,10 @@ use tokio::sync::mpsc;
 
 use super::NetError;
 use super::message::{
-    self, BlockPresence, DONT_HAVE, Entry, HAVE, MAX_BLOCK, Message, WANT_BLOCK, WANT_HAVE,
-    Wantlist,
+    self, DONT_HAVE, Entry, HAVE, MAX_BLOCK, Message, WANT_BLOCK, WANT_HAVE, Wantlist,
 };
+use super::server::Server;
+use super::wants::{Ask, AskKind, WantManager};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
 
@@ -37,9 +38,9 @@ const ASK_DHT_AFTER: Duration = Duration::from_millis(800);
 /// The DHT is asked again for a want still open after this.
 const ASK_DHT_AGAIN: Duration = Duration::from_secs(10);
 const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
-/// Payload per outgoing message, below the 4 MiB limit of receivers.
-const REPLY_BYTES: usize = 2 << 20;
-/// Messages queued for one peer (each at most about `REPLY_BYTES`).
+/// A block request unanswered this long goes to another peer.
+const BLOCK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Messages queued for one peer (each at most about 2 MiB).
 const OUTBOX_MESSAGES: usize = 16;
 
 pub struct NetConfig {
@@ -247,7 +248,11 @@ struct NodeTask {
     swarm: Swarm<Behaviour>,
     store: Arc<dyn Blockstore>,
     control: libp2p_stream::Control,
+    /// Who waits for each wanted block.
     wants: HashMap<Cid, Vec<Waiter>>,
+    /// Which peer is asked what for each wanted block.
+    asking: WantManager<PeerId>,
+    server: Server,
     /// When each open want was first made, and last looked up in the DHT.
     want_times: HashMap<Cid, (Instant, Option<Instant>)>,
     peers: HashMap<PeerId, Peer>,
@@ -266,13 +271,17 @@ struct Peer {
     outbox: mpsc::Sender<Message>,
 }
 
-fn want_entry(cid: &Cid, cancel: bool) -> Entry {
+fn entry_for(ask: &Ask<PeerId>) -> Entry {
     Entry {
-        block: cid.to_bytes(),
+        block: ask.cid.to_bytes(),
         priority: 1,
-        cancel,
-        want_type: WANT_BLOCK,
-        send_dont_have: false,
+        cancel: ask.kind == AskKind::Cancel,
+        want_type: if ask.kind == AskKind::Have {
+            WANT_HAVE
+        } else {
+            WANT_BLOCK
+        },
+        send_dont_have: ask.kind != AskKind::Cancel,
     }
 }
 
@@ -334,8 +343,10 @@ impl NodeTask {
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
         let task = NodeTask {
             swarm,
+            server: Server::start(Arc::clone(&store)),
             store,
             control,
+            asking: WantManager::new(BLOCK_TIMEOUT),
             wants: HashMap::new(),
             want_times: HashMap::new(),
             peers: HashMap::new(),
@@ -434,13 +445,11 @@ impl NodeTask {
                 }
                 if !self.peers.contains_key(&peer_id) {
                     let outbox = spawn_sender(self.control.clone(), peer_id);
+                    self.server.connect(peer_id, outbox.clone());
                     self.peers.insert(peer_id, Peer { addr, outbox });
                     // A new peer hears everything we want.
-                    let entries: Vec<Entry> =
-                        self.wants.keys().map(|c| want_entry(c, false)).collect();
-                    if !entries.is_empty() {
-                        self.send(peer_id, wantlist(entries, true));
-                    }
+                    let asks = self.asking.connect(peer_id, Instant::now());
+                    self.send_asks(asks);
                 }
                 for reply in self.connecting.remove(&peer_id).unwrap_or_default() {
                     let _ = reply.send(Ok(()));
@@ -452,6 +461,9 @@ impl NodeTask {
                 ..
             } => {
                 self.peers.remove(&peer_id);
+                self.server.disconnect(&peer_id);
+                let asks = self.asking.disconnect(peer_id, Instant::now());
+                self.send_asks(asks);
             }
             SwarmEvent::OutgoingConnectionError {
                 peer_id: Some(peer),
@@ -482,7 +494,8 @@ impl NodeTask {
                 self.wants.entry(cid).or_default().push((reply, deadline));
                 self.want_times.entry(cid).or_insert((Instant::now(), None));
                 if first {
-                    self.broadcast(wantlist(vec![want_entry(&cid, false)], false));
+                    let asks = self.asking.want(cid, Instant::now());
+                    self.send_asks(asks);
                 }
             }
             Command::Connect { addr, peer, reply } => {
@@ -533,9 +546,10 @@ impl NodeTask {
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
             Inbound::Message(peer, msg) => {
-                self.receive_blocks(&msg);
-                if let Some(list) = msg.wantlist {
-                    self.answer(peer, list);
+                self.receive_blocks(peer, &msg);
+                self.receive_presences(peer, &msg);
+                if let Some(list) = &msg.wantlist {
+                    self.server.wantlist(peer, list);
                 }
             }
         }
@@ -543,7 +557,7 @@ impl NodeTask {
 
     /// Blocks are checked by hashing: one that does not hash to a wanted
     /// CID is simply not what we asked for, and is dropped.
-    fn receive_blocks(&mut self, msg: &Message) {
+    fn receive_blocks(&mut self, from: PeerId, msg: &Message) {
         let v0 = CidBuilder::default();
         let blocks = msg
             .payload
@@ -569,50 +583,37 @@ impl NodeTask {
             for (reply, _) in waiters {
                 let _ = reply.send(data.clone());
             }
-            cancels.push(want_entry(&cid, true));
+            cancels.extend(self.asking.remove(&cid, Some(from)));
         }
-        if !cancels.is_empty() {
-            self.broadcast(wantlist(cancels, false));
-        }
+        self.send_asks(cancels);
     }
 
-    /// The server side: blocks for want-block, HAVE/DONT_HAVE for want-have.
-    fn answer(&mut self, peer: PeerId, list: Wantlist) {
-        let mut reply = Message::default();
-        let mut bytes = 0;
-        for entry in list.entries.into_iter().filter(|e| !e.cancel) {
-            let Ok(cid) = Cid::try_from(entry.block.as_slice()) else {
+    /// HAVE makes the sender a candidate for the block; DONT_HAVE moves
+    /// the request elsewhere.
+    fn receive_presences(&mut self, from: PeerId, msg: &Message) {
+        let now = Instant::now();
+        let mut asks = Vec::new();
+        for presence in &msg.block_presences {
+            let Ok(cid) = Cid::try_from(presence.cid.as_slice()) else {
                 continue;
             };
-            let block = match self.store.get(&cid) {
-                Ok(Some(block)) if block.len() <= MAX_BLOCK => Some(block),
-                _ => None,
-            };
-            match (block, entry.want_type) {
-                (Some(_), WANT_HAVE) => reply.block_presences.push(BlockPresence {
-                    cid: entry.block,
-                    r#type: HAVE,
-                }),
-                (Some(block), _) => {
-                    bytes += block.len();
-                    reply.payload.push(message::Block {
-                        prefix: message::prefix_of(&cid),
-                        data: block,
-                    });
-                }
-                (None, _) if entry.send_dont_have => reply.block_presences.push(BlockPresence {
-                    cid: entry.block,
-                    r#type: DONT_HAVE,
-                }),
-                (None, _) => {}
-            }
-            if bytes >= REPLY_BYTES {
-                self.send(peer, std::mem::take(&mut reply));
-                bytes = 0;
-            }
+            asks.extend(match presence.r#type {
+                HAVE => self.asking.have(&cid, from, now),
+                DONT_HAVE => self.asking.dont_have(&cid, from, now),
+                _ => Vec::new(),
+            });
         }
-        if !reply.payload.is_empty() || !reply.block_presences.is_empty() {
-            self.send(peer, reply);
+        self.send_asks(asks);
+    }
+
+    /// Sends asks, one message per peer.
+    fn send_asks(&self, asks: Vec<Ask<PeerId>>) {
+        let mut per_peer: HashMap<PeerId, Vec<Entry>> = HashMap::new();
+        for ask in &asks {
+            per_peer.entry(ask.peer).or_default().push(entry_for(ask));
+        }
+        for (peer, entries) in per_peer {
+            self.send(peer, wantlist(entries, false));
         }
     }
 
@@ -624,27 +625,32 @@ impl NodeTask {
         }
     }
 
-    fn broadcast(&self, msg: Message) {
-        for p in self.peers.values() {
-            let _ = p.outbox.try_send(msg.clone());
-        }
-    }
-
     /// Drops waiters past their deadline, asks again for the rest, and
     /// looks up in the DHT who provides what no connected peer had.
     fn rebroadcast(&mut self) {
         let now = Instant::now();
-        self.wants.retain(|_, waiters| {
+        let mut given_up = Vec::new();
+        self.wants.retain(|cid, waiters| {
             waiters.retain(|(_, deadline)| *deadline > now);
+            if waiters.is_empty() {
+                given_up.push(*cid);
+            }
             !waiters.is_empty()
         });
         let wants = &self.wants;
         self.want_times.retain(|cid, _| wants.contains_key(cid));
+        let mut asks = Vec::new();
+        for cid in given_up {
+            asks.extend(self.asking.remove(&cid, None));
+        }
+        asks.extend(self.asking.expire(now));
+        self.send_asks(asks);
         if self.wants.is_empty() {
             return;
         }
-        let entries = self.wants.keys().map(|c| want_entry(c, false)).collect();
-        self.broadcast(wantlist(entries, true));
+        for (peer, asks) in self.asking.full_lists() {
+            self.send(peer, wantlist(asks.iter().map(entry_for).collect(), true));
+        }
         for (cid, (since, asked)) in self.want_times.iter_mut() {
             let due = match asked {
                 None => now.duration_since(*since) >= ASK_DHT_AFTER,
