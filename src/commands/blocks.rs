@@ -61,14 +61,7 @@ pub fn put(
         inline_limit: None,
     };
     let cid = builder.cid_of(codec, data);
-    core.store.put(&cid, data).map_err(failed)?;
-    core.store.sync().map_err(failed)?;
-    if pin {
-        core.repo
-            .datastore()
-            .set_pin(&cid, PinKind::Recursive)
-            .map_err(failed)?;
-    }
+    core.store_block(&cid, data, pin)?;
     Ok(BlockStat {
         key: cid_string(&cid),
         size: data.len() as u64,

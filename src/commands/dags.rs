@@ -93,14 +93,7 @@ pub fn put(
         }
     };
     let cid = CidBuilder::v1().cid_of(codec, &block);
-    core.store.put(&cid, &block).map_err(failed)?;
-    core.store.sync().map_err(failed)?;
-    if pin {
-        core.repo
-            .datastore()
-            .set_pin(&cid, PinKind::Recursive)
-            .map_err(failed)?;
-    }
+    core.store_block(&cid, &block, pin)?;
     Ok(DagPut {
         cid: CidLink::new(&cid),
     })

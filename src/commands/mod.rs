@@ -31,6 +31,19 @@ impl<'a> Core<'a> {
         }
     }
 
+    /// Stores one block durably, pinned if asked.
+    pub fn store_block(&self, cid: &Cid, data: &[u8], pin: bool) -> Result<(), CommandError> {
+        self.store.put(cid, data).map_err(failed)?;
+        self.store.sync().map_err(failed)?;
+        if pin {
+            self.repo
+                .datastore()
+                .set_pin(cid, crate::repo::PinKind::Recursive)
+                .map_err(failed)?;
+        }
+        Ok(())
+    }
+
     /// A CID or `/ipfs/` path argument → the CID it names.
     pub fn resolve_cid(&self, text: &str) -> Result<Cid, CommandError> {
         let path = IpfsPath::parse(text).map_err(|e| CommandError::BadArgument(e.to_string()))?;
