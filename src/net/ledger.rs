@@ -29,11 +29,15 @@ pub struct Wanted {
     pub send_dont_have: bool,
 }
 
+type QueueKey = (bool, std::cmp::Reverse<i32>, u64);
+
 #[derive(Default)]
 struct PeerWants {
-    /// By priority (highest first), then arrival.
-    queue: BTreeMap<(std::cmp::Reverse<i32>, u64), Task>,
-    keys: HashMap<Cid, (std::cmp::Reverse<i32>, u64)>,
+    /// Want-haves first (answering them is cheap and lets the peer decide
+    /// whom to ask for blocks), then by priority (highest first), then
+    /// arrival.
+    queue: BTreeMap<QueueKey, Task>,
+    keys: HashMap<Cid, QueueKey>,
     sent_bytes: u64,
 }
 
@@ -69,7 +73,11 @@ impl<P: Copy + Eq + Hash> Ledger<P> {
             if entry.cancel || wants.keys.len() >= MAX_ENTRIES_PER_PEER {
                 continue;
             }
-            let key = (std::cmp::Reverse(entry.priority), self.next_seq);
+            let key = (
+                !entry.have_only,
+                std::cmp::Reverse(entry.priority),
+                self.next_seq,
+            );
             self.next_seq += 1;
             wants.keys.insert(entry.cid, key);
             wants.queue.insert(
@@ -185,16 +193,20 @@ mod tests {
     }
 
     #[test]
-    fn higher_priority_first_then_in_order() {
+    fn questions_first_then_by_priority_then_in_order() {
         let mut ledger = Ledger::default();
         let urgent = Wanted {
             priority: 10,
             ..want(5)
         };
-        ledger.update(1u8, &[want(1), want(2), urgent], false);
-        let (_, tasks) = ledger.next_batch(3, |_| true).unwrap();
+        let question = Wanted {
+            have_only: true,
+            ..want(8)
+        };
+        ledger.update(1u8, &[want(1), want(2), urgent, question], false);
+        let (_, tasks) = ledger.next_batch(4, |_| true).unwrap();
         let order: Vec<Cid> = tasks.iter().map(|t| t.cid).collect();
-        assert_eq!(order, [cid(5), cid(1), cid(2)]);
+        assert_eq!(order, [cid(8), cid(5), cid(1), cid(2)]);
     }
 
     #[test]
