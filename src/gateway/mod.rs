@@ -23,7 +23,7 @@ use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
 use crate::unixfs::UnixfsError;
 use crate::unixfs::dir;
-use crate::unixfs::node::Kind;
+use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::{FileReader, load};
 use crate::unixfs::resolve::{Resolved, resolve};
 
@@ -153,10 +153,15 @@ async fn serve(State(store): State<Arc<dyn Blockstore>>, request: Request) -> Re
 async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response, Failure> {
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
-        return Err(Failure(
+        let mut refused = Failure(
             StatusCode::METHOD_NOT_ALLOWED,
             "the gateway is read-only: GET and HEAD".into(),
-        ));
+        )
+        .into_response();
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Ok(refused);
     }
     let uri = request.uri().clone();
     let headers = request.headers().clone();
@@ -186,7 +191,17 @@ async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response
     }
     let head = method == Method::HEAD;
     let response = match format {
-        Format::Raw => raw_block(&store, &resolved.cid, head).await?,
+        Format::Raw => {
+            let disposition = format!("attachment; filename=\"{}.bin\"", cid_string(&resolved.cid));
+            block(
+                &store,
+                &resolved.cid,
+                "application/vnd.ipld.raw",
+                Some(disposition),
+                head,
+            )
+            .await?
+        }
         Format::Car => car(&store, resolved.cid, head),
         Format::Content if resolved.node.kind().is_dir() => {
             if !target.trailing_slash {
@@ -201,6 +216,13 @@ async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response
                     .into_response());
             }
             directory(&store, resolved, &target, uri.path(), &headers, head).await?
+        }
+        Format::Content if resolved.node.kind() == Kind::Other => {
+            let Node::Opaque { codec, .. } = resolved.node else {
+                return Err(not_rendered(&resolved.cid));
+            };
+            let media_type = mime::from_codec(codec).ok_or_else(|| not_rendered(&resolved.cid))?;
+            block(&store, &resolved.cid, media_type, None, head).await?
         }
         Format::Content => {
             let name = target.names.last().cloned().unwrap_or_default();
@@ -234,9 +256,24 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
 }
 
-async fn raw_block(
+/// A block that is neither a UnixFS file nor a directory, nor of a codec
+/// served as it is.
+fn not_rendered(cid: &Cid) -> Failure {
+    Failure(
+        StatusCode::NOT_IMPLEMENTED,
+        format!(
+            "{} is not UnixFS; ?format=raw or ?format=car serve it",
+            cid_string(cid)
+        ),
+    )
+}
+
+/// One block's bytes, as they are stored.
+async fn block(
     store: &Arc<dyn Blockstore>,
     cid: &Cid,
+    content_type: &'static str,
+    disposition: Option<String>,
     head: bool,
 ) -> Result<Response, Failure> {
     let (store, cid) = (Arc::clone(store), *cid);
@@ -244,28 +281,29 @@ async fn raw_block(
         get_required(store.as_ref(), &cid).map_err(|e| unavailable(UnixfsError::Block(e)))
     })
     .await?;
-    let disposition = format!("attachment; filename=\"{}.bin\"", cid_string(&cid));
     let length = block.len();
-    let body = if head {
+    let mut response = if head {
         Body::empty()
     } else {
         Body::from(block)
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.ipld.raw".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CONTENT_LENGTH, length.to_string()),
-        ],
-        body,
-    )
-        .into_response())
+    }
+    .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if let Some(value) = disposition.and_then(|d| HeaderValue::from_str(&d).ok()) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }
 
 fn car(store: &Arc<dyn Blockstore>, root: Cid, head: bool) -> Response {
     let disposition = format!("attachment; filename=\"{}.car\"", cid_string(&root));
     let mut response = if head {
-        Body::empty().into_response()
+        // The length is not known before the CAR is written: no
+        // Content-Length, as the GET answer has none.
+        Body::from_stream(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
+            .into_response()
     } else {
         let store = Arc::clone(store);
         streamed("application/vnd.ipld.car; version=1", move |out| {
@@ -344,7 +382,13 @@ async fn file(
     if resolved.node.kind() == Kind::Symlink {
         let target = resolved.node.symlink_target().unwrap_or_default().to_vec();
         return Ok((
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8".to_string(),
+                ),
+                (header::CONTENT_LENGTH, target.len().to_string()),
+            ],
             if head {
                 Body::empty()
             } else {
