@@ -1,7 +1,15 @@
 //! The HTML page listing a directory.
 
-use crate::codec::cid_string;
-use crate::unixfs::dir::DirEntry;
+use crate::codec::{Cid, cid_string};
+
+/// One entry of the listing.
+pub struct Row {
+    pub name: String,
+    pub cid: Cid,
+    pub is_dir: bool,
+    /// A file's or symlink's content size; a directory's DAG size.
+    pub size: u64,
+}
 
 /// Text for HTML: `&`, `<`, `>`, `"` and `'` escaped.
 pub fn escape(text: &str) -> String {
@@ -32,9 +40,8 @@ pub fn encode_segment(name: &str) -> String {
     out
 }
 
-/// `path` is the directory's URL path (ending in `/`), `entries` with
-/// whether each is a directory.
-pub fn page(path: &str, entries: &[(DirEntry, bool)], has_parent: bool) -> String {
+/// `path` is the directory's URL path (ending in `/`).
+pub fn page(path: &str, rows: &[Row], has_parent: bool) -> String {
     let title = escape(path);
     let mut html = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\
@@ -44,14 +51,14 @@ pub fn page(path: &str, entries: &[(DirEntry, bool)], has_parent: bool) -> Strin
     if has_parent {
         html.push_str("<tr><td><a href=\"../\">..</a></td><td></td><td></td></tr>\n");
     }
-    for (entry, is_dir) in entries {
-        let slash = if *is_dir { "/" } else { "" };
+    for row in rows {
+        let slash = if row.is_dir { "/" } else { "" };
         html.push_str(&format!(
             "<tr><td><a href=\"{}{slash}\">{}{slash}</a></td><td class=\"cid\">{}</td><td>{}</td></tr>\n",
-            encode_segment(&entry.name),
-            escape(&entry.name),
-            cid_string(&entry.cid),
-            entry.size,
+            encode_segment(&row.name),
+            escape(&row.name),
+            cid_string(&row.cid),
+            row.size,
         ));
     }
     html.push_str("</table>\n</body></html>\n");
@@ -71,15 +78,13 @@ mod tests {
         assert_eq!(encode_segment("a b/ü?#%"), "a%20b%2F%C3%BC%3F%23%25");
         let cid =
             crate::codec::parse_cid("QmfM2r8seH2GiRaC4esTjeraXEachRt8ZsSeGaWTPLyMoG").unwrap();
-        let entries = vec![(
-            DirEntry {
-                name: "<script>.txt".into(),
-                cid,
-                size: 13,
-            },
-            false,
-        )];
-        let html = page("/ipfs/x/", &entries, true);
+        let rows = vec![Row {
+            name: "<script>.txt".into(),
+            cid,
+            is_dir: false,
+            size: 13,
+        }];
+        let html = page("/ipfs/x/", &rows, true);
         assert!(html.contains("href=\"%3Cscript%3E.txt\""));
         assert!(html.contains("&lt;script&gt;.txt"));
         assert!(!html.contains("<script>"));

@@ -330,22 +330,29 @@ async fn directory(
     head: bool,
 ) -> Result<Response, Failure> {
     let (lister, dir_cid) = (Arc::clone(store), resolved.cid);
-    let entries = blocking(move || {
+    let rows = blocking(move || {
         let entries = dir::list(lister.as_ref(), &dir_cid).map_err(|e| unavailable(e.into()))?;
-        let mut described = Vec::with_capacity(entries.len());
+        let mut rows = Vec::with_capacity(entries.len());
         for entry in entries {
-            let is_dir = load(lister.as_ref(), &entry.cid)
-                .map(|node| node.kind().is_dir())
-                .unwrap_or(false);
-            described.push((entry, is_dir));
+            // An entry whose block is missing is still listed, as a file
+            // of its DAG size.
+            let node = load(lister.as_ref(), &entry.cid).ok();
+            let is_dir = node.as_ref().is_some_and(|n| n.kind().is_dir());
+            let size = match &node {
+                Some(node) if !is_dir => node.content_size(),
+                _ => entry.size,
+            };
+            rows.push(listing::Row {
+                name: entry.name,
+                cid: entry.cid,
+                is_dir,
+                size,
+            });
         }
-        Ok(described)
+        Ok(rows)
     })
     .await?;
-    if let Some((index, _)) = entries
-        .iter()
-        .find(|(e, is_dir)| e.name == "index.html" && !is_dir)
-    {
+    if let Some(index) = rows.iter().find(|r| r.name == "index.html" && !r.is_dir) {
         let index_cid = index.cid;
         let loader = Arc::clone(store);
         let node = blocking(move || load(loader.as_ref(), &index_cid).map_err(unavailable)).await?;
@@ -355,7 +362,7 @@ async fn directory(
         };
         return file(store, resolved, "index.html", headers, head).await;
     }
-    let html = listing::page(url_path, &entries, !target.names.is_empty());
+    let html = listing::page(url_path, &rows, !target.names.is_empty());
     let length = html.len();
     let body = if head {
         Body::empty()
