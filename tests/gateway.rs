@@ -34,10 +34,7 @@ fn serve_tree() -> Served {
     .unwrap();
     std::fs::write(node.work().join("site/style.css"), "p { color: red }").unwrap();
     let site = node.ok(&["add", "-Q", "-r", "site"]).trim().to_string();
-    let repo = Arc::new(Repo::open(&node.repo()).expect("open repo"));
-    let gateway = rsipfs::gateway::start("127.0.0.1:0".parse().unwrap(), repo.blocks_shared())
-        .expect("gateway");
-    let base = format!("http://{}", gateway.addr);
+    let (gateway, base, repo) = start_gateway(&node);
     Served {
         node,
         root,
@@ -46,6 +43,16 @@ fn serve_tree() -> Served {
         _gateway: gateway,
         repo,
     }
+}
+
+/// The gateway on `node`'s repository, which it holds from now on (CLI
+/// commands on it fail until the returned repository is dropped).
+fn start_gateway(node: &Node) -> (ApiServer, String, Arc<Repo>) {
+    let repo = Arc::new(Repo::open(&node.repo()).expect("open repo"));
+    let gateway = rsipfs::gateway::start("127.0.0.1:0".parse().unwrap(), repo.blocks_shared())
+        .expect("gateway");
+    let base = format!("http://{}", gateway.addr);
+    (gateway, base, repo)
 }
 
 fn get(url: &str, headers: &[(&str, &str)]) -> ureq::http::Response<ureq::Body> {
@@ -261,6 +268,7 @@ fn bad_paths_and_methods_are_refused_without_harm() {
         .send_empty()
         .unwrap();
     assert_eq!(post.status().as_u16(), 405);
+    assert_eq!(header(&post, "allow"), "GET, HEAD");
     // Still serving.
     assert_eq!(raw_status(&s.base, &format!("/ipfs/{root}/hello.txt")), 200);
 }
@@ -305,4 +313,349 @@ fn urlencode(rel: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+fn head(url: &str) -> ureq::http::Response<ureq::Body> {
+    ureq::head(url)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .expect("HEAD")
+}
+
+#[test]
+fn a_multi_level_file_streams_whole_and_in_ranges_across_chunks() {
+    let s = serve_tree();
+    // 175 chunks of 256 KiB: more than one node holds links (174 at most).
+    let expected = std::fs::read(s.node.work().join("tree/sizes/s45613057.bin")).unwrap();
+    let size = expected.len();
+    let url = format!("{}/ipfs/{}/sizes/s45613057.bin", s.base, s.root);
+    let whole = get(&url, &[]);
+    assert_eq!(whole.status().as_u16(), 200);
+    assert_eq!(header(&whole, "content-length"), size.to_string());
+    assert!(body(whole) == expected, "bytes differ");
+
+    let chunk = 262_144;
+    let last_subtree_end = 174 * chunk - 1;
+    for (start, end) in [
+        (0, 0),
+        (1, 1),
+        (chunk - 1, chunk + 1),
+        (chunk - 1, chunk - 1),
+        (chunk, 3 * chunk + 17),
+        (12_345, 1_234_567),
+        (last_subtree_end, last_subtree_end + 1),
+        (last_subtree_end - 5, size - 1),
+        (size - 1, size - 1),
+    ] {
+        let range = format!("bytes={start}-{end}");
+        let response = get(&url, &[("Range", &range)]);
+        assert_eq!(response.status().as_u16(), 206, "{range}");
+        assert_eq!(
+            header(&response, "content-length"),
+            (end - start + 1).to_string(),
+            "{range}"
+        );
+        assert_eq!(
+            header(&response, "content-range"),
+            format!("bytes {start}-{end}/{size}"),
+            "{range}"
+        );
+        assert!(
+            body(response) == expected[start..=end],
+            "{range}: bytes differ"
+        );
+    }
+    let open = get(&url, &[("Range", &format!("bytes={}-", size - 2))]);
+    assert!(body(open) == expected[size - 2..]);
+    let suffix = get(&url, &[("Range", "bytes=-262145")]);
+    assert!(body(suffix) == expected[size - 262_145..]);
+    for past in [
+        format!("bytes={size}-"),
+        format!("bytes={}-{}", size + 1, size + 9),
+    ] {
+        let response = get(&url, &[("Range", &past)]);
+        assert_eq!(response.status().as_u16(), 416, "{past}");
+        assert_eq!(
+            header(&response, "content-range"),
+            format!("bytes */{size}")
+        );
+    }
+
+    let headers_only = head(&url);
+    assert_eq!(headers_only.status().as_u16(), 200);
+    assert_eq!(header(&headers_only, "content-length"), size.to_string());
+    assert_eq!(header(&headers_only, "accept-ranges"), "bytes");
+    assert!(body(headers_only).is_empty());
+}
+
+#[test]
+fn content_types_come_from_names_then_from_first_bytes() {
+    let node = Node::new();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let files: [(&str, Vec<u8>, &str); 12] = [
+        (
+            "page.htm",
+            b"<p>hi</p>".to_vec(),
+            "text/html; charset=utf-8",
+        ),
+        ("data.json", b"{}".to_vec(), "application/json"),
+        (
+            "app.mjs",
+            b"export {}".to_vec(),
+            "text/javascript; charset=utf-8",
+        ),
+        ("notes.md", b"# hi".to_vec(), "text/markdown; charset=utf-8"),
+        ("pic.PNG", png.clone(), "image/png"),
+        ("icon.svg", b"<svg/>".to_vec(), "image/svg+xml"),
+        ("clip.mp4", vec![0; 8], "video/mp4"),
+        ("font.woff2", vec![1; 8], "font/woff2"),
+        (
+            "README",
+            "plain ünïcode text\n".into(),
+            "text/plain; charset=utf-8",
+        ),
+        ("blob", vec![0, 1, 2, 255], "application/octet-stream"),
+        ("photo", png, "image/png"),
+        (
+            "archive.unknown",
+            b"text after all".to_vec(),
+            "text/plain; charset=utf-8",
+        ),
+    ];
+    std::fs::create_dir(node.work().join("types")).unwrap();
+    for (name, bytes, _) in &files {
+        std::fs::write(node.work().join("types").join(name), bytes).unwrap();
+    }
+    let root = node.ok(&["add", "-Q", "-r", "types"]).trim().to_string();
+    let (_gateway, base, _repo) = start_gateway(&node);
+    for (name, bytes, content_type) in &files {
+        let url = format!("{base}/ipfs/{root}/{name}");
+        let response = get(&url, &[]);
+        assert_eq!(header(&response, "content-type"), *content_type, "{name}");
+        assert!(body(response) == *bytes, "{name}: bytes differ");
+        assert_eq!(
+            header(&head(&url), "content-type"),
+            *content_type,
+            "{name}: HEAD"
+        );
+    }
+}
+
+/// `(href, row)` of each entry row of a listing.
+fn listing_rows(html: &str) -> Vec<(String, String)> {
+    html.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            let href = row
+                .split("href=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("a link in every row");
+            (href.to_string(), row.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn listings_link_every_entry_with_its_cid_and_size() {
+    let node = Node::new();
+    let tree = node.make_tree("tree");
+    let odd = [
+        "<b>&\"q'.txt",
+        "100%.txt",
+        "a#b?c.txt",
+        "sp ace.txt",
+        "é.txt",
+    ];
+    for name in odd {
+        std::fs::write(tree.join("with space").join(name), name).unwrap();
+    }
+    let root = node.ok(&["add", "-Q", "-r", "tree"]).trim().to_string();
+    let listed = node.ok(&["ls", &root]);
+    let (_gateway, base, repo) = start_gateway(&node);
+
+    let html = String::from_utf8(body(get(&format!("{base}/ipfs/{root}/"), &[]))).unwrap();
+    let rows = listing_rows(&html);
+    assert_eq!(rows.len(), listed.lines().count(), "a row per `ls` line");
+    for line in listed.lines() {
+        let mut fields = line.splitn(3, ' ');
+        let (cid, size, name) = (
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+        );
+        let href = format!(
+            "{}{}",
+            urlencode(name.trim_end_matches('/')),
+            if name.ends_with('/') { "/" } else { "" }
+        );
+        let (_, row) = rows
+            .iter()
+            .find(|(h, _)| *h == href)
+            .unwrap_or_else(|| panic!("no row links {href:?}"));
+        assert!(row.contains(cid), "{name}: CID");
+        if size != "-" {
+            assert!(row.contains(&format!("<td>{size}</td>")), "{name}: size");
+        }
+        let followed = get(&format!("{base}/ipfs/{root}/{href}"), &[]);
+        assert_eq!(followed.status().as_u16(), 200, "{name}");
+        let on_disk = tree.join(name.trim_end_matches('/'));
+        let meta = std::fs::symlink_metadata(&on_disk).unwrap();
+        if meta.is_file() {
+            assert!(body(followed) == std::fs::read(&on_disk).unwrap(), "{name}");
+        }
+    }
+
+    let html =
+        String::from_utf8(body(get(&format!("{base}/ipfs/{root}/with%20space/"), &[]))).unwrap();
+    assert!(html.contains("<a href=\"../\">..</a>"));
+    assert!(html.contains("&lt;b&gt;&amp;&quot;q&#39;.txt"));
+    assert!(!html.contains("<b>"), "names are escaped");
+    for name in odd {
+        let (href, _) = listing_rows(&html)
+            .into_iter()
+            .find(|(h, _)| *h == urlencode(name))
+            .unwrap_or_else(|| panic!("{name} not linked"));
+        let followed = get(&format!("{base}/ipfs/{root}/with%20space/{href}"), &[]);
+        assert_eq!(body(followed), name.as_bytes(), "{name}");
+    }
+
+    let sharded = rsipfs::codec::IpfsPath::parse(&format!("/ipfs/{root}/sharded")).unwrap();
+    let node_kind = rsipfs::unixfs::resolve::resolve(repo.blocks(), &sharded)
+        .unwrap()
+        .node
+        .kind();
+    assert_eq!(node_kind, rsipfs::unixfs::node::Kind::HamtShard);
+    let html = String::from_utf8(body(get(&format!("{base}/ipfs/{root}/sharded/"), &[]))).unwrap();
+    let rows = listing_rows(&html);
+    assert_eq!(rows.len(), 3001, "3000 entries and ..");
+    for i in [0, 1234, 2999] {
+        let name = format!("{:x<60}", format!("entry-{i:05}-"));
+        let (href, row) = rows
+            .iter()
+            .find(|(h, _)| *h == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        let expected = format!("{i}\n");
+        assert!(row.contains(&format!("<td>{}</td>", expected.len())));
+        let followed = get(&format!("{base}/ipfs/{root}/sharded/{href}"), &[]);
+        assert_eq!(body(followed), expected.as_bytes());
+    }
+}
+
+#[test]
+fn raw_blocks_equal_block_get_and_other_codecs_come_as_they_are() {
+    let node = Node::new();
+    node.make_tree("tree");
+    let root = node.ok(&["add", "-Q", "-r", "tree"]).trim().to_string();
+    let cid_of = |path: &str, name: &str| -> String {
+        node.ok(&["ls", path])
+            .lines()
+            .find(|line| line.ends_with(&format!(" {name}")))
+            .and_then(|line| line.split(' ').next())
+            .expect("listed")
+            .to_string()
+    };
+    let paths = [
+        (root.clone(), root.clone()),
+        (format!("{root}/hello.txt"), cid_of(&root, "hello.txt")),
+        (
+            format!("{root}/sizes/s45613057.bin"),
+            cid_of(&format!("{root}/sizes"), "s45613057.bin"),
+        ),
+    ];
+    let blocks: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|(_, cid)| node.ok_bytes(&["block", "get", cid]))
+        .collect();
+    let put = node.run_stdin(&["dag", "put"], b"{\"hello\":\"gateway\"}");
+    assert!(put.status.success());
+    let cbor = String::from_utf8(put.stdout).unwrap().trim().to_string();
+    let cbor_block = node.ok_bytes(&["block", "get", &cbor]);
+    let put = node.run_stdin(
+        &[
+            "dag",
+            "put",
+            "--input-codec",
+            "dag-json",
+            "--store-codec",
+            "dag-pb",
+        ],
+        b"{\"Links\":[]}",
+    );
+    assert!(put.status.success());
+    let bare_pb = String::from_utf8(put.stdout).unwrap().trim().to_string();
+    let (_gateway, base, _repo) = start_gateway(&node);
+
+    for ((path, cid), block) in paths.iter().zip(&blocks) {
+        let url = format!("{base}/ipfs/{path}?format=raw");
+        let response = get(&url, &[]);
+        assert_eq!(
+            header(&response, "content-type"),
+            "application/vnd.ipld.raw"
+        );
+        assert_eq!(header(&response, "etag"), format!("\"{cid}.raw\""));
+        assert!(
+            header(&response, "content-disposition").contains(&format!("{cid}.bin")),
+            "{path}"
+        );
+        assert!(body(response) == *block, "{path}");
+        let headers_only = head(&url);
+        assert_eq!(
+            header(&headers_only, "content-length"),
+            block.len().to_string()
+        );
+    }
+
+    let response = get(&format!("{base}/ipfs/{cbor}"), &[]);
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/vnd.ipld.dag-cbor"
+    );
+    assert_eq!(body(response), cbor_block);
+    let car = body(get(&format!("{base}/ipfs/{cbor}?format=car"), &[]));
+    let other = Node::new();
+    std::fs::write(other.work().join("cbor.car"), &car).unwrap();
+    other.ok(&["dag", "import", "cbor.car"]);
+    assert_eq!(other.ok_bytes(&["block", "get", &cbor]), cbor_block);
+
+    let bare = get(&format!("{base}/ipfs/{bare_pb}"), &[]);
+    assert_eq!(bare.status().as_u16(), 501, "dag-pb without UnixFS");
+    let bare_raw = get(&format!("{base}/ipfs/{bare_pb}?format=raw"), &[]);
+    assert_eq!(bare_raw.status().as_u16(), 200);
+}
+
+#[test]
+fn head_answers_what_get_would_without_a_body() {
+    let s = serve_tree();
+    for path in [
+        format!("/ipfs/{}/hello.txt", s.root),
+        format!("/ipfs/{}/link-to-hello", s.root),
+        format!("/ipfs/{}/", s.root),
+        format!("/ipfs/{}/", s.site),
+        format!("/ipfs/{}/hello.txt?format=raw", s.root),
+    ] {
+        let url = format!("{}{path}", s.base);
+        let full = get(&url, &[]);
+        let headers_only = head(&url);
+        assert_eq!(headers_only.status(), full.status(), "{path}");
+        for name in ["content-type", "content-length", "etag", "cache-control"] {
+            assert_eq!(
+                header(&headers_only, name),
+                header(&full, name),
+                "{path}: {name}"
+            );
+        }
+        assert!(body(headers_only).is_empty(), "{path}");
+    }
+    let car = head(&format!("{}/ipfs/{}?format=car", s.base, s.root));
+    assert_eq!(car.status().as_u16(), 200);
+    assert!(header(&car, "content-type").starts_with("application/vnd.ipld.car"));
+    assert_eq!(
+        header(&car, "content-length"),
+        "",
+        "a CAR's length is not known ahead"
+    );
 }
