@@ -508,8 +508,21 @@ fn listings_link_every_entry_with_its_cid_and_size() {
         }
     }
 
-    let html =
-        String::from_utf8(body(get(&format!("{base}/ipfs/{root}/with%20space/"), &[]))).unwrap();
+    let subdir = get(&format!("{base}/ipfs/{root}/with%20space/"), &[]);
+    let subdir_cid = listed
+        .lines()
+        .find(|line| line.ends_with(" with space/"))
+        .and_then(|line| line.split(' ').next())
+        .unwrap();
+    assert_eq!(
+        header(&subdir, "x-ipfs-path"),
+        format!("/ipfs/{root}/with%20space/")
+    );
+    assert_eq!(
+        header(&subdir, "x-ipfs-roots"),
+        format!("{root},{subdir_cid}")
+    );
+    let html = String::from_utf8(body(subdir)).unwrap();
     assert!(html.contains("<a href=\"../\">..</a>"));
     assert!(html.contains("&lt;b&gt;&amp;&quot;q&#39;.txt"));
     assert!(!html.contains("<b>"), "names are escaped");

@@ -25,7 +25,7 @@ use crate::unixfs::UnixfsError;
 use crate::unixfs::dir;
 use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::{FileReader, load};
-use crate::unixfs::resolve::{Resolved, resolve};
+use crate::unixfs::resolve::{Resolved, resolve_trail};
 
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
 
@@ -172,7 +172,10 @@ async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response
         components: target.names.clone(),
     };
     let lookup = Arc::clone(&store);
-    let resolved = blocking(move || resolve(lookup.as_ref(), &path).map_err(unavailable)).await?;
+    let (resolved, trail) =
+        blocking(move || resolve_trail(lookup.as_ref(), &path).map_err(unavailable)).await?;
+    let roots: Vec<String> = trail.iter().map(cid_string).collect();
+    let roots = roots.join(",");
     let etag = match format {
         Format::Content => format!("\"{}\"", cid_string(&resolved.cid)),
         Format::Raw => format!("\"{}.raw\"", cid_string(&resolved.cid)),
@@ -187,6 +190,7 @@ async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response
             StatusCode::NOT_MODIFIED.into_response(),
             &etag,
             uri.path(),
+            &roots,
         ));
     }
     let head = method == Method::HEAD;
@@ -229,10 +233,11 @@ async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response
             file(&store, resolved, &name, &headers, head).await?
         }
     };
-    Ok(with_common(response, &etag, uri.path()))
+    Ok(with_common(response, &etag, uri.path(), &roots))
 }
 
-fn with_common(mut response: Response, etag: &str, path: &str) -> Response {
+/// `roots`: the CIDs along the path, comma-separated (`X-Ipfs-Roots`).
+fn with_common(mut response: Response, etag: &str, path: &str, roots: &str) -> Response {
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
@@ -240,6 +245,9 @@ fn with_common(mut response: Response, etag: &str, path: &str) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     if let Ok(value) = HeaderValue::from_str(path) {
         headers.insert("x-ipfs-path", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(roots) {
+        headers.insert("x-ipfs-roots", value);
     }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

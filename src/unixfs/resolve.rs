@@ -15,8 +15,19 @@ pub struct Resolved {
 }
 
 pub fn resolve(store: &dyn Blockstore, path: &IpfsPath) -> Result<Resolved, UnixfsError> {
+    resolve_trail(store, path).map(|(resolved, _)| resolved)
+}
+
+/// As `resolve`, also giving the CID reached at each step: the root's,
+/// then one per component.
+pub fn resolve_trail(
+    store: &dyn Blockstore,
+    path: &IpfsPath,
+) -> Result<(Resolved, Vec<Cid>), UnixfsError> {
     let mut cid = path.root;
     let mut node = load(store, &cid)?;
+    let mut trail = Vec::with_capacity(path.components.len() + 1);
+    trail.push(cid);
     for name in &path.components {
         if !node.kind().is_dir() {
             return Err(UnixfsError::NotADirectory(cid_string(&cid)));
@@ -27,8 +38,9 @@ pub fn resolve(store: &dyn Blockstore, path: &IpfsPath) -> Result<Resolved, Unix
         })?;
         cid = entry.cid;
         node = load(store, &cid)?;
+        trail.push(cid);
     }
-    Ok(Resolved { cid, node })
+    Ok((Resolved { cid, node }, trail))
 }
 
 /// Parses and resolves a path argument in one step.
