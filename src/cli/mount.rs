@@ -85,15 +85,6 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         CACHED_BLOCKS,
         CACHED_BLOCK_MAX,
     ));
-    let ipfs = if mounting {
-        let dir = match &args.ipfs {
-            Some(dir) => dir.clone(),
-            None => PathBuf::from(repo.config_get("Mounts.IPFS")?.as_str().unwrap_or("/ipfs")),
-        };
-        Some(mount_ipfs_tree(&repo, Arc::clone(&store), &dir, &opts)?)
-    } else {
-        None
-    };
     let mfs_dir = match (mounting, args.no_mfs, &args.mfs) {
         (false, _, _) | (true, true, _) => None,
         (true, false, Some(dir)) => Some(dir.clone()),
@@ -101,7 +92,7 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
             repo.config_get("Mounts.MFS")?.as_str().unwrap_or("/mfs"),
         )),
     };
-    let mfs = MfsMount::start(&repo, Arc::clone(&store), mfs_dir.as_deref(), &opts)?;
+    let mut mfs = MfsMount::open(&repo, Arc::clone(&store))?;
     // While we hold the repository, other rsipfs commands come through the
     // API named in its `api` file.
     let net = node.as_ref().map(|n| n.handle.clone());
@@ -112,7 +103,27 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested))
     };
     let gateway = start_gateway(&repo, Arc::clone(&store))?;
-    let api = ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), store, net, mounter)?;
+    // The `api` file is written before the mounts answer, so a command run
+    // as soon as the mount is visible already finds the API.
+    let api = ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), Arc::clone(&store), net, mounter)?;
+    let mounted = mount_both(
+        &repo,
+        &store,
+        &mut mfs,
+        mounting,
+        &args,
+        mfs_dir.as_deref(),
+        &opts,
+    );
+    let ipfs = match mounted {
+        Ok(ipfs) => ipfs,
+        Err(err) => {
+            api.stop();
+            gateway.stop();
+            mfs.stop()?;
+            return Err(err);
+        }
+    };
     if let Some(node) = &node {
         println!("PeerID: {}", node.handle.peer_id);
         for addr in node.handle.listen_addrs() {
@@ -138,6 +149,37 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     }
     drop(node);
     Ok(())
+}
+
+/// Mounts /ipfs (when `mounting`) and /mfs (when it has a directory);
+/// /ipfs is unmounted again if /mfs cannot be mounted.
+fn mount_both(
+    repo: &Arc<Repo>,
+    store: &Arc<dyn Blockstore>,
+    mfs: &mut MfsMount,
+    mounting: bool,
+    args: &MountArgs,
+    mfs_dir: Option<&std::path::Path>,
+    opts: &MountOptions,
+) -> Result<Option<(fuser::BackgroundSession, PathBuf)>> {
+    let ipfs = if mounting {
+        let dir = match &args.ipfs {
+            Some(dir) => dir.clone(),
+            None => PathBuf::from(repo.config_get("Mounts.IPFS")?.as_str().unwrap_or("/ipfs")),
+        };
+        Some(mount_ipfs_tree(repo, Arc::clone(store), &dir, opts)?)
+    } else {
+        None
+    };
+    if let Some(dir) = mfs_dir
+        && let Err(err) = mfs.mount(repo, dir, opts)
+    {
+        if let Some((session, dir)) = ipfs {
+            unmount(session, &dir);
+        }
+        return Err(err);
+    }
+    Ok(ipfs)
 }
 
 /// Mounts /ipfs and /mfs when a client asks the running daemon to; the
@@ -302,12 +344,8 @@ fn mount_mfs_tree(
 }
 
 impl MfsMount {
-    fn start(
-        repo: &Arc<Repo>,
-        store: Arc<dyn Blockstore>,
-        dir: Option<&std::path::Path>,
-        opts: &MountOptions,
-    ) -> Result<Self> {
+    /// Opens the MFS tree and starts its flusher; nothing is mounted yet.
+    fn open(repo: &Arc<Repo>, store: Arc<dyn Blockstore>) -> Result<Self> {
         let root = match repo.mfs_root()? {
             Some(root) => root,
             None => {
@@ -332,18 +370,20 @@ impl MfsMount {
             .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?
             .with_attrs(repo.clone());
         let fs = Arc::new(fs);
-        let mounted = match dir {
-            Some(dir) => Some((mount_mfs_tree(&fs, repo, dir, opts)?, dir.to_path_buf())),
-            None => None,
-        };
         let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
         Ok(MfsMount {
             fs,
-            mounted,
+            mounted: None,
             flusher,
             stop_flusher,
         })
+    }
+
+    fn mount(&mut self, repo: &Repo, dir: &std::path::Path, opts: &MountOptions) -> Result<()> {
+        let session = mount_mfs_tree(&self.fs, repo, dir, opts)?;
+        self.mounted = Some((session, dir.to_path_buf()));
+        Ok(())
     }
 
     /// Writes out the tree, unmounts, then writes out whatever came last.
