@@ -207,6 +207,13 @@ impl<P: Copy + Eq + Hash + Ord> WantManager<P> {
             let next = if candidates.is_empty() {
                 peer
             } else {
+                // Withdrawn from the slow peer, so it does not send the
+                // block too if it gets to it after all.
+                asks.push(Ask {
+                    peer,
+                    cid,
+                    kind: AskKind::Cancel,
+                });
                 self.best(&candidates)
             };
             asks.push(self.assign(&cid, next, now));
@@ -412,7 +419,7 @@ mod tests {
         wants.connect(2, now);
         let later = now + TIMEOUT * 3;
         let moved = wants.expire(later);
-        assert_eq!(kinds(&moved), [(2, AskKind::Block)]);
+        assert_eq!(kinds(&moved), [(1, AskKind::Cancel), (2, AskKind::Block)]);
         let moved = wants.disconnect(2, later);
         assert_eq!(kinds(&moved), [(1, AskKind::Block)]);
         assert!(wants.disconnect(2, later).is_empty());
