@@ -15,8 +15,9 @@ use super::message::{self, Message};
 /// Want messages queued per peer; when full, the periodic re-ask makes up
 /// for what is dropped.
 const WANT_MESSAGES: usize = 64;
-/// Reply messages queued per peer (each at most about 2 MiB).
-const REPLY_MESSAGES: usize = 8;
+/// Reply messages queued per peer (each about one block; the shared
+/// budget caps the bytes).
+const REPLY_MESSAGES: usize = 64;
 
 /// Bytes of queued replies, across peers, with a cap.
 pub struct ByteBudget {
