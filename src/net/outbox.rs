@@ -68,9 +68,16 @@ impl Drop for Charge {
     }
 }
 
-struct Reply {
+pub struct Reply {
     msg: Message,
     _charge: Charge,
+}
+
+#[cfg(test)]
+impl Reply {
+    pub fn into_message(self) -> Message {
+        self.msg
+    }
 }
 
 enum Queued {
@@ -106,6 +113,20 @@ impl Outbox {
                 _charge: charge,
             })
             .is_ok()
+    }
+}
+
+#[cfg(test)]
+impl Outbox {
+    /// An outbox with no writer: the test reads the queues itself.
+    pub fn unwritten(replies: usize) -> (Outbox, mpsc::Receiver<Message>, mpsc::Receiver<Reply>) {
+        let (wants_tx, wants) = mpsc::channel(WANT_MESSAGES);
+        let (replies_tx, replies_rx) = mpsc::channel(replies);
+        let outbox = Outbox {
+            wants: wants_tx,
+            replies: replies_tx,
+        };
+        (outbox, wants, replies_rx)
     }
 }
 

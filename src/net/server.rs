@@ -358,6 +358,51 @@ mod tests {
     }
 
     #[test]
+    fn a_peer_that_does_not_read_holds_up_no_one() {
+        use super::super::message::{Entry, WANT_BLOCK};
+        use std::collections::HashSet;
+        use std::time::Instant;
+
+        let (store, cids) = store_with(&[100_000; 200]);
+        let server = Server::start(Arc::new(store), Arc::new(Stats::default()));
+        let (stuck, reader) = (PeerId::random(), PeerId::random());
+        let (stuck_box, _wants, _never_read) = Outbox::unwritten(2);
+        let (reader_box, _wants, mut replies) = Outbox::unwritten(2);
+        server.connect(stuck, stuck_box);
+        server.connect(reader, reader_box);
+        let entries = cids
+            .iter()
+            .map(|cid| Entry {
+                block: cid.to_bytes(),
+                priority: 1,
+                cancel: false,
+                want_type: WANT_BLOCK,
+                send_dont_have: false,
+            })
+            .collect();
+        let list = Wantlist {
+            entries,
+            full: false,
+        };
+        server.wantlist(stuck, &list);
+        server.wantlist(reader, &list);
+        let mut got = HashSet::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while got.len() < cids.len() {
+            assert!(Instant::now() < deadline, "only {} blocks", got.len());
+            match replies.try_recv() {
+                Ok(reply) => {
+                    for block in reply.into_message().payload {
+                        got.insert(message::cid_for(&block.prefix, &block.data).unwrap());
+                    }
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        assert_eq!(got, cids.into_iter().collect::<HashSet<_>>());
+    }
+
+    #[test]
     fn what_a_full_queue_refuses_is_handed_back() {
         let (store, cids) = store_with(&[1_500_000; 4]);
         let tasks: Vec<Task> = cids.iter().map(|c| Task::new(*c, false, false)).collect();
