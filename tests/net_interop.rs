@@ -88,6 +88,21 @@ fn blocks_flow_both_ways_between_rsipfs_and_kubo() {
 }
 
 #[test]
+fn two_providers_share_a_fetch_without_sending_blocks_twice() {
+    run_script(
+        "two_providers_share_a_fetch_without_sending_blocks_twice",
+        "two_providers.sh",
+        |tools| vec![tools.clone().into_os_string()],
+        &[
+            "OK same file on both",
+            "OK read intact",
+            "OK no block fetched twice",
+            "OK both providers served",
+        ],
+    );
+}
+
+#[test]
 fn a_block_is_found_through_the_dht_two_hops_away() {
     run_script(
         "a_block_is_found_through_the_dht_two_hops_away",

@@ -104,3 +104,26 @@ pub async fn listen_addrs(State(state): State<ApiState>) -> Reply {
     let addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
     Ok(Json(json!({ "Strings": addrs })).into_response())
 }
+
+/// `ipfs bitswap stat`: what we want now, from whom, and the block counters.
+pub async fn bitswap_stat(State(state): State<ApiState>) -> Reply {
+    let net = online(&state)?;
+    let (wantlist, peers, stats) =
+        blocking(move || Ok((net.wantlist(), net.peers(), net.bitswap_stats()))).await?;
+    let wantlist: Vec<serde_json::Value> = wantlist
+        .iter()
+        .map(|cid| json!({ "/": crate::codec::cid_string(cid) }))
+        .collect();
+    let peers: Vec<String> = peers.iter().map(|p| p.peer.to_string()).collect();
+    Ok(Json(json!({
+        "Wantlist": wantlist,
+        "Peers": peers,
+        "BlocksReceived": stats.blocks_received,
+        "DataReceived": stats.data_received,
+        "DupBlksReceived": stats.dup_blocks_received,
+        "DupDataReceived": stats.dup_data_received,
+        "BlocksSent": stats.blocks_sent,
+        "DataSent": stats.data_sent,
+    }))
+    .into_response())
+}

@@ -153,10 +153,8 @@ pub async fn write_message(
     stream: &mut (impl AsyncWrite + Unpin),
     message: &Message,
 ) -> Result<(), WireError> {
-    let body = message.encode_to_vec();
-    let mut framed = Vec::with_capacity(body.len() + 10);
-    crate::codec::wire::put_varint(&mut framed, body.len() as u64);
-    framed.extend_from_slice(&body);
+    // prost writes the length as a minimal unsigned varint: the framing.
+    let framed = message.encode_length_delimited_to_vec();
     stream.write_all(&framed).await?;
     stream.flush().await?;
     Ok(())

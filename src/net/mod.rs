@@ -7,13 +7,16 @@ mod inbound;
 pub mod ledger;
 pub mod message;
 mod node;
+mod outbox;
 mod server;
+mod stats;
 pub mod wants;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use node::{NetConfig, NetHandle, Node, PeerInfo, start};
+pub use stats::StatsSnapshot;
 
 use crate::blockstore::{Blockstore, Result as StoreResult};
 use crate::codec::cid::{Cid, cid_string};

@@ -19,20 +19,27 @@ use super::NetError;
 use super::message::{
     self, DONT_HAVE, Entry, HAVE, MAX_BLOCK, Message, WANT_BLOCK, WANT_HAVE, Wantlist,
 };
+use super::outbox::{Outbox, spawn_writer};
 use super::server::Server;
+use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
 
-/// Newest first: outgoing streams try them in this order.
-const BITSWAP: [&str; 4] = [
+/// Newest first: outgoing streams try them in this order (all but the
+/// unversioned one).
+const BITSWAP: &[&str] = &[
     "/ipfs/bitswap/1.2.0",
     "/ipfs/bitswap/1.1.0",
     "/ipfs/bitswap/1.0.0",
     "/ipfs/bitswap",
 ];
-/// Wants are sent again this often, in case a message or peer was lost.
-const REBROADCAST: Duration = Duration::from_secs(1);
+/// Deadlines, slow block requests and the DHT are looked at this often.
+const TICK: Duration = Duration::from_secs(1);
+/// Each peer gets our whole wantlist again this often, in case a message
+/// was lost. Not more often: a want-block repeated while the block is on
+/// its way makes the peer send it twice.
+const FULL_WANTLIST_EVERY: Duration = Duration::from_secs(10);
 /// A want no connected peer answered this fast is looked up in the DHT.
 const ASK_DHT_AFTER: Duration = Duration::from_millis(800);
 /// The DHT is asked again for a want still open after this.
@@ -40,8 +47,6 @@ const ASK_DHT_AGAIN: Duration = Duration::from_secs(10);
 const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
 /// A block request unanswered this long goes to another peer.
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(2);
-/// Messages queued for one peer (each at most about 2 MiB).
-const OUTBOX_MESSAGES: usize = 16;
 
 pub struct NetConfig {
     pub keypair: Keypair,
@@ -80,6 +85,9 @@ enum Command {
     ListenAddrs {
         reply: std_mpsc::Sender<Vec<Multiaddr>>,
     },
+    Wantlist {
+        reply: std_mpsc::Sender<Vec<Cid>>,
+    },
     Shutdown,
 }
 
@@ -106,6 +114,7 @@ pub struct NetHandle {
     commands: mpsc::UnboundedSender<Command>,
     pub peer_id: PeerId,
     pub public_key: libp2p::identity::PublicKey,
+    stats: Arc<Stats>,
 }
 
 /// A running node; dropping it stops it.
@@ -193,6 +202,16 @@ impl NetHandle {
             .unwrap_or_default()
     }
 
+    /// The blocks wanted from the network right now.
+    pub fn wantlist(&self) -> Vec<Cid> {
+        self.ask(|reply| Command::Wantlist { reply }, Duration::from_secs(5))
+            .unwrap_or_default()
+    }
+
+    pub fn bitswap_stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
         self.ask(
             |reply| Command::ListenAddrs { reply },
@@ -214,11 +233,13 @@ pub fn start(config: NetConfig, store: Arc<dyn Blockstore>) -> Result<Node, NetE
     let peer_id = public_key.to_peer_id();
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (started_tx, started_rx) = std_mpsc::channel();
+    let stats = Arc::new(Stats::default());
+    let task_stats = Arc::clone(&stats);
     let thread = std::thread::Builder::new()
         .name("net-node".into())
         .spawn(move || {
             runtime.block_on(async move {
-                match NodeTask::new(config, store) {
+                match NodeTask::new(config, store, task_stats) {
                     Ok(task) => {
                         let _ = started_tx.send(Ok(()));
                         task.run(command_rx).await;
@@ -236,6 +257,7 @@ pub fn start(config: NetConfig, store: Arc<dyn Blockstore>) -> Result<Node, NetE
                 commands,
                 peer_id,
                 public_key,
+                stats,
             },
             thread: Some(thread),
         }),
@@ -253,12 +275,14 @@ struct NodeTask {
     /// Which peer is asked what for each wanted block.
     asking: WantManager<PeerId>,
     server: Server,
+    stats: Arc<Stats>,
     /// When each open want was first made, and last looked up in the DHT.
     want_times: HashMap<Cid, (Instant, Option<Instant>)>,
     peers: HashMap<PeerId, Peer>,
     connecting: HashMap<PeerId, Vec<std_mpsc::Sender<Result<(), String>>>>,
     inbound_tx: mpsc::UnboundedSender<Inbound>,
     inbound_rx: mpsc::UnboundedReceiver<Inbound>,
+    last_full_wantlist: Instant,
 }
 
 /// Someone waiting for a block, until its deadline.
@@ -266,9 +290,7 @@ type Waiter = (std_mpsc::Sender<Vec<u8>>, Instant);
 
 struct Peer {
     addr: Multiaddr,
-    /// Bounded: a peer that does not read cannot make us buffer without
-    /// end; what does not fit is dropped, and wants are asked again.
-    outbox: mpsc::Sender<Message>,
+    outbox: Outbox,
 }
 
 fn entry_for(ask: &Ask<PeerId>) -> Entry {
@@ -293,7 +315,11 @@ fn wantlist(entries: Vec<Entry>, full: bool) -> Message {
 }
 
 impl NodeTask {
-    fn new(config: NetConfig, store: Arc<dyn Blockstore>) -> Result<Self, NetError> {
+    fn new(
+        config: NetConfig,
+        store: Arc<dyn Blockstore>,
+        stats: Arc<Stats>,
+    ) -> Result<Self, NetError> {
         let start_err = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
         let (accepted_tx, accepted_rx) = mpsc::unbounded_channel();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
@@ -311,7 +337,7 @@ impl NodeTask {
                 ),
                 ping: ping::Behaviour::default(),
                 streams: libp2p_stream::Behaviour::new(),
-                inbound: super::inbound::Behaviour::new(&BITSWAP, accepted_tx),
+                inbound: super::inbound::Behaviour::new(BITSWAP, accepted_tx),
                 kad: {
                     let peer = key.public().to_peer_id();
                     let config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
@@ -343,7 +369,8 @@ impl NodeTask {
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
         let task = NodeTask {
             swarm,
-            server: Server::start(Arc::clone(&store)),
+            server: Server::start(Arc::clone(&store), Arc::clone(&stats)),
+            stats,
             store,
             control,
             asking: WantManager::new(BLOCK_TIMEOUT),
@@ -353,6 +380,7 @@ impl NodeTask {
             connecting: HashMap::new(),
             inbound_tx,
             inbound_rx,
+            last_full_wantlist: Instant::now(),
         };
         task.read_incoming(accepted_rx);
         Ok(task)
@@ -385,7 +413,7 @@ impl NodeTask {
     }
 
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut tick = tokio::time::interval(REBROADCAST);
+        let mut tick = tokio::time::interval(TICK);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
@@ -444,7 +472,7 @@ impl NodeTask {
                     addr.pop();
                 }
                 if !self.peers.contains_key(&peer_id) {
-                    let outbox = spawn_sender(self.control.clone(), peer_id);
+                    let outbox = spawn_writer(self.control.clone(), peer_id, &BITSWAP[..3]);
                     self.server.connect(peer_id, outbox.clone());
                     self.peers.insert(peer_id, Peer { addr, outbox });
                     // A new peer hears everything we want.
@@ -535,6 +563,9 @@ impl NodeTask {
             Command::ListenAddrs { reply } => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
             }
+            Command::Wantlist { reply } => {
+                let _ = reply.send(self.wants.keys().copied().collect());
+            }
             Command::Shutdown => {}
         }
     }
@@ -571,10 +602,19 @@ impl NodeTask {
                     .map(|b| (v0.cid_of(DAG_PB, b), b)),
             );
         let mut cancels = Vec::new();
+        let mut bytes = 0;
         for (cid, data) in blocks {
+            bytes += data.len();
             let Some(waiters) = self.wants.remove(&cid) else {
+                if self.store.has(&cid).unwrap_or(false) {
+                    tracing::debug!("duplicate {} from {from}", cid_string(&cid));
+                    self.stats.received(data.len(), true);
+                } else {
+                    tracing::debug!("unwanted {} from {from}", cid_string(&cid));
+                }
                 continue;
             };
+            self.stats.received(data.len(), false);
             self.want_times.remove(&cid);
             tracing::debug!("received {}", cid_string(&cid));
             if let Err(err) = self.store.put(&cid, data) {
@@ -584,6 +624,9 @@ impl NodeTask {
                 let _ = reply.send(data.clone());
             }
             cancels.extend(self.asking.remove(&cid, Some(from)));
+        }
+        if bytes > 0 {
+            self.server.received(from, bytes);
         }
         self.send_asks(cancels);
     }
@@ -619,9 +662,9 @@ impl NodeTask {
 
     fn send(&self, peer: PeerId, msg: Message) {
         if let Some(p) = self.peers.get(&peer)
-            && p.outbox.try_send(msg).is_err()
+            && !p.outbox.send_wants(msg)
         {
-            tracing::debug!("{peer}: outgoing queue full, message dropped");
+            tracing::debug!("{peer}: want queue full, message dropped");
         }
     }
 
@@ -646,10 +689,15 @@ impl NodeTask {
         asks.extend(self.asking.expire(now));
         self.send_asks(asks);
         if self.wants.is_empty() {
+            // Counted from when there is something to want again.
+            self.last_full_wantlist = now;
             return;
         }
-        for (peer, asks) in self.asking.full_lists() {
-            self.send(peer, wantlist(asks.iter().map(entry_for).collect(), true));
+        if now.duration_since(self.last_full_wantlist) >= FULL_WANTLIST_EVERY {
+            self.last_full_wantlist = now;
+            for (peer, asks) in self.asking.full_lists() {
+                self.send(peer, wantlist(asks.iter().map(entry_for).collect(), true));
+            }
         }
         for (cid, (since, asked)) in self.want_times.iter_mut() {
             let due = match asked {
@@ -664,49 +712,4 @@ impl NodeTask {
             }
         }
     }
-}
-
-/// A task writing one peer's messages on a bitswap stream it opens (again
-/// if the stream breaks).
-fn spawn_sender(control: libp2p_stream::Control, peer: PeerId) -> mpsc::Sender<Message> {
-    let (tx, mut rx) = mpsc::channel::<Message>(OUTBOX_MESSAGES);
-    tokio::spawn(async move {
-        let mut control = control;
-        let mut stream: Option<libp2p::Stream> = None;
-        while let Some(msg) = rx.recv().await {
-            for _attempt in 0..2 {
-                if stream.is_none() {
-                    stream = open_bitswap(&mut control, peer).await;
-                }
-                let Some(open) = stream.as_mut() else {
-                    break;
-                };
-                match message::write_message(open, &msg).await {
-                    Ok(()) => break,
-                    Err(_) => stream = None,
-                }
-            }
-        }
-    });
-    tx
-}
-
-async fn open_bitswap(
-    control: &mut libp2p_stream::Control,
-    peer: PeerId,
-) -> Option<libp2p::Stream> {
-    for protocol in &BITSWAP[..3] {
-        match control
-            .open_stream(peer, StreamProtocol::new(protocol))
-            .await
-        {
-            Ok(stream) => return Some(stream),
-            Err(libp2p_stream::OpenStreamError::UnsupportedProtocol(_)) => continue,
-            Err(err) => {
-                tracing::debug!("bitswap stream to {peer}: {err}");
-                return None;
-            }
-        }
-    }
-    None
 }

@@ -146,10 +146,24 @@ impl<P: Copy + Eq + Hash + Ord> WantManager<P> {
             want.have.push(peer);
         }
         want.dont_have.remove(&peer);
-        if want.block_from.is_none() {
-            return self.reassign(cid, now);
+        match want.block_from {
+            None => self.reassign(cid, now),
+            // The peer asked is overdue: this one has it, ask it now.
+            Some((slow, since))
+                if slow != peer && now.duration_since(since) >= self.block_timeout =>
+            {
+                self.unassign(cid);
+                vec![
+                    Ask {
+                        peer: slow,
+                        cid: *cid,
+                        kind: AskKind::Cancel,
+                    },
+                    self.assign(cid, peer, now),
+                ]
+            }
+            Some(_) => Vec::new(),
         }
-        Vec::new()
     }
 
     pub fn dont_have(&mut self, cid: &Cid, peer: P, now: Instant) -> Vec<Ask<P>> {
@@ -207,6 +221,13 @@ impl<P: Copy + Eq + Hash + Ord> WantManager<P> {
             let next = if candidates.is_empty() {
                 peer
             } else {
+                // Withdrawn from the slow peer, so it does not send the
+                // block too if it gets to it after all.
+                asks.push(Ask {
+                    peer,
+                    cid,
+                    kind: AskKind::Cancel,
+                });
                 self.best(&candidates)
             };
             asks.push(self.assign(&cid, next, now));
@@ -412,10 +433,31 @@ mod tests {
         wants.connect(2, now);
         let later = now + TIMEOUT * 3;
         let moved = wants.expire(later);
-        assert_eq!(kinds(&moved), [(2, AskKind::Block)]);
+        assert_eq!(kinds(&moved), [(1, AskKind::Cancel), (2, AskKind::Block)]);
         let moved = wants.disconnect(2, later);
         assert_eq!(kinds(&moved), [(1, AskKind::Block)]);
         assert!(wants.disconnect(2, later).is_empty());
+    }
+
+    #[test]
+    fn a_have_takes_over_an_overdue_block_request() {
+        let now = Instant::now();
+        let mut wants = WantManager::new(TIMEOUT);
+        wants.connect(1, now);
+        wants.want(cid(1), now);
+        wants.connect(2, now);
+        assert!(wants.have(&cid(1), 2, now + TIMEOUT / 2).is_empty());
+        let later = now + TIMEOUT;
+        assert_eq!(
+            kinds(&wants.have(&cid(1), 2, later)),
+            [(1, AskKind::Cancel), (2, AskKind::Block)]
+        );
+        assert!(wants.have(&cid(1), 1, later).is_empty(), "2 is asked now");
+        let cancels = wants.remove(&cid(1), Some(2));
+        assert_eq!(
+            kinds(&cancels),
+            [(1, AskKind::Cancel), (2, AskKind::Cancel)]
+        );
     }
 
     #[test]

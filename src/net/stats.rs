@@ -1,0 +1,56 @@
+//! Bitswap counters, as `ipfs bitswap stat` reports them; shared by the
+//! swarm task, the server workers and whoever asks.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Default)]
+pub struct Stats {
+    blocks_received: AtomicU64,
+    data_received: AtomicU64,
+    dup_blocks_received: AtomicU64,
+    dup_data_received: AtomicU64,
+    blocks_sent: AtomicU64,
+    data_sent: AtomicU64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Verified blocks received, wanted or not.
+    pub blocks_received: u64,
+    pub data_received: u64,
+    /// Received blocks we already had (another peer sent them first).
+    pub dup_blocks_received: u64,
+    pub dup_data_received: u64,
+    pub blocks_sent: u64,
+    pub data_sent: u64,
+}
+
+impl Stats {
+    pub fn received(&self, bytes: usize, duplicate: bool) {
+        self.blocks_received.fetch_add(1, Ordering::Relaxed);
+        self.data_received
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+        if duplicate {
+            self.dup_blocks_received.fetch_add(1, Ordering::Relaxed);
+            self.dup_data_received
+                .fetch_add(bytes as u64, Ordering::Relaxed);
+        }
+    }
+
+    pub fn sent(&self, blocks: usize, bytes: usize) {
+        self.blocks_sent.fetch_add(blocks as u64, Ordering::Relaxed);
+        self.data_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        StatsSnapshot {
+            blocks_received: get(&self.blocks_received),
+            data_received: get(&self.data_received),
+            dup_blocks_received: get(&self.dup_blocks_received),
+            dup_data_received: get(&self.dup_data_received),
+            blocks_sent: get(&self.blocks_sent),
+            data_sent: get(&self.data_sent),
+        }
+    }
+}
