@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Bitswap over loopback, in one run inside a fresh network namespace:
-#  1. Kubo fetching a file from Kubo (the reference),
-#  2. rsipfs fetching it from Kubo (cat through the /ipfs mount),
-#  3. Kubo fetching it from rsipfs.
-# Prints MB/s, the ratios, and the daemon's peak RSS.
-#   scripts/bench-bitswap.sh [SIZE_MB]     (default 200)
+# Bitswap over loopback, in one run inside a fresh network namespace. Each
+# round takes a file of its own, and for it:
+#  1. Kubo fetches it from Kubo (the reference),
+#  2. rsipfs fetches it from Kubo (cat through the /ipfs mount),
+#  3. Kubo fetches it from rsipfs.
+# One transfer varies by half from run to run on these shared machines (the
+# fetching Kubo sets the pace), so the rounds interleave the three and each
+# figure is the median over the rounds. Prints MB/s, the ratios, and the
+# daemon's peak RSS.
+#   scripts/bench-bitswap.sh [SIZE_MB] [ROUNDS]     (default 200 MB, 5 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-200}
+ROUNDS=${2:-5}
 TOOLS=${SHARED_DIR:-$(cd .. && pwd)/shared}/tools
 if [ "${INSIDE_NETNS:-}" != 1 ]; then
     cargo build --release --quiet
@@ -21,18 +26,20 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])$2)" "$1"; }
 
-head -c "$((SIZE_MB * 1000 * 1000))" /dev/urandom > "$WORK/input.bin"
-"$TOOLS/kubo-peer" serve --port 4101 "$WORK/input.bin" > "$WORK/peer.json" 2>/dev/null &
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])$2)" "$1"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+inputs=()
+for r in $(seq "$ROUNDS"); do
+    head -c "$((SIZE_MB * 1000 * 1000))" /dev/urandom > "$WORK/input-$r.bin"
+    inputs+=("$WORK/input-$r.bin")
+done
+"$TOOLS/kubo-peer" serve --port 4101 "${inputs[@]}" > "$WORK/peer.json" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 300); do [ -s "$WORK/peer.json" ] && break; sleep 0.2; done
 peer=$(cat "$WORK/peer.json")
 KUBO="$(field "$peer" '["addrs"][0]')/p2p/$(field "$peer" '["peer_id"]')"
-CID=$(field "$peer" "['cids']['$WORK/input.bin']")
-
-kubo=$("$TOOLS/kubo-peer" fetch "$KUBO" "$CID" "$WORK/kubo-copy.bin" --port 4102 --timeout 600)
-kubo_mbs=$(field "$kubo" '["mb_per_s"]')
 
 export IPFS_PATH=$WORK/repo
 "$BIN" init > /dev/null
@@ -44,19 +51,41 @@ DAEMON=$!
 pids+=($DAEMON)
 for _ in $(seq 100); do grep -q "Daemon is ready" "$WORK/daemon.out" 2>/dev/null && break; sleep 0.1; done
 "$BIN" swarm connect "$KUBO" > /dev/null
-start=$(date +%s.%N)
-cat "$WORK/ipfs/$CID" > "$WORK/ours-copy.bin"
-end=$(date +%s.%N)
-cmp "$WORK/input.bin" "$WORK/ours-copy.bin"
-ours_mbs=$(python3 -c "print('%.1f' % ($SIZE_MB / ($end - $start)))")
-
 ID=$("$BIN" id | python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])')
-from_us=$("$TOOLS/kubo-peer" fetch "/ip4/127.0.0.1/tcp/4201/p2p/$ID" "$CID" "$WORK/from-us.bin" --port 4103 --timeout 600)
-from_us_mbs=$(field "$from_us" '["mb_per_s"]')
-cmp "$WORK/input.bin" "$WORK/from-us.bin"
+
+kubo_runs=() ours_runs=() from_us_runs=()
+port=4300
+for r in $(seq "$ROUNDS"); do
+    input=$WORK/input-$r.bin
+    CID=$(field "$peer" "['cids']['$input']")
+    port=$((port + 1))
+    # Each transfer starts with nothing left to write back from the last.
+    sync
+    kubo=$("$TOOLS/kubo-peer" fetch "$KUBO" "$CID" "$WORK/copy.bin" --port "$port" --timeout 600)
+    cmp "$input" "$WORK/copy.bin"
+    kubo_runs+=("$(field "$kubo" '["mb_per_s"]')")
+
+    sync
+    start=$(date +%s.%N)
+    cat "$WORK/ipfs/$CID" > "$WORK/copy.bin"
+    end=$(date +%s.%N)
+    cmp "$input" "$WORK/copy.bin"
+    ours_runs+=("$(python3 -c "print('%.1f' % ($SIZE_MB / ($end - $start)))")")
+
+    port=$((port + 1))
+    sync
+    from_us=$("$TOOLS/kubo-peer" fetch "/ip4/127.0.0.1/tcp/4201/p2p/$ID" "$CID" "$WORK/copy.bin" --port "$port" --timeout 600)
+    cmp "$input" "$WORK/copy.bin"
+    from_us_runs+=("$(field "$from_us" '["mb_per_s"]')")
+    rm -f "$WORK/copy.bin"
+    echo "round $r: kubo <- kubo ${kubo_runs[-1]}, rsipfs <- kubo ${ours_runs[-1]}, kubo <- rsipfs ${from_us_runs[-1]} MB/s"
+done
+kubo_mbs=$(median "${kubo_runs[@]}")
+ours_mbs=$(median "${ours_runs[@]}")
+from_us_mbs=$(median "${from_us_runs[@]}")
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$DAEMON/status")
 
-echo "file:                 $SIZE_MB MB, $CID"
+echo "files:                $ROUNDS of $SIZE_MB MB; medians over the rounds"
 echo "kubo <- kubo:         $kubo_mbs MB/s (reference)"
 echo "rsipfs <- kubo:       $ours_mbs MB/s (cat through the mount)"
 echo "ratio:                $(python3 -c "print('%.2f' % ($ours_mbs / $kubo_mbs))")x Kubo->Kubo (bar: 2x)"

@@ -77,7 +77,16 @@ impl PbNode {
     /// Strict decode per the DAG-PB spec: no unknown fields, no duplicates,
     /// link fields in order, Data allowed before or after the Links run.
     pub fn decode(bytes: &[u8]) -> Result<PbNode, CodecError> {
-        decode_node(bytes).map_err(CodecError::DagPb)
+        let (links, data) = decode_parts(bytes).map_err(CodecError::DagPb)?;
+        Ok(PbNode {
+            links,
+            data: data.map(<[u8]>::to_vec),
+        })
+    }
+
+    /// `decode`, with the Data bytes left in `bytes` rather than copied.
+    pub fn decode_borrowed(bytes: &[u8]) -> Result<(Vec<PbLink>, Option<&[u8]>), CodecError> {
+        decode_parts(bytes).map_err(CodecError::DagPb)
     }
 
     /// Sum of link Tsizes plus the block's own length: the value a parent
@@ -111,9 +120,12 @@ fn encode_link(out: &mut Vec<u8>, link: &PbLink) {
     }
 }
 
-fn decode_node(bytes: &[u8]) -> Result<PbNode, String> {
+type Parts<'a> = (Vec<PbLink>, Option<&'a [u8]>);
+
+fn decode_parts(bytes: &[u8]) -> Result<Parts<'_>, String> {
     let mut r = Reader::new(bytes);
-    let mut node = PbNode::default();
+    let mut links = Vec::new();
+    let mut data = None;
     let mut links_done = false;
     let mut in_links = false;
     while !r.is_empty() {
@@ -125,10 +137,10 @@ fn decode_node(bytes: &[u8]) -> Result<PbNode, String> {
         }
         match field {
             1 => {
-                if node.data.is_some() {
+                if data.is_some() {
                     return Err("duplicate Data field".into());
                 }
-                node.data = Some(r.bytes()?.to_vec());
+                data = Some(r.bytes()?);
                 if in_links {
                     links_done = true;
                     in_links = false;
@@ -139,12 +151,12 @@ fn decode_node(bytes: &[u8]) -> Result<PbNode, String> {
                     return Err("duplicate Links section".into());
                 }
                 in_links = true;
-                node.links.push(decode_link(r.bytes()?)?);
+                links.push(decode_link(r.bytes()?)?);
             }
             other => return Err(format!("unknown PBNode field {other}")),
         }
     }
-    Ok(node)
+    Ok((links, data))
 }
 
 fn decode_link(bytes: &[u8]) -> Result<PbLink, String> {

@@ -123,14 +123,16 @@ impl IpfsFs {
         }
         let reader = FileReader::open_cached(&self.nodes, &entry.cid)
             .map_err(|e| io_error(&entry.cid, e))?;
-        let len = (size as u64).min(reader.size().saturating_sub(offset)) as usize;
-        let mut buf = vec![0u8; len];
-        let filled = reader
-            .read_at(offset, &mut buf)
+        let len = (size as u64).min(reader.size().saturating_sub(offset));
+        let mut buf = Vec::with_capacity(len as usize);
+        reader
+            .read_range(offset, len, &mut |bytes| {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            })
             .map_err(|e| io_error(&entry.cid, e))?;
-        buf.truncate(filled);
         self.prefetcher
-            .advance(ino, &entry.cid, offset + filled as u64, reader.size());
+            .advance(ino, &entry.cid, offset + buf.len() as u64, reader.size());
         Ok(buf)
     }
 

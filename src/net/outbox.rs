@@ -162,7 +162,15 @@ pub fn spawn_writer(
                     break;
                 };
                 match message::write_message(open, msg).await {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        tracing::trace!(
+                            "wrote to {peer}: {} blocks, {} presences, {} wants",
+                            msg.payload.len(),
+                            msg.block_presences.len(),
+                            msg.wantlist.as_ref().map_or(0, |w| w.entries.len())
+                        );
+                        break;
+                    }
                     Err(_) => stream = None,
                 }
             }

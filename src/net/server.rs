@@ -105,6 +105,13 @@ impl Server {
                 })
             })
             .collect();
+        tracing::trace!(
+            "wantlist from {peer}: {} entries ({} cancels, {} want-haves), full {}",
+            entries.len(),
+            entries.iter().filter(|e| e.cancel).count(),
+            entries.iter().filter(|e| !e.cancel && e.have_only).count(),
+            list.full
+        );
         self.shared.state().ledger.update(peer, &entries, list.full);
         self.shared.work.notify_all();
     }
@@ -225,6 +232,14 @@ fn answer(
     let mut first = 0;
     let mut bytes = 0;
     let mut sent_bytes = 0;
+    let blocks: Vec<Cid> = tasks
+        .iter()
+        .filter(|t| !t.have_only)
+        .map(|t| t.cid)
+        .collect();
+    if blocks.len() > 1 {
+        store.will_read(&blocks);
+    }
     for (i, task) in tasks.iter().enumerate() {
         let answer = reply_to(store, task);
         if let Reply::Block(block) = &answer
@@ -248,6 +263,19 @@ fn answer(
                     prefix: message::prefix_of(&task.cid),
                     data,
                 });
+                // A full message goes at once rather than after the next
+                // block is read.
+                if bytes >= REPLY_BYTES {
+                    if !send(std::mem::take(&mut reply), bytes) {
+                        return Answered {
+                            sent_bytes,
+                            unsent: tasks[first..].to_vec(),
+                        };
+                    }
+                    sent_bytes += bytes as u64;
+                    bytes = 0;
+                    first = i + 1;
+                }
             }
             Reply::Presence(r#type) => reply.block_presences.push(BlockPresence {
                 cid: task.cid.to_bytes(),
@@ -320,6 +348,56 @@ mod tests {
             true
         });
         assert_eq!(sizes, [100, MAX_BLOCK, 100]);
+    }
+
+    #[test]
+    fn a_full_message_goes_before_the_next_block_is_read() {
+        let (store, cids) = store_with(&[REPLY_BYTES + 14; 3]);
+        let events = std::sync::Mutex::new(Vec::new());
+        struct Logged<'a>(
+            &'a MemoryBlockstore,
+            &'a std::sync::Mutex<Vec<&'static str>>,
+        );
+        impl Blockstore for Logged<'_> {
+            fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
+                self.1.lock().unwrap().push("read");
+                self.0.get(cid)
+            }
+            fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+                self.0.has(cid)
+            }
+            fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
+                self.0.put(cid, data)
+            }
+            fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+                self.0.delete(cid)
+            }
+            fn sync(&self) -> crate::blockstore::Result<()> {
+                Ok(())
+            }
+            fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
+                self.0.all_keys()
+            }
+        }
+        let tasks: Vec<Task> = cids.iter().map(|c| Task::new(*c, false, false)).collect();
+        let answered = answer(&Logged(&store, &events), &tasks, |_, _| {
+            events.lock().unwrap().push("send");
+            true
+        });
+        assert_eq!(
+            *events.lock().unwrap(),
+            ["read", "send", "read", "send", "read", "send"]
+        );
+        assert!(answered.unsent.is_empty());
+        // A refused message leaves its block and the rest for later.
+        let answered = answer(&store, &tasks, |_, _| false);
+        assert_eq!(answered.unsent.len(), 3);
+        let mut sends = 0;
+        let answered = answer(&store, &tasks, |_, _| {
+            sends += 1;
+            sends == 1
+        });
+        assert_eq!(answered.unsent, tasks[1..]);
     }
 
     #[test]

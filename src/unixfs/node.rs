@@ -2,7 +2,7 @@
 
 use crate::codec::CodecError;
 use crate::codec::cid::{Cid, DAG_PB, RAW, cid_string};
-use crate::codec::dagpb::PbNode;
+use crate::codec::dagpb::{PbLink, PbNode};
 use crate::codec::unixfs_pb::{DataType, UnixfsData};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,8 +36,9 @@ impl Kind {
 #[derive(Clone, Debug)]
 pub enum Node {
     Raw(Vec<u8>),
+    /// DAG-PB: its links, and its Data decoded as UnixFS (when present).
     Pb {
-        node: PbNode,
+        links: Vec<PbLink>,
         unixfs: Option<UnixfsData>,
         block_len: usize,
     },
@@ -53,8 +54,10 @@ impl Node {
             RAW => Ok(Node::Raw(block)),
             DAG_PB => {
                 let named = |e: CodecError| CodecError::DagPb(format!("{}: {e}", cid_string(cid)));
-                let node = PbNode::decode(&block).map_err(named)?;
-                let unixfs = match &node.data {
+                // The Data bytes are decoded straight from the block: a file
+                // leaf's content is copied once, into `unixfs`.
+                let (links, data) = PbNode::decode_borrowed(&block).map_err(named)?;
+                let unixfs = match data {
                     Some(data) => Some(
                         UnixfsData::decode(data)
                             .map_err(|e| CodecError::Unixfs(format!("{}: {e}", cid_string(cid))))?,
@@ -62,7 +65,7 @@ impl Node {
                     None => None,
                 };
                 Ok(Node::Pb {
-                    node,
+                    links,
                     unixfs,
                     block_len: block.len(),
                 })
@@ -110,15 +113,17 @@ impl Node {
         match self {
             Node::Raw(data) => data.len() as u64,
             Node::Pb {
-                node, block_len, ..
-            } => node.cumulative_size(*block_len),
+                links, block_len, ..
+            } => links
+                .iter()
+                .fold(*block_len as u64, |acc, l| acc.saturating_add(l.tsize())),
             Node::Opaque { block_len, .. } => *block_len as u64,
         }
     }
 
-    pub fn links(&self) -> &[crate::codec::dagpb::PbLink] {
+    pub fn links(&self) -> &[PbLink] {
         match self {
-            Node::Pb { node, .. } => &node.links,
+            Node::Pb { links, .. } => links,
             _ => &[],
         }
     }

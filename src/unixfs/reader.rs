@@ -3,8 +3,9 @@
 
 use super::UnixfsError;
 use super::node::{Kind, Node};
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use lru::LruCache;
 
@@ -35,10 +36,24 @@ impl Source<'_> {
     }
 }
 
-/// Decoded nodes by CID, least recently used evicted.
+/// Decoded nodes by CID, least recently used evicted. A node being loaded
+/// is loaded once: other readers of it (the prefetcher and the reader it
+/// runs ahead of) wait for that load instead of reading the block again.
 pub struct NodeCache {
     store: Arc<dyn Blockstore>,
-    nodes: Mutex<LruCache<Cid, Arc<Node>>>,
+    nodes: Mutex<Cached>,
+}
+
+struct Cached {
+    done: LruCache<Cid, Arc<Node>>,
+    loading: HashMap<Cid, Arc<Loading>>,
+}
+
+/// One load in progress: `Some(None)` once it failed.
+#[derive(Default)]
+struct Loading {
+    result: Mutex<Option<Option<Arc<Node>>>>,
+    finished: Condvar,
 }
 
 impl NodeCache {
@@ -46,19 +61,58 @@ impl NodeCache {
         let capacity = NonZeroUsize::new(capacity.max(1)).expect("non-zero");
         NodeCache {
             store,
-            nodes: Mutex::new(LruCache::new(capacity)),
+            nodes: Mutex::new(Cached {
+                done: LruCache::new(capacity),
+                loading: HashMap::new(),
+            }),
         }
     }
 
+    fn cached(&self) -> std::sync::MutexGuard<'_, Cached> {
+        self.nodes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn node(&self, cid: &Cid) -> Result<Arc<Node>, UnixfsError> {
-        if let Some(node) = self.nodes.lock().ok().and_then(|mut n| n.get(cid).cloned()) {
-            return Ok(node);
+        let (loading, leader) = {
+            let mut cached = self.cached();
+            if let Some(node) = cached.done.get(cid) {
+                return Ok(Arc::clone(node));
+            }
+            match cached.loading.get(cid) {
+                Some(loading) => (Arc::clone(loading), false),
+                None => {
+                    let loading = Arc::new(Loading::default());
+                    cached.loading.insert(*cid, Arc::clone(&loading));
+                    (loading, true)
+                }
+            }
+        };
+        if !leader {
+            let mut result = loading.result.lock().unwrap_or_else(|p| p.into_inner());
+            while result.is_none() {
+                result = loading
+                    .finished
+                    .wait(result)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+            if let Some(Some(node)) = result.as_ref() {
+                return Ok(Arc::clone(node));
+            }
+            // The load failed: try for ourselves, to report our own error.
+            return load(self.store.as_ref(), cid).map(Arc::new);
         }
-        let node = Arc::new(load(self.store.as_ref(), cid)?);
-        if let Ok(mut nodes) = self.nodes.lock() {
-            nodes.put(*cid, Arc::clone(&node));
+        let loaded = load(self.store.as_ref(), cid).map(Arc::new);
+        {
+            let mut cached = self.cached();
+            if let Ok(node) = &loaded {
+                cached.done.put(*cid, Arc::clone(node));
+            }
+            cached.loading.remove(cid);
         }
-        Ok(node)
+        *loading.result.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(loaded.as_ref().ok().cloned());
+        loading.finished.notify_all();
+        loaded
     }
 }
 
@@ -175,12 +229,12 @@ impl Walk<'_, '_> {
         let (data, links, blocksizes): (&[u8], _, &[u64]) = match node {
             Node::Raw(bytes) => (bytes, &[][..], &[]),
             Node::Pb {
-                node: pb,
+                links,
                 unixfs: Some(u),
                 ..
             } if matches!(u.data_type, DataType::File | DataType::Raw) => (
                 u.data.as_deref().unwrap_or(&[]),
-                &pb.links[..],
+                &links[..],
                 &u.blocksizes[..],
             ),
             _ => {
@@ -318,5 +372,65 @@ mod tests {
             reader.read_at(0, &mut buf),
             Err(UnixfsError::Corrupt { .. })
         ));
+    }
+
+    /// A store whose reads are slow and counted.
+    struct SlowCounting {
+        inner: MemoryBlockstore,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Blockstore for SlowCounting {
+        fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            self.inner.get(cid)
+        }
+        fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+            self.inner.has(cid)
+        }
+        fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
+            self.inner.put(cid, data)
+        }
+        fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+            self.inner.delete(cid)
+        }
+        fn sync(&self) -> crate::blockstore::Result<()> {
+            Ok(())
+        }
+        fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
+            self.inner.all_keys()
+        }
+    }
+
+    #[test]
+    fn readers_of_a_node_being_loaded_wait_for_that_load() {
+        let store = Arc::new(SlowCounting {
+            inner: MemoryBlockstore::new(),
+            reads: Default::default(),
+        });
+        let leaf = CidBuilder::v1().cid_of(RAW, b"leaf");
+        store.put(&leaf, b"leaf").unwrap();
+        let missing = CidBuilder::v1().cid_of(RAW, b"absent");
+        let cache = NodeCache::new(store.clone(), 4);
+        let reads = || store.reads.load(std::sync::atomic::Ordering::SeqCst);
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    assert!(matches!(&*cache.node(&leaf).unwrap(), Node::Raw(d) if d == b"leaf"));
+                });
+            }
+        });
+        assert_eq!(reads(), 1, "six readers, one block read");
+        assert!(matches!(&*cache.node(&leaf).unwrap(), Node::Raw(_)));
+        assert_eq!(reads(), 1, "then served from the cache");
+        // A failed load is not cached: every asker gets its own error.
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| assert!(cache.node(&missing).is_err()));
+            }
+        });
+        assert!(cache.node(&missing).is_err());
+        assert!(reads() >= 3);
     }
 }
