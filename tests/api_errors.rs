@@ -7,12 +7,6 @@ mod common;
 
 use common::{Node, start_daemon};
 
-fn api_base(node: &Node) -> String {
-    let multiaddr = std::fs::read_to_string(node.repo().join("api")).expect("api file");
-    let parts: Vec<&str> = multiaddr.trim().split('/').collect();
-    format!("http://{}:{}/api/v0", parts[2], parts[4])
-}
-
 fn assert_kubo_error(what: &str, mut response: ureq::http::Response<ureq::Body>) {
     let status = response.status().as_u16();
     assert!((400..600).contains(&status), "{what}: status {status}");
@@ -39,7 +33,7 @@ fn post(url: &str) -> ureq::http::Response<ureq::Body> {
 fn every_endpoint_answers_bad_requests_with_kubo_json_errors() {
     let node = Node::new();
     let daemon = start_daemon(&node);
-    let base = api_base(&node);
+    let base = format!("{}/api/v0", node.api_url());
 
     let need_an_argument = [
         "ls",

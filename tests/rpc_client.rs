@@ -10,12 +10,6 @@ use std::process::Command;
 
 use common::{Node, start_daemon};
 
-fn api_base(node: &Node) -> String {
-    let multiaddr = std::fs::read_to_string(node.repo().join("api")).expect("api file");
-    let parts: Vec<&str> = multiaddr.trim().split('/').collect();
-    format!("http://{}:{}", parts[2], parts[4])
-}
-
 /// `node` and the installed client, or why not: a failure under CI, a
 /// message and a skip elsewhere.
 fn client_available() -> bool {
@@ -49,7 +43,7 @@ fn kubo_rpc_client_adds_reads_lists_and_pins() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/rpc-client.mjs");
     let out = Command::new("node")
         .arg(&script)
-        .arg(api_base(&node))
+        .arg(node.api_url())
         .output()
         .expect("node");
     assert!(
@@ -147,7 +141,7 @@ fn web_pages_are_refused_unless_their_origin_is_configured() {
         r#"{"Access-Control-Allow-Origin": ["http://webui.test"]}"#,
     ]);
     let _daemon = start_daemon(&node);
-    let version = format!("{}/api/v0/version", api_base(&node));
+    let version = format!("{}/api/v0/version", node.api_url());
 
     let (status, body, _) = post(&version, None);
     assert_eq!(status, 200, "{body}");

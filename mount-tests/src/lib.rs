@@ -173,6 +173,13 @@ impl Node {
         tree
     }
 
+    /// `http://<ip>:<port>` of the API named in the repository's `api` file.
+    pub fn api_url(&self) -> String {
+        let multiaddr = std::fs::read_to_string(self.repo().join("api")).expect("api file");
+        let parts: Vec<&str> = multiaddr.trim().split('/').collect();
+        format!("http://{}:{}", parts[2], parts[4])
+    }
+
     /// What the mount processes wrote to stderr (for failure messages).
     pub fn mount_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("mount.log")).unwrap_or_default()

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, ApiState, Args, blocking};
 use crate::codec::IpfsPath;
-use crate::codec::cid::{CidBuilder, HashFn, Version};
+use crate::codec::cid::{CidBuilder, HashFn};
 use crate::codec::cid_string;
 use crate::fs::FsError;
 use crate::fs::mfs::MfsFs;
@@ -302,17 +302,8 @@ pub async fn chcid(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
         .map_or("/".to_string(), |p| p.to_string());
     let hash_name = args.get(&["hash"]).unwrap_or("sha2-256").to_string();
     let hash = HashFn::parse(&hash_name).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let version = match (args.number(&["cid-version"])?, hash) {
-        (Some(0) | None, HashFn::Sha2_256) => Version::V0,
-        (Some(0), _) => return Err(ApiError::bad_request("CIDv0 only supports sha2-256")),
-        (Some(1) | None, _) => Version::V1,
-        (Some(v), _) => return Err(ApiError::bad_request(format!("unknown CID version {v}"))),
-    };
-    let builder = CidBuilder {
-        version,
-        hash,
-        inline_limit: None,
-    };
+    let builder = CidBuilder::for_version(args.number(&["cid-version"])?, hash)
+        .map_err(ApiError::bad_request)?;
     blocking(move || {
         state
             .mfs

@@ -329,12 +329,55 @@ pub(crate) async fn run<T: Send + 'static>(
 }
 
 /// Runs sync core work off the async threads.
+/// Runs sync work (the core, the repository) off the async runtime.
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
+    off_runtime(work).await
+}
+
+/// `blocking` for any error type that can report a failed task.
+pub(crate) async fn off_runtime<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<tokio::task::JoinError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await?
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(failed: tokio::task::JoinError) -> Self {
+        ApiError::internal(format!("request failed: {failed}"))
+    }
+}
+
+/// `%XX` escapes decoded strictly (a malformed escape or bytes that are
+/// not UTF-8 give None); `+` is a space when `plus_is_space`, as in form
+/// fields, and itself in URL paths.
+pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// A request's query: repeated `arg`s in order, and the named options.

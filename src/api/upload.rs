@@ -109,7 +109,7 @@ pub enum PartKind {
 /// A part's path (its filename, percent-encoded by clients), kind, and the
 /// UnixFS metadata clients put in its field name (`file?mode=0644&mtime=…`).
 pub fn describe(field: &Field<'_>) -> Result<(String, PartKind, Metadata), ApiError> {
-    let path = percent_decode(field.file_name().unwrap_or(""))?;
+    let path = part_name(field.file_name().unwrap_or(""))?;
     let kind = match field.content_type() {
         Some("application/x-directory") => PartKind::Directory,
         Some("application/symlink") => PartKind::Symlink,
@@ -134,31 +134,11 @@ pub fn describe(field: &Field<'_>) -> Result<(String, PartKind, Metadata), ApiEr
     Ok((path, kind, meta))
 }
 
-/// `%XX` escapes and `+` for space, as both Kubo's Go client and
-/// `kubo-rpc-client` encode part filenames.
-fn percent_decode(text: &str) -> Result<String, ApiError> {
-    let bad = || ApiError::bad_request(format!("bad file name {text:?}"));
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text.get(i + 1..i + 3).ok_or_else(bad)?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            other => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad())
+/// A part's file name: `%XX` escapes and `+` for space, as both Kubo's Go
+/// client and `kubo-rpc-client` encode them.
+fn part_name(text: &str) -> Result<String, ApiError> {
+    super::percent_decode(text, true)
+        .ok_or_else(|| ApiError::bad_request(format!("bad file name {text:?}")))
 }
 
 #[cfg(test)]
@@ -167,13 +147,10 @@ mod tests {
 
     #[test]
     fn names_decode_as_clients_encode_them() {
-        assert_eq!(percent_decode("a%20b%2Fc+d").unwrap(), "a b/c d");
-        assert_eq!(
-            percent_decode("%C3%BCn%C3%AF").unwrap(),
-            "ün\u{ef}".to_string()
-        );
-        assert!(percent_decode("50%").is_err());
-        assert!(percent_decode("%zz").is_err());
-        assert!(percent_decode("%ff").is_err(), "not UTF-8");
+        assert_eq!(part_name("a%20b%2Fc+d").unwrap(), "a b/c d");
+        assert_eq!(part_name("%C3%BCn%C3%AF").unwrap(), "ün\u{ef}".to_string());
+        assert!(part_name("50%").is_err());
+        assert!(part_name("%zz").is_err());
+        assert!(part_name("%ff").is_err(), "not UTF-8");
     }
 }

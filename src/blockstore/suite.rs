@@ -1,8 +1,67 @@
 //! The behaviour every `Blockstore` must show; each implementation's tests
 //! call `run` on a fresh, empty store.
 
-use super::Blockstore;
-use crate::codec::cid::{CidBuilder, DAG_PB, RAW, to_v1};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::{Blockstore, MemoryBlockstore, Result};
+use crate::codec::cid::{Cid, CidBuilder, DAG_PB, RAW, to_v1};
+
+/// A memory store that counts the reads and writes reaching it, and can
+/// make each read slow: for tests of what a layer above asks of its store.
+#[derive(Default)]
+pub struct Counted {
+    inner: MemoryBlockstore,
+    gets: AtomicUsize,
+    puts: AtomicUsize,
+    get_delay: Duration,
+}
+
+impl Counted {
+    pub fn with_slow_reads(delay: Duration) -> Self {
+        Counted {
+            get_delay: delay,
+            ..Counted::default()
+        }
+    }
+
+    pub fn gets(&self) -> usize {
+        self.gets.load(Ordering::SeqCst)
+    }
+
+    pub fn puts(&self) -> usize {
+        self.puts.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.gets.store(0, Ordering::SeqCst);
+        self.puts.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Blockstore for Counted {
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.get_delay);
+        self.inner.get(cid)
+    }
+    fn has(&self, cid: &Cid) -> Result<bool> {
+        self.inner.has(cid)
+    }
+    fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
+        self.puts.fetch_add(1, Ordering::SeqCst);
+        self.inner.put(cid, data)
+    }
+    fn delete(&self, cid: &Cid) -> Result<bool> {
+        self.inner.delete(cid)
+    }
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+    fn all_keys(&self) -> Result<Vec<Cid>> {
+        self.inner.all_keys()
+    }
+}
 
 pub fn run(store: &dyn Blockstore) {
     let data = b"some block bytes".to_vec();

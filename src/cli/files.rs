@@ -3,9 +3,9 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rsipfs::blockstore::Blockstore;
-use rsipfs::codec::cid::{CidBuilder, HashFn, Version, parse_cid};
+use rsipfs::codec::cid::{CidBuilder, HashFn, parse_cid};
 use rsipfs::codec::cid_string;
 use rsipfs::codec::unixfs_pb::UnixTime;
 use rsipfs::mfs::history;
@@ -97,17 +97,7 @@ fn run_local(repo: &Repo, cmd: FilesCmd) -> Result<()> {
             hash,
         } => {
             let hash = HashFn::parse(hash.as_deref().unwrap_or("sha2-256"))?;
-            let version = match (cid_version, hash) {
-                (Some(0) | None, HashFn::Sha2_256) => Version::V0,
-                (Some(0), _) => bail!("CIDv0 only supports sha2-256"),
-                (Some(1) | None, _) => Version::V1,
-                (Some(v), _) => bail!("unknown CID version {v}"),
-            };
-            let builder = CidBuilder {
-                version,
-                hash,
-                inline_limit: None,
-            };
+            let builder = CidBuilder::for_version(cid_version, hash).map_err(anyhow::Error::msg)?;
             mfs.chcid(&path, &builder)?;
         }
         FilesCmd::Log => {

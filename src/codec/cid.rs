@@ -45,6 +45,13 @@ impl HashFn {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            HashFn::Sha2_256 => "sha2-256",
+            HashFn::Sha2_512 => "sha2-512",
+        }
+    }
+
     pub fn digest(self, data: &[u8]) -> Mh {
         let wrapped = match self {
             HashFn::Sha2_256 => Mh::wrap(SHA2_256, &Sha256::digest(data)),
@@ -61,6 +68,29 @@ pub struct CidBuilder {
     pub hash: HashFn,
     /// Blocks whose encoded length is at most this get an identity CIDv1.
     pub inline_limit: Option<usize>,
+}
+
+impl CidBuilder {
+    /// Kubo's rule for `--cid-version` with `--hash`: CIDv0 only with
+    /// sha2-256; without a version, v0 for sha2-256 and v1 for the others.
+    pub fn for_version(version: Option<u64>, hash: HashFn) -> Result<CidBuilder, String> {
+        let version = match (version, hash) {
+            (Some(0) | None, HashFn::Sha2_256) => Version::V0,
+            (Some(0), _) => {
+                return Err(format!(
+                    "CIDv0 only supports sha2-256; use --cid-version 1 with --hash {}",
+                    hash.name()
+                ));
+            }
+            (Some(1) | None, _) => Version::V1,
+            (Some(v), _) => return Err(format!("unknown CID version {v}")),
+        };
+        Ok(CidBuilder {
+            version,
+            hash,
+            inline_limit: None,
+        })
+    }
 }
 
 impl Default for CidBuilder {

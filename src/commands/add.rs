@@ -57,17 +57,7 @@ impl AddRequest {
     /// CIDv1 unless metadata is kept, an inline limit of at most 128.
     pub fn options(&self) -> Result<AddOptions, CommandError> {
         let hash = HashFn::parse(&self.hash).map_err(bad_argument)?;
-        let version = match (self.cid_version, hash) {
-            (Some(0) | None, HashFn::Sha2_256) => Version::V0,
-            (Some(0), _) => {
-                return Err(bad_argument(format!(
-                    "CIDv0 only supports sha2-256; use --cid-version 1 with --hash {}",
-                    self.hash
-                )));
-            }
-            (Some(1) | None, _) => Version::V1,
-            (Some(v), _) => return Err(bad_argument(format!("unknown CID version {v}"))),
-        };
+        let mut cid = CidBuilder::for_version(self.cid_version, hash).map_err(bad_argument)?;
         let metadata = self.preserve_mode || self.preserve_mtime;
         let raw_leaves = match self.raw_leaves {
             Some(true) if metadata => {
@@ -76,7 +66,7 @@ impl AddRequest {
                 ));
             }
             Some(explicit) => explicit,
-            None => version == Version::V1 && !metadata,
+            None => cid.version == Version::V1 && !metadata,
         };
         if self.inline && self.inline_limit > 128 {
             return Err(bad_argument(format!(
@@ -84,11 +74,7 @@ impl AddRequest {
                 self.inline_limit
             )));
         }
-        let cid = CidBuilder {
-            version,
-            hash,
-            inline_limit: self.inline.then_some(self.inline_limit as usize),
-        };
+        cid.inline_limit = self.inline.then_some(self.inline_limit as usize);
         let mut file = FileOptions::kubo_defaults();
         file.cid = cid;
         file.raw_leaves = raw_leaves;

@@ -17,8 +17,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::ApiServer;
 use crate::api::content::streamed;
+use crate::api::{ApiServer, off_runtime as blocking, percent_decode};
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
 use crate::unixfs::UnixfsError;
@@ -82,7 +82,8 @@ fn parse_target(raw_path: &str) -> Result<Target, Failure> {
     let root = parse_cid(root_text).map_err(|e| bad(format!("invalid CID {root_text:?}: {e}")))?;
     let mut names = Vec::new();
     for segment in segments {
-        let name = percent_decode(segment).ok_or_else(|| bad("malformed percent-encoding"))?;
+        let name =
+            percent_decode(segment, false).ok_or_else(|| bad("malformed percent-encoding"))?;
         if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
             return Err(bad(format!("invalid path segment {name:?}")));
         }
@@ -93,23 +94,6 @@ fn parse_target(raw_path: &str) -> Result<Target, Failure> {
         names,
         trailing_slash,
     })
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// What the client asked for besides the content: `?format=` or `Accept`.
@@ -256,12 +240,10 @@ fn with_common(mut response: Response, etag: &str, path: &str, roots: &str) -> R
     response
 }
 
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
-) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+impl From<tokio::task::JoinError> for Failure {
+    fn from(failed: tokio::task::JoinError) -> Self {
+        Failure(StatusCode::INTERNAL_SERVER_ERROR, failed.to_string())
+    }
 }
 
 /// A block that is neither a UnixFS file nor a directory, nor of a codec
@@ -357,7 +339,7 @@ async fn directory(
                 size,
             });
         }
-        Ok(rows)
+        Ok::<_, Failure>(rows)
     })
     .await?;
     if let Some(index) = rows.iter().find(|r| r.name == "index.html" && !r.is_dir) {
@@ -422,7 +404,7 @@ async fn file(
                     FileReader::from_node(sniffer.as_ref(), &cid, node).map_err(unavailable)?;
                 let mut head = vec![0; 512];
                 let n = reader.read_at(0, &mut head).map_err(unavailable)?;
-                Ok(mime::sniff(&head[..n]))
+                Ok::<_, Failure>(mime::sniff(&head[..n]))
             })
             .await?
         }

@@ -227,11 +227,6 @@ fn answer(
     tasks: &[Task],
     mut send: impl FnMut(Message, usize) -> bool,
 ) -> Answered {
-    let mut reply = Message::default();
-    // tasks[first..] are in `reply` or not answered yet.
-    let mut first = 0;
-    let mut bytes = 0;
-    let mut sent_bytes = 0;
     let blocks: Vec<Cid> = tasks
         .iter()
         .filter(|t| !t.have_only)
@@ -240,60 +235,74 @@ fn answer(
     if blocks.len() > 1 {
         store.will_read(&blocks);
     }
+    let mut out = Outgoing::default();
     for (i, task) in tasks.iter().enumerate() {
         let answer = reply_to(store, task);
         if let Reply::Block(block) = &answer
-            && bytes > 0
-            && bytes + block.len() > REPLY_BYTES
+            && out.bytes > 0
+            && out.bytes + block.len() > REPLY_BYTES
+            && !out.flush(&mut send, i)
         {
-            if !send(std::mem::take(&mut reply), bytes) {
-                return Answered {
-                    sent_bytes,
-                    unsent: tasks[first..].to_vec(),
-                };
-            }
-            sent_bytes += bytes as u64;
-            bytes = 0;
-            first = i;
+            return out.refused(tasks);
         }
         match answer {
             Reply::Block(data) => {
-                bytes += data.len();
-                reply.payload.push(message::Block {
+                out.bytes += data.len();
+                out.reply.payload.push(message::Block {
                     prefix: message::prefix_of(&task.cid),
                     data,
                 });
                 // A full message goes at once rather than after the next
                 // block is read.
-                if bytes >= REPLY_BYTES {
-                    if !send(std::mem::take(&mut reply), bytes) {
-                        return Answered {
-                            sent_bytes,
-                            unsent: tasks[first..].to_vec(),
-                        };
-                    }
-                    sent_bytes += bytes as u64;
-                    bytes = 0;
-                    first = i + 1;
+                if out.bytes >= REPLY_BYTES && !out.flush(&mut send, i + 1) {
+                    return out.refused(tasks);
                 }
             }
-            Reply::Presence(r#type) => reply.block_presences.push(BlockPresence {
+            Reply::Presence(r#type) => out.reply.block_presences.push(BlockPresence {
                 cid: task.cid.to_bytes(),
                 r#type,
             }),
             Reply::Nothing => {}
         }
     }
-    let empty = reply.payload.is_empty() && reply.block_presences.is_empty();
-    if !empty && !send(reply, bytes) {
-        return Answered {
-            sent_bytes,
-            unsent: tasks[first..].to_vec(),
-        };
+    let empty = out.reply.payload.is_empty() && out.reply.block_presences.is_empty();
+    if !empty && !out.flush(&mut send, tasks.len()) {
+        return out.refused(tasks);
     }
     Answered {
-        sent_bytes: sent_bytes + bytes as u64,
+        sent_bytes: out.sent_bytes,
         unsent: Vec::new(),
+    }
+}
+
+/// The reply being filled, and what went before it.
+#[derive(Default)]
+struct Outgoing {
+    reply: Message,
+    /// Block bytes in `reply`.
+    bytes: usize,
+    sent_bytes: u64,
+    /// tasks[first..] are in `reply` or not answered yet.
+    first: usize,
+}
+
+impl Outgoing {
+    /// Hands `reply` to `send`; on success the tasks before `next` are done.
+    fn flush(&mut self, send: &mut impl FnMut(Message, usize) -> bool, next: usize) -> bool {
+        if !send(std::mem::take(&mut self.reply), self.bytes) {
+            return false;
+        }
+        self.sent_bytes += self.bytes as u64;
+        self.bytes = 0;
+        self.first = next;
+        true
+    }
+
+    fn refused(self, tasks: &[Task]) -> Answered {
+        Answered {
+            sent_bytes: self.sent_bytes,
+            unsent: tasks[self.first..].to_vec(),
+        }
     }
 }
 
@@ -353,41 +362,18 @@ mod tests {
     #[test]
     fn a_full_message_goes_before_the_next_block_is_read() {
         let (store, cids) = store_with(&[REPLY_BYTES + 14; 3]);
-        let events = std::sync::Mutex::new(Vec::new());
-        struct Logged<'a>(
-            &'a MemoryBlockstore,
-            &'a std::sync::Mutex<Vec<&'static str>>,
-        );
-        impl Blockstore for Logged<'_> {
-            fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
-                self.1.lock().unwrap().push("read");
-                self.0.get(cid)
-            }
-            fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
-                self.0.has(cid)
-            }
-            fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
-                self.0.put(cid, data)
-            }
-            fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
-                self.0.delete(cid)
-            }
-            fn sync(&self) -> crate::blockstore::Result<()> {
-                Ok(())
-            }
-            fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
-                self.0.all_keys()
-            }
+        let counted = crate::blockstore::suite::Counted::default();
+        for cid in &cids {
+            counted.put(cid, &store.get(cid).unwrap().unwrap()).unwrap();
         }
         let tasks: Vec<Task> = cids.iter().map(|c| Task::new(*c, false, false)).collect();
-        let answered = answer(&Logged(&store, &events), &tasks, |_, _| {
-            events.lock().unwrap().push("send");
+        // Reads done by the time of each send.
+        let mut reads_at_send = Vec::new();
+        let answered = answer(&counted, &tasks, |_, _| {
+            reads_at_send.push(counted.gets());
             true
         });
-        assert_eq!(
-            *events.lock().unwrap(),
-            ["read", "send", "read", "send", "read", "send"]
-        );
+        assert_eq!(reads_at_send, [1, 2, 3]);
         assert!(answered.unsent.is_empty());
         // A refused message leaves its block and the rest for later.
         let answered = answer(&store, &tasks, |_, _| false);

@@ -291,6 +291,7 @@ fn corrupt(cid: &Cid, reason: &str) -> UnixfsError {
 mod tests {
     use super::*;
     use crate::blockstore::MemoryBlockstore;
+    use crate::blockstore::suite::Counted;
     use crate::codec::cid::{CidBuilder, DAG_PB, RAW};
     use crate::codec::dagpb::{PbLink, PbNode};
     use crate::codec::unixfs_pb::UnixfsData;
@@ -374,46 +375,16 @@ mod tests {
         ));
     }
 
-    /// A store whose reads are slow and counted.
-    struct SlowCounting {
-        inner: MemoryBlockstore,
-        reads: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Blockstore for SlowCounting {
-        fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
-            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            self.inner.get(cid)
-        }
-        fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
-            self.inner.has(cid)
-        }
-        fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
-            self.inner.put(cid, data)
-        }
-        fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
-            self.inner.delete(cid)
-        }
-        fn sync(&self) -> crate::blockstore::Result<()> {
-            Ok(())
-        }
-        fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
-            self.inner.all_keys()
-        }
-    }
-
     #[test]
     fn readers_of_a_node_being_loaded_wait_for_that_load() {
-        let store = Arc::new(SlowCounting {
-            inner: MemoryBlockstore::new(),
-            reads: Default::default(),
-        });
+        let store = Arc::new(Counted::with_slow_reads(std::time::Duration::from_millis(
+            50,
+        )));
         let leaf = CidBuilder::v1().cid_of(RAW, b"leaf");
         store.put(&leaf, b"leaf").unwrap();
         let missing = CidBuilder::v1().cid_of(RAW, b"absent");
         let cache = NodeCache::new(store.clone(), 4);
-        let reads = || store.reads.load(std::sync::atomic::Ordering::SeqCst);
+        let reads = || store.gets();
         std::thread::scope(|s| {
             for _ in 0..6 {
                 s.spawn(|| {

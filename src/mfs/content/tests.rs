@@ -1,4 +1,4 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::blockstore::suite::Counted;
 
 use proptest::prelude::*;
 
@@ -19,34 +19,6 @@ fn add_cid(bytes: &[u8]) -> Cid {
 
 fn memory() -> Arc<dyn Blockstore> {
     Arc::new(MemoryBlockstore::new())
-}
-
-/// Counts the blocks stored through it.
-struct Counting {
-    inner: MemoryBlockstore,
-    puts: AtomicUsize,
-}
-
-impl Blockstore for Counting {
-    fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
-        self.inner.get(cid)
-    }
-    fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
-        self.inner.has(cid)
-    }
-    fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
-        self.puts.fetch_add(1, Ordering::SeqCst);
-        self.inner.put(cid, data)
-    }
-    fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
-        self.inner.delete(cid)
-    }
-    fn sync(&self) -> crate::blockstore::Result<()> {
-        Ok(())
-    }
-    fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
-        self.inner.all_keys()
-    }
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -77,23 +49,20 @@ fn sequential_writes_stream_and_give_the_add_cid() {
 
 #[test]
 fn editing_the_middle_rehashes_only_the_changed_chunk() {
-    let counting = Arc::new(Counting {
-        inner: MemoryBlockstore::new(),
-        puts: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(Counted::default());
     let store: Arc<dyn Blockstore> = counting.clone();
     let opts = FileOptions::kubo_defaults();
     let mut data = pattern(200 * 262_144 + 77, 2);
     let original = import_file(store.as_ref(), &mut &data[..], &opts, &mut |_| {}).unwrap();
     let mut file = FileContent::stored(original.into());
-    counting.puts.store(0, Ordering::SeqCst);
+    counting.reset();
     file.write(&store, &opts, 100 * 262_144 + 5, b"edited")
         .unwrap();
     data[100 * 262_144 + 5..100 * 262_144 + 11].copy_from_slice(b"edited");
     let committed = file.commit(&store, &opts).unwrap();
     assert_eq!(committed.cid, add_cid(&data));
     // One leaf plus the three small internal nodes (re-encoded), not 200 leaves.
-    let puts = counting.puts.load(Ordering::SeqCst);
+    let puts = counting.puts();
     assert!(puts <= 4, "{puts} blocks written for a 6-byte edit");
 }
 
