@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Bitswap over loopback, in one run inside a fresh network namespace. Each
 # round takes a file of its own, and for it:
-#  1. Kubo fetches it from Kubo (the reference),
-#  2. rsipfs fetches it from Kubo (cat through the /ipfs mount),
+#  1. rsipfs fetches it from Kubo (cat through the /ipfs mount),
+#  2. Kubo fetches it from Kubo (the reference),
 #  3. Kubo fetches it from rsipfs.
 # One transfer varies by half from run to run on these shared machines (the
 # fetching Kubo sets the pace), so the rounds interleave the three and each
-# figure is the median over the rounds. Prints MB/s, the ratios, and the
-# daemon's peak RSS.
-#   scripts/bench-bitswap.sh [SIZE_MB] [ROUNDS]     (default 200 MB, 5 rounds)
+# figure is the median over the rounds. The transfer just after rsipfs's own
+# fetch runs slower whichever node serves it (swapping the two Kubo fetches
+# swaps their ratio), so 2 and 3 take turns going first. Prints MB/s, the
+# ratios, and the daemon's peak RSS.
+#   scripts/bench-bitswap.sh [SIZE_MB] [ROUNDS]     (default 200 MB, 6 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-200}
-ROUNDS=${2:-5}
+ROUNDS=${2:-6}
 TOOLS=${SHARED_DIR:-$(cd .. && pwd)/shared}/tools
 if [ "${INSIDE_NETNS:-}" != 1 ]; then
     cargo build --release --quiet
@@ -54,29 +56,33 @@ for _ in $(seq 100); do grep -q "Daemon is ready" "$WORK/daemon.out" 2>/dev/null
 ID=$("$BIN" id | python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])')
 
 kubo_runs=() ours_runs=() from_us_runs=()
-port=4300
+# A Kubo node on port $2 fetches $CID from $1 (a multiaddr); prints MB/s.
+kubo_fetch() {
+    # Each transfer starts with nothing of the last one left to write back.
+    sync
+    local out
+    out=$("$TOOLS/kubo-peer" fetch "$1" "$CID" "$WORK/copy.bin" --port "$2" --timeout 600)
+    cmp "$input" "$WORK/copy.bin"
+    field "$out" '["mb_per_s"]'
+}
+from_kubo() { kubo_runs+=("$(kubo_fetch "$KUBO" $((4300 + 2 * r)))"); }
+from_us() { from_us_runs+=("$(kubo_fetch "/ip4/127.0.0.1/tcp/4201/p2p/$ID" $((4301 + 2 * r)))"); }
 for r in $(seq "$ROUNDS"); do
     input=$WORK/input-$r.bin
     CID=$(field "$peer" "['cids']['$input']")
-    port=$((port + 1))
-    # Each transfer starts with nothing left to write back from the last.
-    sync
-    kubo=$("$TOOLS/kubo-peer" fetch "$KUBO" "$CID" "$WORK/copy.bin" --port "$port" --timeout 600)
-    cmp "$input" "$WORK/copy.bin"
-    kubo_runs+=("$(field "$kubo" '["mb_per_s"]')")
-
     sync
     start=$(date +%s.%N)
     cat "$WORK/ipfs/$CID" > "$WORK/copy.bin"
     end=$(date +%s.%N)
     cmp "$input" "$WORK/copy.bin"
     ours_runs+=("$(python3 -c "print('%.1f' % ($SIZE_MB / ($end - $start)))")")
-
-    port=$((port + 1))
-    sync
-    from_us=$("$TOOLS/kubo-peer" fetch "/ip4/127.0.0.1/tcp/4201/p2p/$ID" "$CID" "$WORK/copy.bin" --port "$port" --timeout 600)
-    cmp "$input" "$WORK/copy.bin"
-    from_us_runs+=("$(field "$from_us" '["mb_per_s"]')")
+    if [ $((r % 2)) = 1 ]; then
+        from_kubo
+        from_us
+    else
+        from_us
+        from_kubo
+    fi
     rm -f "$WORK/copy.bin"
     echo "round $r: kubo <- kubo ${kubo_runs[-1]}, rsipfs <- kubo ${ours_runs[-1]}, kubo <- rsipfs ${from_us_runs[-1]} MB/s"
 done
