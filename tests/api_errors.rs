@@ -196,3 +196,34 @@ fn every_endpoint_answers_bad_requests_with_kubo_json_errors() {
         .unwrap();
     assert!(pins.trim().is_empty(), "nothing was pinned: {pins}");
 }
+
+#[test]
+fn refs_stream_as_found_and_a_missing_block_ends_them_with_an_error_line() {
+    let node = Node::new();
+    let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let out = node.run_stdin(&["add", "-Q", "--pin=false"], &data);
+    assert!(out.status.success());
+    let file = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let leaves = node.ok(&["refs", &file]);
+    let leaves: Vec<&str> = leaves.lines().collect();
+    assert_eq!(leaves.len(), 3, "{leaves:?}");
+    node.ok(&["block", "rm", leaves[1]]);
+
+    let daemon = start_daemon(&node);
+    let url = format!("{}/api/v0/refs?arg={file}&recursive=true", node.api_url());
+    let mut answer = post(&url);
+    assert_eq!(answer.status().as_u16(), 200, "the answer had begun");
+    let body = answer.body_mut().read_to_string().unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("{{\"Ref\":\"{}\"", leaves[0])),
+        "Kubo's field order: {body}"
+    );
+    let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(last["Type"], "error", "{body}");
+    assert!(
+        last["Message"].as_str().unwrap().contains(leaves[1]),
+        "{body}"
+    );
+    daemon.assert_alive();
+}

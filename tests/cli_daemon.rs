@@ -177,6 +177,15 @@ fn adding_and_reading_give_the_same_output_through_the_daemon() {
     pair.fails(&["ls", &format!("{root}/missing")]);
     pair.ok(&["refs", &root]);
     pair.ok(&["refs", "-r", "--unique", &root]);
+    // The daemon streams refs; a block missing midway is the same failure.
+    let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let file = pair.ok_with(&["add", "-Q", "--pin=false"], &data);
+    let file = file.trim();
+    let leaves = pair.ok(&["refs", file]);
+    let leaves: Vec<&str> = leaves.lines().collect();
+    assert_eq!(leaves.len(), 3, "{leaves:?}");
+    pair.ok(&["block", "rm", leaves[1]]);
+    pair.fails(&["refs", "-r", file]);
     pair.ok(&["cat", &format!("{root}/hello.txt")]);
     pair.ok(&["object", "links", "-v", &root]);
     pair.ok(&["object", "stat", &root]);

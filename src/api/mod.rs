@@ -309,6 +309,42 @@ pub(crate) fn ndjson<T: serde::Serialize>(values: &[T]) -> Response {
         .into_response()
 }
 
+/// [`ndjson`] for answers produced as they go: `produce` hands each value
+/// to `line` on a blocking thread, and the body streams. An error after the
+/// answer has begun ends it with Kubo's error object as the last line.
+pub(crate) fn ndjson_streamed<T: serde::Serialize>(
+    produce: impl FnOnce(&mut dyn FnMut(&T)) -> Result<(), ApiError> + Send + 'static,
+) -> Response {
+    fn write_line(
+        out: &mut impl std::io::Write,
+        value: &impl serde::Serialize,
+    ) -> Result<(), String> {
+        serde_json::to_writer(&mut *out, value).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())
+    }
+    let mut response = content::streamed("application/json", move |out| {
+        // A client gone away shows as a failed write; the rest is dropped.
+        let mut broken = None;
+        let produced = produce(&mut |value| {
+            if broken.is_none() {
+                broken = write_line(out, value).err();
+            }
+        });
+        if let Some(err) = broken {
+            return Err(err);
+        }
+        match produced {
+            Ok(()) => Ok(()),
+            Err(err) => write_line(out, &err.body()),
+        }
+    });
+    response.headers_mut().insert(
+        header::HeaderName::from_static("x-chunked-output"),
+        header::HeaderValue::from_static("1"),
+    );
+    response
+}
+
 /// Runs a command on a blocking thread, on the node's repository and the
 /// store it reads through.
 pub(crate) async fn run<T: Send + 'static>(
@@ -328,7 +364,6 @@ pub(crate) async fn run<T: Send + 'static>(
     .await
 }
 
-/// Runs sync core work off the async threads.
 /// Runs sync work (the core, the repository) off the async runtime.
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::upload::{next_part, part_channel, read_part};
-use super::{ApiError, ApiState, Args, json, ndjson, run};
+use super::{ApiError, ApiState, Args, json, ndjson, ndjson_streamed, run};
 use crate::commands::{Core, blocks, dags, listing, objects};
 
 type Reply = Result<Response, ApiError>;
@@ -176,14 +176,21 @@ pub async fn ls(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
     ))
 }
 
+/// Streamed as the walk goes (a large DAG is never held whole); a block
+/// missing midway ends the answer with a Kubo error line.
 pub async fn refs(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let args = Args::parse(query.as_deref());
     let paths = path_args(&args)?;
     let recursive = args.flag(&["recursive", "r"])?;
     let unique = args.flag(&["unique", "u"])?;
-    let refs = run(&state, move |core: &Core| {
-        listing::refs(core, &paths, recursive, unique)
-    })
-    .await?;
-    Ok(ndjson(&refs))
+    let roots = run(&state, move |core: &Core| listing::refs_roots(core, &paths)).await?;
+    let (repo, store) = (state.repo.clone(), state.store.clone());
+    Ok(ndjson_streamed(move |line| {
+        let core = Core {
+            repo: &repo,
+            store: store.as_ref(),
+        };
+        listing::refs_each(&core, &roots, recursive, unique, &mut |found| line(&found))
+            .map_err(ApiError::from)
+    }))
 }

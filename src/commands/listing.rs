@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::{CommandError, Core, bad_argument, failed};
-use crate::codec::{IpfsPath, cid_string};
+use crate::codec::{Cid, IpfsPath, cid_string};
 use crate::dag;
 use crate::unixfs::dir;
 use crate::unixfs::node::Kind;
@@ -114,34 +114,56 @@ pub fn refs(
     recursive: bool,
     unique: bool,
 ) -> Result<Vec<Ref>, CommandError> {
+    let roots = refs_roots(core, paths)?;
     let mut refs = Vec::new();
+    refs_each(core, &roots, recursive, unique, &mut |found| {
+        refs.push(found)
+    })?;
+    Ok(refs)
+}
+
+/// The nodes `refs` starts from: every path resolved before anything is
+/// listed, so a bad path fails the command before it answers.
+pub fn refs_roots(core: &Core, paths: &[String]) -> Result<Vec<Cid>, CommandError> {
+    paths
+        .iter()
+        .map(|text| {
+            let path = IpfsPath::parse(text).map_err(|e| bad_argument(format!("{text}: {e}")))?;
+            Ok(resolve(core.store, &path).map_err(failed)?.cid)
+        })
+        .collect()
+}
+
+/// `refs` from resolved roots, each found CID handed to `emit` as the walk
+/// reaches it.
+pub fn refs_each(
+    core: &Core,
+    roots: &[Cid],
+    recursive: bool,
+    unique: bool,
+    emit: &mut dyn FnMut(Ref),
+) -> Result<(), CommandError> {
     let mut seen = HashSet::new();
-    for text in paths {
-        let path = IpfsPath::parse(text).map_err(|e| bad_argument(format!("{text}: {e}")))?;
-        let resolved = resolve(core.store, &path).map_err(failed)?;
-        let mut emit = |child: &crate::codec::Cid| {
-            if !unique || seen.insert(child.hash().to_bytes()) {
-                refs.push(Ref {
-                    cid: cid_string(child),
-                    error: String::new(),
-                });
-            }
-        };
+    let mut found = |child: &Cid| {
+        if !unique || seen.insert(child.hash().to_bytes()) {
+            emit(Ref {
+                cid: cid_string(child),
+                error: String::new(),
+            });
+        }
+    };
+    for root in roots {
         if recursive {
-            dag::walk(
-                core.store,
-                &resolved.cid,
-                &mut |_, _| Ok(()),
-                &mut |_, child| emit(child),
-            )
+            dag::walk(core.store, root, &mut |_, _| Ok(()), &mut |_, child| {
+                found(child)
+            })
             .map_err(failed)?;
         } else {
-            let block =
-                crate::blockstore::get_required(core.store, &resolved.cid).map_err(failed)?;
-            for child in crate::codec::links::links_of(&resolved.cid, &block).map_err(failed)? {
-                emit(&child);
+            let block = crate::blockstore::get_required(core.store, root).map_err(failed)?;
+            for child in crate::codec::links::links_of(root, &block).map_err(failed)? {
+                found(&child);
             }
         }
     }
-    Ok(refs)
+    Ok(())
 }
