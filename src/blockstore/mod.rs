@@ -47,9 +47,6 @@ pub trait Blockstore: Send + Sync {
     /// Every stored block, as a CIDv1 raw-codec key over its multihash (the
     /// store does not know codecs).
     fn all_keys(&self) -> Result<Vec<Cid>>;
-    /// A hint that these blocks are about to be read: a store on disk can
-    /// start reading them all at once. It may do nothing.
-    fn will_read(&self, _cids: &[Cid]) {}
 }
 
 /// For implementations: the bytes of an identity CID.
@@ -82,8 +79,5 @@ impl<T: Blockstore + ?Sized> Blockstore for std::sync::Arc<T> {
     }
     fn all_keys(&self) -> Result<Vec<Cid>> {
         (**self).all_keys()
-    }
-    fn will_read(&self, cids: &[Cid]) {
-        (**self).will_read(cids)
     }
 }

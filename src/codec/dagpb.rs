@@ -92,10 +92,15 @@ impl PbNode {
     /// Sum of link Tsizes plus the block's own length: the value a parent
     /// writes as this node's Tsize.
     pub fn cumulative_size(&self, block_len: usize) -> u64 {
-        self.links
-            .iter()
-            .fold(block_len as u64, |acc, l| acc.saturating_add(l.tsize()))
+        cumulative_size(&self.links, block_len)
     }
+}
+
+/// A node's Tsize from its links and its own block length.
+pub fn cumulative_size(links: &[PbLink], block_len: usize) -> u64 {
+    links
+        .iter()
+        .fold(block_len as u64, |acc, l| acc.saturating_add(l.tsize()))
 }
 
 fn link_len(link: &PbLink) -> usize {

@@ -227,14 +227,6 @@ fn answer(
     tasks: &[Task],
     mut send: impl FnMut(Message, usize) -> bool,
 ) -> Answered {
-    let blocks: Vec<Cid> = tasks
-        .iter()
-        .filter(|t| !t.have_only)
-        .map(|t| t.cid)
-        .collect();
-    if blocks.len() > 1 {
-        store.will_read(&blocks);
-    }
     let mut out = Outgoing::default();
     for (i, task) in tasks.iter().enumerate() {
         let answer = reply_to(store, task);

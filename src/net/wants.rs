@@ -341,6 +341,15 @@ mod tests {
         CidBuilder::v1().cid_of(RAW, &[n])
     }
 
+    /// A manager with `peers` connected at `now`.
+    fn with_peers(peers: &[u8], now: Instant) -> WantManager<u8> {
+        let mut wants = WantManager::new(TIMEOUT);
+        for &peer in peers {
+            wants.connect(peer, now);
+        }
+        wants
+    }
+
     fn kinds(asks: &[Ask<u8>]) -> Vec<(u8, AskKind)> {
         let mut kinds: Vec<(u8, AskKind)> = asks.iter().map(|a| (a.peer, a.kind)).collect();
         kinds.sort_by_key(|(p, _)| *p);
@@ -370,10 +379,7 @@ mod tests {
     #[test]
     fn dont_have_moves_the_request_to_a_peer_that_has_it() {
         let now = Instant::now();
-        let mut wants = WantManager::new(TIMEOUT);
-        wants.connect(1, now);
-        wants.connect(2, now);
-        wants.connect(3, now);
+        let mut wants = with_peers(&[1, 2, 3], now);
         let asks = wants.want(cid(7), now);
         let first = asks.iter().find(|a| a.kind == AskKind::Block).unwrap().peer;
         let other = if first == 3 { 2 } else { 3 };
@@ -401,9 +407,7 @@ mod tests {
     #[test]
     fn arrival_cancels_with_everyone_asked_and_frees_the_peer() {
         let now = Instant::now();
-        let mut wants = WantManager::new(TIMEOUT);
-        wants.connect(1, now);
-        wants.connect(2, now);
+        let mut wants = with_peers(&[1, 2], now);
         wants.want(cid(1), now);
         let cancels = wants.remove(&cid(1), Some(1));
         assert_eq!(
@@ -423,8 +427,7 @@ mod tests {
     #[test]
     fn slow_peers_and_lost_peers_hand_their_requests_on() {
         let now = Instant::now();
-        let mut wants = WantManager::new(TIMEOUT);
-        wants.connect(1, now);
+        let mut wants = with_peers(&[1], now);
         wants.want(cid(1), now);
         assert!(wants.expire(now + Duration::from_secs(1)).is_empty());
         // Alone and slow: asked again.
@@ -442,8 +445,7 @@ mod tests {
     #[test]
     fn a_have_takes_over_an_overdue_block_request() {
         let now = Instant::now();
-        let mut wants = WantManager::new(TIMEOUT);
-        wants.connect(1, now);
+        let mut wants = with_peers(&[1], now);
         wants.want(cid(1), now);
         wants.connect(2, now);
         assert!(wants.have(&cid(1), 2, now + TIMEOUT / 2).is_empty());
@@ -463,10 +465,7 @@ mod tests {
     #[test]
     fn many_wants_spread_over_the_peers() {
         let now = Instant::now();
-        let mut wants = WantManager::new(TIMEOUT);
-        for peer in 1..=4 {
-            wants.connect(peer, now);
-        }
+        let mut wants = with_peers(&[1, 2, 3, 4], now);
         let mut per_peer = HashMap::new();
         for n in 0..100 {
             for ask in wants.want(cid(n), now) {

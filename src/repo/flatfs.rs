@@ -147,19 +147,6 @@ impl Blockstore for FlatFs {
         Ok(is_identity(cid) || self.block_path(cid.hash()).exists())
     }
 
-    /// Asks the kernel to read the block files in the background, so reads
-    /// that follow one by one find them in memory rather than waiting for
-    /// the disk in turn.
-    fn will_read(&self, cids: &[Cid]) {
-        use std::os::fd::AsRawFd;
-        for cid in cids.iter().filter(|c| !is_identity(c)) {
-            if let Ok(file) = std::fs::File::open(self.block_path(cid.hash())) {
-                // SAFETY: posix_fadvise on a descriptor we own; advisory only.
-                unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED) };
-            }
-        }
-    }
-
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
         if is_identity(cid) {
             return Ok(());

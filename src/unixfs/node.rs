@@ -114,9 +114,7 @@ impl Node {
             Node::Raw(data) => data.len() as u64,
             Node::Pb {
                 links, block_len, ..
-            } => links
-                .iter()
-                .fold(*block_len as u64, |acc, l| acc.saturating_add(l.tsize())),
+            } => crate::codec::dagpb::cumulative_size(links, *block_len),
             Node::Opaque { block_len, .. } => *block_len as u64,
         }
     }
