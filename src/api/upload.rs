@@ -89,6 +89,15 @@ pub async fn read_part(multipart: &mut Multipart, limit: usize) -> Result<Vec<u8
         .map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?
     {
         if data.len() + chunk.len() > limit {
+            // Read on (up to a bound) without keeping it: a client still
+            // sending when the connection closes sees a broken pipe rather
+            // than this answer.
+            let mut skipped = data.len() + chunk.len();
+            while skipped <= DRAIN_LIMIT
+                && let Ok(Some(chunk)) = field.chunk().await
+            {
+                skipped += chunk.len();
+            }
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the upload is over the limit of {limit} bytes"),
@@ -98,6 +107,9 @@ pub async fn read_part(multipart: &mut Multipart, limit: usize) -> Result<Vec<u8
     }
     Ok(data)
 }
+
+/// How much of a refused part is still read before answering.
+const DRAIN_LIMIT: usize = 64 << 20;
 
 /// What a part of an `add` upload is.
 pub enum PartKind {
