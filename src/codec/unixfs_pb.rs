@@ -2,6 +2,8 @@
 //! Encoded by hand: fields in number order, `blocksizes` unpacked, optional
 //! fields only when set (what boxo's proto2 marshalling writes).
 
+use bytes::Bytes;
+
 use super::CodecError;
 use super::wire::{self, FIXED32, LEN, Reader, VARINT};
 
@@ -39,7 +41,8 @@ pub struct UnixTime {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnixfsData {
     pub data_type: DataType,
-    pub data: Option<Vec<u8>>,
+    /// Shared with the block it was decoded from (see `decode_shared`).
+    pub data: Option<Bytes>,
     pub filesize: Option<u64>,
     pub blocksizes: Vec<u64>,
     pub hash_type: Option<u64>,
@@ -69,7 +72,7 @@ impl UnixfsData {
     /// A file node (leaf or internal); `filesize` is always written for files.
     pub fn file(data: Option<Vec<u8>>, filesize: u64, blocksizes: Vec<u64>) -> Self {
         UnixfsData {
-            data: data.filter(|d| !d.is_empty()),
+            data: data.filter(|d| !d.is_empty()).map(Bytes::from),
             filesize: Some(filesize),
             blocksizes,
             ..Self::new(DataType::File)
@@ -78,7 +81,7 @@ impl UnixfsData {
 
     pub fn symlink(target: &[u8]) -> Self {
         UnixfsData {
-            data: Some(target.to_vec()),
+            data: Some(Bytes::copy_from_slice(target)),
             ..Self::new(DataType::Symlink)
         }
     }
@@ -117,7 +120,13 @@ impl UnixfsData {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        decode(bytes).map_err(CodecError::Unixfs)
+        decode(bytes, &Bytes::copy_from_slice).map_err(CodecError::Unixfs)
+    }
+
+    /// `decode`, with Data left in `bytes`' buffer rather than copied: a
+    /// file leaf's content then costs no copy from block to reader.
+    pub fn decode_shared(bytes: &Bytes) -> Result<Self, CodecError> {
+        decode(bytes, &|part| bytes.slice_ref(part)).map_err(CodecError::Unixfs)
     }
 
     /// Bytes of file content below this node (files and raw leaves).
@@ -132,7 +141,7 @@ impl UnixfsData {
     }
 }
 
-fn decode(bytes: &[u8]) -> Result<UnixfsData, String> {
+fn decode(bytes: &[u8], keep: &dyn Fn(&[u8]) -> Bytes) -> Result<UnixfsData, String> {
     let mut r = Reader::new(bytes);
     let mut data_type = None;
     let mut out = UnixfsData::new(DataType::Raw);
@@ -143,7 +152,7 @@ fn decode(bytes: &[u8]) -> Result<UnixfsData, String> {
                 let v = r.varint()?;
                 data_type = Some(DataType::from_u64(v).ok_or(format!("unknown UnixFS type {v}"))?);
             }
-            (2, LEN) => out.data = Some(r.bytes()?.to_vec()),
+            (2, LEN) => out.data = Some(keep(r.bytes()?)),
             (3, VARINT) => out.filesize = Some(r.varint()?),
             (4, VARINT) => out.blocksizes.push(r.varint()?),
             (4, LEN) => {

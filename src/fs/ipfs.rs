@@ -4,6 +4,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
+
 use super::attr::{Attr, FileKind};
 use super::inodes::{Entry, Inodes, ROOT};
 use super::prefetch::Prefetcher;
@@ -114,7 +116,7 @@ impl IpfsFs {
         Ok(listing)
     }
 
-    pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
+    pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Bytes, FsError> {
         let entry = self.entry(ino)?;
         match entry.attr.kind {
             FileKind::Directory => return Err(FsError::IsADirectory),
@@ -123,13 +125,8 @@ impl IpfsFs {
         }
         let reader = FileReader::open_cached(&self.nodes, &entry.cid)
             .map_err(|e| io_error(&entry.cid, e))?;
-        let len = (size as u64).min(reader.size().saturating_sub(offset));
-        let mut buf = Vec::with_capacity(len as usize);
-        reader
-            .read_range(offset, len, &mut |bytes| {
-                buf.extend_from_slice(bytes);
-                Ok(())
-            })
+        let buf = reader
+            .read_bytes(offset, size as u64)
             .map_err(|e| io_error(&entry.cid, e))?;
         self.prefetcher
             .advance(ino, &entry.cid, offset + buf.len() as u64, reader.size());

@@ -290,7 +290,7 @@ fn read_stored(store: &dyn Blockstore, cid: &Cid, offset: u64, len: usize) -> Re
     let reader = FileReader::open(store, cid)?;
     let mut out = Vec::with_capacity(len.min(reader.size().saturating_sub(offset) as usize));
     reader.read_range(offset, len as u64, &mut |piece| {
-        out.extend_from_slice(piece);
+        out.extend_from_slice(&piece);
         Ok(())
     })?;
     Ok(out)

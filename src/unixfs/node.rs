@@ -1,5 +1,7 @@
 //! A decoded block seen as UnixFS: what kind of thing it is and its bytes.
 
+use bytes::Bytes;
+
 use crate::codec::CodecError;
 use crate::codec::cid::{Cid, DAG_PB, RAW, cid_string};
 use crate::codec::dagpb::{PbLink, PbNode};
@@ -35,7 +37,7 @@ impl Kind {
 /// One block, decoded as far as its codec allows.
 #[derive(Clone, Debug)]
 pub enum Node {
-    Raw(Vec<u8>),
+    Raw(Bytes),
     /// DAG-PB: its links, and its Data decoded as UnixFS (when present).
     Pb {
         links: Vec<PbLink>,
@@ -51,15 +53,16 @@ pub enum Node {
 impl Node {
     pub fn decode(cid: &Cid, block: Vec<u8>) -> Result<Node, CodecError> {
         match cid.codec() {
-            RAW => Ok(Node::Raw(block)),
+            RAW => Ok(Node::Raw(Bytes::from(block))),
             DAG_PB => {
                 let named = |e: CodecError| CodecError::DagPb(format!("{}: {e}", cid_string(cid)));
-                // The Data bytes are decoded straight from the block: a file
-                // leaf's content is copied once, into `unixfs`.
+                // A file leaf's content stays in the block's buffer: reading
+                // it through the mount copies it nowhere in our process.
+                let block = Bytes::from(block);
                 let (links, data) = PbNode::decode_borrowed(&block).map_err(named)?;
                 let unixfs = match data {
                     Some(data) => Some(
-                        UnixfsData::decode(data)
+                        UnixfsData::decode_shared(&block.slice_ref(data))
                             .map_err(|e| CodecError::Unixfs(format!("{}: {e}", cid_string(cid))))?,
                     ),
                     None => None,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Condvar, Mutex};
 
+use bytes::Bytes;
 use lru::LruCache;
 
 use crate::blockstore::{Blockstore, get_required};
@@ -162,12 +163,13 @@ impl<'a> FileReader<'a> {
     }
 
     /// Calls `sink` with consecutive slices covering `[offset, offset + len)`
-    /// (clamped to the file's end), in file order.
+    /// (clamped to the file's end), in file order. The slices share the
+    /// cached blocks' buffers: nothing is copied to hand them over.
     pub fn read_range(
         &self,
         offset: u64,
         len: u64,
-        sink: &mut dyn FnMut(&[u8]) -> Result<(), UnixfsError>,
+        sink: &mut dyn FnMut(Bytes) -> Result<(), UnixfsError>,
     ) -> Result<(), UnixfsError> {
         let end = offset.saturating_add(len).min(self.size);
         if offset >= end {
@@ -182,11 +184,25 @@ impl<'a> FileReader<'a> {
         walk.node(&self.cid, &self.root, 0, 0)
     }
 
+    /// `[offset, offset + len)` (clamped to the file's end) as one buffer,
+    /// copied only when the range spans more than one block.
+    pub fn read_bytes(&self, offset: u64, len: u64) -> Result<Bytes, UnixfsError> {
+        let mut pieces = Vec::new();
+        self.read_range(offset, len, &mut |piece| {
+            pieces.push(piece);
+            Ok(())
+        })?;
+        if pieces.len() == 1 {
+            return Ok(pieces.pop().unwrap_or_default());
+        }
+        Ok(Bytes::from(pieces.concat()))
+    }
+
     /// Fills `buf` from `offset`; returns the bytes read (0 at or past the end).
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, UnixfsError> {
         let mut filled = 0;
         self.read_range(offset, buf.len() as u64, &mut |bytes| {
-            buf[filled..filled + bytes.len()].copy_from_slice(bytes);
+            buf[filled..filled + bytes.len()].copy_from_slice(&bytes);
             filled += bytes.len();
             Ok(())
         })?;
@@ -201,7 +217,7 @@ impl<'a> FileReader<'a> {
     ) -> Result<u64, UnixfsError> {
         let mut written = 0u64;
         self.read_range(offset, len, &mut |bytes| {
-            out.write_all(bytes)
+            out.write_all(&bytes)
                 .map_err(|e| UnixfsError::Io(e.to_string()))?;
             written += bytes.len() as u64;
             Ok(())
@@ -217,7 +233,7 @@ struct Walk<'s, 'f> {
     source: Source<'s>,
     start: u64,
     end: u64,
-    sink: &'f mut dyn FnMut(&[u8]) -> Result<(), UnixfsError>,
+    sink: &'f mut dyn FnMut(Bytes) -> Result<(), UnixfsError>,
 }
 
 impl Walk<'_, '_> {
@@ -226,14 +242,15 @@ impl Walk<'_, '_> {
         if depth > MAX_DEPTH {
             return Err(corrupt(cid, "file DAG is too deep"));
         }
-        let (data, links, blocksizes): (&[u8], _, &[u64]) = match node {
+        let no_data = Bytes::new();
+        let (data, links, blocksizes): (&Bytes, _, &[u64]) = match node {
             Node::Raw(bytes) => (bytes, &[][..], &[]),
             Node::Pb {
                 links,
                 unixfs: Some(u),
                 ..
             } if matches!(u.data_type, DataType::File | DataType::Raw) => (
-                u.data.as_deref().unwrap_or(&[]),
+                u.data.as_ref().unwrap_or(&no_data),
                 &links[..],
                 &u.blocksizes[..],
             ),
@@ -269,14 +286,14 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
-    fn emit(&mut self, data: &[u8], base: u64) -> Result<(), UnixfsError> {
+    fn emit(&mut self, data: &Bytes, base: u64) -> Result<(), UnixfsError> {
         let data_end = base + data.len() as u64;
         if data_end <= self.start || base >= self.end {
             return Ok(());
         }
         let from = self.start.saturating_sub(base) as usize;
         let to = (self.end.min(data_end) - base) as usize;
-        (self.sink)(&data[from..to])
+        (self.sink)(data.slice(from..to))
     }
 }
 
@@ -337,6 +354,60 @@ mod tests {
         }
     }
 
+    /// A dag-pb file leaf holding `chunk`, as non-raw-leaves `add` makes.
+    fn pb_leaf(store: &MemoryBlockstore, chunk: &[u8]) -> Cid {
+        let data = UnixfsData::file(Some(chunk.to_vec()), chunk.len() as u64, Vec::new());
+        let block = PbNode {
+            links: Vec::new(),
+            data: Some(data.encode()),
+        }
+        .encode();
+        let cid = CidBuilder::default().cid_of(DAG_PB, &block);
+        store.put(&cid, &block).unwrap();
+        cid
+    }
+
+    #[test]
+    fn a_read_inside_one_leaf_shares_the_cached_block() {
+        let store = Arc::new(MemoryBlockstore::new());
+        let raw = build(&store, b"", &[b"abcdef", b"ghij"]);
+        let pb_chunk = pb_leaf(&store, b"klmnopq");
+        let cache = NodeCache::new(store.clone(), 8);
+        for (file, leaf, expect) in [
+            (raw, CidBuilder::v1().cid_of(RAW, b"abcdef"), &b"bcde"[..]),
+            (pb_chunk, pb_chunk, &b"lmno"[..]),
+        ] {
+            let reader = FileReader::open_cached(&cache, &file).unwrap();
+            let piece = reader.read_bytes(1, 4).unwrap();
+            assert_eq!(&piece[..], expect);
+            let node = cache.node(&leaf).unwrap();
+            let content = match &*node {
+                Node::Raw(bytes) => bytes.clone(),
+                Node::Pb {
+                    unixfs: Some(u), ..
+                } => u.data.clone().unwrap(),
+                other => panic!("unexpected leaf {other:?}"),
+            };
+            assert_eq!(
+                piece.as_ptr(),
+                content[1..].as_ptr(),
+                "the read points into the cached leaf, not a copy"
+            );
+        }
+        let reader = FileReader::open_cached(&cache, &raw).unwrap();
+        assert_eq!(
+            &reader.read_bytes(4, 4).unwrap()[..],
+            b"efgh",
+            "across two leaves"
+        );
+        assert_eq!(
+            &reader.read_bytes(8, 100).unwrap()[..],
+            b"ij",
+            "clamped at the end"
+        );
+        assert!(reader.read_bytes(10, 4).unwrap().is_empty(), "past the end");
+    }
+
     #[test]
     fn missing_leaf_is_an_error_naming_it() {
         let store = MemoryBlockstore::new();
@@ -388,7 +459,9 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..6 {
                 s.spawn(|| {
-                    assert!(matches!(&*cache.node(&leaf).unwrap(), Node::Raw(d) if d == b"leaf"));
+                    assert!(
+                        matches!(&*cache.node(&leaf).unwrap(), Node::Raw(d) if d[..] == b"leaf"[..])
+                    );
                 });
             }
         });

@@ -8,6 +8,7 @@ use crate::blockstore::{Blockstore, get_required};
 use crate::codec::cid::{Cid, cid_string};
 use crate::codec::dagpb::{PbLink, PbNode};
 use crate::codec::unixfs_pb::{DataType, UnixfsData};
+use bytes::Bytes;
 
 pub const MURMUR3_X64_64: u64 = 0x22;
 /// Readers refuse larger fanouts (boxo, CVE-2023-23625).
@@ -130,7 +131,7 @@ fn build_shard(
         .position(|b| *b != 0)
         .unwrap_or(bitfield.len());
     let mut data = UnixfsData::new(DataType::HamtShard);
-    data.data = Some(bitfield[first_set..].to_vec());
+    data.data = Some(Bytes::copy_from_slice(&bitfield[first_set..]));
     data.hash_type = Some(MURMUR3_X64_64);
     data.fanout = Some(geometry.fanout);
     data.mode = opts.mode;
