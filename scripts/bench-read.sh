@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cold sequential read of a random file through the /ipfs mount, against
 # Kubo's cold get of the same file (kubo-peer bench-get --cold) and, when
-# bindfs is installed, a FUSE passthrough of the same bytes; then a warm
+# bindfs is installed, a FUSE passthrough of the same bytes (also of the
+# repo's block files holding them, as a sequential reader would); then a warm
 # re-read, the mount's peak RSS and how fast the mount answers after start.
 #   scripts/bench-read.sh [SIZE_MIB]        (default 1024; needs root)
 set -euo pipefail
@@ -59,11 +60,37 @@ end=$(date +%s.%N)
 ours_warm=$(rate "$start" "$end")
 rss_mib=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$MOUNT_PID/status")
 
+# The file's blocks as the repo stores them, in file order: one file per
+# block, named by the multihash in hex in 4/2/2 tiers (src/repo/flatfs.rs).
+"$BIN" refs -r "$cid" | python3 -c '
+import sys
+ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+for line in sys.stdin:
+    n = 0
+    for ch in line.strip():
+        n = n * 58 + ALPHABET.index(ch)
+    h = n.to_bytes(34, "big").hex()
+    print("/".join([sys.argv[1], h[:4], h[4:6], h[6:8], h[8:]]))
+' "$WORK/repo/blocks" > "$WORK/block-files"
+# Reads the listed files in order with one cat, caches dropped first.
+cold_read_files() {
+    drop_caches
+    local start end
+    start=$(date +%s.%N)
+    xargs -a "$1" cat > /dev/null
+    end=$(date +%s.%N)
+    rate "$start" "$end"
+}
+blocks_direct=$(cold_read_files "$WORK/block-files")
+
 bind_cold="n/a (bindfs not installed)"
+bind_blocks="n/a"
 if command -v bindfs > /dev/null; then
     mkdir -p "$WORK/bind"
     bindfs "$WORK" "$WORK/bind"
     bind_cold="$(cold_read "$WORK/bind/input.bin") MiB/s"
+    sed "s|^$WORK/|$WORK/bind/|" "$WORK/block-files" > "$WORK/bind-block-files"
+    bind_blocks="$(cold_read_files "$WORK/bind-block-files") MiB/s"
     umount "$WORK/bind"
 fi
 
@@ -72,6 +99,7 @@ echo "kubo cold get:     $kubo_cold MiB/s"
 echo "rsipfs cold read:  $ours_cold MiB/s through the mount (median of 3)"
 echo "ratio cold:        $(python3 -c "print('%.2f' % ($ours_cold / $kubo_cold))")x Kubo (bar: 5x)"
 echo "bindfs cold read:  $bind_cold (median of 3; bar: rsipfs at least as fast)"
+echo "the stored blocks:  $blocks_direct MiB/s with cat, $bind_blocks through bindfs (the repo's $(wc -l < "$WORK/block-files") block files in file order)"
 echo "rsipfs warm read:  $ours_warm MiB/s (bar: 2 GB/s)"
 echo "mount peak RSS:    $rss_mib MiB (bar: < 150 MB)"
 echo "mount ready after: $ready_ms ms (bar: < 200 ms)"
