@@ -325,7 +325,15 @@ mod tests {
             sizes.push(chunk.len() as u64);
         }
         let total = head.len() as u64 + sizes.iter().sum::<u64>();
-        let data = UnixfsData::file(Some(head.to_vec()), total, sizes);
+        put_node(
+            store,
+            links,
+            UnixfsData::file(Some(head.to_vec()), total, sizes),
+        )
+    }
+
+    /// Stores a dag-pb node of `links` and `data`; returns its CIDv0.
+    fn put_node(store: &MemoryBlockstore, links: Vec<PbLink>, data: UnixfsData) -> Cid {
         let block = PbNode {
             links,
             data: Some(data.encode()),
@@ -357,14 +365,7 @@ mod tests {
     /// A dag-pb file leaf holding `chunk`, as non-raw-leaves `add` makes.
     fn pb_leaf(store: &MemoryBlockstore, chunk: &[u8]) -> Cid {
         let data = UnixfsData::file(Some(chunk.to_vec()), chunk.len() as u64, Vec::new());
-        let block = PbNode {
-            links: Vec::new(),
-            data: Some(data.encode()),
-        }
-        .encode();
-        let cid = CidBuilder::default().cid_of(DAG_PB, &block);
-        store.put(&cid, &block).unwrap();
-        cid
+        put_node(store, Vec::new(), data)
     }
 
     #[test]
@@ -431,13 +432,7 @@ mod tests {
         let leaf = CidBuilder::v1().cid_of(RAW, b"abc");
         store.put(&leaf, b"abc").unwrap();
         let data = UnixfsData::file(None, 10, vec![10]);
-        let block = PbNode {
-            links: vec![PbLink::new(leaf, "", 3)],
-            data: Some(data.encode()),
-        }
-        .encode();
-        let cid = CidBuilder::default().cid_of(DAG_PB, &block);
-        store.put(&cid, &block).unwrap();
+        let cid = put_node(&store, vec![PbLink::new(leaf, "", 3)], data);
         let reader = FileReader::open(&store, &cid).unwrap();
         let mut buf = [0u8; 10];
         assert!(matches!(
