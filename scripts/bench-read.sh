@@ -22,16 +22,20 @@ cleanup() {
 trap cleanup EXIT
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 rate() { python3 -c "print('%.1f' % ($SIZE_MIB / ($2 - $1)))"; }
+# Runs the command (its output discarded); prints MiB/s for SIZE_MIB.
+timed_rate() {
+    local start end
+    start=$(date +%s.%N)
+    "$@" > /dev/null
+    end=$(date +%s.%N)
+    rate "$start" "$end"
+}
 # Cold reads on these VMs vary run to run: take the median of three.
 cold_read() {
     local rates=()
     for _ in 1 2 3; do
         drop_caches
-        local start end
-        start=$(date +%s.%N)
-        cat "$1" > /dev/null
-        end=$(date +%s.%N)
-        rates+=("$(rate "$start" "$end")")
+        rates+=("$(timed_rate cat "$1")")
     done
     printf '%s\n' "${rates[@]}" | sort -n | sed -n 2p
 }
@@ -54,10 +58,7 @@ ready_ms=$(python3 -c "print('%.0f' % (($ready - $start) * 1000))")
 
 ours_cold=$(cold_read "$WORK/mnt/$cid")
 
-start=$(date +%s.%N)
-cat "$WORK/mnt/$cid" > /dev/null
-end=$(date +%s.%N)
-ours_warm=$(rate "$start" "$end")
+ours_warm=$(timed_rate cat "$WORK/mnt/$cid")
 rss_mib=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$MOUNT_PID/status")
 
 # The file's blocks as the repo stores them, in file order: one file per
@@ -75,11 +76,7 @@ for line in sys.stdin:
 # Reads the listed files in order with one cat, caches dropped first.
 cold_read_files() {
     drop_caches
-    local start end
-    start=$(date +%s.%N)
-    xargs -a "$1" cat > /dev/null
-    end=$(date +%s.%N)
-    rate "$start" "$end"
+    timed_rate xargs -a "$1" cat
 }
 blocks_direct=$(cold_read_files "$WORK/block-files")
 

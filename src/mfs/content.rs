@@ -288,12 +288,7 @@ impl Drop for FileContent {
 
 fn read_stored(store: &dyn Blockstore, cid: &Cid, offset: u64, len: usize) -> Result<Vec<u8>> {
     let reader = FileReader::open(store, cid)?;
-    let mut out = Vec::with_capacity(len.min(reader.size().saturating_sub(offset) as usize));
-    reader.read_range(offset, len as u64, &mut |piece| {
-        out.extend_from_slice(&piece);
-        Ok(())
-    })?;
-    Ok(out)
+    Ok(Vec::from(reader.read_bytes(offset, len as u64)?))
 }
 
 impl Appending {
