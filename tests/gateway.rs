@@ -291,10 +291,18 @@ fn the_daemon_serves_the_gateway_at_its_configured_address() {
     )
     .unwrap();
     let cid = node.ok(&["add", "-Q", "note.txt"]).trim().to_string();
-    let _daemon = start_daemon(&node);
-    let response = get(&format!("http://127.0.0.1:{port}/ipfs/{cid}"), &[]);
+    let daemon = start_daemon(&node);
+    // Like Kubo, the daemon names its gateway's URL in `$IPFS_PATH/gateway`.
+    let url = std::fs::read_to_string(node.repo().join("gateway")).expect("gateway file");
+    assert_eq!(url, format!("http://127.0.0.1:{port}"));
+    let response = get(&format!("{url}/ipfs/{cid}"), &[]);
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(body(response), b"through the daemon's gateway\n");
+    drop(daemon);
+    assert!(
+        !node.repo().join("gateway").exists(),
+        "gateway file left behind"
+    );
 }
 
 fn urlencode(rel: &str) -> String {

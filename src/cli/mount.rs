@@ -102,10 +102,10 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     } else {
         mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested))
     };
-    let gateway = start_gateway(&repo, Arc::clone(&store))?;
+    let gateway = Endpoint::start_gateway(&repo, Arc::clone(&store))?;
     // The `api` file is written before the mounts answer, so a command run
     // as soon as the mount is visible already finds the API.
-    let api = ApiEndpoint::start(&repo, Arc::clone(&mfs.fs), Arc::clone(&store), net, mounter)?;
+    let api = Endpoint::start_api(&repo, Arc::clone(&mfs.fs), Arc::clone(&store), net, mounter)?;
     let mounted = mount_both(
         &repo,
         &store,
@@ -426,14 +426,34 @@ fn wait_for(set: &libc::sigset_t) {
     unsafe { libc::sigwait(set, &mut signal) };
 }
 
-/// The API server and the repository's `api` file naming it.
-struct ApiEndpoint {
-    server: ApiServer,
+/// A running server and the file in the repository that tells clients
+/// where it is: `api` (a multiaddr) or `gateway` (a URL), as Kubo writes them.
+struct Endpoint {
+    /// Dropping it stops the server.
+    _server: ApiServer,
     file: PathBuf,
 }
 
-impl ApiEndpoint {
-    fn start(
+impl Endpoint {
+    fn publish(server: ApiServer, repo: &Repo, name: &str, address: &str) -> Result<Self> {
+        let file = repo.path().join(name);
+        if let Err(err) = std::fs::write(&file, address) {
+            server.stop();
+            return Err(err).with_context(|| format!("writing {}", file.display()));
+        }
+        Ok(Endpoint {
+            _server: server,
+            file,
+        })
+    }
+
+    /// Stops the server; the file goes first (see `Drop`).
+    fn stop(self) {
+        drop(self);
+    }
+
+    /// The API server at `Addresses.API`.
+    fn start_api(
         repo: &Arc<Repo>,
         mfs: Arc<MfsFs>,
         store: Arc<dyn Blockstore>,
@@ -456,30 +476,31 @@ impl ApiEndpoint {
         };
         let server = rsipfs::api::start(addr, state)
             .with_context(|| format!("serving the API on {addr}"))?;
-        let file = repo.path().join("api");
-        std::fs::write(&file, server.multiaddr())
-            .with_context(|| format!("writing {}", file.display()))?;
         println!("RPC API server listening on {}", server.multiaddr());
-        Ok(ApiEndpoint { server, file })
+        let multiaddr = server.multiaddr();
+        Endpoint::publish(server, repo, "api", &multiaddr)
     }
 
-    /// Removes `api` first, so no client is sent to a server going away.
-    fn stop(self) {
-        let _ = std::fs::remove_file(&self.file);
-        self.server.stop();
+    /// The read-only HTTP gateway at `Addresses.Gateway`.
+    fn start_gateway(repo: &Repo, store: Arc<dyn Blockstore>) -> Result<Self> {
+        let configured = repo.config_get("Addresses.Gateway")?;
+        let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/8080");
+        let addr = tcp_socket_addr(multiaddr)
+            .with_context(|| format!("Addresses.Gateway {multiaddr:?}"))?;
+        let server = rsipfs::gateway::start(addr, store)
+            .with_context(|| format!("serving the gateway on {addr}"))?;
+        println!("Gateway server listening on {}", server.multiaddr());
+        let url = format!("http://{}", server.addr);
+        Endpoint::publish(server, repo, "gateway", &url)
     }
 }
 
-/// The read-only HTTP gateway at `Addresses.Gateway`.
-fn start_gateway(repo: &Repo, store: Arc<dyn Blockstore>) -> Result<ApiServer> {
-    let configured = repo.config_get("Addresses.Gateway")?;
-    let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/8080");
-    let addr =
-        tcp_socket_addr(multiaddr).with_context(|| format!("Addresses.Gateway {multiaddr:?}"))?;
-    let server = rsipfs::gateway::start(addr, store)
-        .with_context(|| format!("serving the gateway on {addr}"))?;
-    println!("Gateway server listening on {}", server.multiaddr());
-    Ok(server)
+/// The file goes before the server, so no client is sent to a server going
+/// away, and it goes on every way out, errors included.
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+    }
 }
 
 /// `/ip4/127.0.0.1/tcp/5001` (or /ip6) as a socket address.
