@@ -9,7 +9,9 @@
 # figure is the median over the rounds. The transfer just after rsipfs's own
 # fetch runs slower whichever node serves it (swapping the two Kubo fetches
 # swaps their ratio), so 2 and 3 take turns going first. Prints MB/s, the
-# ratios, and the daemon's peak RSS.
+# ratios, and the daemon's peak RSS. Each ratio is given two ways: of the
+# medians, and paired (the geometric mean of the rounds' own ratios, in
+# which the turn-taking cancels the going-first cost).
 #   scripts/bench-bitswap.sh [SIZE_MB] [ROUNDS]     (default 200 MB, 6 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,9 @@ trap cleanup EXIT
 
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])$2)" "$1"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# paired A B: the geometric mean of A[i]/B[i] over the rounds ("a b a b ..." on stdin).
+paired() { python3 -c "import math,sys; v=list(map(float,sys.stdin.read().split())); r=[a/b for a,b in zip(v[::2],v[1::2])]; print('%.2f' % math.exp(sum(map(math.log,r))/len(r)))"; }
+pairs() { local -n num=$1 den=$2; for i in "${!num[@]}"; do echo "${num[$i]} ${den[$i]}"; done; }
 
 inputs=()
 for r in $(seq "$ROUNDS"); do
@@ -84,7 +89,7 @@ for r in $(seq "$ROUNDS"); do
         from_kubo
     fi
     rm -f "$WORK/copy.bin"
-    echo "round $r: kubo <- kubo ${kubo_runs[-1]}, rsipfs <- kubo ${ours_runs[-1]}, kubo <- rsipfs ${from_us_runs[-1]} MB/s"
+    echo "round $r: kubo <- kubo ${kubo_runs[-1]}, rsipfs <- kubo ${ours_runs[-1]}, kubo <- rsipfs ${from_us_runs[-1]} MB/s ($(python3 -c "print('%.2f' % (${from_us_runs[-1]} / ${kubo_runs[-1]}))")x)"
 done
 kubo_mbs=$(median "${kubo_runs[@]}")
 ours_mbs=$(median "${ours_runs[@]}")
@@ -94,7 +99,7 @@ rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$DAEMON/status")
 echo "files:                $ROUNDS of $SIZE_MB MB; medians over the rounds"
 echo "kubo <- kubo:         $kubo_mbs MB/s (reference)"
 echo "rsipfs <- kubo:       $ours_mbs MB/s (cat through the mount)"
-echo "ratio:                $(python3 -c "print('%.2f' % ($ours_mbs / $kubo_mbs))")x Kubo->Kubo (bar: 2x)"
+echo "ratio:                $(python3 -c "print('%.2f' % ($ours_mbs / $kubo_mbs))")x Kubo->Kubo of the medians, $(pairs ours_runs kubo_runs | paired)x paired (bar: 2x)"
 echo "kubo <- rsipfs:       $from_us_mbs MB/s"
-echo "ratio:                $(python3 -c "print('%.2f' % ($from_us_mbs / $kubo_mbs))")x Kubo->Kubo (bar: 1x)"
+echo "ratio:                $(python3 -c "print('%.2f' % ($from_us_mbs / $kubo_mbs))")x Kubo->Kubo of the medians, $(pairs from_us_runs kubo_runs | paired)x paired (bar: 1x)"
 echo "daemon peak RSS:      $((rss_kb / 1024)) MiB (bar: 200 MB)"
