@@ -348,6 +348,66 @@ fn dag_put_get_with_dag_cbor_links() {
 }
 
 #[test]
+fn dag_get_walks_paths_through_dag_cbor_and_unixfs() {
+    let node = Node::new();
+    let dir = node.work().join("d");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/note.txt"), "deep\n").unwrap();
+    let dir_cid = node.ok(&["add", "-Q", "-r", "d"]).trim().to_string();
+    let note = node.ok(&["add", "-Q", "d/sub/note.txt"]).trim().to_string();
+    let put = |doc: String| {
+        let out = node.run_stdin(&["dag", "put"], doc.as_bytes());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let inner = put(format!(
+        r#"{{"name":"inner","list":[10,{{"deep":true}},{{"/":"{dir_cid}"}}]}}"#
+    ));
+    let outer = put(format!(r#"{{"inner":{{"/":"{inner}"}},"n":-3}}"#));
+    let get = |path: &str| -> serde_json::Value {
+        serde_json::from_str(&node.ok(&["dag", "get", path])).expect("json")
+    };
+    assert_eq!(get(&format!("{outer}/n")), serde_json::json!(-3));
+    // A path that ends on a link gives the linked node.
+    assert_eq!(get(&format!("{outer}/inner")), get(&inner));
+    assert_eq!(
+        get(&format!("{outer}/inner/name")),
+        serde_json::json!("inner")
+    );
+    assert_eq!(
+        get(&format!("/ipfs/{outer}/inner/list/0")),
+        serde_json::json!(10)
+    );
+    assert_eq!(
+        get(&format!("{outer}/inner/list/1/deep")),
+        serde_json::json!(true)
+    );
+    // On into dag-pb, by UnixFS names.
+    assert_eq!(get(&format!("{outer}/inner/list/2")), get(&dir_cid));
+    assert_eq!(
+        get(&format!("{outer}/inner/list/2/sub/note.txt")),
+        get(&note)
+    );
+    for missing in [
+        format!("{outer}/nope"),
+        format!("{outer}/inner/list/3"),
+        format!("{outer}/inner/list/x"),
+        format!("{outer}/n/more"),
+        format!("{outer}/inner/list/2/sub/absent"),
+    ] {
+        let err = node.fails(&["dag", "get", &missing]);
+        assert!(
+            err.contains("no field") || err.contains("no link named"),
+            "{missing}: {err}"
+        );
+    }
+}
+
+#[test]
 fn object_and_block_commands() {
     let node = Node::new();
     let out = node.run_stdin(&["add", "-Q", "--chunker", "size-4"], b"0123456789");

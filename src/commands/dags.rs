@@ -5,11 +5,13 @@ use serde_json::json;
 
 use super::{CidLink, CommandError, Core, bad_argument, failed};
 use crate::blockstore::get_required;
+use crate::codec::cbor::Item;
 use crate::codec::cid::{CidBuilder, DAG_CBOR, DAG_PB, RAW};
 use crate::codec::dagpb::{PbLink, PbNode};
-use crate::codec::{cbor, cid_string, dagjson, parse_cid};
+use crate::codec::{IpfsPath, cbor, cid_string, dagjson, parse_cid};
 use crate::dag;
 use crate::repo::PinKind;
+use crate::unixfs::dir;
 
 /// `dag/put`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,20 +44,67 @@ pub struct DagStat {
     pub blocks: u64,
 }
 
-/// The node at `path` as DAG-JSON.
+/// The node or value at `path` as DAG-JSON. The path is walked as Kubo
+/// walks it: through dag-pb by UnixFS link names (HAMT shards included),
+/// through dag-cbor by map keys and list indices, and on across every link
+/// it meets, so a path that ends on a link gives the linked node.
 pub fn get(core: &Core, path: &str) -> Result<serde_json::Value, CommandError> {
-    let cid = core.resolve_cid(path)?;
-    let block = get_required(core.store, &cid).map_err(failed)?;
-    Ok(match cid.codec() {
-        DAG_PB => pb_as_dag_json(&PbNode::decode(&block).map_err(failed)?),
-        DAG_CBOR => dagjson::to_json(&cbor::decode(&block).map_err(failed)?),
-        RAW => json!({ "/": { "bytes": base64(&block) } }),
-        other => {
-            return Err(failed(format!(
-                "dag get of codec 0x{other:x} is not supported"
-            )));
+    let path = IpfsPath::parse(path).map_err(bad_argument)?;
+    let mut cid = path.root;
+    let mut segments = path.components.iter();
+    'blocks: loop {
+        let block = get_required(core.store, &cid).map_err(failed)?;
+        match cid.codec() {
+            DAG_CBOR => {
+                let item = cbor::decode(&block).map_err(failed)?;
+                let mut at = &item;
+                for segment in segments.by_ref() {
+                    at = cbor_field(at, segment).ok_or_else(|| {
+                        failed(format!("no field {segment:?} in {}", cid_string(&cid)))
+                    })?;
+                    if let Item::Link(next) = at {
+                        cid = *next;
+                        continue 'blocks;
+                    }
+                }
+                return Ok(dagjson::to_json(at));
+            }
+            DAG_PB => match segments.next() {
+                None => return Ok(pb_as_dag_json(&PbNode::decode(&block).map_err(failed)?)),
+                Some(name) => {
+                    cid = dir::lookup(core.store, &cid, name)
+                        .map_err(failed)?
+                        .ok_or_else(|| {
+                            failed(format!("no link named {name:?} under {}", cid_string(&cid)))
+                        })?
+                        .cid;
+                }
+            },
+            RAW => {
+                return match segments.next() {
+                    None => Ok(json!({ "/": { "bytes": base64(&block) } })),
+                    Some(name) => Err(failed(format!(
+                        "no field {name:?} in raw block {}",
+                        cid_string(&cid)
+                    ))),
+                };
+            }
+            other => {
+                return Err(failed(format!(
+                    "dag get of codec 0x{other:x} is not supported"
+                )));
+            }
         }
-    })
+    }
+}
+
+/// One step into a dag-cbor value: a map's key or a list's index.
+fn cbor_field<'a>(item: &'a Item, segment: &str) -> Option<&'a Item> {
+    match item {
+        Item::Map(_) => cbor::map_get(item, segment),
+        Item::List(items) => items.get(segment.parse::<usize>().ok()?),
+        _ => None,
+    }
 }
 
 /// Stores `data`, read as `input` and stored as `store_as`.
