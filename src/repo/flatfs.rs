@@ -6,6 +6,9 @@
 //! place, so a crash never leaves a partial block under a real name.
 //! Durability is batched: `sync()` flushes the whole filesystem once
 //! (syncfs), so `add` does not pay an fsync per block.
+//!
+//! Large blocks bypass the page cache both ways unless they are in it
+//! already (`direct_io`): the mount caches what it reads itself.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -14,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::direct_io;
 use crate::blockstore::{Blockstore, BlockstoreError, Result, identity_data};
 use crate::codec::cid::{Cid, Mh, RAW, is_identity, multihash_hex};
 
@@ -133,7 +137,7 @@ impl Blockstore for FlatFs {
             return Ok(Some(data));
         }
         let path = self.block_path(cid.hash());
-        match std::fs::read(&path) {
+        match std::fs::File::open(&path).and_then(direct_io::read_file) {
             Ok(data) => Ok(Some(data)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(BlockstoreError::Io {
@@ -210,12 +214,8 @@ impl Blockstore for FlatFs {
     }
 }
 
-/// Blocks at least this large bypass the page cache (see `write_direct`).
-const DIRECT_MIN: usize = 64 << 10;
-const DIRECT_ALIGN: usize = 4096;
-
 fn write_block_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    if data.len() >= DIRECT_MIN {
+    if data.len() >= direct_io::MIN_DIRECT {
         match write_direct(path, data) {
             Ok(()) => return Ok(()),
             // Filesystems without O_DIRECT (tmpfs, some FUSE) refuse it: write normally.
@@ -229,33 +229,16 @@ fn write_block_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 /// Writes with O_DIRECT: on these machines filling the page cache costs
 /// several times more than the device write itself, and a freshly added
-/// block is rarely read back at once. O_DIRECT needs an aligned buffer and
-/// length, so the data is padded to the alignment and the file truncated
-/// back to its real length.
+/// block is rarely read back at once.
 fn write_direct(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    thread_local! {
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let padded = data.len().div_ceil(DIRECT_ALIGN) * DIRECT_ALIGN;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .custom_flags(libc::O_DIRECT)
         .open(path)?;
-    BUFFER.with(|cell| {
-        let mut buffer = cell.borrow_mut();
-        if buffer.len() < padded + DIRECT_ALIGN {
-            buffer.resize(padded + DIRECT_ALIGN, 0);
-        }
-        let start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
-        let aligned = &mut buffer[start..start + padded];
-        aligned[..data.len()].copy_from_slice(data);
-        aligned[data.len()..].fill(0);
-        file.write_all(aligned)
-    })?;
-    file.set_len(data.len() as u64)
+    direct_io::write_file(&mut file, data)
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {

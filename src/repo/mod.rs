@@ -4,6 +4,7 @@
 
 mod config;
 mod datastore;
+mod direct_io;
 mod flatfs;
 mod keys;
 mod lock;
