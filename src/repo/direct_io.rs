@@ -1,5 +1,5 @@
-//! Block file I/O past the page cache (O_DIRECT), through one buffer per
-//! thread that sits in a single 2 MiB huge page.
+//! Block file I/O past the page cache (O_DIRECT), through buffers that each
+//! sit in a single 2 MiB huge page.
 //!
 //! Why: on these virtual disks a request costs per memory segment it spans.
 //! A block read into the page cache lands in many small pages (tens of
@@ -13,10 +13,10 @@
 //! Filesystems without O_DIRECT (tmpfs, some FUSE) refuse it with EINVAL;
 //! callers then fall back to ordinary I/O.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
+use std::sync::Mutex;
 
 /// Blocks smaller than this (directory and tree nodes, mostly) stay with the
 /// page cache, where repeated reads of them find them.
@@ -29,9 +29,9 @@ const ALIGN: usize = 4096;
 /// crate does not name it for all targets yet.
 const SYS_CACHESTAT: libc::c_long = 451;
 
-/// One thread's aligned buffer: a 2 MiB window, on a 2 MiB boundary, of a
-/// zeroed allocation twice that size. Only the window is ever touched, so
-/// only it becomes resident.
+/// An aligned buffer: a 2 MiB window, on a 2 MiB boundary, of a zeroed
+/// allocation twice that size. Only the window is ever touched, so only it
+/// becomes resident.
 struct Window {
     memory: Vec<u8>,
     start: usize,
@@ -59,20 +59,28 @@ impl Window {
     }
 }
 
-thread_local! {
-    static WINDOW: RefCell<Option<Window>> = const { RefCell::new(None) };
+/// Buffers between uses. A burst of more concurrent readers than this gets
+/// buffers of its own that are freed after.
+static IDLE: Mutex<Vec<Window>> = Mutex::new(Vec::new());
+const IDLE_KEPT: usize = 16;
+
+fn idle() -> std::sync::MutexGuard<'static, Vec<Window>> {
+    IDLE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs `f` on this thread's aligned buffer, `len` bytes of it, or gives
-/// None when `len` is larger than the buffer.
+/// Runs `f` on an aligned buffer, `len` bytes of it, or gives None when
+/// `len` is larger than a buffer.
 fn with_window<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
     if len > HUGE {
         return None;
     }
-    WINDOW.with(|cell| {
-        let mut window = cell.borrow_mut();
-        Some(f(window.get_or_insert_with(Window::new).slice(len)))
-    })
+    let mut window = idle().pop().unwrap_or_else(Window::new);
+    let out = f(window.slice(len));
+    let mut idle = idle();
+    if idle.len() < IDLE_KEPT {
+        idle.push(window);
+    }
+    Some(out)
 }
 
 fn padded(len: usize) -> usize {
