@@ -32,6 +32,36 @@ fn files_under(root: &Path) -> Vec<String> {
     files
 }
 
+/// The directories under `root` that `add -r` takes (no hidden ones), `.` first.
+fn dirs_under(root: &Path) -> Vec<String> {
+    let out = Command::new("find")
+        .args([
+            ".", "-type", "d", "-not", "-path", "*/.*/*", "-not", "-name", ".?*",
+        ])
+        .current_dir(root)
+        .output()
+        .expect("find");
+    assert!(out.status.success());
+    let mut dirs: Vec<String> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() > 3, "the tree has nested directories: {dirs:?}");
+    dirs
+}
+
+/// Subdirectories of `dir` that are not hidden (symlinks not followed).
+fn subdirs_of(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.file_type().expect("type").is_dir())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count() as u64
+}
+
 #[test]
 fn every_file_reads_back_identically() {
     if !fuse_available("every_file_reads_back_identically") {
@@ -115,6 +145,13 @@ fn listings_attributes_links_and_xattrs() {
     assert_eq!(dir.permissions().mode() & 0o7777, 0o555);
     let again = std::fs::metadata(mount.path(&format!("{root}/sizes"))).expect("stat");
     assert_eq!(dir.ino(), again.ino(), "inodes are stable");
+    for rel in dirs_under(&source) {
+        assert_eq!(
+            std::fs::metadata(mounted.join(&rel)).expect("stat").nlink(),
+            2 + subdirs_of(&source.join(&rel)),
+            "nlink of {rel}: 2 and one per (visible) subdirectory, as on disk"
+        );
+    }
 
     assert_eq!(
         std::fs::read_link(mounted.join("link-to-hello")).expect("readlink"),
@@ -422,6 +459,48 @@ fn imported_content_without_cached_summaries_lists_correctly() {
             .len(),
         1026
     );
+}
+
+#[test]
+fn imported_directories_learn_their_link_counts_from_a_listing() {
+    if !fuse_available("imported_directories_learn_their_link_counts_from_a_listing") {
+        return;
+    }
+    let adder = Node::new();
+    let root = add_tree(&adder);
+    let car = adder.work().join("tree.car");
+    std::fs::write(&car, adder.ok_bytes(&["dag", "export", &root])).expect("write car");
+    let source = adder.work().join("tree");
+
+    let node = Node::new();
+    node.ok(&["dag", "import", car.to_str().expect("utf-8 path")]);
+    let mount = node.mount();
+    let mounted = mount.path(&root);
+    assert_eq!(
+        std::fs::metadata(&mounted).expect("stat").nlink(),
+        1,
+        "an imported directory's subdirectories are not counted before it is listed"
+    );
+    let visible = files_under(&source)
+        .into_iter()
+        .filter(|f| !f.starts_with("./."))
+        .count();
+    assert_eq!(
+        files_under(&mounted).len(),
+        visible,
+        "find walks the whole tree"
+    );
+    mount.stop();
+
+    let mount = node.mount();
+    let mounted = mount.path(&root);
+    for rel in dirs_under(&source) {
+        assert_eq!(
+            std::fs::metadata(mounted.join(&rel)).expect("stat").nlink(),
+            2 + subdirs_of(&source.join(&rel)),
+            "nlink of {rel} after it was listed once"
+        );
+    }
 }
 
 #[test]

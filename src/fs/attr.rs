@@ -79,7 +79,8 @@ impl Attr {
             size: 0,
             blocks: 0,
             perm: 0o555,
-            nlink: 2,
+            // Its entries (the pins) come and go: subdirectories uncounted.
+            nlink: 1,
             uid: 0,
             gid: 0,
             rdev: 0,

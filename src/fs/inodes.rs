@@ -53,6 +53,16 @@ impl Inodes {
         self.entries.get(usize::try_from(index).ok()?)
     }
 
+    /// Records a directory's link count once its subdirectories are counted.
+    pub fn set_nlink(&mut self, ino: u64, nlink: u32) {
+        if let Some(entry) = ino
+            .checked_sub(ROOT + 1)
+            .and_then(|index| self.entries.get_mut(usize::try_from(index).ok()?))
+        {
+            entry.attr.nlink = nlink;
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -111,8 +111,12 @@ impl IpfsFs {
             .filter(|e| is_safe_name(&e.name))
             .map(|e| (e.name, e.cid))
             .collect::<Vec<_>>();
+        let shown = named.len();
         let listing = self.load_all(named);
         tracing::debug!("attributes ready after {:?}", started.elapsed());
+        if dir.attr.nlink == UNKNOWN_NLINK && listing.len() == shown {
+            self.learn_subdirs(ino, &dir.cid, &listing);
+        }
         Ok(listing)
     }
 
@@ -244,11 +248,43 @@ impl IpfsFs {
             .inodes
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Directories report nlink 1: "subdirectory count unknown" (as btrfs
-        // does), which tells find/fts not to use the leaf optimisation.
         inodes
-            .get_or_insert(cid, |ino| Attr::from_summary(ino, summary, 1))
+            .get_or_insert(cid, |ino| {
+                Attr::from_summary(ino, summary, nlink_of(summary))
+            })
             .attr
+    }
+
+    /// A directory whose entries have all been loaded now knows how many
+    /// are directories: its inode gets the true link count, and the summary
+    /// cache keeps the count for later mounts.
+    fn learn_subdirs(&self, ino: u64, cid: &Cid, listing: &[Listing]) {
+        let subdirs = listing
+            .iter()
+            .filter(|entry| entry.attr.kind == FileKind::Directory)
+            .count();
+        let Ok(subdirs) = u32::try_from(subdirs) else {
+            return;
+        };
+        let mut summary = match self
+            .summaries
+            .as_ref()
+            .and_then(|s| s.load(&[*cid]).pop().flatten())
+        {
+            Some(summary) => summary,
+            None => match load(self.store.as_ref(), cid) {
+                Ok(node) => node.summary(),
+                Err(_) => return,
+            },
+        };
+        summary.subdirs = Some(subdirs);
+        self.inodes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .set_nlink(ino, nlink_of(&summary));
+        if let Some(store) = &self.summaries {
+            store.save(&[(*cid, summary)]);
+        }
     }
 
     /// Attributes for a directory's children: summaries from the cache in one
@@ -312,6 +348,20 @@ impl IpfsFs {
             });
         }
         (listings, learned)
+    }
+}
+
+/// The link count that says "subdirectory count unknown" (as btrfs and
+/// Kubo's mount report), which tells find/fts not to use the leaf
+/// optimisation.
+const UNKNOWN_NLINK: u32 = 1;
+
+/// A file has one link; a directory has its entry in the parent, its own
+/// `.`, and each subdirectory's `..`, when the subdirectories are counted.
+fn nlink_of(summary: &Summary) -> u32 {
+    match (summary.is_directory(), summary.subdirs) {
+        (true, Some(subdirs)) => subdirs.saturating_add(2),
+        _ => UNKNOWN_NLINK,
     }
 }
 

@@ -141,7 +141,11 @@ impl<'a> Adder<'a> {
                 size: item.size,
             })
             .collect();
-        let wrapper = self.directory(String::new(), entries, self.opts.dir.clone())?;
+        let subdirs = items
+            .iter()
+            .filter(|item| item.summary.is_directory())
+            .count();
+        let wrapper = self.directory(String::new(), entries, subdirs, self.opts.dir.clone())?;
         (self.on_added)(&wrapper);
         Ok(wrapper)
     }
@@ -167,6 +171,7 @@ impl<'a> Adder<'a> {
             size: target.len() as u64,
             mode: None,
             mtime: data.mtime,
+            subdirs: None,
         };
         Ok(Added {
             path: shown.to_string(),
@@ -177,11 +182,13 @@ impl<'a> Adder<'a> {
         })
     }
 
-    /// Builds a directory and describes it, with its listing when sharded.
+    /// Builds a directory, `subdirs` of whose entries are directories, and
+    /// describes it, with its listing when sharded.
     pub(crate) fn directory(
         &self,
         path: String,
         entries: Vec<DirEntry>,
+        subdirs: usize,
         opts: DirOptions,
     ) -> Result<Added, AddError> {
         let listing = opts.shards(&entries).then(|| entries.clone());
@@ -190,18 +197,19 @@ impl<'a> Adder<'a> {
             path,
             cid: built.cid,
             size: built.size,
-            summary: self.dir_summary(&opts),
+            summary: dir_summary(&opts, subdirs),
             listing,
         })
     }
+}
 
-    fn dir_summary(&self, opts: &DirOptions) -> Summary {
-        Summary {
-            kind: Kind::Directory,
-            size: 0,
-            mode: opts.mode,
-            mtime: opts.mtime,
-        }
+fn dir_summary(opts: &DirOptions, subdirs: usize) -> Summary {
+    Summary {
+        kind: Kind::Directory,
+        size: 0,
+        mode: opts.mode,
+        mtime: opts.mtime,
+        subdirs: u32::try_from(subdirs).ok(),
     }
 }
 
@@ -211,6 +219,7 @@ fn file_summary(opts: &FileOptions, filesize: u64) -> Summary {
         size: filesize,
         mode: opts.mode,
         mtime: opts.mtime,
+        subdirs: None,
     }
 }
 

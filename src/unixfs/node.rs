@@ -152,6 +152,10 @@ pub struct Summary {
     pub size: u64,
     pub mode: Option<u32>,
     pub mtime: Option<crate::codec::unixfs_pb::UnixTime>,
+    /// For a directory, how many of its entries are directories, where
+    /// known: a node alone does not tell (DAG-PB links carry no type), the
+    /// importer and a full listing do.
+    pub subdirs: Option<u32>,
 }
 
 impl Node {
@@ -162,12 +166,18 @@ impl Node {
             size: self.content_size(),
             mode: unixfs.and_then(|u| u.mode),
             mtime: unixfs.and_then(|u| u.mtime),
+            subdirs: None,
         }
     }
 }
 
 impl Summary {
-    /// `kind, size, [mode], [seconds, nanos]` as varints, with presence flags.
+    pub fn is_directory(&self) -> bool {
+        matches!(self.kind, Kind::Directory | Kind::HamtShard)
+    }
+
+    /// `kind, flags, size, [mode], [seconds, nanos], [subdirs]` as varints;
+    /// the flags say which optional fields follow.
     pub fn encode(&self) -> Vec<u8> {
         use crate::codec::wire::put_varint;
         let kind = match self.kind {
@@ -177,7 +187,9 @@ impl Summary {
             Kind::Symlink => 3,
             Kind::Other => 4,
         };
-        let flags = u64::from(self.mode.is_some()) | (u64::from(self.mtime.is_some()) << 1);
+        let flags = u64::from(self.mode.is_some())
+            | (u64::from(self.mtime.is_some()) << 1)
+            | (u64::from(self.subdirs.is_some()) << 2);
         let mut out = Vec::with_capacity(16);
         put_varint(&mut out, kind);
         put_varint(&mut out, flags);
@@ -188,6 +200,9 @@ impl Summary {
         if let Some(t) = self.mtime {
             put_varint(&mut out, t.seconds as u64);
             put_varint(&mut out, t.nanos as u64);
+        }
+        if let Some(subdirs) = self.subdirs {
+            put_varint(&mut out, u64::from(subdirs));
         }
         out
     }
@@ -203,6 +218,9 @@ impl Summary {
             _ => return None,
         };
         let flags = r.varint().ok()?;
+        if flags > 0b111 {
+            return None;
+        }
         let size = r.varint().ok()?;
         let mode = if flags & 1 != 0 {
             Some(u32::try_from(r.varint().ok()?).ok()?)
@@ -216,11 +234,17 @@ impl Summary {
         } else {
             None
         };
+        let subdirs = if flags & 4 != 0 {
+            Some(u32::try_from(r.varint().ok()?).ok()?)
+        } else {
+            None
+        };
         r.is_empty().then_some(Summary {
             kind,
             size,
             mode,
             mtime,
+            subdirs,
         })
     }
 }
@@ -238,6 +262,7 @@ mod tests {
                 size: 123_456_789,
                 mode: None,
                 mtime: None,
+                subdirs: None,
             },
             Summary {
                 kind: Kind::Directory,
@@ -247,6 +272,7 @@ mod tests {
                     seconds: -3,
                     nanos: 9,
                 }),
+                subdirs: Some(12),
             },
             Summary {
                 kind: Kind::Symlink,
@@ -256,6 +282,7 @@ mod tests {
                     seconds: 1,
                     nanos: 0,
                 }),
+                subdirs: None,
             },
         ] {
             assert_eq!(Summary::decode(&s.encode()), Some(s));
@@ -267,5 +294,13 @@ mod tests {
             "mode flag without a mode"
         );
         assert_eq!(Summary::decode(&[0, 0, 5, 1]), None, "trailing bytes");
+        assert_eq!(
+            Summary::decode(&[1, 4, 0]),
+            None,
+            "subdirs flag without a count"
+        );
+        assert_eq!(Summary::decode(&[1, 8, 0]), None, "unknown flag");
+        // A summary cached before the subdirectory count existed still reads.
+        assert_eq!(Summary::decode(&[1, 0, 0]).map(|s| s.subdirs), Some(None));
     }
 }

@@ -26,6 +26,8 @@ pub enum StreamedError {
 struct OpenDir {
     path: String,
     entries: Vec<DirEntry>,
+    /// How many of `entries` are directories.
+    subdirs: usize,
     meta: Metadata,
 }
 
@@ -72,6 +74,7 @@ impl<'a> StreamedTree<'a> {
             Entry::Directory => self.open.push(OpenDir {
                 path: path.to_string(),
                 entries: Vec::new(),
+                subdirs: 0,
                 meta,
             }),
             Entry::File(reader) => {
@@ -111,7 +114,9 @@ impl<'a> StreamedTree<'a> {
             let mut opts = self.adder.options().dir.clone();
             opts.mode = dir.meta.mode.or(opts.mode);
             opts.mtime = dir.meta.mtime.or(opts.mtime);
-            let built = self.adder.directory(dir.path, dir.entries, opts)?;
+            let built = self
+                .adder
+                .directory(dir.path, dir.entries, dir.subdirs, opts)?;
             self.attach(built);
         }
         Ok(())
@@ -136,6 +141,7 @@ impl<'a> StreamedTree<'a> {
             self.open.push(OpenDir {
                 path: path.clone(),
                 entries: Vec::new(),
+                subdirs: 0,
                 meta: Metadata::default(),
             });
         }
@@ -144,16 +150,19 @@ impl<'a> StreamedTree<'a> {
     fn attach(&mut self, added: Added) {
         self.adder.report(&added);
         match self.open.last_mut() {
-            Some(dir) => dir.entries.push(DirEntry {
-                name: added
-                    .path
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(&added.path)
-                    .to_string(),
-                cid: added.cid,
-                size: added.size,
-            }),
+            Some(dir) => {
+                dir.subdirs += usize::from(added.summary.is_directory());
+                dir.entries.push(DirEntry {
+                    name: added
+                        .path
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(&added.path)
+                        .to_string(),
+                    cid: added.cid,
+                    size: added.size,
+                });
+            }
             None => self.roots.push(added),
         }
     }
