@@ -8,6 +8,8 @@ mod memory;
 pub mod suite;
 mod write_behind;
 
+use bytes::Bytes;
+
 use crate::codec::cid::{Cid, is_identity};
 
 pub use discard::DiscardBlockstore;
@@ -36,6 +38,11 @@ pub trait Blockstore: Send + Sync {
     /// The block's bytes, or `None` when it is not stored. Identity CIDs are
     /// answered from the CID itself and never stored.
     fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>>;
+    /// As `get`, in a buffer that may be shared: a store that can hand out
+    /// the buffer it read into, without a copy, does (the flatfs).
+    fn get_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        Ok(self.get(cid)?.map(Bytes::from))
+    }
     fn has(&self, cid: &Cid) -> Result<bool>;
     /// Stores a block; storing one that is already there is a no-op.
     /// The caller vouches that `data` hashes to `cid`.
@@ -56,14 +63,24 @@ pub fn identity_data(cid: &Cid) -> Option<Vec<u8>> {
 
 /// `get` that turns a missing block into an error naming the CID.
 pub fn get_required(store: &dyn Blockstore, cid: &Cid) -> Result<Vec<u8>> {
-    store
-        .get(cid)?
-        .ok_or_else(|| BlockstoreError::NotFound(crate::codec::cid_string(cid)))
+    store.get(cid)?.ok_or_else(|| not_found(cid))
+}
+
+/// `get_shared` that turns a missing block into an error naming the CID.
+pub fn get_required_shared(store: &dyn Blockstore, cid: &Cid) -> Result<Bytes> {
+    store.get_shared(cid)?.ok_or_else(|| not_found(cid))
+}
+
+fn not_found(cid: &Cid) -> BlockstoreError {
+    BlockstoreError::NotFound(crate::codec::cid_string(cid))
 }
 
 impl<T: Blockstore + ?Sized> Blockstore for std::sync::Arc<T> {
     fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
         (**self).get(cid)
+    }
+    fn get_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        (**self).get_shared(cid)
     }
     fn has(&self, cid: &Cid) -> Result<bool> {
         (**self).has(cid)

@@ -101,6 +101,11 @@ impl Blockstore for WriteBehind {
         self.inner.get(cid)
     }
 
+    fn get_shared(&self, cid: &Cid) -> Result<Option<bytes::Bytes>> {
+        self.drain()?;
+        self.inner.get_shared(cid)
+    }
+
     fn has(&self, cid: &Cid) -> Result<bool> {
         self.drain()?;
         self.inner.has(cid)

@@ -4,6 +4,7 @@
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use lru::LruCache;
 
 use crate::blockstore::{Blockstore, Result};
@@ -11,7 +12,7 @@ use crate::codec::cid::{Cid, Mh};
 
 pub struct CachedBlockstore {
     inner: Arc<dyn Blockstore>,
-    cache: Mutex<LruCache<Mh, Arc<Vec<u8>>>>,
+    cache: Mutex<LruCache<Mh, Bytes>>,
     max_block: usize,
 }
 
@@ -26,22 +27,41 @@ impl CachedBlockstore {
         }
     }
 
-    fn cached(&self, cid: &Cid) -> Option<Arc<Vec<u8>>> {
+    fn cached(&self, cid: &Cid) -> Option<Bytes> {
         self.cache.lock().ok()?.get(cid.hash()).cloned()
+    }
+
+    /// Keeps a copy of `data` when it is small enough: a copy, because a
+    /// shared block may hold a large read buffer (a slab slot) that the
+    /// cache should not keep from going back.
+    fn keep(&self, cid: &Cid, data: &[u8]) {
+        if data.len() <= self.max_block
+            && let Ok(mut cache) = self.cache.lock()
+        {
+            cache.put(*cid.hash(), Bytes::copy_from_slice(data));
+        }
     }
 }
 
 impl Blockstore for CachedBlockstore {
     fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
         if let Some(block) = self.cached(cid) {
-            return Ok(Some(block.as_ref().clone()));
+            return Ok(Some(block.to_vec()));
         }
         let block = self.inner.get(cid)?;
-        if let Some(data) = &block
-            && data.len() <= self.max_block
-            && let Ok(mut cache) = self.cache.lock()
-        {
-            cache.put(*cid.hash(), Arc::new(data.clone()));
+        if let Some(data) = &block {
+            self.keep(cid, data);
+        }
+        Ok(block)
+    }
+
+    fn get_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        if let Some(block) = self.cached(cid) {
+            return Ok(Some(block));
+        }
+        let block = self.inner.get_shared(cid)?;
+        if let Some(data) = &block {
+            self.keep(cid, data);
         }
         Ok(block)
     }

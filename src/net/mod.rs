@@ -15,6 +15,8 @@ pub mod wants;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 pub use node::{NetConfig, NetHandle, Node, PeerInfo, start};
 pub use stats::StatsSnapshot;
 
@@ -53,18 +55,33 @@ impl NetworkBlockstore {
     }
 }
 
+impl NetworkBlockstore {
+    /// The block from the network, or None (logged) when it cannot be had
+    /// within the deadline.
+    fn fetch(&self, cid: &Cid) -> Option<Vec<u8>> {
+        match self.net.fetch(cid, self.deadline) {
+            Ok(block) => Some(block),
+            Err(err) => {
+                tracing::warn!("{}: {err}", cid_string(cid));
+                None
+            }
+        }
+    }
+}
+
 impl Blockstore for NetworkBlockstore {
     fn get(&self, cid: &Cid) -> StoreResult<Option<Vec<u8>>> {
         if let Some(block) = self.local.get(cid)? {
             return Ok(Some(block));
         }
-        match self.net.fetch(cid, self.deadline) {
-            Ok(block) => Ok(Some(block)),
-            Err(err) => {
-                tracing::warn!("{}: {err}", cid_string(cid));
-                Ok(None)
-            }
+        Ok(self.fetch(cid))
+    }
+
+    fn get_shared(&self, cid: &Cid) -> StoreResult<Option<Bytes>> {
+        if let Some(block) = self.local.get_shared(cid)? {
+            return Ok(Some(block));
         }
+        Ok(self.fetch(cid).map(Bytes::from))
     }
 
     fn has(&self, cid: &Cid) -> StoreResult<bool> {

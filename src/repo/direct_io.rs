@@ -10,13 +10,21 @@
 //! already cached is read from the cache, and the mount keeps what it reads
 //! in its own caches anyway.
 //!
+//! A reader that keeps the block (the mount) gets it in a slot of a slab of
+//! such huge pages, shared as `Bytes` and returned to the slab when the last
+//! user drops it: no copy out of the read buffer, and the FUSE reply that
+//! sends a leaf's bytes pins one huge page rather than 64 small ones.
+//!
 //! Filesystems without O_DIRECT (tmpfs, some FUSE) refuse it with EINVAL;
 //! callers then fall back to ordinary I/O.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
+use std::ptr::NonNull;
 use std::sync::Mutex;
+
+use bytes::Bytes;
 
 /// Blocks smaller than this (directory and tree nodes, mostly) stay with the
 /// page cache, where repeated reads of them find them.
@@ -57,6 +65,12 @@ impl Window {
     fn slice(&mut self, len: usize) -> &mut [u8] {
         &mut self.memory[self.start..self.start + len]
     }
+
+    /// The window, kept for the life of the process.
+    fn leak(self) -> NonNull<u8> {
+        let memory: &'static mut [u8] = Box::leak(self.memory.into_boxed_slice());
+        NonNull::from(&mut memory[self.start])
+    }
 }
 
 /// Buffers between uses. A burst of more concurrent readers than this gets
@@ -81,6 +95,81 @@ fn with_window<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
         idle.push(window);
     }
     Some(out)
+}
+
+/// A slab slot holds one block of up to this many bytes: the default
+/// chunker's leaf (256 KiB of data and its DAG-PB/UnixFS envelope), padded.
+const SLOT: usize = 260 << 10;
+const SLOTS_PER_PAGE: usize = HUGE / SLOT;
+/// The slab grows a huge page at a time up to this many (80 MiB); past
+/// that, blocks are copied out of a window as before. Enough for the
+/// mount's node cache and its read-ahead together.
+const SLAB_PAGES: usize = 40;
+
+/// The start of a slot: memory leaked for the life of the process, used by
+/// one owner at a time.
+#[derive(Clone, Copy)]
+struct SlotStart(NonNull<u8>);
+// SAFETY: a slot is plain memory that lives forever; whoever holds its
+// SlotStart (the slab's free list, or one SlabBlock) is its only user.
+unsafe impl Send for SlotStart {}
+
+struct Slab {
+    free: Vec<SlotStart>,
+    pages: usize,
+}
+
+static SLAB: Mutex<Slab> = Mutex::new(Slab {
+    free: Vec::new(),
+    pages: 0,
+});
+
+fn slab() -> std::sync::MutexGuard<'static, Slab> {
+    SLAB.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn take_slot() -> Option<SlotStart> {
+    let mut slab = slab();
+    if let Some(slot) = slab.free.pop() {
+        return Some(slot);
+    }
+    if slab.pages >= SLAB_PAGES {
+        return None;
+    }
+    slab.pages += 1;
+    let page = Window::new().leak();
+    // SAFETY: every offset is inside the page's HUGE bytes.
+    let slots = (0..SLOTS_PER_PAGE).map(|i| SlotStart(unsafe { page.add(i * SLOT) }));
+    slab.free.extend(slots.skip(1));
+    Some(SlotStart(page))
+}
+
+/// A block in a slot; the slot goes back to the slab when this is dropped.
+struct SlabBlock {
+    slot: SlotStart,
+    len: usize,
+}
+
+impl SlabBlock {
+    fn whole_slot(&mut self) -> &mut [u8] {
+        // SAFETY: the slot is SLOT bytes of initialized (zeroed, or earlier
+        // block) memory, and this SlabBlock is its only user.
+        unsafe { std::slice::from_raw_parts_mut(self.slot.0.as_ptr(), SLOT) }
+    }
+}
+
+impl AsRef<[u8]> for SlabBlock {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: as in whole_slot; len <= SLOT, and no &mut exists once the
+        // block is shared.
+        unsafe { std::slice::from_raw_parts(self.slot.0.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for SlabBlock {
+    fn drop(&mut self) {
+        slab().free.push(self.slot);
+    }
 }
 
 fn padded(len: usize) -> usize {
@@ -120,13 +209,21 @@ fn fully_cached(file: &File, len: usize) -> bool {
     rc != 0 || stat.cache * ALIGN as u64 >= len as u64
 }
 
+/// Whether a file of `len` bytes is worth reading directly.
+fn wants_direct(file: &File, len: usize) -> bool {
+    (MIN_DIRECT..=HUGE).contains(&len) && !fully_cached(file, len)
+}
+
 /// The whole of a block file: read directly when it is large and not in the
 /// page cache already, else the ordinary way (also for what does not fit
 /// the buffer, and on filesystems without O_DIRECT).
 pub fn read_file(mut file: File) -> std::io::Result<Vec<u8>> {
     let len = file.metadata()?.len() as usize;
-    if (MIN_DIRECT..=HUGE).contains(&len) && !fully_cached(&file, len) {
-        match read_direct(&file, len) {
+    if wants_direct(&file, len) {
+        let direct = with_window(padded(len), |buffer| {
+            read_direct(&file, buffer, len).map(|()| buffer[..len].to_vec())
+        });
+        match direct.unwrap_or_else(|| Err(einval())) {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
             done => return done,
         }
@@ -136,7 +233,34 @@ pub fn read_file(mut file: File) -> std::io::Result<Vec<u8>> {
     Ok(data)
 }
 
-fn read_direct(file: &File, len: usize) -> std::io::Result<Vec<u8>> {
+/// As `read_file`, but a block read directly stays in the buffer it was
+/// read into (a slab slot), which the returned `Bytes` shares.
+pub fn read_file_shared(file: File) -> std::io::Result<Bytes> {
+    let len = file.metadata()?.len() as usize;
+    if padded(len) <= SLOT
+        && wants_direct(&file, len)
+        && let Some(slot) = take_slot()
+    {
+        let mut block = SlabBlock { slot, len: 0 };
+        match read_direct(&file, &mut block.whole_slot()[..padded(len)], len) {
+            Ok(()) => {
+                block.len = len;
+                return Ok(Bytes::from_owner(block));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    read_file(file).map(Bytes::from)
+}
+
+fn einval() -> std::io::Error {
+    std::io::Error::from_raw_os_error(libc::EINVAL)
+}
+
+/// Reads the file's `len` bytes into `buffer` (aligned, `len` padded) with
+/// O_DIRECT.
+fn read_direct(file: &File, buffer: &mut [u8], len: usize) -> std::io::Result<()> {
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor we own for the duration of the call.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
@@ -144,40 +268,37 @@ fn read_direct(file: &File, len: usize) -> std::io::Result<Vec<u8>> {
     if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_DIRECT) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let read = with_window(padded(len), |buffer| -> std::io::Result<Vec<u8>> {
-        let mut filled = 0;
-        while filled < len {
-            let rest = &mut buffer[filled..];
-            // SAFETY: pread into `rest`, which is ours and `rest.len()` long;
-            // `filled` stays a multiple of ALIGN until the short read at EOF.
-            let n = unsafe {
-                libc::pread(
-                    fd,
-                    rest.as_mut_ptr() as *mut libc::c_void,
-                    rest.len(),
-                    filled as libc::off_t,
-                )
-            };
-            match n {
-                n if n < 0 => {
-                    let err = std::io::Error::last_os_error();
-                    if err.kind() != std::io::ErrorKind::Interrupted {
-                        return Err(err);
-                    }
+    let mut filled = 0;
+    while filled < len {
+        let rest = &mut buffer[filled..];
+        // SAFETY: pread into `rest`, which is ours and `rest.len()` long;
+        // `filled` stays a multiple of ALIGN until the short read at EOF.
+        let n = unsafe {
+            libc::pread(
+                fd,
+                rest.as_mut_ptr() as *mut libc::c_void,
+                rest.len(),
+                filled as libc::off_t,
+            )
+        };
+        match n {
+            n if n < 0 => {
+                let err = std::io::Error::last_os_error();
+                if err.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(err);
                 }
-                0 => break,
-                n => filled += n as usize,
             }
+            0 => break,
+            n => filled += n as usize,
         }
-        if filled != len {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("block file changed size while read: {filled} of {len} bytes"),
-            ));
-        }
-        Ok(buffer[..len].to_vec())
-    });
-    read.unwrap_or_else(|| Err(std::io::Error::from_raw_os_error(libc::EINVAL)))
+    }
+    if filled != len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("block file changed size while read: {filled} of {len} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes `data` as the whole of `file` (opened with O_DIRECT), padded to
@@ -188,7 +309,7 @@ pub fn write_file(file: &mut File, data: &[u8]) -> std::io::Result<()> {
         buffer[data.len()..].fill(0);
         file.write_all(buffer)
     });
-    written.unwrap_or_else(|| Err(std::io::Error::from_raw_os_error(libc::EINVAL)))?;
+    written.unwrap_or_else(|| Err(einval()))?;
     file.set_len(data.len() as u64)
 }
 
@@ -204,39 +325,52 @@ mod tests {
         (0..len).map(|i| (i * 31 % 251) as u8).collect()
     }
 
+    /// Writes `data` to `path` directly where the filesystem allows; says
+    /// whether it did.
+    fn write_directly(path: &std::path::Path, data: &[u8]) -> bool {
+        use std::os::unix::fs::OpenOptionsExt;
+        let direct = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path);
+        match direct {
+            Ok(mut file) => {
+                write_file(&mut file, data).unwrap();
+                true
+            }
+            // A test directory on a filesystem without O_DIRECT.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                std::fs::write(path, data).unwrap();
+                false
+            }
+            Err(e) => panic!("open {}: {e}", path.display()),
+        }
+    }
+
+    /// Opens `path` with its pages dropped from the page cache (where the
+    /// filesystem allows); says whether they are gone.
+    fn open_uncached(path: &std::path::Path, len: usize) -> (File, bool) {
+        let file = File::open(path).unwrap();
+        // SAFETY: fadvise on our own descriptor.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        let dropped = len > 0 && !fully_cached(&file, len);
+        (file, dropped)
+    }
+
     #[test]
     fn what_is_written_directly_reads_back_whole() {
-        use std::os::unix::fs::OpenOptionsExt;
         let dir = tempfile::tempdir().unwrap();
         for len in sizes() {
             let path = dir.path().join(format!("b{len}"));
             let data = pattern(len);
-            let direct = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .custom_flags(libc::O_DIRECT)
-                .open(&path);
-            let has_direct_io = match direct {
-                Ok(mut file) => {
-                    write_file(&mut file, &data).unwrap();
-                    true
-                }
-                // A test directory on a filesystem without O_DIRECT.
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                    std::fs::write(&path, &data).unwrap();
-                    false
-                }
-                Err(e) => panic!("open {len}: {e}"),
-            };
+            let has_direct_io = write_directly(&path, &data);
             assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, len);
             assert_eq!(std::fs::read(&path).unwrap(), data, "{len} via the cache");
             // Dropped from the cache (where the filesystem allows), then read
             // again: directly this time.
-            let file = File::open(&path).unwrap();
-            // SAFETY: fadvise on our own descriptor.
-            unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-            let dropped = len > 0 && !fully_cached(&file, len);
+            let (file, dropped) = open_uncached(&path, len);
             let again = File::open(&path).unwrap();
             assert_eq!(read_file(file).unwrap(), data, "{len} read back");
             if has_direct_io && dropped && len >= MIN_DIRECT {
@@ -245,7 +379,52 @@ mod tests {
                     "{len}: a direct read leaves the page cache alone"
                 );
             }
+            let (file, _) = open_uncached(&path, len);
+            assert_eq!(read_file_shared(file).unwrap(), data, "{len} read shared");
         }
+    }
+
+    #[test]
+    fn a_shared_read_keeps_its_slab_slot_until_the_last_user_drops_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leaf");
+        let data = pattern(256 * 1024 + 14);
+        let has_direct_io = write_directly(&path, &data);
+        let (file, dropped) = open_uncached(&path, data.len());
+        let block = read_file_shared(file).unwrap();
+        assert_eq!(block, data);
+        if !(has_direct_io && dropped) {
+            eprintln!("no O_DIRECT or fadvise here: the slab is not used");
+            return;
+        }
+        let start = block.as_ptr();
+        assert_eq!(
+            (start as usize % HUGE) % SLOT,
+            0,
+            "the block sits at the start of a slot"
+        );
+        let in_slab = |start: *const u8| {
+            slab()
+                .free
+                .iter()
+                .any(|s| std::ptr::eq(s.0.as_ptr(), start))
+        };
+        let part = block.slice(100..200);
+        drop(block);
+        assert!(!in_slab(start), "a slice still uses the slot");
+        assert_eq!(part, data[100..200]);
+        drop(part);
+        assert!(in_slab(start), "the slot is free again");
+    }
+
+    #[test]
+    fn a_block_larger_than_a_slot_is_read_shared_by_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big-leaf");
+        let data = pattern(SLOT + ALIGN);
+        write_directly(&path, &data);
+        let (file, _) = open_uncached(&path, data.len());
+        assert_eq!(read_file_shared(file).unwrap(), data);
     }
 
     #[test]

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
+
 use super::direct_io;
 use crate::blockstore::{Blockstore, BlockstoreError, Result, identity_data};
 use crate::codec::cid::{Cid, Mh, RAW, is_identity, multihash_hex};
@@ -131,13 +133,18 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlockstoreError + '_ {
     }
 }
 
-impl Blockstore for FlatFs {
-    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+impl FlatFs {
+    /// A stored block's bytes as `read` gives them from its open file.
+    fn read_block<T: From<Vec<u8>>>(
+        &self,
+        cid: &Cid,
+        read: impl FnOnce(std::fs::File) -> std::io::Result<T>,
+    ) -> Result<Option<T>> {
         if let Some(data) = identity_data(cid) {
-            return Ok(Some(data));
+            return Ok(Some(T::from(data)));
         }
         let path = self.block_path(cid.hash());
-        match std::fs::File::open(&path).and_then(direct_io::read_file) {
+        match std::fs::File::open(&path).and_then(read) {
             Ok(data) => Ok(Some(data)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(BlockstoreError::Io {
@@ -145,6 +152,16 @@ impl Blockstore for FlatFs {
                 source,
             }),
         }
+    }
+}
+
+impl Blockstore for FlatFs {
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        self.read_block(cid, direct_io::read_file)
+    }
+
+    fn get_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        self.read_block(cid, direct_io::read_file_shared)
     }
 
     fn has(&self, cid: &Cid) -> Result<bool> {

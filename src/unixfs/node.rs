@@ -51,14 +51,13 @@ pub enum Node {
 }
 
 impl Node {
-    pub fn decode(cid: &Cid, block: Vec<u8>) -> Result<Node, CodecError> {
+    pub fn decode(cid: &Cid, block: Bytes) -> Result<Node, CodecError> {
         match cid.codec() {
-            RAW => Ok(Node::Raw(Bytes::from(block))),
+            RAW => Ok(Node::Raw(block)),
             DAG_PB => {
                 let named = |e: CodecError| CodecError::DagPb(format!("{}: {e}", cid_string(cid)));
                 // A file leaf's content stays in the block's buffer: reading
                 // it through the mount copies it nowhere in our process.
-                let block = Bytes::from(block);
                 let (links, data) = PbNode::decode_borrowed(&block).map_err(named)?;
                 let unixfs = match data {
                     Some(data) => Some(

@@ -10,13 +10,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use bytes::Bytes;
 use lru::LruCache;
 
-use crate::blockstore::{Blockstore, get_required};
+use crate::blockstore::{Blockstore, get_required_shared};
 use crate::codec::cid::{Cid, cid_string};
 use crate::codec::unixfs_pb::DataType;
 
 /// Fetches and decodes one block.
 pub fn load(store: &dyn Blockstore, cid: &Cid) -> Result<Node, UnixfsError> {
-    let block = get_required(store, cid)?;
+    let block = get_required_shared(store, cid)?;
     Ok(Node::decode(cid, block)?)
 }
 
