@@ -132,8 +132,12 @@ impl IpfsFs {
         let buf = reader
             .read_bytes(offset, size as u64)
             .map_err(|e| io_error(&entry.cid, e))?;
-        self.prefetcher
-            .advance(ino, &entry.cid, offset + buf.len() as u64, reader.size());
+        self.prefetcher.advance(
+            ino,
+            &entry.cid,
+            offset..offset + buf.len() as u64,
+            reader.size(),
+        );
         Ok(buf)
     }
 

@@ -8,6 +8,7 @@ pub mod inodes;
 pub mod ipfs;
 pub mod mfs;
 pub mod prefetch;
+pub mod read_streams;
 pub mod summaries;
 
 pub use attr::{Attr, FileKind};

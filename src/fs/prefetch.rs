@@ -1,36 +1,36 @@
 //! Read-ahead for sequential readers: when a read comes close to the end of
-//! what was already fetched, the next window of the file is loaded into the
-//! block cache by a few worker threads in parallel (one slice each), so the
-//! kernel's next reads find their leaves in memory.
+//! what was already fetched for its reader, the next window of the file is
+//! loaded into the node cache by a few worker threads in parallel (one
+//! slice each), so the kernel's next reads find their leaves in memory.
 
-use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::ops::Range;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use super::read_streams::{ReadStreams, SLICE, WINDOW};
 use crate::codec::cid::{Cid, cid_string};
 use crate::unixfs::reader::{FileReader, NodeCache};
 
-/// How far ahead of the reader to fetch.
-const WINDOW: u64 = 16 << 20;
-/// One worker job: a slice of the window.
-const SLICE: u64 = 1 << 20;
 const WORKERS: usize = 8;
+/// Slices waiting for a worker at most (four readers' windows): what does
+/// not fit is planned again by a later read, so many readers of a slow
+/// source cannot grow the queue without bound.
+const QUEUED: usize = (4 * WINDOW / SLICE) as usize;
 
 struct Job {
     cid: Cid,
-    start: u64,
-    end: u64,
+    range: Range<u64>,
 }
 
 pub struct Prefetcher {
-    jobs: Mutex<Sender<Job>>,
-    /// Per inode: the offset up to which fetches have been scheduled.
-    scheduled: Mutex<HashMap<u64, u64>>,
+    /// Locked together with the streams, so a refused slice is planned again.
+    planning: Mutex<(ReadStreams, SyncSender<Job>)>,
 }
 
 impl Prefetcher {
     pub fn new(nodes: Arc<NodeCache>) -> Self {
-        let (tx, rx) = channel::<Job>();
+        let (tx, rx) = sync_channel::<Job>(QUEUED);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..WORKERS {
             let (rx, nodes) = (Arc::clone(&rx), Arc::clone(&nodes));
@@ -42,42 +42,19 @@ impl Prefetcher {
             }
         }
         Prefetcher {
-            jobs: Mutex::new(tx),
-            scheduled: Mutex::new(HashMap::new()),
+            planning: Mutex::new((ReadStreams::default(), tx)),
         }
     }
 
-    /// Notes that `ino` (file `cid` of `size` bytes) was read up to `read_end`.
-    pub fn advance(&self, ino: u64, cid: &Cid, read_end: u64, size: u64) {
-        let Ok(mut scheduled) = self.scheduled.lock() else {
+    /// Notes that `range` of `ino` (file `cid` of `size` bytes) was read.
+    pub fn advance(&self, ino: u64, cid: &Cid, range: Range<u64>, size: u64) {
+        let Ok(mut planning) = self.planning.lock() else {
             return;
         };
-        let until = scheduled.entry(ino).or_insert(0);
-        // A seek far behind what was fetched restarts the window there.
-        if read_end + 2 * WINDOW < *until {
-            *until = read_end;
-        }
-        if read_end + WINDOW / 2 < *until {
-            return;
-        }
-        let from = (*until).max(read_end);
-        let to = (read_end + WINDOW).min(size);
-        if from >= to {
-            return;
-        }
-        *until = to;
-        drop(scheduled);
-        let Ok(jobs) = self.jobs.lock() else { return };
-        let mut start = from;
-        while start < to {
-            let end = (start + SLICE).min(to);
-            let _ = jobs.send(Job {
-                cid: *cid,
-                start,
-                end,
-            });
-            start = end;
-        }
+        let (streams, jobs) = &mut *planning;
+        streams.read(ino, range, size, Instant::now(), |range| {
+            jobs.try_send(Job { cid: *cid, range }).is_ok()
+        });
     }
 }
 
@@ -87,11 +64,12 @@ fn work(rx: &Mutex<Receiver<Job>>, nodes: &NodeCache) {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok(job) = job else { return };
-        let fetched = FileReader::open_cached(nodes, &job.cid)
-            .and_then(|reader| reader.read_range(job.start, job.end - job.start, &mut |_| Ok(())));
+        let Ok(Job { cid, range }) = job else { return };
+        let fetched = FileReader::open_cached(nodes, &cid).and_then(|reader| {
+            reader.read_range(range.start, range.end - range.start, &mut |_| Ok(()))
+        });
         if let Err(err) = fetched {
-            tracing::debug!("prefetch of {} failed: {err}", cid_string(&job.cid));
+            tracing::debug!("prefetch of {} failed: {err}", cid_string(&cid));
         }
     }
 }

@@ -50,6 +50,21 @@ struct Cached {
     loading: HashMap<Cid, Arc<Loading>>,
 }
 
+impl Cached {
+    /// A hit on a leaf leaves its place in line: a leaf is read once per
+    /// pass of a reader, so leaves age by when they were loaded, and those
+    /// a reader has passed (kept by the kernel's page cache, when mounted)
+    /// go before those read ahead of it. Inner nodes, needed again for
+    /// every leaf below them, stay while they are used.
+    fn hit(&mut self, cid: &Cid) -> Option<Arc<Node>> {
+        match self.done.peek(cid) {
+            Some(node) if node.links().is_empty() => Some(Arc::clone(node)),
+            Some(_) => self.done.get(cid).cloned(),
+            None => None,
+        }
+    }
+}
+
 /// One load in progress: `Some(None)` once it failed.
 #[derive(Default)]
 struct Loading {
@@ -76,8 +91,8 @@ impl NodeCache {
     pub fn node(&self, cid: &Cid) -> Result<Arc<Node>, UnixfsError> {
         let (loading, leader) = {
             let mut cached = self.cached();
-            if let Some(node) = cached.done.get(cid) {
-                return Ok(Arc::clone(node));
+            if let Some(node) = cached.hit(cid) {
+                return Ok(node);
             }
             match cached.loading.get(cid) {
                 Some(loading) => (Arc::clone(loading), false),
@@ -315,7 +330,7 @@ mod tests {
 
     /// A file of `chunks` as raw leaves under one root that also holds `head`
     /// inline (a node with both Data and links, which the spec allows).
-    fn build(store: &MemoryBlockstore, head: &[u8], chunks: &[&[u8]]) -> Cid {
+    fn build(store: &dyn Blockstore, head: &[u8], chunks: &[&[u8]]) -> Cid {
         let mut links = Vec::new();
         let mut sizes = Vec::new();
         for chunk in chunks {
@@ -333,7 +348,7 @@ mod tests {
     }
 
     /// Stores a dag-pb node of `links` and `data`; returns its CIDv0.
-    fn put_node(store: &MemoryBlockstore, links: Vec<PbLink>, data: UnixfsData) -> Cid {
+    fn put_node(store: &dyn Blockstore, links: Vec<PbLink>, data: UnixfsData) -> Cid {
         let block = PbNode {
             links,
             data: Some(data.encode()),
@@ -363,7 +378,7 @@ mod tests {
     }
 
     /// A dag-pb file leaf holding `chunk`, as non-raw-leaves `add` makes.
-    fn pb_leaf(store: &MemoryBlockstore, chunk: &[u8]) -> Cid {
+    fn pb_leaf(store: &dyn Blockstore, chunk: &[u8]) -> Cid {
         let data = UnixfsData::file(Some(chunk.to_vec()), chunk.len() as u64, Vec::new());
         put_node(store, Vec::new(), data)
     }
@@ -471,5 +486,35 @@ mod tests {
         });
         assert!(cache.node(&missing).is_err());
         assert!(reads() >= 3);
+    }
+    #[test]
+    fn leaves_leave_the_cache_in_load_order_while_inner_nodes_in_use_stay() {
+        let store = Arc::new(Counted::with_slow_reads(std::time::Duration::ZERO));
+        let chunks: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 8]).collect();
+        let file = build(
+            &store,
+            b"",
+            &chunks.iter().map(|c| &c[..]).collect::<Vec<_>>(),
+        );
+        let leaves: Vec<Cid> = chunks
+            .iter()
+            .map(|c| CidBuilder::v1().cid_of(RAW, c))
+            .collect();
+        // Room for the root and three leaves.
+        let cache = NodeCache::new(store.clone(), 4);
+        for cid in [&file, &leaves[0], &leaves[1], &leaves[2]] {
+            cache.node(cid).unwrap();
+        }
+        assert_eq!(store.gets(), 4);
+        // Read again: the oldest leaf keeps its place, the root moves up.
+        cache.node(&leaves[0]).unwrap();
+        cache.node(&file).unwrap();
+        assert_eq!(store.gets(), 4, "both hits");
+        cache.node(&leaves[3]).unwrap();
+        cache.node(&file).unwrap();
+        cache.node(&leaves[1]).unwrap();
+        assert_eq!(store.gets(), 5, "the root and the second leaf were kept");
+        cache.node(&leaves[0]).unwrap();
+        assert_eq!(store.gets(), 6, "the first-loaded leaf went first");
     }
 }
