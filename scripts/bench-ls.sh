@@ -7,17 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ENTRIES=${1:-20000}
 
-cargo build --release --quiet
-BIN=$PWD/target/release/rsipfs
-WORK=$(mktemp -d /var/tmp/rsipfs-bench-ls.XXXXXX)
-MOUNT_PID=
-cleanup() {
-    [ -n "$MOUNT_PID" ] && kill "$MOUNT_PID" 2>/dev/null && wait "$MOUNT_PID" 2>/dev/null
-    mountpoint -q "$WORK/mnt" 2>/dev/null && umount -l "$WORK/mnt"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+. scripts/mount-bench.sh bench-ls
 
 python3 - "$WORK/dir" "$ENTRIES" <<'PY'
 import os, sys

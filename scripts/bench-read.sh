@@ -10,17 +10,7 @@ cd "$(dirname "$0")/.."
 SHARED_DIR=${SHARED_DIR:-$(cd .. && pwd)/shared}
 SIZE_MIB=${1:-1024}
 
-cargo build --release --quiet
-BIN=$PWD/target/release/rsipfs
-WORK=$(mktemp -d /var/tmp/rsipfs-bench-read.XXXXXX)
-MOUNT_PID=
-cleanup() {
-    [ -n "$MOUNT_PID" ] && kill "$MOUNT_PID" 2>/dev/null && wait "$MOUNT_PID" 2>/dev/null
-    for m in "$WORK/mnt" "$WORK/bind"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+. scripts/mount-bench.sh bench-read
 rate() { python3 -c "print('%.1f' % ($SIZE_MIB / ($2 - $1)))"; }
 # Runs the command (its output discarded); prints MiB/s for SIZE_MIB.
 timed_rate() {

@@ -12,17 +12,7 @@ SIZE_MIB=${1:-4096}
 READERS=${2:-4}
 ROUNDS=3
 
-cargo build --release --quiet
-BIN=$PWD/target/release/rsipfs
-WORK=$(mktemp -d /var/tmp/rsipfs-bench-rss.XXXXXX)
-MOUNT_PID=
-cleanup() {
-    [ -n "$MOUNT_PID" ] && kill "$MOUNT_PID" 2>/dev/null && wait "$MOUNT_PID" 2>/dev/null
-    for m in "$WORK/mnt" "$WORK/bind"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+. scripts/mount-bench.sh bench-rss
 rss_mib() { awk "/$1/ { printf \"%.0f\", \$2 / 1024 }" "/proc/$MOUNT_PID/status"; }
 # READERS dd's at once over FILE, each a SIZE_MIB/READERS stretch; MiB/s in all.
 concurrent_rate() {

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::attr::{Attr, FileKind};
 use super::inodes::{Entry, Inodes, ROOT};
 use super::prefetch::Prefetcher;
+use super::read_streams::AHEAD_IN_ALL;
 use super::summaries::{LISTING_MIN_ENTRIES, SummaryStore};
 use super::{FsError, Listing};
 use crate::blockstore::Blockstore;
@@ -29,9 +30,10 @@ pub struct IpfsFs {
     summaries: Option<Arc<dyn SummaryStore>>,
 }
 
-/// Decoded nodes kept for file reads: about 32 MiB of 256 KiB leaves, two
-/// read-ahead windows.
-const CACHED_NODES: usize = 128;
+/// Decoded nodes kept for file reads: the leaves all readers share ahead of
+/// them, 8 MiB more for the inner nodes and the leaves being read, counted
+/// in the default chunker's 256 KiB leaves (128 nodes).
+const CACHED_NODES: usize = ((AHEAD_IN_ALL + (8 << 20)) / (256 << 10)) as usize;
 
 /// Workers that load a directory's children at once.
 const LIST_WORKERS: usize = 8;

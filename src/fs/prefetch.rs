@@ -13,9 +13,9 @@ use crate::codec::cid::{Cid, cid_string};
 use crate::unixfs::reader::{FileReader, NodeCache};
 
 const WORKERS: usize = 8;
-/// Slices waiting for a worker at most (four readers' windows): what does
-/// not fit is planned again by a later read, so many readers of a slow
-/// source cannot grow the queue without bound.
+/// Slices waiting for a worker at most, well above what the readers plan
+/// ahead together: what does not fit is planned again by a later read, so
+/// many readers of a slow source cannot grow the queue without bound.
 const QUEUED: usize = (4 * WINDOW / SLICE) as usize;
 
 struct Job {

@@ -16,9 +16,9 @@ use lru::LruCache;
 
 /// How far ahead of a lone reader to fetch.
 pub const WINDOW: u64 = 16 << 20;
-/// What all readers active at once may have fetched ahead of them: most of
-/// the mount's node cache (32 MiB of leaves).
-const AHEAD_IN_ALL: u64 = 24 << 20;
+/// What all readers active at once may have fetched ahead of them; the
+/// mount's node cache is sized to hold it.
+pub const AHEAD_IN_ALL: u64 = 24 << 20;
 /// Each active reader's window is at least this, however many there are.
 const MIN_WINDOW: u64 = 4 << 20;
 /// A reader counts as active this long after its last read.
