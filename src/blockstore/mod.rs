@@ -32,6 +32,27 @@ pub enum BlockstoreError {
     Other(String),
 }
 
+impl BlockstoreError {
+    /// A copy to report again (I/O errors keep their kind and OS code).
+    pub fn duplicate(&self) -> BlockstoreError {
+        match self {
+            BlockstoreError::NotFound(cid) => BlockstoreError::NotFound(cid.clone()),
+            BlockstoreError::Corrupt { cid, reason } => BlockstoreError::Corrupt {
+                cid: cid.clone(),
+                reason: reason.clone(),
+            },
+            BlockstoreError::Io { path, source } => BlockstoreError::Io {
+                path: path.clone(),
+                source: match source.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            BlockstoreError::Other(text) => BlockstoreError::Other(text.clone()),
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, BlockstoreError>;
 
 pub trait Blockstore: Send + Sync {

@@ -18,7 +18,7 @@ enum Job {
 pub struct WriteBehind {
     inner: Arc<dyn Blockstore>,
     queue: Mutex<Option<SyncSender<Job>>>,
-    failure: Arc<Mutex<Option<String>>>,
+    failure: Arc<Mutex<Option<BlockstoreError>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -44,8 +44,12 @@ impl WriteBehind {
     }
 
     fn check(&self) -> Result<()> {
-        match self.failure.lock().map(|f| f.clone()) {
-            Ok(Some(message)) => Err(BlockstoreError::Other(message)),
+        match self
+            .failure
+            .lock()
+            .map(|f| f.as_ref().map(BlockstoreError::duplicate))
+        {
+            Ok(Some(failure)) => Err(failure),
             _ => Ok(()),
         }
     }
@@ -78,14 +82,14 @@ impl WriteBehind {
     }
 }
 
-fn write_loop(inner: &dyn Blockstore, rx: Receiver<Job>, failure: &Mutex<Option<String>>) {
+fn write_loop(inner: &dyn Blockstore, rx: Receiver<Job>, failure: &Mutex<Option<BlockstoreError>>) {
     for job in rx {
         match job {
             Job::Put(cid, data) => {
                 if let Err(err) = inner.put(&cid, &data)
                     && let Ok(mut slot) = failure.lock()
                 {
-                    slot.get_or_insert_with(|| err.to_string());
+                    slot.get_or_insert(err);
                 }
             }
             Job::Barrier(done) => {
@@ -164,7 +168,10 @@ mod tests {
             Ok(false)
         }
         fn put(&self, _: &Cid, _: &[u8]) -> Result<()> {
-            Err(BlockstoreError::Other("disk full".into()))
+            Err(BlockstoreError::Io {
+                path: "blocks".into(),
+                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+            })
         }
         fn delete(&self, _: &Cid) -> Result<bool> {
             Ok(false)
@@ -182,7 +189,8 @@ mod tests {
         let store = WriteBehind::new(Arc::new(Failing), 2);
         let cid = crate::codec::cid::CidBuilder::v1().cid_of(crate::codec::cid::RAW, b"x");
         let _ = store.put(&cid, b"x");
-        let err = store.sync().unwrap_err().to_string();
-        assert!(err.contains("disk full"), "{err}");
+        let err = store.sync().unwrap_err();
+        let fs_err = crate::fs::FsError::from_error(store.sync().unwrap_err());
+        assert_eq!(fs_err, crate::fs::FsError::NoSpace, "{err}");
     }
 }

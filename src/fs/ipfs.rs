@@ -204,7 +204,7 @@ impl IpfsFs {
         let inodes = self
             .inodes
             .read()
-            .map_err(|_| FsError::Io("inode table poisoned".into()))?;
+            .map_err(|_| FsError::io("inode table poisoned"))?;
         inodes.get(ino).cloned().ok_or(FsError::NotFound)
     }
 
@@ -376,7 +376,7 @@ fn is_safe_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
 }
 
-fn io_error(cid: &Cid, err: impl std::fmt::Display) -> FsError {
+fn io_error(cid: &Cid, err: impl std::error::Error + Send + Sync + 'static) -> FsError {
     tracing::warn!("block {} unavailable or invalid: {err}", cid_string(cid));
-    FsError::Io(err.to_string())
+    FsError::from_error(err)
 }

@@ -11,6 +11,8 @@ pub mod prefetch;
 pub mod read_streams;
 pub mod summaries;
 
+use std::sync::Arc;
+
 pub use attr::{Attr, FileKind};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -42,10 +44,69 @@ pub enum FsError {
     #[error("no space left on device")]
     NoSpace,
     #[error("I/O error: {0}")]
-    Io(String),
+    Io(IoCause),
+}
+
+/// What made an operation fail with EIO: the error itself, so that callers
+/// and logs see its whole chain.
+#[derive(Clone, Debug)]
+pub struct IoCause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl IoCause {
+    pub fn message(text: impl Into<String>) -> Self {
+        IoCause(Arc::new(std::io::Error::other(text.into())))
+    }
+
+    pub fn error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl std::fmt::Display for IoCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for IoCause {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for IoCause {}
+
+/// The OS error code deepest in an error's chain of causes.
+pub fn os_error_in(err: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut found = None;
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if let Some(code) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+        {
+            found = Some(code);
+        }
+        current = err.source();
+    }
+    found
 }
 
 impl FsError {
+    /// A failure of the layers below as the filesystem reports it: a full
+    /// disk (found by its OS error code anywhere in the chain) is ENOSPC,
+    /// anything else EIO with the error kept.
+    pub fn from_error(err: impl std::error::Error + Send + Sync + 'static) -> FsError {
+        match os_error_in(&err) {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => FsError::NoSpace,
+            _ => FsError::Io(IoCause(Arc::new(err))),
+        }
+    }
+
+    pub fn io(text: impl Into<String>) -> FsError {
+        FsError::Io(IoCause::message(text))
+    }
+
     /// The one place filesystem errors become errno values.
     pub fn errno(&self) -> i32 {
         match self {

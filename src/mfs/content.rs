@@ -143,7 +143,20 @@ impl FileContent {
         self.committed
     }
 
+    /// Writes `data` at `offset`. A failure (a full disk, a block that
+    /// cannot be read) puts the file back at its last committed content.
     pub fn write(
+        &mut self,
+        store: &Arc<dyn Blockstore>,
+        opts: &FileOptions,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<()> {
+        let written = self.write_unchecked(store, opts, offset, data);
+        self.revert_on_error(written)
+    }
+
+    fn write_unchecked(
         &mut self,
         store: &Arc<dyn Blockstore>,
         opts: &FileOptions,
@@ -160,14 +173,27 @@ impl FileContent {
             && offset == 0
         {
             self.state = State::Appending(Appending::new());
-            return self.write(store, opts, offset, data);
+            return self.write_unchecked(store, opts, offset, data);
         }
         let edit = self.editing(store.as_ref(), opts)?;
         edit.write(store.as_ref(), offset, data)?;
         if edit.dirty_bytes() > MAX_DIRTY {
-            self.commit(store, opts)?;
+            self.commit_unchecked(store, opts)?;
         }
         Ok(())
+    }
+
+    /// Gives up every change since the last commit: after a failure the
+    /// file is what was last made durable, never something in between.
+    fn revert_on_error<T>(&mut self, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            self.abandon_stream();
+            self.state = match self.committed {
+                Some(file) => State::Clean(file),
+                None => State::Appending(Appending::new()),
+            };
+        }
+        result
     }
 
     pub fn read(
@@ -193,7 +219,18 @@ impl FileContent {
         }
     }
 
+    /// Sets the size; on failure, as `write`.
     pub fn truncate(
+        &mut self,
+        store: &Arc<dyn Blockstore>,
+        opts: &FileOptions,
+        size: u64,
+    ) -> Result<()> {
+        let truncated = self.truncate_unchecked(store, opts, size);
+        self.revert_on_error(truncated)
+    }
+
+    fn truncate_unchecked(
         &mut self,
         store: &Arc<dyn Blockstore>,
         opts: &FileOptions,
@@ -219,8 +256,18 @@ impl FileContent {
         Ok(())
     }
 
-    /// Imports the current bytes (if changed) and returns the result.
+    /// Imports the current bytes (if changed) and returns the result; on
+    /// failure, as `write`.
     pub fn commit(&mut self, store: &Arc<dyn Blockstore>, opts: &FileOptions) -> Result<Committed> {
+        let committed = self.commit_unchecked(store, opts);
+        self.revert_on_error(committed)
+    }
+
+    fn commit_unchecked(
+        &mut self,
+        store: &Arc<dyn Blockstore>,
+        opts: &FileOptions,
+    ) -> Result<Committed> {
         let file = match std::mem::replace(&mut self.state, State::Appending(Appending::new())) {
             State::Clean(file) => file,
             State::Appending(a) => a.finish(store, opts)?,

@@ -7,7 +7,10 @@
 //! "." its own), keyed by its CID: a moved or renamed directory takes them
 //! along, and past versions keep theirs.
 
-use super::{FileKind, Inode};
+use std::collections::BTreeMap;
+
+use super::FileKind;
+use super::tree::{Body, DirBody, Inode};
 use crate::codec::cid::Cid;
 use crate::codec::unixfs_pb::UnixTime;
 use crate::codec::wire::{Reader, put_varint};
@@ -186,5 +189,78 @@ mod tests {
             assert_eq!(decode(&bytes[..cut]), None, "cut at {cut}");
         }
         assert_eq!(decode(&[1, 0, 9]), None);
+    }
+}
+
+impl super::tree::Tree {
+    /// Gives the entries of a directory just loaded from `dir` their
+    /// recorded attributes, and brings back its special files.
+    pub(super) fn apply_saved(
+        &mut self,
+        dir: &Cid,
+        ino: u64,
+        children: &mut BTreeMap<String, u64>,
+    ) {
+        let Some(saved) = self.attrs.as_ref().and_then(|a| a.load(dir)) else {
+            return;
+        };
+        let frozen = self.inodes.get(&ino).is_some_and(|i| i.frozen);
+        for (name, attr) in saved {
+            if name == SELF {
+                continue;
+            }
+            match (children.get(&name), attr.special) {
+                (Some(child), None) => {
+                    if let Some(inode) = self.inodes.get_mut(child) {
+                        attr.apply(inode);
+                    }
+                }
+                (None, Some(kind)) => {
+                    let mut inode = Inode {
+                        kind,
+                        perm: 0,
+                        uid: 0,
+                        gid: 0,
+                        rdev: 0,
+                        atime: UnixTime::default(),
+                        mtime: UnixTime::default(),
+                        ctime: UnixTime::default(),
+                        nlink: 1,
+                        parents: vec![ino],
+                        open: 0,
+                        writers: 0,
+                        frozen,
+                        body: Body::Special,
+                        stored: None,
+                    };
+                    attr.apply(&mut inode);
+                    let special = self.next_ino;
+                    self.next_ino += 1;
+                    self.inodes.insert(special, inode);
+                    children.insert(name, special);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Records the attributes of directory `ino` (stored as `dir`) and of
+    /// its entries.
+    pub(super) fn save_attrs(&self, dir: &Cid, ino: u64) {
+        let Some(store) = &self.attrs else {
+            return;
+        };
+        let Some(inode) = self.inodes.get(&ino) else {
+            return;
+        };
+        let mut entries = vec![(SELF.to_string(), SavedAttr::of(inode))];
+        if let Body::Dir(DirBody::Loaded(children)) = &inode.body {
+            for (name, child) in children {
+                if let Some(child) = self.inodes.get(child) {
+                    entries.push((name.clone(), SavedAttr::of(child)));
+                }
+            }
+        }
+        store.save(dir, &entries);
     }
 }

@@ -144,7 +144,7 @@ impl MfsFs {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(FsError::Io(err.to_string())),
+                Err(err) => return Err(FsError::from_error(err)),
             };
             self.write(ino, offset, &buf[..n])?;
             offset += n as u64;
@@ -173,8 +173,7 @@ impl MfsFs {
             if bytes.is_empty() {
                 break;
             }
-            out.write_all(&bytes)
-                .map_err(|e| FsError::Io(e.to_string()))?;
+            out.write_all(&bytes).map_err(FsError::from_error)?;
             at += bytes.len() as u64;
         }
         Ok(())

@@ -3,6 +3,9 @@ use std::sync::Mutex as StdMutex;
 use super::*;
 use crate::blockstore::MemoryBlockstore;
 use crate::codec::cid_string;
+use crate::mfs::history;
+use crate::unixfs::dir;
+use crate::unixfs::node::Kind;
 
 struct Setup {
     fs: MfsFs,
@@ -242,4 +245,64 @@ fn attributes_and_special_files_survive_a_reopen() {
     assert_eq!((f.perm, f.uid, f.mtime), (0o600, 1001, when));
     let pipe = again.lookup(d.ino, "pipe").unwrap();
     assert_eq!((pipe.kind, pipe.perm), (FileKind::Fifo, 0o640));
+}
+
+/// Opens the tree stored at `root` afresh, as a new mount or command would.
+fn reopen(store: &Arc<MemoryBlockstore>, root: Cid) -> MfsFs {
+    MfsFs::new(
+        store.clone(),
+        root,
+        None,
+        Caller::default(),
+        Box::new(|_: &Cid, _: &Cid| Ok(())),
+    )
+    .unwrap()
+}
+
+fn read_path(fs: &MfsFs, path: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    fs.path_read(path, 0, None, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn an_unvisited_directory_moves_by_path_and_keeps_its_content() {
+    let s = setup();
+    let a = dir_node(&s.fs, ROOT_INO, "a");
+    let b = dir_node(&s.fs, a, "b");
+    let c = dir_node(&s.fs, b, "c");
+    file(&s.fs, c, "deep", b"deep content");
+    file(&s.fs, b, "g", b"g content");
+    let root = s.fs.sync(true).unwrap();
+
+    // Nothing below the root has been read by the fresh tree.
+    let fresh = reopen(&s.store, root);
+    fresh.path_mv("/a/b", "/x").unwrap();
+    assert_eq!(read_path(&fresh, "/x/g"), b"g content");
+    let moved = fresh.path_stat("/x").unwrap();
+    assert_eq!(moved.kind, Kind::Directory);
+    let new_root = fresh.sync(true).unwrap();
+
+    let again = reopen(&s.store, new_root);
+    assert_eq!(read_path(&again, "/x/c/deep"), b"deep content");
+    assert_eq!(read_path(&again, "/x/g"), b"g content");
+    assert_eq!(again.path_stat("/x").unwrap().cid, moved.cid);
+    assert_eq!(again.resolve("/a/b").unwrap_err(), FsError::NotFound);
+}
+
+#[test]
+fn an_unvisited_directory_whose_attributes_change_is_rebuilt_from_its_entries() {
+    let s = setup();
+    let a = dir_node(&s.fs, ROOT_INO, "a");
+    let b = dir_node(&s.fs, a, "b");
+    file(&s.fs, b, "f", b"f content");
+    let root = s.fs.sync(true).unwrap();
+
+    let fresh = reopen(&s.store, root);
+    let a = fresh.resolve("/a").unwrap();
+    // Only the name is looked up in /a; /a/b itself is not read.
+    let b = fresh.tree().child(&*fresh.store, a, "b").unwrap().unwrap();
+    fresh.tree().mark_dirty(b);
+    assert_eq!(fresh.sync(true).unwrap(), root);
+    assert_eq!(read_path(&fresh, "/a/b/f"), b"f content");
 }

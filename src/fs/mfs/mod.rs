@@ -16,16 +16,15 @@ use std::time::{Duration, SystemTime};
 
 use super::{Attr, FileKind, FsError, Listing};
 use crate::blockstore::Blockstore;
-use crate::codec::cid::{Cid, DAG_PB};
-use crate::codec::dagpb::PbNode;
-use crate::codec::unixfs_pb::{UnixTime, UnixfsData};
-use crate::mfs::content::{Committed, FileContent, streams_active};
-use crate::mfs::history::{self, Recorder};
+use crate::codec::cid::Cid;
+use crate::codec::unixfs_pb::UnixTime;
+use crate::mfs::content::{Committed, FileContent};
+use crate::mfs::history::Recorder;
 use crate::mfs::session_blocks::SessionBlocks;
-use crate::unixfs::dir::{self, DirEntry, DirOptions};
+use crate::unixfs::dir::DirOptions;
 use crate::unixfs::file::{FileOptions, import_file};
-use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::load;
+use tree::{Body, DirBody, Inode, Tree};
 
 pub const ROOT_INO: u64 = 1;
 /// The read-only directory of past versions, at the root of the mount.
@@ -106,63 +105,16 @@ struct Handle {
     writes: bool,
 }
 
-struct Tree {
-    inodes: HashMap<u64, Inode>,
-    next_ino: u64,
-    /// The root as last persisted.
-    persisted: Cid,
-    empty_file: Committed,
-    /// Times and owner for nodes loaded from the DAG without metadata.
-    loaded_time: UnixTime,
-    owner: Caller,
-    recorder: Recorder,
-    attrs: Option<Arc<dyn AttrStore>>,
-    history_ino: u64,
-    /// Inodes of past versions under `.history`, by commit.
-    versions: HashMap<Cid, u64>,
-}
-
-pub(crate) struct Inode {
-    kind: FileKind,
-    perm: u16,
-    uid: u32,
-    gid: u32,
-    rdev: u32,
-    atime: UnixTime,
-    mtime: UnixTime,
-    ctime: UnixTime,
-    nlink: u32,
-    /// The directories linking to it, once per link.
-    parents: Vec<u64>,
-    open: u32,
-    writers: u32,
-    /// Part of a past version: read-only.
-    frozen: bool,
-    body: Body,
-    /// The stored form while unchanged: CID and cumulative size.
-    stored: Option<(Cid, u64)>,
-}
-
-enum Body {
-    /// `None` until the entries are loaded from `stored`.
-    Dir(Option<BTreeMap<String, u64>>),
-    File(Arc<Mutex<FileContent>>),
-    Symlink(Vec<u8>),
-    Special,
-}
-
 fn now() -> UnixTime {
     crate::fuse::unix_time(SystemTime::now())
 }
 
-fn io_error(err: impl std::fmt::Display) -> FsError {
-    let text = err.to_string();
-    if text.contains("No space left") || text.contains("Disk quota") {
-        FsError::NoSpace
-    } else {
-        tracing::error!("MFS: {text}");
-        FsError::Io(text)
+fn io_error(err: impl std::error::Error + Send + Sync + 'static) -> FsError {
+    let err = FsError::from_error(err);
+    if let FsError::Io(cause) = &err {
+        tracing::error!("MFS: {cause}");
     }
+    err
 }
 
 fn check_name(name: &str) -> Result<(), FsError> {
@@ -215,7 +167,7 @@ impl MfsFs {
         inode.parents.push(ROOT_INO);
         let mut versions = tree.inode_from_node(&root, size, &node);
         tree.inodes.insert(ROOT_INO, inode);
-        versions.body = Body::Dir(Some(BTreeMap::new()));
+        versions.body = Body::Dir(DirBody::Loaded(BTreeMap::new()));
         versions.stored = None;
         versions.frozen = true;
         versions.parents = vec![ROOT_INO];
@@ -327,7 +279,7 @@ impl MfsFs {
         }
         let time = now();
         let body = match kind {
-            FileKind::Directory => Body::Dir(Some(BTreeMap::new())),
+            FileKind::Directory => Body::Dir(DirBody::Loaded(BTreeMap::new())),
             FileKind::File => Body::File(Arc::new(Mutex::new(FileContent::empty()))),
             FileKind::Symlink => Body::Symlink(target.unwrap_or_default().to_vec()),
             _ => Body::Special,
@@ -649,82 +601,6 @@ impl MfsFs {
     }
 
     /// The CID of an inode's current content (committing what it needs).
-    pub fn cid_of(&self, ino: u64) -> Result<Cid, FsError> {
-        let mut tree = self.tree();
-        let flushed = tree.flush(&self.store, &self.file_opts, &self.dir_opts, ino, true)?;
-        flushed
-            .map(|(stored, _)| stored.0)
-            .ok_or(FsError::NotSupported)
-    }
-
-    /// Commits everything (files still open for writing too when `all`),
-    /// makes the blocks durable and persists the new root. Returns the root.
-    pub fn sync(&self, all: bool) -> Result<Cid, FsError> {
-        let had_changes = self.changed.swap(false, Ordering::SeqCst);
-        let mut tree = self.tree();
-        let flushed = tree.flush(&self.store, &self.file_opts, &self.dir_opts, ROOT_INO, all);
-        let (root, provisional) = match flushed {
-            Ok(Some(((cid, _), provisional))) => (cid, provisional),
-            Ok(None) => unreachable!("the root is a directory"),
-            Err(err) => {
-                self.changed();
-                return Err(err);
-            }
-        };
-        if provisional {
-            // Open files were left out: flush again later.
-            self.changed();
-        }
-        if root != tree.persisted || (all && had_changes) {
-            let head = tree
-                .recorder
-                .commit(self.store.as_ref(), &root, now())
-                .map_err(io_error)?;
-            self.store.sync().map_err(io_error)?;
-            if root != tree.persisted {
-                (self.persist)(&root, &head).map_err(FsError::Io)?;
-                tree.persisted = root;
-                self.remove_dead_versions(&tree);
-            }
-        }
-        Ok(root)
-    }
-
-    /// Ends the current version: the next flush records a new one rather
-    /// than replacing it (called at unmount).
-    pub fn seal_history(&self) {
-        self.tree().recorder.seal();
-    }
-
-    /// Deletes blocks this mount wrote that nothing uses any more: versions
-    /// of files replaced since. Every file's last committed version stays,
-    /// whether or not the tree links it yet.
-    fn remove_dead_versions(&self, tree: &Tree) {
-        if streams_active() > 0 {
-            return;
-        }
-        let mut live = vec![tree.persisted, tree.empty_file.cid];
-        live.extend(tree.recorder.head());
-        for inode in tree.inodes.values() {
-            if let Body::File(content) = &inode.body
-                && let Some(committed) = content
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .committed()
-            {
-                live.push(committed.cid);
-            }
-            if let Some((cid, _)) = inode.stored {
-                live.push(cid);
-            }
-        }
-        match self.created.sweep(&live) {
-            Ok(0) => {}
-            Ok(removed) => tracing::debug!("MFS: removed {removed} blocks of replaced versions"),
-            Err(err) => tracing::warn!("MFS: removing replaced versions: {err}"),
-        }
-    }
-
     /// Whether anything changed since the last flush.
     pub fn has_changes(&self) -> bool {
         self.changed.load(Ordering::SeqCst)
@@ -761,403 +637,11 @@ pub fn spawn_flusher(
         .expect("spawn the MFS flusher")
 }
 
-impl Tree {
-    /// Past versions are read-only.
-    fn writable(&self, ino: u64) -> Result<(), FsError> {
-        if self.get(ino)?.frozen {
-            Err(FsError::ReadOnly)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Gives the entries of a directory just loaded from `dir` their
-    /// recorded attributes, and brings back its special files.
-    fn apply_saved(&mut self, dir: &Cid, ino: u64, children: &mut BTreeMap<String, u64>) {
-        let Some(saved) = self.attrs.as_ref().and_then(|a| a.load(dir)) else {
-            return;
-        };
-        let frozen = self.inodes.get(&ino).is_some_and(|i| i.frozen);
-        for (name, attr) in saved {
-            if name == attrs::SELF {
-                continue;
-            }
-            match (children.get(&name), attr.special) {
-                (Some(child), None) => {
-                    if let Some(inode) = self.inodes.get_mut(child) {
-                        attr.apply(inode);
-                    }
-                }
-                (None, Some(kind)) => {
-                    let mut inode = Inode {
-                        kind,
-                        perm: 0,
-                        uid: 0,
-                        gid: 0,
-                        rdev: 0,
-                        atime: UnixTime::default(),
-                        mtime: UnixTime::default(),
-                        ctime: UnixTime::default(),
-                        nlink: 1,
-                        parents: vec![ino],
-                        open: 0,
-                        writers: 0,
-                        frozen,
-                        body: Body::Special,
-                        stored: None,
-                    };
-                    attr.apply(&mut inode);
-                    let special = self.next_ino;
-                    self.next_ino += 1;
-                    self.inodes.insert(special, inode);
-                    children.insert(name, special);
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Records the attributes of directory `ino` (stored as `dir`) and of
-    /// its entries.
-    fn save_attrs(&self, dir: &Cid, ino: u64) {
-        let Some(store) = &self.attrs else {
-            return;
-        };
-        let Some(inode) = self.inodes.get(&ino) else {
-            return;
-        };
-        let mut entries = vec![(attrs::SELF.to_string(), SavedAttr::of(inode))];
-        if let Body::Dir(Some(children)) = &inode.body {
-            for (name, child) in children {
-                if let Some(child) = self.inodes.get(child) {
-                    entries.push((name.clone(), SavedAttr::of(child)));
-                }
-            }
-        }
-        store.save(dir, &entries);
-    }
-
-    /// `.history/<n>`: every recorded version, the oldest as 1.
-    fn refresh_versions(&mut self, store: &dyn Blockstore) -> Result<(), FsError> {
-        let commits = history::log(store, self.recorder.head().as_ref()).map_err(io_error)?;
-        let mut names = BTreeMap::new();
-        for (n, commit) in commits.iter().rev().enumerate() {
-            let ino = match self.versions.get(&commit.cid) {
-                Some(&ino) => ino,
-                None => {
-                    let node = load(store, &commit.root).map_err(io_error)?;
-                    let mut version =
-                        self.inode_from_node(&commit.root, node.cumulative_size(), &node);
-                    version.frozen = true;
-                    version.parents = vec![self.history_ino];
-                    version.mtime = commit.time;
-                    version.ctime = commit.time;
-                    let ino = self.next_ino;
-                    self.next_ino += 1;
-                    self.inodes.insert(ino, version);
-                    self.versions.insert(commit.cid, ino);
-                    ino
-                }
-            };
-            names.insert((n + 1).to_string(), ino);
-        }
-        self.get_mut(self.history_ino)?.body = Body::Dir(Some(names));
-        Ok(())
-    }
-
-    fn get(&self, ino: u64) -> Result<&Inode, FsError> {
-        self.inodes.get(&ino).ok_or(FsError::NotFound)
-    }
-
-    fn get_mut(&mut self, ino: u64) -> Result<&mut Inode, FsError> {
-        self.inodes.get_mut(&ino).ok_or(FsError::NotFound)
-    }
-
-    fn inode_from_node(&self, cid: &Cid, tsize: u64, node: &Node) -> Inode {
-        let unixfs = node.unixfs();
-        let (kind, body, default_perm) = match node.kind() {
-            Kind::Directory | Kind::HamtShard => (FileKind::Directory, Body::Dir(None), 0o755),
-            Kind::Symlink => (
-                FileKind::Symlink,
-                Body::Symlink(node.symlink_target().unwrap_or_default().to_vec()),
-                0o777,
-            ),
-            Kind::File | Kind::Other => (
-                FileKind::File,
-                Body::File(Arc::new(Mutex::new(FileContent::stored(Committed {
-                    cid: *cid,
-                    tsize,
-                    size: node.content_size(),
-                })))),
-                0o644,
-            ),
-        };
-        let perm = unixfs
-            .and_then(|u| u.mode)
-            .map_or(default_perm, |m| (m & 0o7777) as u16);
-        let time = unixfs.and_then(|u| u.mtime).unwrap_or(self.loaded_time);
-        Inode {
-            kind,
-            perm,
-            uid: self.owner.uid,
-            gid: self.owner.gid,
-            rdev: 0,
-            atime: time,
-            mtime: time,
-            ctime: time,
-            nlink: 1,
-            parents: Vec::new(),
-            open: 0,
-            writers: 0,
-            frozen: false,
-            body,
-            stored: Some((*cid, tsize)),
-        }
-    }
-
-    /// A directory's entries, loaded from the DAG on first use.
-    fn children(
-        &mut self,
-        store: &dyn Blockstore,
-        ino: u64,
-    ) -> Result<&BTreeMap<String, u64>, FsError> {
-        if ino == self.history_ino {
-            self.refresh_versions(store)?;
-        }
-        let inode = self.get(ino)?;
-        let frozen = inode.frozen;
-        match &inode.body {
-            Body::Dir(Some(_)) => {}
-            Body::Dir(None) => {
-                let (cid, _) = inode
-                    .stored
-                    .ok_or_else(|| FsError::Io("unloaded directory without a CID".into()))?;
-                let entries = dir::list(store, &cid).map_err(io_error)?;
-                let mut children = BTreeMap::new();
-                for entry in entries {
-                    let node = load(store, &entry.cid).map_err(io_error)?;
-                    let mut child = self.inode_from_node(&entry.cid, entry.size, &node);
-                    child.parents.push(ino);
-                    child.frozen = frozen;
-                    let child_ino = self.next_ino;
-                    self.next_ino += 1;
-                    self.inodes.insert(child_ino, child);
-                    children.insert(entry.name, child_ino);
-                }
-                self.apply_saved(&cid, ino, &mut children);
-                self.get_mut(ino)?.body = Body::Dir(Some(children));
-            }
-            _ => return Err(FsError::NotADirectory),
-        }
-        match &self.get(ino)?.body {
-            Body::Dir(Some(children)) => Ok(children),
-            _ => unreachable!("just loaded"),
-        }
-    }
-
-    fn children_mut(&mut self, ino: u64) -> Result<&mut BTreeMap<String, u64>, FsError> {
-        match &mut self.get_mut(ino)?.body {
-            Body::Dir(Some(children)) => Ok(children),
-            Body::Dir(None) => Err(FsError::Io("directory not loaded".into())),
-            _ => Err(FsError::NotADirectory),
-        }
-    }
-
-    fn child(
-        &mut self,
-        store: &dyn Blockstore,
-        parent: u64,
-        name: &str,
-    ) -> Result<Option<u64>, FsError> {
-        if parent == ROOT_INO && name == HISTORY_DIR {
-            return Ok(Some(self.history_ino));
-        }
-        Ok(self.children(store, parent)?.get(name).copied())
-    }
-
-    fn attr(&mut self, store: &dyn Blockstore, ino: u64) -> Result<Attr, FsError> {
-        let nlink = match self.get(ino)?.kind {
-            FileKind::Directory => {
-                let children: Vec<u64> = self.children(store, ino)?.values().copied().collect();
-                let subdirs = children
-                    .iter()
-                    .filter(|c| {
-                        self.inodes
-                            .get(c)
-                            .is_some_and(|i| i.kind == FileKind::Directory)
-                    })
-                    .count();
-                2 + subdirs as u32
-            }
-            _ => self.get(ino)?.nlink,
-        };
-        let inode = self.get(ino)?;
-        let size = match &inode.body {
-            Body::File(content) => content.lock().unwrap_or_else(|p| p.into_inner()).size(),
-            Body::Symlink(target) => target.len() as u64,
-            Body::Dir(_) => 4096,
-            Body::Special => 0,
-        };
-        Ok(Attr {
-            ino,
-            kind: inode.kind,
-            size,
-            blocks: size.div_ceil(512),
-            perm: if inode.frozen {
-                inode.perm & !0o222
-            } else {
-                inode.perm
-            },
-            nlink,
-            uid: inode.uid,
-            gid: inode.gid,
-            rdev: inode.rdev,
-            atime: inode.atime,
-            mtime: inode.mtime,
-            ctime: inode.ctime,
-        })
-    }
-
-    /// Marks `ino` changed, and every directory above it.
-    fn mark_dirty(&mut self, ino: u64) {
-        let mut stack = vec![ino];
-        let mut first = true;
-        while let Some(current) = stack.pop() {
-            let Some(inode) = self.inodes.get_mut(&current) else {
-                continue;
-            };
-            // Above a node already dirty, everything is dirty too.
-            if inode.stored.is_none() && !first {
-                continue;
-            }
-            first = false;
-            inode.stored = None;
-            stack.extend(inode.parents.iter().copied().filter(|&p| p != current));
-        }
-    }
-
-    fn touch_dir(&mut self, ino: u64, time: UnixTime) {
-        if let Some(dir) = self.inodes.get_mut(&ino) {
-            dir.mtime = time;
-            dir.ctime = time;
-        }
-        self.mark_dirty(ino);
-    }
-
-    /// Removes the entry `name` (which is `ino`) from `parent`.
-    fn detach(&mut self, parent: u64, name: &str, ino: u64, time: UnixTime) -> Result<(), FsError> {
-        self.writable(parent)?;
-        self.writable(ino)?;
-        self.children_mut(parent)?.remove(name);
-        self.touch_dir(parent, time);
-        let inode = self.get_mut(ino)?;
-        inode.nlink = inode.nlink.saturating_sub(1);
-        if let Some(at) = inode.parents.iter().position(|&p| p == parent) {
-            inode.parents.remove(at);
-        }
-        inode.ctime = time;
-        if inode.kind == FileKind::Directory {
-            inode.nlink = 0;
-        }
-        if inode.nlink == 0 && inode.open == 0 {
-            self.inodes.remove(&ino);
-        }
-        Ok(())
-    }
-
-    fn reparent(&mut self, ino: u64, from: u64, to: u64) {
-        if let Some(inode) = self.inodes.get_mut(&ino)
-            && let Some(at) = inode.parents.iter().position(|&p| p == from)
-        {
-            inode.parents[at] = to;
-        }
-        self.mark_dirty(ino);
-    }
-
-    /// Whether `ancestor` is a directory above `ino`.
-    fn is_ancestor(&self, ancestor: u64, ino: u64) -> bool {
-        let mut current = ino;
-        for _ in 0..self.inodes.len() + 1 {
-            if current == ROOT_INO {
-                return false;
-            }
-            match self.inodes.get(&current).and_then(|i| i.parents.first()) {
-                Some(&parent) if parent == ancestor => return true,
-                Some(&parent) => current = parent,
-                None => return false,
-            }
-        }
-        false
-    }
-
-    /// The stored form of `ino` (`None` for special files), and whether it
-    /// is provisional: it links an open file's last committed version.
-    #[allow(clippy::type_complexity)]
-    fn flush(
-        &mut self,
-        store: &Arc<dyn Blockstore>,
-        file_opts: &FileOptions,
-        dir_opts: &DirOptions,
-        ino: u64,
-        all: bool,
-    ) -> Result<Option<((Cid, u64), bool)>, FsError> {
-        let inode = self.get(ino)?;
-        if let Some(stored) = inode.stored {
-            return Ok(Some((stored, false)));
-        }
-        let (stored, provisional) = match &inode.body {
-            Body::Special => return Ok(None),
-            Body::File(content) => {
-                let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-                if inode.writers > 0 && !all && !content.is_clean() {
-                    let last = content.committed().unwrap_or(self.empty_file);
-                    ((last.cid, last.tsize), true)
-                } else {
-                    let file = content.commit(store, file_opts).map_err(io_error)?;
-                    ((file.cid, file.tsize), false)
-                }
-            }
-            Body::Symlink(target) => {
-                let block = PbNode {
-                    links: Vec::new(),
-                    data: Some(UnixfsData::symlink(target).encode()),
-                }
-                .encode();
-                let cid = file_opts.cid.cid_of(DAG_PB, &block);
-                store.put(&cid, &block).map_err(io_error)?;
-                ((cid, block.len() as u64), false)
-            }
-            Body::Dir(None) => unreachable!("an unloaded directory is stored"),
-            Body::Dir(Some(children)) => {
-                let children: Vec<(String, u64)> = children
-                    .iter()
-                    .map(|(name, &child)| (name.clone(), child))
-                    .collect();
-                let mut entries = Vec::with_capacity(children.len());
-                let mut provisional = false;
-                for (name, child) in children {
-                    if let Some(((cid, size), child_provisional)) =
-                        self.flush(store, file_opts, dir_opts, child, all)?
-                    {
-                        provisional |= child_provisional;
-                        entries.push(DirEntry { name, cid, size });
-                    }
-                }
-                let built =
-                    dir::build_directory(store.as_ref(), entries, dir_opts).map_err(io_error)?;
-                self.save_attrs(&built.cid, ino);
-                ((built.cid, built.size), provisional)
-            }
-        };
-        if !provisional {
-            self.get_mut(ino)?.stored = Some(stored);
-        }
-        Ok(Some((stored, provisional)))
-    }
-}
-
 mod attrs;
+mod flush;
 mod paths;
+mod tree;
+mod versions;
 pub use attrs::{AttrStore, SavedAttr, decode as decode_attrs, encode as encode_attrs};
 pub use paths::{Invalidate, Invalidation};
 
