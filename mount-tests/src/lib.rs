@@ -68,9 +68,12 @@ impl Default for Node {
 
 impl Node {
     pub fn new() -> Self {
-        let node = Node {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
+        Self::in_dir(tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// A node whose repository and work directory live in `dir`.
+    pub fn in_dir(dir: tempfile::TempDir) -> Self {
+        let node = Node { dir };
         std::fs::create_dir(node.work()).expect("work dir");
         node.ok(&["init"]);
         // Mounts serve the API; tests run side by side, so any free port.
@@ -297,6 +300,50 @@ impl Mount {
 impl Drop for Mount {
     fn drop(&mut self) {
         self.terminate();
+    }
+}
+
+/// A small ext4 filesystem on a loop device, for tests of a full disk;
+/// unmounted and removed when dropped.
+pub struct SmallDisk {
+    image: tempfile::TempDir,
+    mounted: PathBuf,
+}
+
+impl SmallDisk {
+    pub fn new(mib: u64) -> Self {
+        let image = tempfile::tempdir().expect("tempdir");
+        let file = image.path().join("disk.img");
+        std::fs::File::create(&file)
+            .and_then(|f| f.set_len(mib << 20))
+            .expect("disk image");
+        let status = Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-m", "0"])
+            .arg(&file)
+            .status()
+            .expect("run mkfs.ext4");
+        assert!(status.success(), "mkfs.ext4 failed");
+        let mounted = image.path().join("mnt");
+        std::fs::create_dir(&mounted).expect("mount point");
+        let status = Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&file)
+            .arg(&mounted)
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "mounting the disk image failed");
+        SmallDisk { image, mounted }
+    }
+
+    /// A fresh directory on the small disk, for `Node::in_dir`.
+    pub fn tempdir(&self) -> tempfile::TempDir {
+        tempfile::tempdir_in(&self.mounted).expect("tempdir on the small disk")
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.mounted).status();
     }
 }
 

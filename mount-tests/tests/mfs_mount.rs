@@ -8,7 +8,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use mount_tests::{Node, fuse_available};
+use mount_tests::{Node, SmallDisk, fuse_available};
 
 /// Kubo's CID for `add -r --hidden` of the shared test tree.
 fn kubo_tree_cid() -> String {
@@ -562,4 +562,82 @@ fn files_commands_go_through_the_running_mount() {
     // Offline again: the same tree, straight from the repository.
     assert_eq!(node.ok(&["files", "stat", "--hash", "/"]), flushed);
     assert_eq!(node.ok(&["files", "ls", "/"]), "moved.txt\n");
+}
+
+/// Appends 1 MiB pieces until the disk is full; returns the error.
+fn append_until_full(path: &Path, limit_mib: usize) -> std::io::Error {
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for i in 0..limit_mib {
+        if let Err(err) = file.write_all(&pattern(1 << 20, i as u32)) {
+            return err;
+        }
+    }
+    file.sync_all()
+        .expect_err("the disk should have filled up by now")
+}
+
+#[test]
+fn a_full_disk_keeps_fsynced_files_and_answers_stat() {
+    if !fuse_available("a_full_disk_keeps_fsynced_files_and_answers_stat") {
+        return;
+    }
+    let disk = SmallDisk::new(96);
+    let node = Node::in_dir(disk.tempdir());
+    let mount = node.mount();
+    let kept = pattern(10 << 20, 5);
+    let mut file = fs::File::create(mount.mfs_path("keep")).unwrap();
+    file.write_all(&kept).unwrap();
+    file.sync_all().unwrap();
+    drop(file);
+
+    let err = append_until_full(&mount.mfs_path("keep"), 400);
+    assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+    assert_durable_then_appended(
+        &fs::read(mount.mfs_path("keep")).unwrap(),
+        &kept,
+        "after ENOSPC",
+    );
+    let err = append_until_full(&mount.mfs_path("new"), 400);
+    assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+
+    // Metadata answers while the disk is full, through the mount and the API.
+    let size = fs::metadata(mount.mfs_path("keep")).unwrap().len();
+    assert!(size >= kept.len() as u64);
+    let listed = node.ok(&["files", "ls", "/"]);
+    assert!(listed.lines().any(|l| l == "keep"), "{listed}");
+    let stat_size = node.ok(&["files", "stat", "--size", "/keep"]);
+    assert_eq!(stat_size.trim(), size.to_string());
+    node.ok(&["files", "stat", "/"]);
+
+    mount.kill_hard();
+    let mount = node.mount();
+    assert_durable_then_appended(
+        &fs::read(mount.mfs_path("keep")).unwrap(),
+        &kept,
+        "after a remount",
+    );
+    mount.stop();
+}
+
+/// `actual` is the fsync'ed `durable` bytes, then at most a whole prefix of
+/// what `append_until_full` wrote, never less and never anything else.
+fn assert_durable_then_appended(actual: &[u8], durable: &[u8], what: &str) {
+    let mut expected = durable.to_vec();
+    let mut piece = 0;
+    while expected.len() < actual.len() {
+        expected.extend(pattern(1 << 20, piece));
+        piece += 1;
+    }
+    expected.truncate(actual.len().max(durable.len()));
+    let first_difference = actual.iter().zip(&expected).position(|(a, b)| a != b);
+    assert!(
+        actual == expected.as_slice(),
+        "{what}: {} bytes where {} were durable; first difference at {first_difference:?}",
+        actual.len(),
+        durable.len()
+    );
 }

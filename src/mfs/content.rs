@@ -54,6 +54,28 @@ pub enum ContentError {
     Unixfs(#[from] UnixfsError),
     #[error("the background import stopped unexpectedly")]
     WorkerLost,
+    /// Writes since the last commit were given up after a failure; the
+    /// file is at its last committed content.
+    #[error("writes since the last commit were lost: {message}")]
+    Lost {
+        message: String,
+        #[source]
+        cause: std::io::Error,
+    },
+}
+
+impl ContentError {
+    /// The failure as told again to writers that did not see it happen.
+    fn lost(&self) -> ContentError {
+        let os_code = crate::fs::os_error_in(self);
+        ContentError::Lost {
+            message: self.to_string(),
+            cause: match os_code {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::other(self.to_string()),
+            },
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, ContentError>;
@@ -81,6 +103,10 @@ pub struct FileContent {
     state: State,
     /// The last committed version (what the tree links to meanwhile).
     committed: Option<Committed>,
+    /// Set when changes were given up after a failure: writes and commits
+    /// fail with it until the file is opened for writing again, so every
+    /// writer that had it open learns its bytes are gone.
+    lost: Option<ContentError>,
 }
 
 enum State {
@@ -116,6 +142,7 @@ impl FileContent {
         FileContent {
             state: State::Appending(Appending::new()),
             committed: None,
+            lost: None,
         }
     }
 
@@ -123,6 +150,7 @@ impl FileContent {
         FileContent {
             state: State::Clean(file),
             committed: Some(file),
+            lost: None,
         }
     }
 
@@ -152,8 +180,22 @@ impl FileContent {
         offset: u64,
         data: &[u8],
     ) -> Result<()> {
+        self.check_lost()?;
         let written = self.write_unchecked(store, opts, offset, data);
         self.revert_on_error(written)
+    }
+
+    fn check_lost(&self) -> Result<()> {
+        match &self.lost {
+            Some(lost) => Err(lost.lost()),
+            None => Ok(()),
+        }
+    }
+
+    /// A new writer starts from the last committed content, and sees no
+    /// failure that came before it.
+    pub fn opened_for_writing(&mut self) {
+        self.lost = None;
     }
 
     fn write_unchecked(
@@ -186,7 +228,8 @@ impl FileContent {
     /// Gives up every change since the last commit: after a failure the
     /// file is what was last made durable, never something in between.
     fn revert_on_error<T>(&mut self, result: Result<T>) -> Result<T> {
-        if result.is_err() {
+        if let Err(err) = &result {
+            self.lost = Some(err.lost());
             self.abandon_stream();
             self.state = match self.committed {
                 Some(file) => State::Clean(file),
@@ -226,6 +269,7 @@ impl FileContent {
         opts: &FileOptions,
         size: u64,
     ) -> Result<()> {
+        self.check_lost()?;
         let truncated = self.truncate_unchecked(store, opts, size);
         self.revert_on_error(truncated)
     }
@@ -261,6 +305,17 @@ impl FileContent {
     pub fn commit(&mut self, store: &Arc<dyn Blockstore>, opts: &FileOptions) -> Result<Committed> {
         let committed = self.commit_unchecked(store, opts);
         self.revert_on_error(committed)
+    }
+
+    /// `commit` for a writer's fsync or close: it also fails when this
+    /// writer's earlier bytes were given up after a failure.
+    pub fn commit_for_writer(
+        &mut self,
+        store: &Arc<dyn Blockstore>,
+        opts: &FileOptions,
+    ) -> Result<Committed> {
+        self.check_lost()?;
+        self.commit(store, opts)
     }
 
     fn commit_unchecked(

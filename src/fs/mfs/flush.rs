@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use super::tree::{Body, DirBody, Tree};
 use super::{MfsFs, ROOT_INO, io_error, now};
-use crate::blockstore::Blockstore;
+use crate::blockstore::{Blockstore, MemoryBlockstore};
 use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
 use crate::codec::unixfs_pb::UnixfsData;
@@ -19,11 +19,48 @@ use crate::unixfs::file::FileOptions;
 impl MfsFs {
     /// The CID of an inode's current content (committing what it needs).
     pub fn cid_of(&self, ino: u64) -> Result<Cid, FsError> {
-        let mut tree = self.tree();
-        let flushed = tree.flush(&self.store, &self.file_opts, &self.dir_opts, ino, true)?;
-        flushed
-            .map(|(stored, _)| stored.0)
+        self.flushed(ino)?
+            .map(|(cid, _)| cid)
             .ok_or(FsError::NotSupported)
+    }
+
+    /// The stored form of `ino` and its cumulative size, committing what it
+    /// needs; on a full disk, what it would be with every change not yet
+    /// committed left out, so that stat and ls still answer.
+    pub(super) fn flushed(&self, ino: u64) -> Result<Option<(Cid, u64)>, FsError> {
+        self.flushed_or_described(ino, &Scratch::over(self.store.as_ref()))
+    }
+
+    /// As `flushed`, with what only describes the node in `scratch`.
+    pub(super) fn flushed_or_described(
+        &self,
+        ino: u64,
+        scratch: &Scratch<'_>,
+    ) -> Result<Option<(Cid, u64)>, FsError> {
+        let mut tree = self.tree();
+        let plan = self.plan(true);
+        let flushed = tree.flush(plan, ino);
+        self.announce_reverted(&mut tree);
+        match flushed {
+            Err(FsError::NoSpace) => {
+                let described = Plan {
+                    describe_into: Some(scratch),
+                    ..plan
+                };
+                Ok(tree.flush(described, ino)?.map(|(stored, _)| stored))
+            }
+            other => Ok(other?.map(|(stored, _)| stored)),
+        }
+    }
+
+    pub(super) fn plan(&self, open_files: bool) -> Plan<'_> {
+        Plan {
+            store: &self.store,
+            file_opts: &self.file_opts,
+            dir_opts: &self.dir_opts,
+            open_files,
+            describe_into: None,
+        }
     }
 
     /// Commits everything (files still open for writing too when `all`),
@@ -31,7 +68,8 @@ impl MfsFs {
     pub fn sync(&self, all: bool) -> Result<Cid, FsError> {
         let had_changes = self.changed.swap(false, Ordering::SeqCst);
         let mut tree = self.tree();
-        let flushed = tree.flush(&self.store, &self.file_opts, &self.dir_opts, ROOT_INO, all);
+        let flushed = tree.flush(self.plan(all), ROOT_INO);
+        self.announce_reverted(&mut tree);
         let (root, provisional) = match flushed {
             Ok(Some(((cid, _), provisional))) => (cid, provisional),
             Ok(None) => unreachable!("the root is a directory"),
@@ -98,18 +136,74 @@ impl MfsFs {
     }
 }
 
+/// How a flush goes about it.
+#[derive(Clone, Copy)]
+pub(super) struct Plan<'a> {
+    pub store: &'a Arc<dyn Blockstore>,
+    pub file_opts: &'a FileOptions,
+    pub dir_opts: &'a DirOptions,
+    /// Commit files still open for writing too.
+    pub open_files: bool,
+    /// Only the CIDs are wanted (on a full disk): nothing is committed,
+    /// new blocks go to this scratch store, and a changed file counts as
+    /// its last committed version.
+    pub describe_into: Option<&'a Scratch<'a>>,
+}
+
+/// Blocks of a flush that only describes, held in memory over the store.
+pub(super) struct Scratch<'a> {
+    below: &'a dyn Blockstore,
+    written: MemoryBlockstore,
+}
+
+impl<'a> Scratch<'a> {
+    pub(super) fn over(below: &'a dyn Blockstore) -> Self {
+        Scratch {
+            below,
+            written: MemoryBlockstore::new(),
+        }
+    }
+}
+
+impl Blockstore for Scratch<'_> {
+    fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
+        match self.written.get(cid)? {
+            Some(block) => Ok(Some(block)),
+            None => self.below.get(cid),
+        }
+    }
+    fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+        Ok(self.written.has(cid)? || self.below.has(cid)?)
+    }
+    fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
+        self.written.put(cid, data)
+    }
+    fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+        self.written.delete(cid)
+    }
+    fn sync(&self) -> crate::blockstore::Result<()> {
+        Ok(())
+    }
+    fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
+        self.below.all_keys()
+    }
+}
+
 impl Tree {
     /// The stored form of `ino` (`None` for special files), and whether it
-    /// is provisional: it links an open file's last committed version.
+    /// is provisional: it links an open file's last committed version, or
+    /// was only described.
     #[allow(clippy::type_complexity)]
     pub(super) fn flush(
         &mut self,
-        store: &Arc<dyn Blockstore>,
-        file_opts: &FileOptions,
-        dir_opts: &DirOptions,
+        plan: Plan<'_>,
         ino: u64,
-        all: bool,
     ) -> Result<Option<((Cid, u64), bool)>, FsError> {
+        let describe_only = plan.describe_into.is_some();
+        let writes_to: &dyn Blockstore = match plan.describe_into {
+            Some(scratch) => scratch,
+            None => plan.store.as_ref(),
+        };
         let inode = self.get(ino)?;
         if let Some(stored) = inode.stored {
             return Ok(Some((stored, false)));
@@ -118,11 +212,20 @@ impl Tree {
             Body::Special => return Ok(None),
             Body::File(content) => {
                 let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-                if inode.writers > 0 && !all && !content.is_clean() {
+                let left_open = inode.writers > 0 && !plan.open_files;
+                if (left_open || describe_only) && !content.is_clean() {
                     let last = content.committed().unwrap_or(self.empty_file);
                     ((last.cid, last.tsize), true)
                 } else {
-                    let file = content.commit(store, file_opts).map_err(io_error)?;
+                    let committed = content.commit(plan.store, plan.file_opts);
+                    drop(content);
+                    let file = match committed {
+                        Ok(file) => file,
+                        Err(err) => {
+                            self.reverted.push(ino);
+                            return Err(io_error(err));
+                        }
+                    };
                     ((file.cid, file.tsize), false)
                 }
             }
@@ -132,31 +235,31 @@ impl Tree {
                     data: Some(UnixfsData::symlink(target).encode()),
                 }
                 .encode();
-                let cid = file_opts.cid.cid_of(DAG_PB, &block);
-                store.put(&cid, &block).map_err(io_error)?;
-                ((cid, block.len() as u64), false)
+                let cid = plan.file_opts.cid.cid_of(DAG_PB, &block);
+                writes_to.put(&cid, &block).map_err(io_error)?;
+                ((cid, block.len() as u64), describe_only)
             }
             Body::Dir(_) => {
                 // A directory changed only in its attributes, or moved, may
                 // not have been read yet.
                 let children: Vec<(String, u64)> = self
-                    .children(store.as_ref(), ino)?
+                    .children(plan.store.as_ref(), ino)?
                     .iter()
                     .map(|(name, &child)| (name.clone(), child))
                     .collect();
                 let mut entries = Vec::with_capacity(children.len());
-                let mut provisional = false;
+                let mut provisional = describe_only;
                 for (name, child) in children {
-                    if let Some(((cid, size), child_provisional)) =
-                        self.flush(store, file_opts, dir_opts, child, all)?
-                    {
+                    if let Some(((cid, size), child_provisional)) = self.flush(plan, child)? {
                         provisional |= child_provisional;
                         entries.push(DirEntry { name, cid, size });
                     }
                 }
                 let built =
-                    dir::build_directory(store.as_ref(), entries, dir_opts).map_err(io_error)?;
-                self.save_attrs(&built.cid, ino);
+                    dir::build_directory(writes_to, entries, plan.dir_opts).map_err(io_error)?;
+                if !describe_only {
+                    self.save_attrs(&built.cid, ino);
+                }
                 ((built.cid, built.size), provisional)
             }
         };

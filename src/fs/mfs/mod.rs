@@ -18,7 +18,7 @@ use super::{Attr, FileKind, FsError, Listing};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::Cid;
 use crate::codec::unixfs_pb::UnixTime;
-use crate::mfs::content::{Committed, FileContent};
+use crate::mfs::content::{Committed, ContentError, FileContent};
 use crate::mfs::history::Recorder;
 use crate::mfs::session_blocks::SessionBlocks;
 use crate::unixfs::dir::DirOptions;
@@ -96,7 +96,7 @@ pub struct MfsFs {
     /// Set by every change, cleared by a flush that saw it.
     changed: AtomicBool,
     persist: PersistRoot,
-    invalidate: Mutex<Option<Invalidate>>,
+    invalidate: Mutex<Option<Arc<Invalidate>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -157,6 +157,7 @@ impl MfsFs {
             attrs: None,
             history_ino: ROOT_INO + 1,
             versions: HashMap::new(),
+            reverted: Vec::new(),
         };
         let node = load(store.as_ref(), &root).map_err(io_error)?;
         if !node.kind().is_dir() {
@@ -461,7 +462,7 @@ impl MfsFs {
             let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
             content
                 .truncate(&self.store, &self.file_opts, size)
-                .map_err(io_error)?;
+                .map_err(|err| self.content_failed(ino, err))?;
         }
         let mut tree = self.tree();
         let inode = tree.get_mut(ino)?;
@@ -506,6 +507,12 @@ impl MfsFs {
         inode.open += 1;
         if writes {
             inode.writers += 1;
+            if let Body::File(content) = &inode.body {
+                content
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .opened_for_writing();
+            }
         }
         let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
         self.handles
@@ -533,7 +540,7 @@ impl MfsFs {
         let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
         content
             .read(&self.store, &self.file_opts, offset, size as usize)
-            .map_err(io_error)
+            .map_err(|err| self.content_failed(ino, err))
     }
 
     pub fn write(&self, ino: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {
@@ -542,7 +549,7 @@ impl MfsFs {
             let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
             content
                 .write(&self.store, &self.file_opts, offset, data)
-                .map_err(io_error)?;
+                .map_err(|err| self.content_failed(ino, err))?;
         }
         // Marked after the bytes are in: a flush in between sees them.
         let mut tree = self.tree();
@@ -566,9 +573,26 @@ impl MfsFs {
         let content = self.file_content(handle.ino)?;
         let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
         content
-            .commit(&self.store, &self.file_opts)
-            .map_err(io_error)?;
+            .commit_for_writer(&self.store, &self.file_opts)
+            .map_err(|err| self.content_failed(handle.ino, err))?;
         Ok(())
+    }
+
+    /// A file operation failed, and the file went back to its last
+    /// committed content: the kernel must forget the pages and size it
+    /// cached from the writes given up.
+    fn content_failed(&self, ino: u64, err: ContentError) -> FsError {
+        self.notify_later(vec![Invalidation::Inode(ino)]);
+        io_error(err)
+    }
+
+    /// Tells the kernel of the files a flush put back (see `content_failed`).
+    fn announce_reverted(&self, tree: &mut Tree) {
+        let reverted: Vec<Invalidation> =
+            tree.reverted.drain(..).map(Invalidation::Inode).collect();
+        if !reverted.is_empty() {
+            self.notify_later(reverted);
+        }
     }
 
     fn handle(&self, fh: u64) -> Option<Handle> {

@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 
+use super::flush::Scratch;
 use super::*;
 use crate::codec::CidBuilder;
 use crate::mfs::{Stat, WriteOptions, parse_path};
@@ -30,7 +31,25 @@ fn bad_path(_: crate::mfs::MfsError) -> FsError {
 impl MfsFs {
     /// Installs the hook that tells the kernel about changes made by path.
     pub fn set_invalidate(&self, hook: Invalidate) {
-        *self.invalidate.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+        *self.invalidate.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(hook));
+    }
+
+    /// As `notify`, from another thread: inside a kernel request on the
+    /// same inode (a write), telling the kernel at once would deadlock.
+    pub(super) fn notify_later(&self, changes: Vec<Invalidation>) {
+        let hook = self
+            .invalidate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(hook) = hook {
+            let spawned = std::thread::Builder::new()
+                .name("mfs-invalidate".into())
+                .spawn(move || changes.iter().for_each(|change| hook(change)));
+            if let Err(err) = spawned {
+                tracing::warn!("MFS: cannot tell the kernel of a reverted file: {err}");
+            }
+        }
     }
 
     fn notify(&self, changes: &[Invalidation]) {
@@ -316,8 +335,12 @@ impl MfsFs {
 
     /// `files stat` figures of a path.
     pub fn path_stat(&self, path: &str) -> Result<Stat, FsError> {
-        let cid = self.path_cid(path)?;
-        crate::mfs::Mfs::open(&*self.store, Some(cid))
+        let ino = self.resolve(path)?;
+        let scratch = Scratch::over(self.store.as_ref());
+        let (cid, _) = self
+            .flushed_or_described(ino, &scratch)?
+            .ok_or(FsError::NotSupported)?;
+        crate::mfs::Mfs::open(&scratch, Some(cid))
             .and_then(|view| view.stat("/"))
             .map_err(io_error)
     }
@@ -341,13 +364,10 @@ impl MfsFs {
         };
         let mut entries = Vec::with_capacity(named.len());
         for (name, child) in named {
-            let mut tree = self.tree();
-            let Some(((cid, size), _)) =
-                tree.flush(&self.store, &self.file_opts, &self.dir_opts, child, true)?
-            else {
+            let Some((cid, size)) = self.flushed(child)? else {
                 continue; // fifos and the like have no CID
             };
-            let child_attr = tree.attr(&*self.store, child)?;
+            let child_attr = self.getattr(child)?;
             let (kind, content_size) = match child_attr.kind {
                 FileKind::Directory => (Kind::Directory, 0),
                 FileKind::Symlink => (Kind::Symlink, child_attr.size),

@@ -306,3 +306,132 @@ fn an_unvisited_directory_whose_attributes_change_is_rebuilt_from_its_entries() 
     assert_eq!(fresh.sync(true).unwrap(), root);
     assert_eq!(read_path(&fresh, "/a/b/f"), b"f content");
 }
+
+/// A store whose disk can be made full: every put then fails with ENOSPC.
+struct Fullable {
+    inner: MemoryBlockstore,
+    full: std::sync::atomic::AtomicBool,
+}
+
+impl Fullable {
+    fn set_full(&self, full: bool) {
+        self.full.store(full, Ordering::SeqCst);
+    }
+}
+
+impl Blockstore for Fullable {
+    fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
+        self.inner.get(cid)
+    }
+    fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+        self.inner.has(cid)
+    }
+    fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
+        if self.full.load(Ordering::SeqCst) && !self.inner.has(cid)? {
+            return Err(crate::blockstore::BlockstoreError::Io {
+                path: "blocks/test".into(),
+                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+            });
+        }
+        self.inner.put(cid, data)
+    }
+    fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+        self.inner.delete(cid)
+    }
+    fn sync(&self) -> crate::blockstore::Result<()> {
+        Ok(())
+    }
+    fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
+        self.inner.all_keys()
+    }
+}
+
+fn fullable_setup() -> (MfsFs, Arc<Fullable>, Arc<StdMutex<Vec<(Cid, Cid)>>>) {
+    let store = Arc::new(Fullable {
+        inner: MemoryBlockstore::new(),
+        full: false.into(),
+    });
+    let empty = dir::build_directory(store.as_ref(), Vec::new(), &DirOptions::default())
+        .unwrap()
+        .cid;
+    let saved = Arc::new(StdMutex::new(Vec::new()));
+    let sink = Arc::clone(&saved);
+    let persist: PersistRoot = Box::new(move |root: &Cid, head: &Cid| {
+        sink.lock().unwrap().push((*root, *head));
+        Ok(())
+    });
+    let fs = MfsFs::new(store.clone(), empty, None, Caller::default(), persist).unwrap();
+    (fs, store, saved)
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[test]
+fn a_full_disk_leaves_every_file_at_its_last_durable_content() {
+    let (fs, store, saved) = fullable_setup();
+    let kept = pattern(3 << 20, 1);
+    let keep = file(&fs, ROOT_INO, "keep", &kept);
+    let durable_root = fs.sync(true).unwrap();
+
+    store.set_full(true);
+    // An append that cannot be stored: the writer hears of it, the file
+    // keeps its durable bytes.
+    let fh = fs.open(keep, true).unwrap();
+    fs.write(keep, kept.len() as u64, &pattern(1 << 20, 2))
+        .unwrap();
+    assert_eq!(fs.flush_handle(fh).unwrap_err(), FsError::NoSpace);
+    assert_eq!(
+        fs.write(keep, 0, b"more").unwrap_err(),
+        FsError::NoSpace,
+        "writes fail until the writer closes"
+    );
+    fs.release(fh);
+    assert_eq!(read_path(&fs, "/keep"), kept);
+
+    // A new file large enough to stream: empty, not half-written.
+    let (attr, fh) = fs
+        .create(Caller::default(), ROOT_INO, "new", 0o644)
+        .unwrap();
+    let mut failed = None;
+    for piece in 0..16u64 {
+        if let Err(err) = fs.write(attr.ino, piece << 20, &pattern(1 << 20, 3)) {
+            failed = Some(err);
+            break;
+        }
+    }
+    let closed = fs.flush_handle(fh);
+    fs.release(fh);
+    assert_eq!(failed.or(closed.err()), Some(FsError::NoSpace));
+    assert_eq!(fs.getattr(attr.ino).unwrap().size, 0);
+
+    // Metadata still answers on the full disk.
+    assert_eq!(fs.path_stat("/keep").unwrap().size, kept.len() as u64);
+    assert_eq!(fs.path_stat("/").unwrap().kind, Kind::Directory);
+    let names: Vec<String> = fs
+        .path_ls("/")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.0.name)
+        .collect();
+    assert_eq!(names, ["keep", "new"]);
+    assert!(fs.sync(true).is_err(), "nothing new can be stored");
+    assert_eq!(saved.lock().unwrap().last().unwrap().0, durable_root);
+
+    // With room again, the tree is written out as it stands.
+    store.set_full(false);
+    let root = fs.sync(true).unwrap();
+    let again = MfsFs::new(
+        store.clone(),
+        root,
+        None,
+        Caller::default(),
+        Box::new(|_: &Cid, _: &Cid| Ok(())),
+    )
+    .unwrap();
+    assert_eq!(read_path(&again, "/keep"), kept);
+    assert_eq!(read_path(&again, "/new"), b"");
+}

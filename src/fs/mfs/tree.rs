@@ -31,6 +31,9 @@ pub(super) struct Tree {
     pub(super) history_ino: u64,
     /// Inodes of past versions under `.history`, by commit.
     pub(super) versions: HashMap<Cid, u64>,
+    /// Files a flush failed to commit, put back at their last committed
+    /// content, whose cached pages the kernel must drop.
+    pub(super) reverted: Vec<u64>,
 }
 
 pub(crate) struct Inode {
