@@ -306,7 +306,8 @@ impl Drop for Mount {
 /// A small ext4 filesystem on a loop device, for tests of a full disk;
 /// unmounted and removed when dropped.
 pub struct SmallDisk {
-    image: tempfile::TempDir,
+    /// Holds the image file until the disk is unmounted.
+    _image: tempfile::TempDir,
     mounted: PathBuf,
 }
 
@@ -332,7 +333,10 @@ impl SmallDisk {
             .status()
             .expect("run mount");
         assert!(status.success(), "mounting the disk image failed");
-        SmallDisk { image, mounted }
+        SmallDisk {
+            _image: image,
+            mounted,
+        }
     }
 
     /// A fresh directory on the small disk, for `Node::in_dir`.

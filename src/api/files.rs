@@ -9,46 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiState, Args, blocking};
-use crate::codec::IpfsPath;
 use crate::codec::cid::{CidBuilder, HashFn};
 use crate::codec::cid_string;
-use crate::fs::FsError;
-use crate::fs::mfs::MfsFs;
+use crate::commands::files;
 use crate::mfs::WriteOptions;
-use crate::mfs::history;
 use crate::unixfs::node::Kind;
-use crate::unixfs::resolve::resolve;
 
 type Reply = Result<Response, ApiError>;
-
-/// The wording `files` uses offline.
-fn fs_error(mfs: &MfsFs, path: &str, err: FsError) -> ApiError {
-    let message = match err {
-        FsError::NotFound => format!("{}: file does not exist", missing_part(mfs, path)),
-        FsError::Exists => format!("{path}: already exists"),
-        FsError::IsADirectory => format!("{path}: is a directory (use -r to remove directories)"),
-        FsError::NotADirectory => format!("{path}: not a directory"),
-        FsError::Invalid => format!("{path}: not an absolute MFS path of plain names"),
-        FsError::ReadOnly => format!("{path}: read-only (a past version)"),
-        other => format!("{path}: {other}"),
-    };
-    ApiError::internal(message)
-}
-
-/// The shortest leading part of `path` that does not exist.
-fn missing_part<'p>(mfs: &MfsFs, path: &'p str) -> &'p str {
-    let ends = path
-        .char_indices()
-        .filter(|&(i, c)| c == '/' && i > 0)
-        .map(|(i, _)| i)
-        .chain([path.len()]);
-    for end in ends {
-        if matches!(mfs.resolve(&path[..end]), Err(FsError::NotFound)) {
-            return &path[..end];
-        }
-    }
-    path
-}
 
 fn empty() -> Response {
     ().into_response()
@@ -69,13 +36,7 @@ pub async fn ls(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
         .first()
         .map_or("/".to_string(), |p| p.to_string());
     let long = args.flag(&["long", "l"])?;
-    let entries = blocking(move || {
-        state
-            .mfs
-            .path_ls(&path)
-            .map_err(|e| fs_error(&state.mfs, &path, e))
-    })
-    .await?;
+    let entries = blocking(move || Ok(files::ls(&state.mfs, &path)?)).await?;
     let entries: Vec<Value> = entries
         .into_iter()
         .map(|(entry, kind, size)| {
@@ -94,13 +55,7 @@ pub async fn mkdir(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
     let args = Args::parse(query.as_deref());
     let path = args.arg(0, "path")?;
     let parents = args.flag(&["parents", "p"])?;
-    blocking(move || {
-        state
-            .mfs
-            .path_mkdir(&path, parents)
-            .map_err(|e| fs_error(&state.mfs, &path, e))
-    })
-    .await?;
+    blocking(move || Ok(files::mkdir(&state.mfs, &path, parents)?)).await?;
     Ok(empty())
 }
 
@@ -122,12 +77,8 @@ pub async fn write(
         .await?
         .ok_or_else(|| ApiError::bad_request("file argument \"data\" is required"))?;
     let (sender, mut reader) = super::upload::part_channel();
-    let writer = tokio::task::spawn_blocking(move || {
-        state
-            .mfs
-            .path_write(&path, &mut reader, &opts)
-            .map_err(|e| fs_error(&state.mfs, &path, e))
-    });
+    let writer =
+        tokio::task::spawn_blocking(move || files::write(&state.mfs, &path, &mut reader, &opts));
     // A broken upload fails the writer's read; its error is the answer.
     sender.forward(&mut field).await;
     writer
@@ -143,10 +94,7 @@ pub async fn read(State(state): State<ApiState>, RawQuery(query): RawQuery) -> R
     let count = args.number(&["count", "n"])?;
     let bytes = blocking(move || {
         let mut out = Vec::new();
-        state
-            .mfs
-            .path_read(&path, offset, count, &mut out)
-            .map_err(|e| fs_error(&state.mfs, &path, e))?;
+        files::read(&state.mfs, &path, offset, count, &mut out)?;
         Ok(out)
     })
     .await?;
@@ -160,20 +108,8 @@ pub async fn read(State(state): State<ApiState>, RawQuery(query): RawQuery) -> R
 pub async fn rm(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let args = Args::parse(query.as_deref());
     let paths: Vec<String> = args.args().into_iter().map(str::to_string).collect();
-    if paths.is_empty() {
-        return Err(ApiError::bad_request("argument \"path\" is required"));
-    }
     let recursive = args.flag(&["recursive", "r"])? || args.flag(&["force"])?;
-    blocking(move || {
-        for path in &paths {
-            state
-                .mfs
-                .path_rm(path, recursive)
-                .map_err(|e| fs_error(&state.mfs, path, e))?;
-        }
-        Ok(())
-    })
-    .await?;
+    blocking(move || Ok(files::rm(&state.mfs, &paths, recursive)?)).await?;
     Ok(empty())
 }
 
@@ -183,23 +119,13 @@ pub async fn cp(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
     let dst = args.arg(1, "dest")?;
     let parents = args.flag(&["parents", "p"])?;
     blocking(move || {
-        let cid = if src.starts_with("/ipfs/") {
-            let path =
-                IpfsPath::parse(&src).map_err(|e| ApiError::bad_request(format!("{src}: {e}")))?;
-            resolve(state.store.as_ref(), &path)
-                .map_err(|e| ApiError::internal(format!("{src}: {e}")))?
-                .cid
-        } else {
-            state
-                .mfs
-                .path_cid(&src)
-                .map_err(|e| fs_error(&state.mfs, &src, e))?
-        };
-        let name = src.rsplit('/').find(|p| !p.is_empty()).unwrap_or_default();
-        state
-            .mfs
-            .path_cp(&cid, name, &dst, parents)
-            .map_err(|e| fs_error(&state.mfs, &dst, e))
+        Ok(files::cp(
+            &state.mfs,
+            state.store.as_ref(),
+            &src,
+            &dst,
+            parents,
+        )?)
     })
     .await?;
     Ok(empty())
@@ -209,26 +135,14 @@ pub async fn mv(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
     let args = Args::parse(query.as_deref());
     let src = args.arg(0, "source")?;
     let dst = args.arg(1, "dest")?;
-    blocking(move || {
-        state
-            .mfs
-            .path_mv(&src, &dst)
-            .map_err(|e| fs_error(&state.mfs, &src, e))
-    })
-    .await?;
+    blocking(move || Ok(files::mv(&state.mfs, &src, &dst)?)).await?;
     Ok(empty())
 }
 
 pub async fn stat(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let args = Args::parse(query.as_deref());
     let path = args.arg(0, "path")?;
-    let stat = blocking(move || {
-        state
-            .mfs
-            .path_stat(&path)
-            .map_err(|e| fs_error(&state.mfs, &path, e))
-    })
-    .await?;
+    let stat = blocking(move || Ok(files::stat(&state.mfs, &path)?)).await?;
     let mut body = json!({
         "Hash": cid_string(&stat.cid),
         "Size": stat.size,
@@ -252,31 +166,13 @@ pub async fn flush(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
         .args()
         .first()
         .map_or("/".to_string(), |p| p.to_string());
-    let cid = blocking(move || {
-        state
-            .mfs
-            .sync(true)
-            .map_err(|e| ApiError::internal(format!("flush: {e}")))?;
-        state
-            .mfs
-            .path_cid(&path)
-            .map_err(|e| fs_error(&state.mfs, &path, e))
-    })
-    .await?;
+    let cid = blocking(move || Ok(files::flush(&state.mfs, &path)?)).await?;
     Ok(Json(json!({ "Cid": cid_string(&cid) })).into_response())
 }
 
 /// rsipfs's own: the recorded versions, newest first.
 pub async fn log(State(state): State<ApiState>) -> Reply {
-    let commits = blocking(move || {
-        state
-            .mfs
-            .sync(true)
-            .map_err(|e| ApiError::internal(format!("flush: {e}")))?;
-        history::log(state.store.as_ref(), state.mfs.history_head().as_ref())
-            .map_err(|e| ApiError::internal(e.to_string()))
-    })
-    .await?;
+    let commits = blocking(move || Ok(files::log(&state.mfs, state.store.as_ref())?)).await?;
     let count = commits.len();
     let commits: Vec<Value> = commits
         .iter()
@@ -304,13 +200,7 @@ pub async fn chcid(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
     let hash = HashFn::parse(&hash_name).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let builder = CidBuilder::for_version(args.number(&["cid-version"])?, hash)
         .map_err(ApiError::bad_request)?;
-    blocking(move || {
-        state
-            .mfs
-            .path_chcid(&path, &builder)
-            .map_err(|e| fs_error(&state.mfs, &path, e))
-    })
-    .await?;
+    blocking(move || Ok(files::chcid(&state.mfs, &path, &builder)?)).await?;
     Ok(empty())
 }
 
@@ -318,23 +208,7 @@ pub async fn chcid(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
 /// tree again (as a new version).
 pub async fn restore(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let version = Args::parse(query.as_deref()).arg(0, "version")?;
-    let root = blocking(move || {
-        state
-            .mfs
-            .sync(true)
-            .map_err(|e| ApiError::internal(format!("flush: {e}")))?;
-        let chosen = history::choose(
-            state.store.as_ref(),
-            state.mfs.history_head().as_ref(),
-            &version,
-        )
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-        state
-            .mfs
-            .path_restore(&chosen.root)
-            .map_err(|e| fs_error(&state.mfs, "/", e))?;
-        Ok(chosen.root)
-    })
-    .await?;
+    let root =
+        blocking(move || Ok(files::restore(&state.mfs, state.store.as_ref(), &version)?)).await?;
     Ok(Json(json!({ "Root": cid_string(&root) })).into_response())
 }

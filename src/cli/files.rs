@@ -4,12 +4,14 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
+use std::sync::Arc;
+
 use rsipfs::blockstore::Blockstore;
 use rsipfs::codec::cid::{CidBuilder, HashFn, parse_cid};
 use rsipfs::codec::cid_string;
 use rsipfs::codec::unixfs_pb::UnixTime;
-use rsipfs::mfs::history;
-use rsipfs::mfs::{Mfs, Stat, WriteOptions};
+use rsipfs::commands::files;
+use rsipfs::mfs::{Stat, WriteOptions};
 use rsipfs::repo::Repo;
 use rsipfs::unixfs::node::Kind;
 
@@ -20,20 +22,19 @@ use super::{Ctx, Opened, finish, stdout};
 
 pub fn run(ctx: &Ctx, cmd: FilesCmd) -> Result<()> {
     match ctx.open_repo_or_api()? {
-        Opened::Repo(repo) => run_local(&repo, cmd),
+        Opened::Repo(repo) => run_local(repo, cmd),
         Opened::Api(api) => run_remote(&api, cmd),
     }
 }
 
-fn run_local(repo: &Repo, cmd: FilesCmd) -> Result<()> {
-    let store = repo.blocks();
-    let mut mfs = Mfs::open(store, repo.mfs_root()?)?;
-    let before = mfs.root();
+fn run_local(repo: Repo, cmd: FilesCmd) -> Result<()> {
+    let repo = Arc::new(repo);
+    let store: Arc<dyn Blockstore> = repo.blocks_shared();
+    let mfs = files::open_tree(&repo, Arc::clone(&store), super::mount::process_owner())?;
     let mut out = stdout();
     match cmd {
         FilesCmd::Ls { path, long } => {
-            let entries: Vec<Listed> = mfs
-                .ls(&path)?
+            let entries: Vec<Listed> = files::ls(&mfs, &path)?
                 .into_iter()
                 .map(|(entry, kind, size)| Listed {
                     name: entry.name,
@@ -44,7 +45,7 @@ fn run_local(repo: &Repo, cmd: FilesCmd) -> Result<()> {
                 .collect();
             print_ls(&mut out, &entries, long)?;
         }
-        FilesCmd::Mkdir { path, parents } => mfs.mkdir(&path, parents)?,
+        FilesCmd::Mkdir { path, parents } => files::mkdir(&mfs, &path, parents)?,
         FilesCmd::Write {
             path,
             file,
@@ -65,32 +66,29 @@ fn run_local(repo: &Repo, cmd: FilesCmd) -> Result<()> {
                 Some(local) => {
                     let mut input = std::fs::File::open(&local)
                         .with_context(|| format!("opening {}", local.display()))?;
-                    mfs.write(&path, &mut input, &opts)?;
+                    files::write(&mfs, &path, &mut input, &opts)?;
                 }
-                None => {
-                    mfs.write(&path, &mut std::io::stdin().lock(), &opts)?;
-                }
+                None => files::write(&mfs, &path, &mut std::io::stdin().lock(), &opts)?,
             }
         }
         FilesCmd::Read {
             path,
             offset,
             count,
-        } => {
-            mfs.read(&path, offset, count, &mut out)?;
-        }
-        FilesCmd::Rm { path, recursive } => mfs.rm(&path, recursive)?,
-        FilesCmd::Cp { src, dst, parents } => mfs.cp(&src, &dst, parents)?,
-        FilesCmd::Mv { src, dst } => mfs.mv(&src, &dst)?,
+        } => files::read(&mfs, &path, offset, count, &mut out)?,
+        FilesCmd::Rm { path, recursive } => files::rm(&mfs, &[path], recursive)?,
+        FilesCmd::Cp { src, dst, parents } => files::cp(&mfs, store.as_ref(), &src, &dst, parents)?,
+        FilesCmd::Mv { src, dst } => files::mv(&mfs, &src, &dst)?,
         FilesCmd::Stat {
             path,
             hash,
             size,
             format,
         } => {
-            print_stat(&mut out, &mfs.stat(&path)?, hash, size, format.as_deref())?;
+            let stat = files::stat(&mfs, &path)?;
+            print_stat(&mut out, &stat, hash, size, format.as_deref())?;
         }
-        FilesCmd::Flush { path } => writeln!(out, "{}", cid_string(&mfs.stat(&path)?.cid))?,
+        FilesCmd::Flush { path } => writeln!(out, "{}", cid_string(&files::flush(&mfs, &path)?))?,
         FilesCmd::Chcid {
             path,
             cid_version,
@@ -98,10 +96,10 @@ fn run_local(repo: &Repo, cmd: FilesCmd) -> Result<()> {
         } => {
             let hash = HashFn::parse(hash.as_deref().unwrap_or("sha2-256"))?;
             let builder = CidBuilder::for_version(cid_version, hash).map_err(anyhow::Error::msg)?;
-            mfs.chcid(&path, &builder)?;
+            files::chcid(&mfs, &path, &builder)?;
         }
         FilesCmd::Log => {
-            let commits = history::log(store, repo.mfs_history()?.as_ref())?;
+            let commits = files::log(&mfs, store.as_ref())?;
             let count = commits.len();
             for (i, commit) in commits.iter().enumerate() {
                 print_version(
@@ -114,25 +112,12 @@ fn run_local(repo: &Repo, cmd: FilesCmd) -> Result<()> {
             }
         }
         FilesCmd::Restore { version } => {
-            let chosen = history::choose(store, repo.mfs_history()?.as_ref(), &version)?;
-            mfs.set_root(chosen.root)?;
-            writeln!(out, "{}", cid_string(&chosen.root))?;
+            let root = files::restore(&mfs, store.as_ref(), &version)?;
+            writeln!(out, "{}", cid_string(&root))?;
         }
     }
-    let recorded = repo.mfs_history()?;
-    let head_root = match &recorded {
-        Some(head) => Some(history::read(store, head)?.root),
-        None => None,
-    };
-    if mfs.root() != before || repo.mfs_root()?.is_none() || head_root != Some(mfs.root()) {
-        let mut recorder = history::Recorder::new(store, recorded.as_ref(), 0)?;
-        let head = recorder.commit(store, &mfs.root(), now())?;
-        repo.blocks()
-            .sync()
-            .context("making the MFS change durable")?;
-        repo.set_mfs_state(&mfs.root(), &head)
-            .context("saving the MFS root")?;
-    }
+    mfs.sync(true)
+        .map_err(|e| anyhow::anyhow!("saving the MFS root: {e}"))?;
     finish(out)
 }
 
@@ -329,16 +314,6 @@ fn stat_from_json(reply: &serde_json::Value) -> Result<Stat> {
         mode: reply["Mode"].as_u64().map(|m| m as u32),
         mtime,
     })
-}
-
-fn now() -> UnixTime {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    UnixTime {
-        seconds: since.as_secs() as i64,
-        nanos: since.subsec_nanos(),
-    }
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for a Unix time.

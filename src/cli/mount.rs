@@ -15,7 +15,6 @@ use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs, unmount};
 use rsipfs::net::{NetConfig, NetHandle, NetworkBlockstore, Node};
 use rsipfs::repo::{PinKind, Repo};
-use rsipfs::unixfs::dir::{DirOptions, build_directory};
 
 use super::args::{DaemonArgs, MountArgs};
 use super::{Ctx, Opened};
@@ -346,29 +345,7 @@ fn mount_mfs_tree(
 impl MfsMount {
     /// Opens the MFS tree and starts its flusher; nothing is mounted yet.
     fn open(repo: &Arc<Repo>, store: Arc<dyn Blockstore>) -> Result<Self> {
-        let root = match repo.mfs_root()? {
-            Some(root) => root,
-            None => {
-                let empty = build_directory(store.as_ref(), Vec::new(), &DirOptions::default())?;
-                store.sync()?;
-                repo.set_mfs_root(&empty.cid)?;
-                empty.cid
-            }
-        };
-        let saver = Arc::clone(repo);
-        let persist = Box::new(move |root: &Cid, head: &Cid| {
-            saver.set_mfs_state(root, head).map_err(|e| e.to_string())
-        });
-        // SAFETY: getuid/getgid cannot fail.
-        let owner = unsafe {
-            Caller {
-                uid: libc::getuid(),
-                gid: libc::getgid(),
-            }
-        };
-        let fs = MfsFs::new(store, root, repo.mfs_history()?, owner, persist)
-            .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?
-            .with_attrs(repo.clone());
+        let fs = rsipfs::commands::files::open_tree(repo, store, process_owner())?;
         let fs = Arc::new(fs);
         let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
@@ -404,6 +381,17 @@ impl MfsMount {
             .map_err(|e| anyhow::anyhow!("saving the MFS root: {e}"))?;
         self.fs.seal_history();
         Ok(())
+    }
+}
+
+/// Who owns what the DAG gives no owner: the user running rsipfs.
+pub fn process_owner() -> Caller {
+    // SAFETY: getuid/getgid cannot fail.
+    unsafe {
+        Caller {
+            uid: libc::getuid(),
+            gid: libc::getgid(),
+        }
     }
 }
 

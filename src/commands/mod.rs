@@ -6,6 +6,7 @@
 pub mod add;
 pub mod blocks;
 pub mod dags;
+pub mod files;
 pub mod listing;
 pub mod objects;
 pub mod pins;

@@ -340,9 +340,7 @@ impl MfsFs {
         let (cid, _) = self
             .flushed_or_described(ino, &scratch)?
             .ok_or(FsError::NotSupported)?;
-        crate::mfs::Mfs::open(&scratch, Some(cid))
-            .and_then(|view| view.stat("/"))
-            .map_err(io_error)
+        crate::mfs::stat(&scratch, &cid).map_err(io_error)
     }
 
     /// `files ls`: a directory's entries, or a file as its one entry.
