@@ -641,3 +641,45 @@ fn assert_durable_then_appended(actual: &[u8], durable: &[u8], what: &str) {
         durable.len()
     );
 }
+
+#[test]
+fn files_mv_of_a_directory_nobody_opened_keeps_it_whole() {
+    if !fuse_available("files_mv_of_a_directory_nobody_opened_keeps_it_whole") {
+        return;
+    }
+    let node = Node::new();
+    node.ok(&["files", "mkdir", "-p", "/a/b/c"]);
+    let write = |path: &str, data: &[u8]| {
+        let out = node.run_stdin(&["files", "write", "-e", path], data);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    write("/a/b/c/deep.txt", b"deep\n");
+    write("/a/b/top.txt", b"top\n");
+    node.ok(&["files", "flush", "/"]);
+
+    let mount = node.mount();
+    node.ok(&["files", "mv", "/a/b", "/x"]);
+    let moved = node.ok(&["files", "stat", "--hash", "/x"]);
+    node.ok(&["files", "flush", "/"]);
+    write("/after.txt", b"written after the move\n");
+    assert_eq!(fs::read(mount.mfs_path("x/c/deep.txt")).unwrap(), b"deep\n");
+    mount.stop();
+
+    // The move and the write after it are durable.
+    assert_eq!(node.ok(&["files", "stat", "--hash", "/x"]), moved);
+    assert_eq!(node.ok(&["files", "read", "/x/c/deep.txt"]), "deep\n");
+    assert_eq!(node.ok(&["files", "read", "/x/top.txt"]), "top\n");
+    assert_eq!(
+        node.ok(&["files", "read", "/after.txt"]),
+        "written after the move\n"
+    );
+    assert!(
+        node.fails(&["files", "stat", "/a/b"])
+            .contains("/a/b: file does not exist")
+    );
+    assert!(node.ok(&["repo", "verify"]).contains("verified"));
+}

@@ -670,4 +670,6 @@ pub use attrs::{AttrStore, SavedAttr, decode as decode_attrs, encode as encode_a
 pub use paths::{Invalidate, Invalidation};
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;
