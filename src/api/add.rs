@@ -175,6 +175,8 @@ fn import(
     only_hash: bool,
     progress: bool,
 ) -> Result<(), Option<ApiError>> {
+    // Held from the first block written until the roots are pinned.
+    let _writing = (!only_hash).then(|| state.repo.gc_lock().pin_guard());
     let store: Arc<dyn Blockstore> = if only_hash {
         Arc::new(DiscardBlockstore)
     } else {

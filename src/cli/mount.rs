@@ -241,7 +241,7 @@ fn announce(repo: &Arc<Repo>, net: NetHandle) {
             } else {
                 let mut roots: Vec<Cid> = repo
                     .datastore()
-                    .pins()
+                    .and_then(|ds| ds.pins())
                     .unwrap_or_default()
                     .into_iter()
                     .map(|(cid, _)| cid)
@@ -293,7 +293,7 @@ fn mount_ipfs_tree(
     let list_roots = Box::new(move || {
         pins_repo
             .datastore()
-            .pins()
+            .and_then(|ds| ds.pins())
             .map(|pins| {
                 pins.into_iter()
                     .filter(|(_, kind)| *kind == PinKind::Recursive)
@@ -368,8 +368,13 @@ impl MfsMount {
         };
         let fs = MfsFs::new(store, root, repo.mfs_history()?, owner, persist)
             .map_err(|e| anyhow::anyhow!("opening the MFS root {root}: {e}"))?
-            .with_attrs(repo.clone());
+            .with_attrs(repo.clone())
+            .with_gc_lock(Arc::clone(repo.gc_lock()));
         let fs = Arc::new(fs);
+        let tree = Arc::downgrade(&fs);
+        repo.gc_lock().add_roots_provider(Box::new(move || {
+            tree.upgrade().map(|fs| fs.live_roots()).unwrap_or_default()
+        }));
         let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
         Ok(MfsMount {

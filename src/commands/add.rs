@@ -172,7 +172,7 @@ pub fn record(
         for root in roots {
             core.repo
                 .datastore()
-                .set_pin(&root.cid, PinKind::Recursive)
+                .and_then(|ds| ds.set_pin(&root.cid, PinKind::Recursive))
                 .map_err(|e| failed(format!("pinning: {e}")))?;
         }
     }

@@ -154,6 +154,8 @@ pub fn import(
     car: impl std::io::Read,
     pin_roots: bool,
 ) -> Result<Vec<ImportedRoot>, CommandError> {
+    // Until the roots are pinned, what is stored is rooted nowhere.
+    let _writing = core.repo.gc_lock().pin_guard();
     let imported = dag::import_car(core.store, std::io::BufReader::new(car)).map_err(failed)?;
     core.store.sync().map_err(failed)?;
     let mut results = Vec::new();
@@ -164,7 +166,7 @@ pub fn import(
         let pin_error = if dag::reachable(core.store, std::slice::from_ref(root)).is_ok() {
             core.repo
                 .datastore()
-                .set_pin(root, PinKind::Recursive)
+                .and_then(|ds| ds.set_pin(root, PinKind::Recursive))
                 .map_err(failed)?;
             String::new()
         } else {

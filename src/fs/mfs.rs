@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use super::{Attr, FileKind, FsError, Listing};
-use crate::blockstore::Blockstore;
+use crate::blockstore::{Blockstore, GcLock, GuardedStore, PinGuard};
 use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
 use crate::codec::unixfs_pb::{UnixTime, UnixfsData};
-use crate::mfs::content::{Committed, FileContent, streams_active};
+use crate::mfs::content::{Committed, FileContent};
 use crate::mfs::history::{self, Recorder};
 use crate::mfs::session_blocks::SessionBlocks;
 use crate::unixfs::dir::{self, DirEntry, DirOptions};
@@ -98,6 +98,8 @@ pub struct MfsFs {
     changed: AtomicBool,
     persist: PersistRoot,
     invalidate: Mutex<Option<Invalidate>>,
+    /// Operations that write blocks hold its pin guard (see `live_roots`).
+    gc: Arc<GcLock>,
 }
 
 #[derive(Clone, Copy)]
@@ -231,6 +233,7 @@ impl MfsFs {
             changed: AtomicBool::new(false),
             persist,
             invalidate: Mutex::new(None),
+            gc: GcLock::new(),
         })
     }
 
@@ -249,6 +252,20 @@ impl MfsFs {
             tree.attrs = Some(attrs);
         }
         self
+    }
+
+    /// Shares the repository's GC lock: garbage collection then waits for
+    /// writes in progress and keeps what `live_roots` reports.
+    pub fn with_gc_lock(mut self, gc: Arc<GcLock>) -> Self {
+        self.gc = gc;
+        self
+    }
+
+    /// Held by every operation that may write blocks, taken before any
+    /// other lock: between operations every block written is reachable
+    /// from `live_roots`.
+    fn writing(&self) -> PinGuard {
+        self.gc.pin_guard()
     }
 
     fn tree(&self) -> MutexGuard<'_, Tree> {
@@ -502,6 +519,7 @@ impl MfsFs {
     }
 
     pub fn setattr(&self, ino: u64, set: &SetAttr) -> Result<Attr, FsError> {
+        let _writing = self.writing();
         self.tree().writable(ino)?;
         let time = now();
         if let Some(size) = set.size {
@@ -577,6 +595,8 @@ impl MfsFs {
     }
 
     pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
+        // Reading a file being imported finishes the import.
+        let _writing = self.writing();
         let content = self.file_content(ino)?;
         let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
         content
@@ -585,11 +605,16 @@ impl MfsFs {
     }
 
     pub fn write(&self, ino: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {
+        let writing = self.writing();
+        // An import this write starts in the background keeps a guard of
+        // its own until it is committed.
+        let store: Arc<dyn Blockstore> =
+            Arc::new(GuardedStore::new(Arc::clone(&self.store), writing.clone()));
         let content = self.file_content(ino)?;
         {
             let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
             content
-                .write(&self.store, &self.file_opts, offset, data)
+                .write(&store, &self.file_opts, offset, data)
                 .map_err(io_error)?;
         }
         // Marked after the bytes are in: a flush in between sees them.
@@ -611,6 +636,7 @@ impl MfsFs {
         if !handle.writes {
             return Ok(());
         }
+        let _writing = self.writing();
         let content = self.file_content(handle.ino)?;
         let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
         content
@@ -650,6 +676,7 @@ impl MfsFs {
 
     /// The CID of an inode's current content (committing what it needs).
     pub fn cid_of(&self, ino: u64) -> Result<Cid, FsError> {
+        let _writing = self.writing();
         let mut tree = self.tree();
         let flushed = tree.flush(&self.store, &self.file_opts, &self.dir_opts, ino, true)?;
         flushed
@@ -660,6 +687,7 @@ impl MfsFs {
     /// Commits everything (files still open for writing too when `all`),
     /// makes the blocks durable and persists the new root. Returns the root.
     pub fn sync(&self, all: bool) -> Result<Cid, FsError> {
+        let writing = self.writing();
         let had_changes = self.changed.swap(false, Ordering::SeqCst);
         let mut tree = self.tree();
         let flushed = tree.flush(&self.store, &self.file_opts, &self.dir_opts, ROOT_INO, all);
@@ -684,7 +712,7 @@ impl MfsFs {
             if root != tree.persisted {
                 (self.persist)(&root, &head).map_err(FsError::Io)?;
                 tree.persisted = root;
-                self.remove_dead_versions(&tree);
+                self.remove_dead_versions(&tree, &writing);
             }
         }
         Ok(root)
@@ -699,31 +727,27 @@ impl MfsFs {
     /// Deletes blocks this mount wrote that nothing uses any more: versions
     /// of files replaced since. Every file's last committed version stays,
     /// whether or not the tree links it yet.
-    fn remove_dead_versions(&self, tree: &Tree) {
-        if streams_active() > 0 {
+    /// Runs only when no other operation nor import writes blocks (the GC
+    /// lock taken exclusively), so that nothing in flight looks dead.
+    fn remove_dead_versions(&self, tree: &Tree, writing: &PinGuard) {
+        let Some(_alone) = writing.try_exclusive() else {
             return;
-        }
-        let mut live = vec![tree.persisted, tree.empty_file.cid];
-        live.extend(tree.recorder.head());
-        for inode in tree.inodes.values() {
-            if let Body::File(content) = &inode.body
-                && let Some(committed) = content
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .committed()
-            {
-                live.push(committed.cid);
-            }
-            if let Some((cid, _)) = inode.stored {
-                live.push(cid);
-            }
-        }
-        match self.created.sweep(&live) {
+        };
+        match self.created.sweep(&tree.live_roots()) {
             Ok(0) => {}
             Ok(removed) => tracing::debug!("MFS: removed {removed} blocks of replaced versions"),
             Err(err) => tracing::warn!("MFS: removing replaced versions: {err}"),
         }
     }
+
+    /// What garbage collection must keep besides the persisted root: the
+    /// last committed version of every file and the stored form of every
+    /// node, flushed into a persisted root or not. Asked under the GC
+    /// lock, when no operation is writing.
+    pub fn live_roots(&self) -> Vec<Cid> {
+        self.tree().live_roots()
+    }
+
 
     /// Whether anything changed since the last flush.
     pub fn has_changes(&self) -> bool {
@@ -762,6 +786,25 @@ pub fn spawn_flusher(
 }
 
 impl Tree {
+    fn live_roots(&self) -> Vec<Cid> {
+        let mut live = vec![self.persisted, self.empty_file.cid];
+        live.extend(self.recorder.head());
+        for inode in self.inodes.values() {
+            if let Body::File(content) = &inode.body
+                && let Some(committed) = content
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .committed()
+            {
+                live.push(committed.cid);
+            }
+            if let Some((cid, _)) = inode.stored {
+                live.push(cid);
+            }
+        }
+        live
+    }
+
     /// Past versions are read-only.
     fn writable(&self, ino: u64) -> Result<(), FsError> {
         if self.get(ino)?.frozen {
