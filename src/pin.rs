@@ -194,3 +194,43 @@ pub fn gc(repo: &Repo) -> Result<Vec<Cid>, PinError> {
 }
 
 use crate::blockstore::Blockstore;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::cid::CidBuilder;
+    use crate::repo::InitOptions;
+
+    #[test]
+    fn gc_waits_for_writers_and_keeps_what_providers_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = std::sync::Arc::new(Repo::init(dir.path(), &InitOptions::default()).unwrap());
+        let builder = CidBuilder::default();
+        let block = |text: &[u8]| {
+            let cid = builder.cid_of(crate::codec::cid::RAW, text);
+            repo.blocks().put(&cid, text).unwrap();
+            cid
+        };
+        let writing = repo.gc_lock().pin_guard();
+        let (reported, dropped) = (block(b"in a running MFS tree"), block(b"garbage"));
+        repo.gc_lock()
+            .add_roots_provider(Box::new(move || vec![reported]));
+        let collector = {
+            let repo = std::sync::Arc::clone(&repo);
+            std::thread::spawn(move || gc(&repo).unwrap())
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !repo.gc_lock().collector_waiting() {
+            assert!(std::time::Instant::now() < deadline, "gc never queued");
+            std::thread::yield_now();
+        }
+        assert!(
+            repo.blocks().has(&dropped).unwrap(),
+            "gc ran under a pin guard"
+        );
+        drop(writing);
+        let removed = collector.join().unwrap();
+        assert_eq!(removed, vec![dropped]);
+        assert!(repo.blocks().has(&reported).unwrap());
+    }
+}

@@ -213,7 +213,10 @@ fn assert_datastore_error(node: &Node, args: &[&str]) -> String {
     let out = node.run(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-    assert!(!stderr.contains("thread 'main'"), "{args:?} panicked: {stderr}");
+    assert!(
+        !stderr.contains("thread 'main'"),
+        "{args:?} panicked: {stderr}"
+    );
     let file = node.repo().join("datastore/rsipfs.redb");
     assert!(
         stderr.contains(&file.display().to_string()),
@@ -311,7 +314,10 @@ fn gc_refuses_when_a_root_block_is_missing() {
     let missing = |cid: &str| flatfs.block_path(parse_cid(cid).expect("cid").hash());
 
     // The MFS root's block goes missing.
-    let root = node.ok(&["files", "stat", "--hash", "/"]).trim().to_string();
+    let root = node
+        .ok(&["files", "stat", "--hash", "/"])
+        .trim()
+        .to_string();
     let root_block = missing(&root);
     let saved = std::fs::read(&root_block).expect("root block");
     std::fs::remove_file(&root_block).expect("rm root block");

@@ -63,7 +63,10 @@ fn gc_during_add_and_files_write_keeps_what_they_wrote() {
                 "files write: {}",
                 String::from_utf8_lossy(&write.stderr)
             );
-            String::from_utf8(add.stdout).expect("utf-8").trim().to_string()
+            String::from_utf8(add.stdout)
+                .expect("utf-8")
+                .trim()
+                .to_string()
         });
         assert!(collections > 0);
         node.ok(&["repo", "gc", "--quiet"]);

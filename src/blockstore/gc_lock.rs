@@ -99,6 +99,12 @@ impl GcLock {
     fn holders(&self) -> usize {
         self.state().holders
     }
+
+    /// Whether a collection waits for writers to finish.
+    #[cfg(test)]
+    pub(crate) fn collector_waiting(&self) -> bool {
+        self.state().collectors_waiting > 0
+    }
 }
 
 impl PinGuard {
@@ -208,11 +214,17 @@ mod tests {
         waiting.recv().unwrap();
         // Wait until the collector is queued, then check it stays queued.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while lock.state().collectors_waiting == 0 {
-            assert!(std::time::Instant::now() < deadline, "collector never queued");
+        while !lock.collector_waiting() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "collector never queued"
+            );
             std::thread::yield_now();
         }
-        assert!(!collected.load(Ordering::SeqCst), "gc ran under a pin guard");
+        assert!(
+            !collected.load(Ordering::SeqCst),
+            "gc ran under a pin guard"
+        );
         let copy = writer.clone();
         drop(writer);
         assert!(!collected.load(Ordering::SeqCst), "a clone still protects");
@@ -257,8 +269,8 @@ mod tests {
     #[test]
     fn providers_report_under_the_exclusive_guard() {
         let lock = GcLock::new();
-        let cid = crate::codec::cid::parse_cid("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn")
-            .unwrap();
+        let cid =
+            crate::codec::cid::parse_cid("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn").unwrap();
         lock.add_roots_provider(Box::new(move || vec![cid]));
         let gc = lock.gc_guard();
         assert_eq!(lock.extra_roots(&gc), vec![cid]);

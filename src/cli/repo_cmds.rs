@@ -143,7 +143,11 @@ fn fsck(ctx: &Ctx) -> Result<()> {
             rsipfs::repo::PinKind::Recursive => "recursive",
             rsipfs::repo::PinKind::Direct => "direct",
         };
-        writeln!(out, "recovered pin {} {kind}", rsipfs::codec::cid_string(cid))?;
+        writeln!(
+            out,
+            "recovered pin {} {kind}",
+            rsipfs::codec::cid_string(cid)
+        )?;
     }
     for (key, value) in &rebuilt.keys {
         match rsipfs::codec::cid::cid_from_bytes(value) {

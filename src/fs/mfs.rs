@@ -748,7 +748,6 @@ impl MfsFs {
         self.tree().live_roots()
     }
 
-
     /// Whether anything changed since the last flush.
     pub fn has_changes(&self) -> bool {
         self.changed.load(Ordering::SeqCst)

@@ -81,7 +81,8 @@ impl crate::fs::mfs::AttrStore for Repo {
         let encoded = crate::fs::mfs::encode_attrs(entries);
         if let Err(err) = self
             .datastore()
-            .and_then(|ds| ds.put_summaries(&[(attrs_key(dir), encoded)])) {
+            .and_then(|ds| ds.put_summaries(&[(attrs_key(dir), encoded)]))
+        {
             tracing::warn!("could not record MFS attributes: {err}");
         }
     }

@@ -198,10 +198,9 @@ impl Datastore {
         drop(known);
         match contain(|| f(&self.db)) {
             Ok(result) => result.map_err(|err| match err {
-                RepoError::Datastore(reason) => RepoError::Datastore(format!(
-                    "{}: {reason}",
-                    self.file.display()
-                )),
+                RepoError::Datastore(reason) => {
+                    RepoError::Datastore(format!("{}: {reason}", self.file.display()))
+                }
                 other => other,
             }),
             Err(panic) => {
@@ -420,7 +419,9 @@ impl Datastore {
         {
             let mut table = txn.open_table(KV).map_err(db_err)?;
             for (key, value) in &wanted.keys {
-                table.insert(key.as_str(), value.as_slice()).map_err(db_err)?;
+                table
+                    .insert(key.as_str(), value.as_slice())
+                    .map_err(db_err)?;
             }
         }
         txn.commit().map_err(db_err)?;
@@ -544,7 +545,10 @@ mod tests {
             std::fs::write(&file, &damage).unwrap();
             match Datastore::open(&ds_dir, &journal) {
                 Err(err @ RepoError::DatastoreDamaged { .. }) => {
-                    assert!(err.to_string().contains(&file.display().to_string()), "{err}");
+                    assert!(
+                        err.to_string().contains(&file.display().to_string()),
+                        "{err}"
+                    );
                     assert!(err.to_string().contains("repo fsck"), "{err}");
                 }
                 other => panic!("expected DatastoreDamaged, got {:?}", other.err()),

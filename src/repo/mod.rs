@@ -15,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 
 pub use config::default_config;
 pub use datastore::{DATASTORE_FILE, Datastore, PinKind, Rebuilt};
-pub use journal::JOURNAL_FILE;
 pub use flatfs::FlatFs;
+pub use journal::JOURNAL_FILE;
 pub use lock::RepoLock;
 
 use crate::blockstore::{Blockstore, GcLock};
@@ -77,7 +77,9 @@ impl RepoError {
     /// The same error again (for one kept to be given on every use).
     fn duplicate(&self) -> RepoError {
         match self {
-            RepoError::DatastoreMissing { path } => RepoError::DatastoreMissing { path: path.clone() },
+            RepoError::DatastoreMissing { path } => {
+                RepoError::DatastoreMissing { path: path.clone() }
+            }
             RepoError::DatastoreDamaged { path, reason } => RepoError::DatastoreDamaged {
                 path: path.clone(),
                 reason: reason.clone(),

@@ -172,6 +172,63 @@ fn replaced_versions_leave_no_blocks_behind() {
     assert_eq!(s.fs.read(f, 0, 2_000_000).unwrap(), expected);
 }
 
+/// Item 8 of issue 18: the sweep of dead versions runs only when no other
+/// writer holds the GC lock (an add, or an import into the tree running in
+/// the background), so nothing in flight can look dead to it.
+#[test]
+fn dead_versions_are_swept_only_while_no_other_writer_is_at_work() {
+    let s = setup();
+    let gc = crate::blockstore::GcLock::new();
+    let fs = s.fs.with_gc_lock(Arc::clone(&gc));
+    let f = file(&fs, ROOT_INO, "f", b"first version");
+    fs.sync(true).unwrap();
+    let replace = |data: &[u8]| {
+        let fh = fs.open(f, true).unwrap();
+        fs.setattr(
+            f,
+            &SetAttr {
+                size: Some(0),
+                ..SetAttr::default()
+            },
+        )
+        .unwrap();
+        fs.write(f, 0, data).unwrap();
+        fs.flush_handle(fh).unwrap();
+        fs.release(fh);
+        fs.cid_of(f).unwrap()
+    };
+    let first = fs.cid_of(f).unwrap();
+
+    let other_writer = gc.pin_guard();
+    let second = replace(b"second version");
+    fs.sync(true).unwrap();
+    assert!(
+        s.store.has(&first).unwrap(),
+        "swept under another writer's guard"
+    );
+    drop(other_writer);
+
+    // An import into the tree runs in the background (past 4 MiB).
+    let big: Vec<u8> = (0..5u32 << 20).map(|i| (i % 251) as u8).collect();
+    let (attr, fh) = fs
+        .create(Caller::default(), ROOT_INO, "big", 0o644)
+        .unwrap();
+    fs.write(attr.ino, 0, &big).unwrap();
+    replace(b"third version");
+    fs.sync(false).unwrap();
+    assert!(
+        s.store.has(&second).unwrap(),
+        "swept while an import was in flight"
+    );
+
+    fs.flush_handle(fh).unwrap();
+    fs.release(fh);
+    fs.sync(true).unwrap();
+    assert!(!s.store.has(&first).unwrap() && !s.store.has(&second).unwrap());
+    assert_eq!(fs.read(attr.ino, 0, 6 << 20).unwrap(), big);
+    assert_eq!(fs.read(f, 0, 100).unwrap(), b"third version");
+}
+
 #[derive(Default)]
 struct MemoryAttrs(StdMutex<std::collections::HashMap<Cid, Vec<(String, SavedAttr)>>>);
 
