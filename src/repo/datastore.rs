@@ -565,6 +565,38 @@ mod tests {
     }
 
     #[test]
+    fn a_repository_from_before_the_journal_gets_one_with_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ds_dir, journal_path) = (dir.path().join("datastore"), journal(dir.path()));
+        let cid = parse_cid("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn").unwrap();
+        drop(
+            Datastore::create(&ds_dir, &journal_path)
+                .and_then(|ds| ds.set_pin(&cid, PinKind::Direct)),
+        );
+        std::fs::remove_file(&journal_path).unwrap();
+        drop(Datastore::open(&ds_dir, &journal_path).unwrap());
+        let replay = journal::read(&journal_path).unwrap();
+        assert_eq!(replay.changes, vec![Change::Pin(cid, PinKind::Direct)]);
+    }
+
+    #[test]
+    fn a_change_journaled_but_not_committed_is_recovered() {
+        // What a kill -9 between the journal write and the commit leaves.
+        let dir = tempfile::tempdir().unwrap();
+        let (ds_dir, journal_path) = (dir.path().join("datastore"), journal(dir.path()));
+        let cid = parse_cid("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn").unwrap();
+        drop(Datastore::create(&ds_dir, &journal_path).unwrap());
+        Journal::open(&journal_path)
+            .unwrap()
+            .append(&[Change::Pin(cid, PinKind::Recursive)])
+            .unwrap();
+        let rebuilt = Datastore::rebuild(&ds_dir, &journal_path).unwrap().unwrap();
+        assert_eq!(rebuilt.pins, vec![(cid, PinKind::Recursive)]);
+        let ds = Datastore::open(&ds_dir, &journal_path).unwrap();
+        assert_eq!(ds.pins().unwrap(), vec![(cid, PinKind::Recursive)]);
+    }
+
+    #[test]
     fn the_journal_is_compacted_to_the_current_state() {
         let dir = tempfile::tempdir().unwrap();
         let (ds_dir, journal_path) = (dir.path().join("datastore"), journal(dir.path()));
