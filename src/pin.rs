@@ -54,16 +54,19 @@ impl PinFilter {
 /// Pins `cid`; a recursive pin first checks the whole DAG is present.
 pub fn add(repo: &Repo, cid: &Cid, recursive: bool) -> Result<(), PinError> {
     // From the check that the blocks are there until the pin holds them.
-    let _writing = repo.gc_lock().pin_guard();
+    let writing = repo.gc_lock().pin_guard();
     if recursive {
-        dag::reachable(repo.blocks(), std::slice::from_ref(cid))?;
+        let blocks = dag::reachable(repo.blocks(), std::slice::from_ref(cid))?;
         repo.datastore()?.set_pin(cid, PinKind::Recursive)?;
+        repo.gc_lock().rooted(&writing, &blocks);
     } else {
         crate::blockstore::get_required(repo.blocks(), cid).map_err(DagError::from)?;
         let already_recursive = pin_kind(repo, cid)? == Some(PinKind::Recursive);
         if !already_recursive {
             repo.datastore()?.set_pin(cid, PinKind::Direct)?;
         }
+        repo.gc_lock()
+            .rooted(&writing, &HashSet::from([cid.hash().to_bytes()]));
     }
     Ok(())
 }

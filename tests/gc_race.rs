@@ -81,3 +81,39 @@ fn gc_during_add_and_files_write_keeps_what_they_wrote() {
         "verified repo integrity"
     );
 }
+
+/// The daemon's MFS tree deletes the blocks of file versions it replaced;
+/// blocks a pin took meanwhile (`add` of the same bytes, `pin add` of the
+/// file) are not its to delete any more.
+#[test]
+fn replacing_an_mfs_file_keeps_the_blocks_a_pin_took() {
+    let node = Node::new();
+    let _daemon = start_daemon(&node);
+    let first = noise(1 << 20, 7);
+    std::fs::write(node.work().join("first"), &first).expect("write");
+    node.ok(&["files", "write", "-e", "/added", "first"]);
+    let pinned_file = node.run_stdin(&["files", "write", "-e", "/pinned"], b"pinned from MFS\n");
+    assert!(pinned_file.status.success());
+    node.ok(&["files", "flush", "/"]);
+    let added = node.ok(&["add", "-Q", "first"]).trim().to_string();
+    let pinned = node
+        .ok(&["files", "stat", "--hash", "/pinned"])
+        .trim()
+        .to_string();
+    node.ok(&["pin", "add", &pinned]);
+    for path in ["/added", "/pinned"] {
+        let out = node.run_stdin(&["files", "write", "-t", path], b"replaced\n");
+        assert!(out.status.success());
+    }
+    node.ok(&["files", "flush", "/"]);
+    assert!(
+        node.ok_bytes(&["cat", &added]) == first,
+        "the added file lost blocks"
+    );
+    assert_eq!(node.ok(&["cat", &pinned]), "pinned from MFS\n");
+    assert_eq!(node.ok(&["files", "read", "/added"]), "replaced\n");
+    assert_eq!(
+        node.ok(&["repo", "verify"]).trim(),
+        "verified repo integrity"
+    );
+}

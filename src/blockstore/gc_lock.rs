@@ -10,6 +10,7 @@
 //! waiting would block the second one forever. A holder that needs another
 //! guard (for work handed to another thread) clones its own instead.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -21,11 +22,17 @@ use crate::codec::cid::Cid;
 /// and unflushed files); asked under the exclusive guard.
 pub type RootsProvider = Box<dyn Fn() -> Vec<Cid> + Send + Sync>;
 
+/// Told which blocks (by multihash bytes) were just rooted: an owner that
+/// deletes blocks it wrote once it stops using them (a running MFS tree)
+/// must leave these alone from then on.
+pub type RootedListener = Box<dyn Fn(&HashSet<Vec<u8>>) + Send + Sync>;
+
 #[derive(Default)]
 pub struct GcLock {
     state: Mutex<State>,
     changed: Condvar,
     providers: Mutex<Vec<RootsProvider>>,
+    listeners: Mutex<Vec<RootedListener>>,
 }
 
 #[derive(Default)]
@@ -86,6 +93,25 @@ impl GcLock {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(provider);
+    }
+
+    pub fn add_rooted_listener(&self, listener: RootedListener) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(listener);
+    }
+
+    /// Announces blocks a pin now holds (with its writer's guard held, so
+    /// that no sweep runs in between).
+    pub fn rooted(&self, _writing: &PinGuard, blocks: &HashSet<Vec<u8>>) {
+        if blocks.is_empty() {
+            return;
+        }
+        let listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        for listener in listeners.iter() {
+            listener(blocks);
+        }
     }
 
     /// What the providers report; only a collector may ask, so that no
@@ -178,6 +204,55 @@ impl Blockstore for GuardedStore {
     }
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
         self.inner.put(cid, data)
+    }
+    fn delete(&self, cid: &Cid) -> Result<bool> {
+        self.inner.delete(cid)
+    }
+    fn sync(&self) -> Result<()> {
+        self.inner.sync()
+    }
+    fn all_keys(&self) -> Result<Vec<Cid>> {
+        self.inner.all_keys()
+    }
+}
+
+/// A store that notes every block put through it (by multihash bytes),
+/// present before or not: what a writer announces as rooted.
+pub struct RecordingStore {
+    inner: Arc<dyn Blockstore>,
+    put: Mutex<HashSet<Vec<u8>>>,
+}
+
+impl RecordingStore {
+    pub fn new(inner: Arc<dyn Blockstore>) -> Self {
+        RecordingStore {
+            inner,
+            put: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn take_put(&self) -> HashSet<Vec<u8>> {
+        std::mem::take(&mut *self.put.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Blockstore for RecordingStore {
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        self.inner.get(cid)
+    }
+    fn get_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        self.inner.get_shared(cid)
+    }
+    fn has(&self, cid: &Cid) -> Result<bool> {
+        self.inner.has(cid)
+    }
+    fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
+        self.inner.put(cid, data)?;
+        self.put
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cid.hash().to_bytes());
+        Ok(())
     }
     fn delete(&self, cid: &Cid) -> Result<bool> {
         self.inner.delete(cid)

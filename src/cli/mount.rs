@@ -375,6 +375,14 @@ impl MfsMount {
         repo.gc_lock().add_roots_provider(Box::new(move || {
             tree.upgrade().map(|fs| fs.live_roots()).unwrap_or_default()
         }));
+        let tree = Arc::downgrade(&fs);
+        repo.gc_lock().add_rooted_listener(Box::new(
+            move |blocks: &std::collections::HashSet<Vec<u8>>| {
+                if let Some(fs) = tree.upgrade() {
+                    fs.keep_blocks(blocks);
+                }
+            },
+        ));
         let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
         Ok(MfsMount {

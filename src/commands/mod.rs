@@ -33,7 +33,7 @@ impl<'a> Core<'a> {
 
     /// Stores one block durably, pinned if asked.
     pub fn store_block(&self, cid: &Cid, data: &[u8], pin: bool) -> Result<(), CommandError> {
-        let _writing = self.repo.gc_lock().pin_guard();
+        let writing = self.repo.gc_lock().pin_guard();
         self.store.put(cid, data).map_err(failed)?;
         self.store.sync().map_err(failed)?;
         if pin {
@@ -41,6 +41,8 @@ impl<'a> Core<'a> {
                 .datastore()
                 .and_then(|ds| ds.set_pin(cid, crate::repo::PinKind::Recursive))
                 .map_err(failed)?;
+            let block = std::collections::HashSet::from([cid.hash().to_bytes()]);
+            self.repo.gc_lock().rooted(&writing, &block);
         }
         Ok(())
     }

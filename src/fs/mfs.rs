@@ -740,6 +740,12 @@ impl MfsFs {
         }
     }
 
+    /// Blocks (multihash bytes) a pin now holds: the sweep of dead versions
+    /// leaves them alone even when this tree stops using them.
+    pub fn keep_blocks(&self, blocks: &std::collections::HashSet<Vec<u8>>) {
+        self.created.forget(blocks);
+    }
+
     /// What garbage collection must keep besides the persisted root: the
     /// last committed version of every file and the stored form of every
     /// node, flushed into a persisted root or not. Asked under the GC
