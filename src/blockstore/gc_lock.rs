@@ -8,7 +8,14 @@
 //!
 //! A guard is never taken by a thread that already holds one: a collector
 //! waiting would block the second one forever. A holder that needs another
-//! guard (for work handed to another thread) clones its own instead.
+//! guard clones its own instead.
+//!
+//! Work that outlives the operation that started it (an MFS file imported
+//! in the background while it is being written) holds no guard between
+//! its writes: a collection waiting for it would block the next write,
+//! which that work waits for. It writes through an [`InFlightStore`]
+//! instead: each put pauses only while a collection runs, and what it put
+//! is reported as roots until its result is linked.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -65,6 +72,20 @@ impl GcLock {
     pub fn pin_guard(self: &Arc<Self>) -> PinGuard {
         let mut state = self.state();
         while state.collecting || state.collectors_waiting > 0 {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        state.holders += 1;
+        PinGuard {
+            lock: Arc::clone(self),
+        }
+    }
+
+    /// A guard for one write of background work: waits only while a
+    /// collection runs or is about to take the lock, never for a waiting
+    /// one (the operation it waits for may be waiting for this write).
+    fn background_guard(self: &Arc<Self>) -> PinGuard {
+        let mut state = self.state();
+        while state.collecting || (state.collectors_waiting > 0 && state.holders == 0) {
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
         state.holders += 1;
@@ -175,24 +196,35 @@ impl Drop for GcGuard {
     }
 }
 
-/// A store that holds a [`PinGuard`] for as long as it lives: work handed
-/// to another thread (a background import) keeps its blocks protected
-/// until that thread lets go of the store.
-pub struct GuardedStore {
+/// The store of background work (see the module notes): every put waits
+/// while a collection runs, and the blocks put are kept for [`written`]
+/// (the roots a collection must keep until the work's result is linked).
+///
+/// [`written`]: InFlightStore::written
+pub struct InFlightStore {
     inner: Arc<dyn Blockstore>,
-    _guard: PinGuard,
+    lock: Arc<GcLock>,
+    written: Mutex<Vec<Cid>>,
 }
 
-impl GuardedStore {
-    pub fn new(inner: Arc<dyn Blockstore>, guard: PinGuard) -> Self {
-        GuardedStore {
+impl InFlightStore {
+    pub fn new(inner: Arc<dyn Blockstore>, lock: Arc<GcLock>) -> Self {
+        InFlightStore {
             inner,
-            _guard: guard,
+            lock,
+            written: Mutex::new(Vec::new()),
         }
+    }
+
+    pub fn written(&self) -> Vec<Cid> {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
-impl Blockstore for GuardedStore {
+impl Blockstore for InFlightStore {
     fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
         self.inner.get(cid)
     }
@@ -203,7 +235,13 @@ impl Blockstore for GuardedStore {
         self.inner.has(cid)
     }
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
-        self.inner.put(cid, data)
+        let _writing = self.lock.background_guard();
+        self.inner.put(cid, data)?;
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(*cid);
+        Ok(())
     }
     fn delete(&self, cid: &Cid) -> Result<bool> {
         self.inner.delete(cid)
@@ -325,6 +363,41 @@ mod tests {
         drop(gc);
         rx.recv_timeout(Duration::from_secs(10)).unwrap();
         writer.join().unwrap();
+    }
+
+    #[test]
+    fn background_writes_pause_for_a_running_collection_only() {
+        let lock = GcLock::new();
+        let operation = lock.pin_guard();
+        let collector = {
+            let lock = Arc::clone(&lock);
+            std::thread::spawn(move || drop(lock.gc_guard()))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !lock.collector_waiting() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "collector never queued"
+            );
+            std::thread::yield_now();
+        }
+        // The operation may be waiting for this write: it must not wait.
+        drop(lock.background_guard());
+        drop(operation);
+        collector.join().unwrap();
+        let gc = lock.gc_guard();
+        let (tx, rx) = mpsc::channel();
+        let background = {
+            let lock = Arc::clone(&lock);
+            std::thread::spawn(move || {
+                let _write = lock.background_guard();
+                tx.send(()).unwrap();
+            })
+        };
+        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+        drop(gc);
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        background.join().unwrap();
     }
 
     #[test]

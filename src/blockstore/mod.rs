@@ -14,7 +14,7 @@ use bytes::Bytes;
 use crate::codec::cid::{Cid, is_identity};
 
 pub use discard::DiscardBlockstore;
-pub use gc_lock::{GcGuard, GcLock, GuardedStore, PinGuard, RecordingStore};
+pub use gc_lock::{GcGuard, GcLock, InFlightStore, PinGuard, RecordingStore};
 pub use memory::MemoryBlockstore;
 pub use write_behind::WriteBehind;
 

@@ -11,11 +11,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime};
 
 use super::{Attr, FileKind, FsError, Listing};
-use crate::blockstore::{Blockstore, GcLock, GuardedStore, PinGuard};
+use crate::blockstore::{Blockstore, GcLock, InFlightStore, PinGuard};
 use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
 use crate::codec::unixfs_pb::{UnixTime, UnixfsData};
@@ -100,6 +100,8 @@ pub struct MfsFs {
     invalidate: Mutex<Option<Invalidate>>,
     /// Operations that write blocks hold its pin guard (see `live_roots`).
     gc: Arc<GcLock>,
+    /// The stores of imports running in the background.
+    in_flight: Mutex<Vec<Weak<InFlightStore>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -234,6 +236,7 @@ impl MfsFs {
             persist,
             invalidate: Mutex::new(None),
             gc: GcLock::new(),
+            in_flight: Mutex::new(Vec::new()),
         })
     }
 
@@ -605,17 +608,26 @@ impl MfsFs {
     }
 
     pub fn write(&self, ino: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {
-        let writing = self.writing();
-        // An import this write starts in the background keeps a guard of
-        // its own until it is committed.
-        let store: Arc<dyn Blockstore> =
-            Arc::new(GuardedStore::new(Arc::clone(&self.store), writing.clone()));
+        let _writing = self.writing();
+        // An import this write starts in the background keeps the store:
+        // what it puts counts as live until the file is committed.
+        let in_flight = Arc::new(InFlightStore::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.gc),
+        ));
+        let store: Arc<dyn Blockstore> = in_flight.clone();
         let content = self.file_content(ino)?;
         {
             let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
             content
                 .write(&store, &self.file_opts, offset, data)
                 .map_err(io_error)?;
+        }
+        drop(store);
+        if Arc::strong_count(&in_flight) > 1 {
+            let mut running = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            running.retain(|store| store.strong_count() > 0);
+            running.push(Arc::downgrade(&in_flight));
         }
         // Marked after the bytes are in: a flush in between sees them.
         let mut tree = self.tree();
@@ -727,13 +739,16 @@ impl MfsFs {
     /// Deletes blocks this mount wrote that nothing uses any more: versions
     /// of files replaced since. Every file's last committed version stays,
     /// whether or not the tree links it yet.
-    /// Runs only when no other operation nor import writes blocks (the GC
-    /// lock taken exclusively), so that nothing in flight looks dead.
+    /// Runs only when no other operation writes blocks (the GC lock taken
+    /// exclusively; background imports pause), and keeps what imports in
+    /// flight have put, so that nothing in flight looks dead.
     fn remove_dead_versions(&self, tree: &Tree, writing: &PinGuard) {
         let Some(_alone) = writing.try_exclusive() else {
             return;
         };
-        match self.created.sweep(&tree.live_roots()) {
+        let mut live = tree.live_roots();
+        live.extend(self.in_flight_roots());
+        match self.created.sweep(&live) {
             Ok(0) => {}
             Ok(removed) => tracing::debug!("MFS: removed {removed} blocks of replaced versions"),
             Err(err) => tracing::warn!("MFS: removing replaced versions: {err}"),
@@ -751,7 +766,19 @@ impl MfsFs {
     /// node, flushed into a persisted root or not. Asked under the GC
     /// lock, when no operation is writing.
     pub fn live_roots(&self) -> Vec<Cid> {
-        self.tree().live_roots()
+        let mut live = self.tree().live_roots();
+        live.extend(self.in_flight_roots());
+        live
+    }
+
+    /// Every block the imports running in the background have put.
+    fn in_flight_roots(&self) -> Vec<Cid> {
+        let running = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        running
+            .iter()
+            .filter_map(Weak::upgrade)
+            .flat_map(|store| store.written())
+            .collect()
     }
 
     /// Whether anything changed since the last flush.

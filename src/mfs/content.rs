@@ -339,8 +339,8 @@ impl Appending {
 }
 
 impl Stream {
-    /// `store` may hold a GC pin guard (see `fs::mfs`): the worker keeps
-    /// it, and with it its blocks, until it ends.
+    /// `store` may be an `InFlightStore` (see `fs::mfs`): the worker keeps
+    /// it, so what it puts counts as live until the file is committed.
     fn start(store: Arc<dyn Blockstore>, opts: FileOptions) -> Self {
         let (tx, rx) = sync_channel(STREAM_DEPTH);
         let handle = std::thread::Builder::new()
