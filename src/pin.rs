@@ -19,6 +19,16 @@ pub enum PinError {
     PinnedRecursively(String),
     #[error("{0} is pinned indirectly by {1}")]
     PinnedIndirectly(String, String),
+    #[error(
+        "refusing to collect garbage, nothing was deleted: {root} ({what}) cannot be read in \
+         full: {source}. Restore the missing blocks, or unpin it / fix the MFS tree first"
+    )]
+    RootUnreadable {
+        root: String,
+        what: &'static str,
+        #[source]
+        source: DagError,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,15 +53,20 @@ impl PinFilter {
 
 /// Pins `cid`; a recursive pin first checks the whole DAG is present.
 pub fn add(repo: &Repo, cid: &Cid, recursive: bool) -> Result<(), PinError> {
+    // From the check that the blocks are there until the pin holds them.
+    let writing = repo.gc_lock().pin_guard();
     if recursive {
-        dag::reachable(repo.blocks(), std::slice::from_ref(cid))?;
-        repo.datastore().set_pin(cid, PinKind::Recursive)?;
+        let blocks = dag::reachable(repo.blocks(), std::slice::from_ref(cid))?;
+        repo.datastore()?.set_pin(cid, PinKind::Recursive)?;
+        repo.gc_lock().rooted(&writing, &blocks);
     } else {
         crate::blockstore::get_required(repo.blocks(), cid).map_err(DagError::from)?;
         let already_recursive = pin_kind(repo, cid)? == Some(PinKind::Recursive);
         if !already_recursive {
-            repo.datastore().set_pin(cid, PinKind::Direct)?;
+            repo.datastore()?.set_pin(cid, PinKind::Direct)?;
         }
+        repo.gc_lock()
+            .rooted(&writing, &HashSet::from([cid.hash().to_bytes()]));
     }
     Ok(())
 }
@@ -59,7 +74,7 @@ pub fn add(repo: &Repo, cid: &Cid, recursive: bool) -> Result<(), PinError> {
 pub fn remove(repo: &Repo, cid: &Cid, recursive: bool) -> Result<(), PinError> {
     match pin_kind(repo, cid)? {
         Some(PinKind::Recursive) if !recursive => Err(PinError::PinnedRecursively(cid_string(cid))),
-        Some(_) => Ok(repo.datastore().remove_pin(cid)?),
+        Some(_) => Ok(repo.datastore()?.remove_pin(cid)?),
         None => match indirect_parent(repo, cid)? {
             Some(parent) => Err(PinError::PinnedIndirectly(
                 cid_string(cid),
@@ -72,7 +87,7 @@ pub fn remove(repo: &Repo, cid: &Cid, recursive: bool) -> Result<(), PinError> {
 
 fn pin_kind(repo: &Repo, cid: &Cid) -> Result<Option<PinKind>, PinError> {
     Ok(repo
-        .datastore()
+        .datastore()?
         .pins()?
         .into_iter()
         .find(|(c, _)| c.hash() == cid.hash())
@@ -80,7 +95,7 @@ fn pin_kind(repo: &Repo, cid: &Cid) -> Result<Option<PinKind>, PinError> {
 }
 
 fn indirect_parent(repo: &Repo, cid: &Cid) -> Result<Option<Cid>, PinError> {
-    for (root, kind) in repo.datastore().pins()? {
+    for (root, kind) in repo.datastore()?.pins()? {
         if kind == PinKind::Recursive
             && dag::reachable(repo.blocks(), &[root])?.contains(&cid.hash().to_bytes())
         {
@@ -92,7 +107,7 @@ fn indirect_parent(repo: &Repo, cid: &Cid) -> Result<Option<Cid>, PinError> {
 
 /// Pins matching `filter` as (CID, "recursive" | "direct" | "indirect").
 pub fn list(repo: &Repo, filter: PinFilter) -> Result<Vec<(Cid, &'static str)>, PinError> {
-    let pins = repo.datastore().pins()?;
+    let pins = repo.datastore()?.pins()?;
     let mut out = Vec::new();
     for (cid, kind) in &pins {
         let (wanted, name) = match kind {
@@ -127,24 +142,50 @@ pub fn list(repo: &Repo, filter: PinFilter) -> Result<Vec<(Cid, &'static str)>, 
     Ok(out)
 }
 
-/// Removes every block not reachable from a pin or the MFS root; returns the
-/// removed keys. Direct pins keep only their own block.
+/// Removes every block not reachable from a pin, the MFS root, its history
+/// or a root a running MFS tree reports; returns the removed keys. Direct
+/// pins keep only their own block. Waits for writers holding a pin guard,
+/// and refuses (deleting nothing) when any root cannot be read in full.
 pub fn gc(repo: &Repo) -> Result<Vec<Cid>, PinError> {
+    let collecting = repo.gc_lock().gc_guard();
+    let mut roots: Vec<(Cid, &'static str)> = Vec::new();
     let mut keep: HashSet<Vec<u8>> = HashSet::new();
-    for (cid, kind) in repo.datastore().pins()? {
+    for (cid, kind) in repo.datastore()?.pins()? {
         match kind {
-            PinKind::Recursive => keep.extend(dag::reachable(repo.blocks(), &[cid])?),
+            PinKind::Recursive => roots.push((cid, "a recursive pin")),
             PinKind::Direct => {
+                crate::blockstore::get_required(repo.blocks(), &cid).map_err(|e| {
+                    PinError::RootUnreadable {
+                        root: cid_string(&cid),
+                        what: "a direct pin",
+                        source: e.into(),
+                    }
+                })?;
                 keep.insert(cid.hash().to_bytes());
             }
         }
     }
-    // The MFS tree, and every past version its history holds.
-    let mfs_roots: Vec<Cid> = [repo.mfs_root()?, repo.mfs_history()?]
-        .into_iter()
-        .flatten()
-        .collect();
-    keep.extend(dag::reachable(repo.blocks(), &mfs_roots)?);
+    roots.extend(repo.mfs_root()?.map(|cid| (cid, "the MFS root")));
+    roots.extend(repo.mfs_history()?.map(|cid| (cid, "the MFS history")));
+    roots.extend(
+        repo.gc_lock()
+            .extra_roots(&collecting)
+            .into_iter()
+            .map(|cid| (cid, "a file the running MFS tree holds")),
+    );
+    let mut walked = HashSet::new();
+    for (root, what) in roots {
+        if !walked.insert(root.hash().to_bytes()) {
+            continue;
+        }
+        let reached =
+            dag::reachable(repo.blocks(), &[root]).map_err(|source| PinError::RootUnreadable {
+                root: cid_string(&root),
+                what,
+                source,
+            })?;
+        keep.extend(reached);
+    }
     let mut removed = Vec::new();
     for key in repo.blocks().all_keys().map_err(DagError::from)? {
         if !keep.contains(&key.hash().to_bytes()) {
@@ -156,3 +197,43 @@ pub fn gc(repo: &Repo) -> Result<Vec<Cid>, PinError> {
 }
 
 use crate::blockstore::Blockstore;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::cid::CidBuilder;
+    use crate::repo::InitOptions;
+
+    #[test]
+    fn gc_waits_for_writers_and_keeps_what_providers_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = std::sync::Arc::new(Repo::init(dir.path(), &InitOptions::default()).unwrap());
+        let builder = CidBuilder::default();
+        let block = |text: &[u8]| {
+            let cid = builder.cid_of(crate::codec::cid::RAW, text);
+            repo.blocks().put(&cid, text).unwrap();
+            cid
+        };
+        let writing = repo.gc_lock().pin_guard();
+        let (reported, dropped) = (block(b"in a running MFS tree"), block(b"garbage"));
+        repo.gc_lock()
+            .add_roots_provider(Box::new(move || vec![reported]));
+        let collector = {
+            let repo = std::sync::Arc::clone(&repo);
+            std::thread::spawn(move || gc(&repo).unwrap())
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !repo.gc_lock().collector_waiting() {
+            assert!(std::time::Instant::now() < deadline, "gc never queued");
+            std::thread::yield_now();
+        }
+        assert!(
+            repo.blocks().has(&dropped).unwrap(),
+            "gc ran under a pin guard"
+        );
+        drop(writing);
+        let removed = collector.join().unwrap();
+        assert_eq!(removed, vec![dropped]);
+        assert!(repo.blocks().has(&reported).unwrap());
+    }
+}

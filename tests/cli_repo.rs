@@ -178,3 +178,160 @@ fn kill_9_during_add_leaves_a_repo_that_opens_and_verifies() {
     let after = node.run_stdin(&["add", "-Q"], b"still works\n");
     assert!(after.status.success());
 }
+
+/// A node with a pinned file and an MFS tree (a directory and a file).
+fn node_with_pins_and_mfs() -> (Node, String) {
+    let node = Node::new();
+    std::fs::write(node.work().join("pinned.txt"), b"kept by a pin\n").expect("write");
+    let pinned = node.ok(&["add", "-Q", "pinned.txt"]).trim().to_string();
+    node.ok(&["files", "mkdir", "/docs"]);
+    let written = node.run_stdin(&["files", "write", "-e", "/docs/note.txt"], b"in MFS\n");
+    assert!(written.status.success());
+    (node, pinned)
+}
+
+fn block_files(node: &Node) -> usize {
+    fn count(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .expect("read_dir")
+            .map(|e| {
+                let e = e.expect("entry");
+                if e.file_type().expect("type").is_dir() {
+                    count(&e.path())
+                } else {
+                    1
+                }
+            })
+            .sum()
+    }
+    count(&node.repo().join("blocks"))
+}
+
+/// The error of a command that needs the datastore: not a panic (exit 1,
+/// not 101), naming the file and the way out.
+fn assert_datastore_error(node: &Node, args: &[&str]) -> String {
+    let out = node.run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(
+        !stderr.contains("thread 'main'"),
+        "{args:?} panicked: {stderr}"
+    );
+    let file = node.repo().join("datastore/rsipfs.redb");
+    assert!(
+        stderr.contains(&file.display().to_string()),
+        "{args:?}: {stderr}"
+    );
+    assert!(stderr.contains("rsipfs repo fsck"), "{args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn a_damaged_datastore_is_an_error_naming_it_and_fsck_rebuilds_it() {
+    let (node, pinned) = node_with_pins_and_mfs();
+    let file = node.repo().join("datastore/rsipfs.redb");
+    let good = std::fs::read(&file).expect("read datastore");
+    let mut scribbled = good.clone();
+    scribbled[4096..4 * 4096].fill(0xA5);
+    let mut header = good.clone();
+    header[100..300].fill(0x5A);
+    for (name, damage) in [
+        ("truncated", good[..4096].to_vec()),
+        ("scribbled", scribbled),
+        ("bad header", header),
+        ("empty", Vec::new()),
+    ] {
+        std::fs::write(&file, &damage).expect("damage");
+        assert!(
+            node.ok(&["version"]).starts_with("rsipfs version"),
+            "{name}"
+        );
+        node.ok(&["id"]);
+        assert_datastore_error(&node, &["pin", "ls"]);
+        assert_datastore_error(&node, &["files", "ls", "/"]);
+        let blocks = block_files(&node);
+        assert_datastore_error(&node, &["repo", "gc"]);
+        assert_eq!(block_files(&node), blocks, "{name}: gc deleted blocks");
+
+        let report = node.ok(&["repo", "fsck"]);
+        assert!(report.contains(&pinned), "{name}: {report}");
+        assert!(report.contains("/local/filesroot"), "{name}: {report}");
+        let aside: Vec<_> = std::fs::read_dir(node.repo().join("datastore"))
+            .expect("read_dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.to_string_lossy().contains(".damaged-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{name}: {aside:?}");
+        assert_eq!(std::fs::read(&aside[0]).expect("aside"), damage, "{name}");
+        std::fs::remove_file(&aside[0]).expect("rm");
+
+        assert!(node.ok(&["pin", "ls"]).contains(&pinned), "{name}");
+        assert_eq!(node.ok(&["files", "ls", "/docs"]).trim(), "note.txt");
+        assert_eq!(node.ok(&["files", "read", "/docs/note.txt"]), "in MFS\n");
+        assert!(node.ok(&["repo", "fsck"]).contains("nothing to do"));
+    }
+}
+
+#[test]
+fn a_deleted_datastore_is_an_error_and_gc_deletes_nothing() {
+    let (node, pinned) = node_with_pins_and_mfs();
+    let unpinned = node
+        .run_stdin(&["add", "-Q", "--pin=false"], b"nobody keeps this\n")
+        .stdout;
+    assert!(!unpinned.is_empty());
+    std::fs::remove_dir_all(node.repo().join("datastore")).expect("rm datastore");
+    let blocks = block_files(&node);
+    let stderr = assert_datastore_error(&node, &["repo", "gc"]);
+    assert!(stderr.contains("missing"), "{stderr}");
+    assert_eq!(block_files(&node), blocks, "gc deleted blocks");
+    assert_datastore_error(&node, &["pin", "ls"]);
+    assert!(
+        !node.repo().join("datastore").exists(),
+        "the datastore was recreated empty"
+    );
+    node.ok(&["version"]);
+
+    let report = node.ok(&["repo", "fsck"]);
+    assert!(report.contains(&pinned), "{report}");
+    assert!(node.ok(&["pin", "ls"]).contains(&pinned));
+    assert_eq!(node.ok(&["files", "read", "/docs/note.txt"]), "in MFS\n");
+    // Now gc runs, and keeps what the pin and the tree hold.
+    assert!(node.ok(&["repo", "gc"]).contains("removed"));
+    assert_eq!(node.ok(&["cat", &pinned]), "kept by a pin\n");
+    assert_eq!(node.ok(&["files", "read", "/docs/note.txt"]), "in MFS\n");
+}
+
+#[test]
+fn gc_refuses_when_a_root_block_is_missing() {
+    use rsipfs::codec::cid::parse_cid;
+    let (node, pinned) = node_with_pins_and_mfs();
+    let unpinned = String::from_utf8(
+        node.run_stdin(&["add", "-Q", "--pin=false"], b"nobody keeps this\n")
+            .stdout,
+    )
+    .expect("utf-8");
+    let flatfs = rsipfs::repo::FlatFs::open(&node.repo().join("blocks")).expect("flatfs");
+    let missing = |cid: &str| flatfs.block_path(parse_cid(cid).expect("cid").hash());
+
+    // The MFS root's block goes missing.
+    let root = node
+        .ok(&["files", "stat", "--hash", "/"])
+        .trim()
+        .to_string();
+    let root_block = missing(&root);
+    let saved = std::fs::read(&root_block).expect("root block");
+    std::fs::remove_file(&root_block).expect("rm root block");
+    let blocks = block_files(&node);
+    let stderr = node.fails(&["repo", "gc"]);
+    assert!(stderr.contains(&root), "{stderr}");
+    assert!(stderr.contains("nothing was deleted"), "{stderr}");
+    assert_eq!(block_files(&node), blocks);
+    std::fs::write(&root_block, saved).expect("restore");
+
+    // A pinned block goes missing.
+    std::fs::remove_file(missing(&pinned)).expect("rm pinned block");
+    let stderr = node.fails(&["repo", "gc"]);
+    assert!(stderr.contains(&pinned), "{stderr}");
+    assert_eq!(block_files(&node), blocks);
+    assert_eq!(node.ok(&["cat", unpinned.trim()]), "nobody keeps this\n");
+}

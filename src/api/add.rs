@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::upload::{PartKind, PartReader, describe, next_part, part_channel};
 use super::{ApiError, ApiState, Args};
-use crate::blockstore::{Blockstore, DiscardBlockstore, WriteBehind};
+use crate::blockstore::{Blockstore, DiscardBlockstore, RecordingStore, WriteBehind};
 use crate::commands::Core;
 use crate::commands::add::{AddRecord, AddRequest, AddedLine, record};
 use crate::unixfs::adder::{AddOptions, Added, Adder, Metadata};
@@ -175,11 +175,14 @@ fn import(
     only_hash: bool,
     progress: bool,
 ) -> Result<(), Option<ApiError>> {
+    // Held from the first block written until the roots are pinned.
+    let writing = state.repo.gc_lock().pin_guard();
+    let recording = Arc::new(RecordingStore::new(state.repo.blocks_shared()));
     let store: Arc<dyn Blockstore> = if only_hash {
         Arc::new(DiscardBlockstore)
     } else {
         // Writes overlap hashing; 16 blocks of 256 KiB bound the queue.
-        Arc::new(WriteBehind::new(state.repo.blocks_shared(), 16))
+        Arc::new(WriteBehind::new(recording.clone(), 16))
     };
     let failed = |message: String| Some(ApiError::internal(message));
     let mut noted = AddRecord::default();
@@ -225,7 +228,8 @@ fn import(
         repo: &state.repo,
         store: state.store.as_ref(),
     };
-    record(&core, &roots, &noted, request.pin).map_err(|e| Some(e.into()))?;
+    noted.written = recording.take_put();
+    record(&core, &writing, &roots, &noted, request.pin).map_err(|e| Some(e.into()))?;
     if let Some(net) = &state.net {
         net.provide(noted.summaries.iter().map(|(cid, _)| *cid).collect());
     }

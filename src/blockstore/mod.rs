@@ -3,6 +3,7 @@
 //! the shared test suite every implementation must pass.
 
 mod discard;
+pub mod gc_lock;
 mod memory;
 #[cfg(test)]
 pub mod suite;
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use crate::codec::cid::{Cid, is_identity};
 
 pub use discard::DiscardBlockstore;
+pub use gc_lock::{GcGuard, GcLock, InFlightStore, PinGuard, RecordingStore};
 pub use memory::MemoryBlockstore;
 pub use write_behind::WriteBehind;
 

@@ -94,6 +94,12 @@ impl Printer<'_> {
 
 /// Imports into `repo` (or, with --only-hash, nowhere).
 fn add_locally(repo: Option<&Repo>, args: &AddArgs, opts: &AddOptions) -> Result<()> {
+    // Held from the first block written until the roots are pinned.
+    let writing = repo.map(|repo| repo.gc_lock().pin_guard());
+    if let Some(repo) = repo {
+        // Fail before importing when the pins cannot be recorded.
+        repo.datastore()?;
+    }
     let store: Arc<dyn Blockstore> = match repo {
         // Writes overlap hashing; 16 blocks of 256 KiB bound the queue.
         Some(repo) => Arc::new(WriteBehind::new(repo.blocks_shared(), 16)),
@@ -126,9 +132,10 @@ fn add_locally(repo: Option<&Repo>, args: &AddArgs, opts: &AddOptions) -> Result
     } else {
         add_paths(adder, &args.paths)?
     };
-    if let Some(repo) = repo {
+    if let (Some(repo), Some(writing)) = (repo, &writing) {
         store.sync().context("making the added blocks durable")?;
-        record(&Core::local(repo), &roots, &noted, args.pin)?;
+        // No MFS tree runs in this process: nobody to tell what was written.
+        record(&Core::local(repo), writing, &roots, &noted, args.pin)?;
     }
     printer.finish()
 }

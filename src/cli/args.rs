@@ -407,6 +407,9 @@ pub enum RepoCmd {
     },
     /// The repository's version string.
     Version,
+    /// Rebuild a missing or damaged datastore (pins, MFS root and history)
+    /// from roots.journal; the damaged file is moved aside, not deleted.
+    Fsck,
 }
 
 #[derive(Args, Debug)]

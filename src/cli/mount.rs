@@ -240,7 +240,7 @@ fn announce(repo: &Arc<Repo>, net: NetHandle) {
             } else {
                 let mut roots: Vec<Cid> = repo
                     .datastore()
-                    .pins()
+                    .and_then(|ds| ds.pins())
                     .unwrap_or_default()
                     .into_iter()
                     .map(|(cid, _)| cid)
@@ -292,7 +292,7 @@ fn mount_ipfs_tree(
     let list_roots = Box::new(move || {
         pins_repo
             .datastore()
-            .pins()
+            .and_then(|ds| ds.pins())
             .map(|pins| {
                 pins.into_iter()
                     .filter(|(_, kind)| *kind == PinKind::Recursive)
@@ -346,7 +346,6 @@ impl MfsMount {
     /// Opens the MFS tree and starts its flusher; nothing is mounted yet.
     fn open(repo: &Arc<Repo>, store: Arc<dyn Blockstore>) -> Result<Self> {
         let fs = rsipfs::commands::files::open_tree(repo, store, process_owner())?;
-        let fs = Arc::new(fs);
         let stop_flusher = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flusher = spawn_flusher(Arc::clone(&fs), MFS_FLUSH_EVERY, Arc::clone(&stop_flusher));
         Ok(MfsMount {

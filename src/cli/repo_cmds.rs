@@ -64,6 +64,9 @@ pub fn config(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
 }
 
 pub fn repo(ctx: &Ctx, cmd: RepoCmd) -> Result<()> {
+    if let RepoCmd::Fsck = cmd {
+        return fsck(ctx);
+    }
     let opened = ctx.open_repo_or_api()?;
     let mut out = stdout();
     match cmd {
@@ -103,6 +106,60 @@ pub fn repo(ctx: &Ctx, cmd: RepoCmd) -> Result<()> {
             let stat = opened.run("repo/stat", &[], repo::stat)?;
             writeln!(out, "{}", stat.version)?;
         }
+        RepoCmd::Fsck => unreachable!("handled above"),
     }
+    finish(out)
+}
+
+/// `repo fsck`: offline only (a running node holds the datastore open).
+fn fsck(ctx: &Ctx) -> Result<()> {
+    let mut repo = Repo::open(&ctx.repo_path).with_context(|| {
+        format!(
+            "cannot open the repository at {} (stop a running daemon or mount first)",
+            ctx.repo_path.display()
+        )
+    })?;
+    let mut out = stdout();
+    let Some(rebuilt) = repo.fsck()? else {
+        writeln!(
+            out,
+            "datastore is sound and matches {}: nothing to do",
+            rsipfs::repo::JOURNAL_FILE
+        )?;
+        return finish(out);
+    };
+    if let Some(aside) = &rebuilt.moved_aside {
+        writeln!(out, "moved the damaged datastore to {}", aside.display())?;
+    }
+    for line in &rebuilt.bad_lines {
+        writeln!(
+            out,
+            "skipped line {line} of {}: bad checksum",
+            rsipfs::repo::JOURNAL_FILE
+        )?;
+    }
+    for (cid, kind) in &rebuilt.pins {
+        let kind = match kind {
+            rsipfs::repo::PinKind::Recursive => "recursive",
+            rsipfs::repo::PinKind::Direct => "direct",
+        };
+        writeln!(
+            out,
+            "recovered pin {} {kind}",
+            rsipfs::codec::cid_string(cid)
+        )?;
+    }
+    for (key, value) in &rebuilt.keys {
+        match rsipfs::codec::cid::cid_from_bytes(value) {
+            Ok(cid) => writeln!(out, "recovered {key} {}", rsipfs::codec::cid_string(&cid))?,
+            Err(_) => writeln!(out, "recovered {key} ({} bytes)", value.len())?,
+        }
+    }
+    writeln!(
+        out,
+        "rebuilt the datastore: {} pins, {} keys",
+        rebuilt.pins.len(),
+        rebuilt.keys.len()
+    )?;
     finish(out)
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CommandError, Core, bad_argument, failed};
+use crate::blockstore::PinGuard;
 use crate::codec::Cid;
 use crate::codec::cid::{CidBuilder, HashFn, Version};
 use crate::fs::summaries::SummaryStore;
@@ -146,6 +147,8 @@ impl AddedLine {
 pub struct AddRecord {
     pub summaries: Vec<(Cid, Summary)>,
     pub listings: Vec<(Cid, Vec<DirEntry>)>,
+    /// Every block the import put (multihash bytes), stored before or not.
+    pub written: std::collections::HashSet<Vec<u8>>,
 }
 
 impl AddRecord {
@@ -157,10 +160,12 @@ impl AddRecord {
     }
 }
 
-/// After an import: makes the blocks durable, pins the roots if asked, and
-/// keeps the summaries and listings.
+/// After an import (`writing` held since its first block): makes the
+/// blocks durable, pins the roots if asked, and keeps the summaries and
+/// listings.
 pub fn record(
     core: &Core,
+    writing: &PinGuard,
     roots: &[Added],
     record: &AddRecord,
     pin: bool,
@@ -172,9 +177,10 @@ pub fn record(
         for root in roots {
             core.repo
                 .datastore()
-                .set_pin(&root.cid, PinKind::Recursive)
+                .and_then(|ds| ds.set_pin(&root.cid, PinKind::Recursive))
                 .map_err(|e| failed(format!("pinning: {e}")))?;
         }
+        core.repo.gc_lock().rooted(writing, &record.written);
     }
     core.repo.save(&record.summaries);
     for (dir, entries) in &record.listings {

@@ -88,7 +88,11 @@ pub fn remove(
         .iter()
         .map(|text| parse_cid(text).map_err(|e| bad_argument(format!("{text}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let pins = core.repo.datastore().pins().map_err(failed)?;
+    let pins = core
+        .repo
+        .datastore()
+        .and_then(|ds| ds.pins())
+        .map_err(failed)?;
     let pinned: HashSet<Vec<u8>> = pins.iter().map(|(c, _)| c.hash().to_bytes()).collect();
     let recursive: Vec<_> = pins
         .iter()

@@ -154,6 +154,8 @@ pub fn import(
     car: impl std::io::Read,
     pin_roots: bool,
 ) -> Result<Vec<ImportedRoot>, CommandError> {
+    // Until the roots are pinned, what is stored is rooted nowhere.
+    let writing = core.repo.gc_lock().pin_guard();
     let imported = dag::import_car(core.store, std::io::BufReader::new(car)).map_err(failed)?;
     core.store.sync().map_err(failed)?;
     let mut results = Vec::new();
@@ -161,11 +163,12 @@ pub fn import(
         return Ok(results);
     }
     for root in &imported.roots {
-        let pin_error = if dag::reachable(core.store, std::slice::from_ref(root)).is_ok() {
+        let pin_error = if let Ok(blocks) = dag::reachable(core.store, std::slice::from_ref(root)) {
             core.repo
                 .datastore()
-                .set_pin(root, PinKind::Recursive)
+                .and_then(|ds| ds.set_pin(root, PinKind::Recursive))
                 .map_err(failed)?;
+            core.repo.gc_lock().rooted(&writing, &blocks);
             String::new()
         } else {
             "the DAG is incomplete".to_string()

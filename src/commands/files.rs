@@ -3,6 +3,7 @@
 //! repository for one command; while a mount or daemon runs, the API runs
 //! the same functions on its tree. Errors read as Kubo's.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -20,12 +21,13 @@ use crate::unixfs::node::Kind;
 use crate::unixfs::resolve::resolve;
 
 /// Opens the repository's MFS tree (an empty one the first time); every new
-/// root it makes durable is recorded in the repository.
+/// root it makes durable is recorded in the repository, and garbage
+/// collection keeps what the tree holds and waits for its writes.
 pub fn open_tree(
     repo: &Arc<Repo>,
     store: Arc<dyn Blockstore>,
     owner: Caller,
-) -> Result<MfsFs, CommandError> {
+) -> Result<Arc<MfsFs>, CommandError> {
     let root = match repo.mfs_root().map_err(failed)? {
         Some(root) => root,
         None => {
@@ -47,7 +49,25 @@ pub fn open_tree(
             crate::codec::cid_string(&root)
         ))
     })?;
-    Ok(tree.with_attrs(Arc::clone(repo) as Arc<dyn crate::fs::mfs::AttrStore>))
+    let tree = Arc::new(
+        tree.with_attrs(Arc::clone(repo) as Arc<dyn crate::fs::mfs::AttrStore>)
+            .with_gc_lock(Arc::clone(repo.gc_lock())),
+    );
+    let provider = Arc::downgrade(&tree);
+    repo.gc_lock().add_roots_provider(Box::new(move || {
+        provider
+            .upgrade()
+            .map(|tree| tree.live_roots())
+            .unwrap_or_default()
+    }));
+    let listener = Arc::downgrade(&tree);
+    repo.gc_lock()
+        .add_rooted_listener(Box::new(move |blocks: &HashSet<Vec<u8>>| {
+            if let Some(tree) = listener.upgrade() {
+                tree.keep_blocks(blocks);
+            }
+        }));
+    Ok(tree)
 }
 
 /// A filesystem error about `path`, in the words `files` uses.

@@ -34,13 +34,16 @@ impl<'a> Core<'a> {
 
     /// Stores one block durably, pinned if asked.
     pub fn store_block(&self, cid: &Cid, data: &[u8], pin: bool) -> Result<(), CommandError> {
+        let writing = self.repo.gc_lock().pin_guard();
         self.store.put(cid, data).map_err(failed)?;
         self.store.sync().map_err(failed)?;
         if pin {
             self.repo
                 .datastore()
-                .set_pin(cid, crate::repo::PinKind::Recursive)
+                .and_then(|ds| ds.set_pin(cid, crate::repo::PinKind::Recursive))
                 .map_err(failed)?;
+            let block = std::collections::HashSet::from([cid.hash().to_bytes()]);
+            self.repo.gc_lock().rooted(&writing, &block);
         }
         Ok(())
     }

@@ -22,7 +22,7 @@ pub const LISTING_MIN_ENTRIES: usize = 256;
 
 impl SummaryStore for Repo {
     fn load(&self, cids: &[Cid]) -> Vec<Option<Summary>> {
-        match self.datastore().summaries(cids) {
+        match self.datastore().and_then(|ds| ds.summaries(cids)) {
             Ok(found) => found
                 .into_iter()
                 .map(|bytes| bytes.and_then(|b| Summary::decode(&b)))
@@ -37,7 +37,7 @@ impl SummaryStore for Repo {
     fn save(&self, items: &[(Cid, Summary)]) {
         let encoded: Vec<(Cid, Vec<u8>)> =
             items.iter().map(|(cid, s)| (*cid, s.encode())).collect();
-        if let Err(err) = self.datastore().put_summaries(&encoded) {
+        if let Err(err) = self.datastore().and_then(|ds| ds.put_summaries(&encoded)) {
             tracing::debug!("could not cache summaries: {err}");
         }
     }
@@ -45,6 +45,7 @@ impl SummaryStore for Repo {
     fn load_listing(&self, dir: &Cid) -> Option<Vec<DirEntry>> {
         let bytes = self
             .datastore()
+            .ok()?
             .summaries(&[listing_key(dir)])
             .ok()?
             .pop()??;
@@ -54,7 +55,7 @@ impl SummaryStore for Repo {
     fn save_listing(&self, dir: &Cid, entries: &[DirEntry]) {
         if let Err(err) = self
             .datastore()
-            .put_summaries(&[(listing_key(dir), encode_listing(entries))])
+            .and_then(|ds| ds.put_summaries(&[(listing_key(dir), encode_listing(entries))]))
         {
             tracing::debug!("could not cache a listing: {err}");
         }
@@ -69,6 +70,7 @@ impl crate::fs::mfs::AttrStore for Repo {
     fn load(&self, dir: &Cid) -> Option<Vec<(String, crate::fs::mfs::SavedAttr)>> {
         let bytes = self
             .datastore()
+            .ok()?
             .summaries(&[attrs_key(dir)])
             .ok()?
             .pop()??;
@@ -77,7 +79,10 @@ impl crate::fs::mfs::AttrStore for Repo {
 
     fn save(&self, dir: &Cid, entries: &[(String, crate::fs::mfs::SavedAttr)]) {
         let encoded = crate::fs::mfs::encode_attrs(entries);
-        if let Err(err) = self.datastore().put_summaries(&[(attrs_key(dir), encoded)]) {
+        if let Err(err) = self
+            .datastore()
+            .and_then(|ds| ds.put_summaries(&[(attrs_key(dir), encoded)]))
+        {
             tracing::warn!("could not record MFS attributes: {err}");
         }
     }

@@ -39,13 +39,6 @@ pub const MAX_DIRTY: usize = 64 << 20;
 /// Pieces in flight to the streaming importer.
 const STREAM_DEPTH: usize = 16;
 
-/// Background imports running now (their blocks are not linked anywhere yet).
-static STREAMS_ACTIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-pub fn streams_active() -> usize {
-    STREAMS_ACTIVE.load(std::sync::atomic::Ordering::SeqCst)
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
     #[error(transparent)]
@@ -448,9 +441,10 @@ impl Appending {
 }
 
 impl Stream {
+    /// `store` may be an `InFlightStore` (see `fs::mfs`): the worker keeps
+    /// it, so what it puts counts as live until the file is committed.
     fn start(store: Arc<dyn Blockstore>, opts: FileOptions) -> Self {
         let (tx, rx) = sync_channel(STREAM_DEPTH);
-        STREAMS_ACTIVE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let handle = std::thread::Builder::new()
             .name("mfs-import".into())
             .spawn(move || {
@@ -468,9 +462,7 @@ impl Stream {
 
     fn join(self) -> Result<Committed> {
         drop(self.tx);
-        let joined = self.handle.join();
-        STREAMS_ACTIVE.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        match joined {
+        match self.handle.join() {
             Ok(result) => Ok(result?.into()),
             Err(_) => Err(ContentError::WorkerLost),
         }

@@ -64,6 +64,13 @@ impl SessionBlocks {
         Ok(dead.len())
     }
 
+    /// Gives up `blocks` (multihash bytes): something else roots them now
+    /// (a pin), so no sweep may delete them.
+    pub fn forget(&self, blocks: &HashSet<Vec<u8>>) {
+        self.created()
+            .retain(|cid, _| !blocks.contains(&cid.hash().to_bytes()));
+    }
+
     pub fn created_count(&self) -> usize {
         self.created().len()
     }

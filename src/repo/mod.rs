@@ -6,18 +6,20 @@ mod config;
 mod datastore;
 mod direct_io;
 mod flatfs;
+mod journal;
 mod keys;
 mod lock;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use config::default_config;
-pub use datastore::{Datastore, PinKind};
+pub use datastore::{DATASTORE_FILE, Datastore, PinKind, Rebuilt};
 pub use flatfs::FlatFs;
+pub use journal::JOURNAL_FILE;
 pub use lock::RepoLock;
 
-use crate::blockstore::Blockstore;
+use crate::blockstore::{Blockstore, GcLock};
 use crate::codec::cid::{Cid, cid_from_bytes, cid_string, multihash_hex, verify};
 
 pub const VERSION_TEXT: &str = "fs-repo: 1";
@@ -48,6 +50,17 @@ pub enum RepoError {
     Key(String),
     #[error("datastore error: {0}")]
     Datastore(String),
+    #[error(
+        "the datastore {path} is missing (pins and the MFS root live there); \
+         run `rsipfs repo fsck` to rebuild it from {JOURNAL_FILE}, or restore it from a backup"
+    )]
+    DatastoreMissing { path: String },
+    #[error(
+        "the datastore {path} is damaged ({reason}); run `rsipfs repo fsck` to rebuild \
+         pins and the MFS root from {JOURNAL_FILE} (the damaged file is kept), \
+         or restore it from a backup"
+    )]
+    DatastoreDamaged { path: String, reason: String },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -59,6 +72,22 @@ pub enum RepoError {
 }
 
 pub type Result<T> = std::result::Result<T, RepoError>;
+
+impl RepoError {
+    /// The same error again (for one kept to be given on every use).
+    fn duplicate(&self) -> RepoError {
+        match self {
+            RepoError::DatastoreMissing { path } => {
+                RepoError::DatastoreMissing { path: path.clone() }
+            }
+            RepoError::DatastoreDamaged { path, reason } => RepoError::DatastoreDamaged {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            other => RepoError::Datastore(other.to_string()),
+        }
+    }
+}
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError + '_ {
     move |source| RepoError::Io {
@@ -84,7 +113,10 @@ pub fn default_repo_path() -> PathBuf {
 pub struct Repo {
     path: PathBuf,
     blocks: Arc<FlatFs>,
-    datastore: Datastore,
+    /// Opened on first use: commands that need no pins nor MFS root work
+    /// even when it is damaged.
+    datastore: OnceLock<Result<Datastore>>,
+    gc_lock: Arc<GcLock>,
     peer_id: String,
     // Dropped last: the lock outlives every other handle on the repo.
     _lock: RepoLock,
@@ -121,6 +153,10 @@ impl Repo {
         config::write(&path.join("config"), &default_config(&identity))?;
         std::fs::write(path.join("logs/events.log"), b"")
             .map_err(io_err(&path.join("logs/events.log")))?;
+        drop(Datastore::create(
+            &path.join("datastore"),
+            &path.join(JOURNAL_FILE),
+        )?);
         // `version` last: a half-made repo is never mistaken for a complete one.
         write_atomic(
             &path.join("version"),
@@ -152,11 +188,11 @@ impl Repo {
             .unwrap_or_default()
             .to_string();
         let blocks = Arc::new(FlatFs::open(&path.join("blocks"))?);
-        let datastore = Datastore::open(&path.join("datastore"))?;
         Ok(Repo {
             path: path.to_path_buf(),
             blocks,
-            datastore,
+            datastore: OnceLock::new(),
+            gc_lock: GcLock::new(),
             peer_id,
             _lock: lock,
         })
@@ -174,8 +210,33 @@ impl Repo {
         Arc::clone(&self.blocks)
     }
 
-    pub fn datastore(&self) -> &Datastore {
-        &self.datastore
+    /// The datastore, opened on first use; an error (missing, damaged)
+    /// is kept and given again on every later use.
+    pub fn datastore(&self) -> Result<&Datastore> {
+        let opened = self.datastore.get_or_init(|| {
+            Datastore::open(&self.path.join("datastore"), &self.path.join(JOURNAL_FILE))
+        });
+        match opened {
+            Ok(datastore) => Ok(datastore),
+            Err(err) => Err(err.duplicate()),
+        }
+    }
+
+    /// `repo fsck`: rebuilds a missing, damaged or inconsistent datastore
+    /// from the journal (see [`Datastore::rebuild`]).
+    pub fn fsck(&mut self) -> Result<Option<Rebuilt>> {
+        // Close it first: the file may be moved aside.
+        self.datastore = OnceLock::new();
+        let rebuilt =
+            Datastore::rebuild(&self.path.join("datastore"), &self.path.join(JOURNAL_FILE))?;
+        self.datastore()?;
+        Ok(rebuilt)
+    }
+
+    /// Writers hold its pin guard until what they wrote is rooted; garbage
+    /// collection holds it exclusively.
+    pub fn gc_lock(&self) -> &Arc<GcLock> {
+        &self.gc_lock
     }
 
     /// The node's identity key pair (`keys/id.pri`).
@@ -210,7 +271,7 @@ impl Repo {
 
     /// The MFS root recorded in the datastore, if any.
     pub fn mfs_root(&self) -> Result<Option<Cid>> {
-        match self.datastore.get(MFS_ROOT_KEY)? {
+        match self.datastore()?.get(MFS_ROOT_KEY)? {
             Some(bytes) => {
                 Ok(Some(cid_from_bytes(&bytes).map_err(|e| {
                     RepoError::Datastore(format!("MFS root: {e}"))
@@ -222,12 +283,12 @@ impl Repo {
 
     /// Records a new MFS root. Its blocks must already be durable.
     pub fn set_mfs_root(&self, root: &Cid) -> Result<()> {
-        self.datastore.put(MFS_ROOT_KEY, &root.to_bytes())
+        self.datastore()?.put(MFS_ROOT_KEY, &root.to_bytes())
     }
 
     /// The newest commit of the MFS history, if any.
     pub fn mfs_history(&self) -> Result<Option<Cid>> {
-        match self.datastore.get(crate::mfs::history::HISTORY_KEY)? {
+        match self.datastore()?.get(crate::mfs::history::HISTORY_KEY)? {
             Some(bytes) => {
                 Ok(Some(cid_from_bytes(&bytes).map_err(|e| {
                     RepoError::Datastore(format!("MFS history: {e}"))
@@ -239,9 +300,10 @@ impl Repo {
 
     /// Records a new MFS root and the history commit that holds it.
     pub fn set_mfs_state(&self, root: &Cid, head: &Cid) -> Result<()> {
-        self.datastore
-            .put(crate::mfs::history::HISTORY_KEY, &head.to_bytes())?;
-        self.set_mfs_root(root)
+        self.datastore()?.put_all(&[
+            (crate::mfs::history::HISTORY_KEY, &head.to_bytes()),
+            (MFS_ROOT_KEY, &root.to_bytes()),
+        ])
     }
 
     /// Rehashes every block; returns one line per corrupt or unreadable block.

@@ -2,17 +2,17 @@
 //! directories rebuilt bottom-up where they changed, the new root made
 //! durable and recorded, and the blocks of replaced versions removed.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 
 use super::tree::{Body, DirBody, Tree};
 use super::{MfsFs, ROOT_INO, io_error, now};
+use crate::blockstore::PinGuard;
 use crate::blockstore::{Blockstore, MemoryBlockstore};
 use crate::codec::cid::{Cid, DAG_PB};
 use crate::codec::dagpb::PbNode;
 use crate::codec::unixfs_pb::UnixfsData;
 use crate::fs::FsError;
-use crate::mfs::content::streams_active;
 use crate::unixfs::dir::{self, DirEntry, DirOptions};
 use crate::unixfs::file::FileOptions;
 
@@ -37,6 +37,7 @@ impl MfsFs {
         ino: u64,
         scratch: &Scratch<'_>,
     ) -> Result<Option<(Cid, u64)>, FsError> {
+        let _writing = self.writing();
         let mut tree = self.tree();
         let plan = self.plan(true);
         let flushed = tree.flush(plan, ino);
@@ -66,13 +67,14 @@ impl MfsFs {
     /// Commits everything (files still open for writing too when `all`),
     /// makes the blocks durable and persists the new root. Returns the root.
     pub fn sync(&self, all: bool) -> Result<Cid, FsError> {
+        let writing = self.writing();
         let had_changes = self.changed.swap(false, Ordering::SeqCst);
         let mut tree = self.tree();
         let flushed = tree.flush(self.plan(all), ROOT_INO);
         self.announce_reverted(&mut tree);
         let (root, provisional) = match flushed {
             Ok(Some(((cid, _), provisional))) => (cid, provisional),
-            Ok(None) => unreachable!("the root is a directory"),
+            Ok(None) => return Err(FsError::io("the MFS root is not a directory")),
             Err(err) => {
                 self.changed();
                 return Err(err);
@@ -91,7 +93,7 @@ impl MfsFs {
             if root != tree.persisted {
                 (self.persist)(&root, &head).map_err(FsError::io)?;
                 tree.persisted = root;
-                self.remove_dead_versions(&tree);
+                self.remove_dead_versions(&tree, &writing);
             }
         }
         Ok(root)
@@ -105,34 +107,71 @@ impl MfsFs {
 
     /// Deletes blocks this mount wrote that nothing uses any more: versions
     /// of files replaced since. Every file's last committed version stays,
-    /// whether or not the tree links it yet.
-    fn remove_dead_versions(&self, tree: &Tree) {
-        if streams_active() > 0 {
+    /// whether or not the tree links it yet. Runs only when no other
+    /// operation writes blocks (the GC lock taken exclusively; background
+    /// imports pause), and keeps what imports in flight have put, so that
+    /// nothing in flight looks dead.
+    fn remove_dead_versions(&self, tree: &Tree, writing: &PinGuard) {
+        let Some(_alone) = writing.try_exclusive() else {
             return;
-        }
-        let mut live = vec![tree.persisted, tree.empty_file.cid];
-        live.extend(tree.recorder.head());
-        for inode in tree.inodes.values() {
-            if let Body::File(content) = &inode.body
-                && let Some(committed) = content
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .committed()
-            {
-                live.push(committed.cid);
-            }
-            if let Some((cid, _)) = inode.stored {
-                live.push(cid);
-            }
-            if let Body::Dir(DirBody::Unloaded(cid)) = &inode.body {
-                live.push(*cid);
-            }
-        }
+        };
+        let mut live = tree.live_roots();
+        live.extend(self.in_flight_roots());
         match self.created.sweep(&live) {
             Ok(0) => {}
             Ok(removed) => tracing::debug!("MFS: removed {removed} blocks of replaced versions"),
             Err(err) => tracing::warn!("MFS: removing replaced versions: {err}"),
         }
+    }
+
+    /// Blocks (multihash bytes) a pin now holds: the sweep of dead versions
+    /// leaves them alone even when this tree stops using them.
+    pub fn keep_blocks(&self, blocks: &std::collections::HashSet<Vec<u8>>) {
+        self.created.forget(blocks);
+    }
+
+    /// What garbage collection must keep besides the persisted root: the
+    /// last committed version of every file and the stored form of every
+    /// node, flushed into a persisted root or not. Asked under the GC
+    /// lock, when no operation is writing.
+    pub fn live_roots(&self) -> Vec<Cid> {
+        let mut live = self.tree().live_roots();
+        live.extend(self.in_flight_roots());
+        live
+    }
+
+    /// Every block the imports running in the background have put.
+    fn in_flight_roots(&self) -> Vec<Cid> {
+        let running = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        running
+            .iter()
+            .filter_map(Weak::upgrade)
+            .flat_map(|store| store.written())
+            .collect()
+    }
+}
+
+impl Tree {
+    fn live_roots(&self) -> Vec<Cid> {
+        let mut live = vec![self.persisted, self.empty_file.cid];
+        live.extend(self.recorder.head());
+        for inode in self.inodes.values() {
+            match &inode.body {
+                Body::File(content) => live.extend(
+                    content
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .committed()
+                        .map(|committed| committed.cid),
+                ),
+                Body::Dir(DirBody::Unloaded(cid)) => live.push(*cid),
+                _ => {}
+            }
+            if let Some((cid, _)) = inode.stored {
+                live.push(cid);
+            }
+        }
+        live
     }
 }
 

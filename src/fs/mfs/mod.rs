@@ -11,11 +11,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime};
 
 use super::{Attr, FileKind, FsError, Listing};
 use crate::blockstore::Blockstore;
+use crate::blockstore::{GcLock, InFlightStore, PinGuard};
 use crate::codec::cid::Cid;
 use crate::codec::unixfs_pb::UnixTime;
 use crate::mfs::content::{Committed, ContentError, FileContent};
@@ -97,6 +98,10 @@ pub struct MfsFs {
     changed: AtomicBool,
     persist: PersistRoot,
     invalidate: Mutex<Option<Arc<Invalidate>>>,
+    /// Operations that write blocks hold its pin guard (see `live_roots`).
+    gc: Arc<GcLock>,
+    /// The stores of imports running in the background.
+    in_flight: Mutex<Vec<Weak<InFlightStore>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -184,6 +189,8 @@ impl MfsFs {
             changed: AtomicBool::new(false),
             persist,
             invalidate: Mutex::new(None),
+            gc: GcLock::new(),
+            in_flight: Mutex::new(Vec::new()),
         })
     }
 
@@ -202,6 +209,20 @@ impl MfsFs {
             tree.attrs = Some(attrs);
         }
         self
+    }
+
+    /// Shares the repository's GC lock: garbage collection then waits for
+    /// writes in progress and keeps what `live_roots` reports.
+    pub fn with_gc_lock(mut self, gc: Arc<GcLock>) -> Self {
+        self.gc = gc;
+        self
+    }
+
+    /// Held by every operation that may write blocks, taken before any
+    /// other lock: between operations every block written is reachable
+    /// from `live_roots`.
+    fn writing(&self) -> PinGuard {
+        self.gc.pin_guard()
     }
 
     fn tree(&self) -> MutexGuard<'_, Tree> {
@@ -455,6 +476,7 @@ impl MfsFs {
     }
 
     pub fn setattr(&self, ino: u64, set: &SetAttr) -> Result<Attr, FsError> {
+        let _writing = self.writing();
         self.tree().writable(ino)?;
         let time = now();
         if let Some(size) = set.size {
@@ -536,6 +558,8 @@ impl MfsFs {
     }
 
     pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
+        // Reading a file being imported finishes the import.
+        let _writing = self.writing();
         let content = self.file_content(ino)?;
         let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
         content
@@ -544,12 +568,26 @@ impl MfsFs {
     }
 
     pub fn write(&self, ino: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {
+        let _writing = self.writing();
+        // An import this write starts in the background keeps the store:
+        // what it puts counts as live until the file is committed.
+        let in_flight = Arc::new(InFlightStore::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.gc),
+        ));
+        let store: Arc<dyn Blockstore> = in_flight.clone();
         let content = self.file_content(ino)?;
         {
             let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
             content
-                .write(&self.store, &self.file_opts, offset, data)
+                .write(&store, &self.file_opts, offset, data)
                 .map_err(|err| self.content_failed(ino, err))?;
+        }
+        drop(store);
+        if Arc::strong_count(&in_flight) > 1 {
+            let mut running = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            running.retain(|store| store.strong_count() > 0);
+            running.push(Arc::downgrade(&in_flight));
         }
         // Marked after the bytes are in: a flush in between sees them.
         let mut tree = self.tree();
@@ -570,6 +608,7 @@ impl MfsFs {
         if !handle.writes {
             return Ok(());
         }
+        let _writing = self.writing();
         let content = self.file_content(handle.ino)?;
         let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
         content

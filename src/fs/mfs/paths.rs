@@ -270,6 +270,8 @@ impl MfsFs {
     /// Adds the DAG at `cid` as `name` in `parent`.
     pub fn insert_cid(&self, parent: u64, name: &str, cid: &Cid) -> Result<Attr, FsError> {
         check_name(name)?;
+        // From the check that `cid` is there until the tree links it.
+        let _writing = self.writing();
         let node = load(&*self.store, cid).map_err(io_error)?;
         let mut tree = self.tree();
         tree.writable(parent)?;
@@ -297,6 +299,7 @@ impl MfsFs {
             return Err(FsError::NotADirectory);
         }
         let cid = self.cid_of(ino)?;
+        let _writing = self.writing();
         let block = crate::blockstore::get_required(&*self.store, &cid).map_err(io_error)?;
         let new = builder.cid_of(cid.codec(), &block);
         self.store.put(&new, &block).map_err(io_error)?;
@@ -361,6 +364,7 @@ impl MfsFs {
             vec![(name, ino)]
         };
         let mut entries = Vec::with_capacity(named.len());
+        let _writing = self.writing();
         for (name, child) in named {
             let Some((cid, size)) = self.flushed(child)? else {
                 continue; // fifos and the like have no CID

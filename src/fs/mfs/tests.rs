@@ -175,6 +175,114 @@ fn replaced_versions_leave_no_blocks_behind() {
     assert_eq!(s.fs.read(f, 0, 2_000_000).unwrap(), expected);
 }
 
+/// Item 8 of issue 18: the sweep of dead versions runs only when no other
+/// writer holds the GC lock (an add, another MFS operation), and keeps
+/// what an import running in the background has put, so nothing in flight
+/// can look dead to it.
+#[test]
+fn dead_versions_are_swept_only_while_no_other_writer_is_at_work() {
+    let s = setup();
+    let gc = crate::blockstore::GcLock::new();
+    let fs = s.fs.with_gc_lock(Arc::clone(&gc));
+    let f = file(&fs, ROOT_INO, "f", b"first version");
+    fs.sync(true).unwrap();
+    let replace = |data: &[u8]| {
+        let fh = fs.open(f, true).unwrap();
+        fs.setattr(
+            f,
+            &SetAttr {
+                size: Some(0),
+                ..SetAttr::default()
+            },
+        )
+        .unwrap();
+        fs.write(f, 0, data).unwrap();
+        fs.flush_handle(fh).unwrap();
+        fs.release(fh);
+        fs.cid_of(f).unwrap()
+    };
+    let first = fs.cid_of(f).unwrap();
+
+    let other_writer = gc.pin_guard();
+    let second = replace(b"second version");
+    fs.sync(true).unwrap();
+    assert!(
+        s.store.has(&first).unwrap(),
+        "swept under another writer's guard"
+    );
+    drop(other_writer);
+
+    // An import into the tree runs in the background (past 4 MiB).
+    let big: Vec<u8> = (0..5u32 << 20).map(|i| (i % 251) as u8).collect();
+    let (attr, fh) = fs
+        .create(Caller::default(), ROOT_INO, "big", 0o644)
+        .unwrap();
+    fs.write(attr.ino, 0, &big).unwrap();
+    replace(b"third version");
+    // The sweep may run now: it keeps what the import has put so far.
+    fs.sync(false).unwrap();
+
+    fs.flush_handle(fh).unwrap();
+    fs.release(fh);
+    fs.sync(true).unwrap();
+    assert!(!s.store.has(&first).unwrap() && !s.store.has(&second).unwrap());
+    assert_eq!(fs.read(attr.ino, 0, 6 << 20).unwrap(), big);
+    assert_eq!(fs.read(f, 0, 100).unwrap(), b"third version");
+}
+
+/// A collection between two writes of a file imported in the background:
+/// it neither waits for the import (which waits for the next write) nor
+/// deletes what the import has put so far.
+#[test]
+fn a_collection_between_writes_of_a_streaming_file_keeps_its_blocks() {
+    use std::time::{Duration, Instant};
+    let s = setup();
+    let gc = crate::blockstore::GcLock::new();
+    let fs = Arc::new(s.fs.with_gc_lock(Arc::clone(&gc)));
+    // Every 256 KiB chunk different, so every leaf is a new block.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let data: Vec<u8> = (0..12u32 << 20)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 56) as u8
+        })
+        .collect();
+    let (attr, fh) = fs
+        .create(Caller::default(), ROOT_INO, "big", 0o644)
+        .unwrap();
+    let before = s.store.len();
+    fs.write(attr.ino, 0, &data[..6 << 20]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.store.len() < before + 8 {
+        assert!(Instant::now() < deadline, "the import stored nothing");
+        std::thread::yield_now();
+    }
+    let (done, collected) = std::sync::mpsc::channel();
+    {
+        let (gc, fs, store) = (Arc::clone(&gc), Arc::clone(&fs), Arc::clone(&s.store));
+        std::thread::spawn(move || {
+            let _collecting = gc.gc_guard();
+            let keep = crate::dag::reachable(store.as_ref(), &fs.live_roots()).unwrap();
+            for key in store.all_keys().unwrap() {
+                if !keep.contains(&key.hash().to_bytes()) {
+                    store.delete(&key).unwrap();
+                }
+            }
+            done.send(()).unwrap();
+        });
+    }
+    collected
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the collection waited for the background import");
+    fs.write(attr.ino, 6 << 20, &data[6 << 20..]).unwrap();
+    fs.flush_handle(fh).unwrap();
+    fs.release(fh);
+    fs.sync(true).unwrap();
+    assert!(fs.read(attr.ino, 0, 13 << 20).unwrap() == data);
+}
+
 #[derive(Default)]
 struct MemoryAttrs(StdMutex<std::collections::HashMap<Cid, Vec<(String, SavedAttr)>>>);
 
