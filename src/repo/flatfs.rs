@@ -16,15 +16,20 @@
 //! keep only what passed. A block that fails is moved to `.quarantine/`,
 //! where listings and `has` do not see it, so a good copy can be put (or
 //! fetched) again; until then reading it is `Corrupt`, not "not found".
+//! A block is hashed once per process: those found whole are remembered (a
+//! bounded set), so re-reads from disk, such as the mount's after its own
+//! caches let a block go, cost no rehash.
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
+use lru::LruCache;
 
 use super::direct_io;
 use crate::blockstore::{Blockstore, BlockstoreError, Result, identity_data};
@@ -35,11 +40,27 @@ use crate::codec::cid::{Cid, Mh, RAW, cid_string, is_identity, multihash_hex, ve
 /// dot keeps it out of `all_keys`.
 const QUARANTINE: &str = ".quarantine";
 
+/// How many blocks are remembered as checked: 16 GiB of default-size
+/// leaves, in about 4 MiB.
+const VERIFIED_KEPT: usize = 1 << 16;
+
 pub struct FlatFs {
     root: PathBuf,
     known_dirs: Mutex<HashSet<PathBuf>>,
     temp_counter: AtomicU64,
     hash_on_read: AtomicBool,
+    /// Blocks read and found whole in this process, by [`verified_key`].
+    verified: Mutex<LruCache<u64, ()>>,
+}
+
+/// A block's key in the verified set: 64 bits of its digest, which a hash
+/// function spreads evenly, so two blocks share one with odds of 2^-64.
+fn verified_key(mh: &Mh) -> u64 {
+    let mut key = [0u8; 8];
+    let digest = mh.digest();
+    let n = digest.len().min(8);
+    key[..n].copy_from_slice(&digest[..n]);
+    u64::from_le_bytes(key) ^ mh.code()
 }
 
 impl FlatFs {
@@ -50,6 +71,9 @@ impl FlatFs {
             known_dirs: Mutex::new(HashSet::new()),
             temp_counter: AtomicU64::new(0),
             hash_on_read: AtomicBool::new(true),
+            verified: Mutex::new(LruCache::new(
+                NonZeroUsize::new(VERIFIED_KEPT).expect("non-zero"),
+            )),
         })
     }
 
@@ -240,8 +264,15 @@ impl FlatFs {
         if !self.hash_on_read.load(Ordering::Relaxed) {
             return Ok(());
         }
+        let key = verified_key(cid.hash());
+        if self.verified_lock().get(&key).is_some() {
+            return Ok(());
+        }
         match verify(cid, data) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.verified_lock().put(key, ());
+                Ok(())
+            }
             // A hash we cannot compute was never checked when it was stored
             // either: serve it as it is.
             Err(CodecError::UnsupportedHash(_)) => Ok(()),
@@ -258,6 +289,10 @@ impl FlatFs {
                 })
             }
         }
+    }
+
+    fn verified_lock(&self) -> std::sync::MutexGuard<'_, LruCache<u64, ()>> {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Moves a damaged block file out of the store; says what became of it.
@@ -321,6 +356,7 @@ impl Blockstore for FlatFs {
     }
 
     fn delete(&self, cid: &Cid) -> Result<bool> {
+        self.verified_lock().pop(&verified_key(cid.hash()));
         let mut removed = false;
         for path in [
             self.block_path(cid.hash()),
@@ -507,5 +543,21 @@ mod tests {
         store.put(&cid, b"abc").unwrap();
         flip_a_byte(&store.block_path(cid.hash()));
         assert_eq!(store.get(&cid).unwrap().as_deref(), Some(&b"acc"[..]));
+    }
+
+    #[test]
+    fn a_deleted_block_is_checked_again_when_it_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let cid = crate::codec::cid::CidBuilder::default().cid_of(RAW, b"again");
+        store.put(&cid, b"again").unwrap();
+        assert_eq!(store.get(&cid).unwrap().as_deref(), Some(&b"again"[..]));
+        assert!(store.delete(&cid).unwrap());
+        store.put(&cid, b"again").unwrap();
+        flip_a_byte(&store.block_path(cid.hash()));
+        assert!(matches!(
+            store.get(&cid),
+            Err(BlockstoreError::Corrupt { .. })
+        ));
     }
 }
