@@ -303,7 +303,15 @@ impl FlatFs {
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| std::fs::rename(path, &target));
         match moved {
-            Ok(()) => format!("moved to {}", target.display()),
+            Ok(()) => {
+                // Another reader found the same damage and a good copy was
+                // stored since: what was just moved aside is that copy.
+                let good_copy = std::fs::read(&target).is_ok_and(|data| verify(cid, &data).is_ok());
+                if good_copy && std::fs::rename(&target, path).is_ok() {
+                    return "a good copy has been stored since".to_string();
+                }
+                format!("moved to {}", target.display())
+            }
             // Another reader of the same block moved it first.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 format!("moved to {}", target.display())
@@ -559,5 +567,19 @@ mod tests {
             store.get(&cid),
             Err(BlockstoreError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn a_good_copy_stored_meanwhile_is_not_set_aside() {
+        // A second reader of the damaged bytes quarantines after a good copy
+        // was stored: the good copy stays.
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let cid = crate::codec::cid::CidBuilder::default().cid_of(RAW, b"good");
+        store.put(&cid, b"good").unwrap();
+        let path = store.block_path(cid.hash());
+        store.quarantine(&cid, &path);
+        assert_eq!(store.get(&cid).unwrap().as_deref(), Some(&b"good"[..]));
+        assert!(store.quarantined().unwrap().is_empty());
     }
 }
