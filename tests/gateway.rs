@@ -680,3 +680,58 @@ fn head_answers_what_get_would_without_a_body() {
         "a CAR's length is not known ahead"
     );
 }
+
+/// Adds `name` with `data`; returns its CID and its leaves in order.
+fn add_with_leaves(node: &Node, name: &str, data: &[u8]) -> (String, Vec<String>) {
+    std::fs::write(node.work().join(name), data).unwrap();
+    let cid = node.ok(&["add", "-Q", name]).trim().to_string();
+    let leaves = node
+        .ok(&["refs", &cid])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (cid, leaves)
+}
+
+#[test]
+fn a_damaged_block_is_never_served_as_a_complete_body() {
+    let node = Node::new();
+    // Damaged at its start: found before any byte is sent, so an error status.
+    let (early, early_leaves) =
+        add_with_leaves(&node, "early.bin", &mount_tests::pseudo_random(600_000, 1));
+    // Damaged in its sixth chunk, past what is sent before the body starts.
+    let late_data = mount_tests::pseudo_random(6 << 18, 2);
+    let (late, late_leaves) = add_with_leaves(&node, "late.bin", &late_data);
+    node.damage_block(&early_leaves[0]);
+    node.damage_block(&late_leaves[5]);
+    let (_gateway, base, _repo) = start_gateway(&node);
+
+    let response = get(&format!("{base}/ipfs/{early}"), &[]);
+    assert!(response.status().is_server_error(), "{}", response.status());
+    let text = String::from_utf8_lossy(&body(response)).into_owned();
+    assert!(text.contains(&early_leaves[0]), "{text}");
+
+    let mut response = get(&format!("{base}/ipfs/{late}"), &[]);
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        header(&response, "content-length"),
+        late_data.len().to_string()
+    );
+    let mut received = Vec::new();
+    let read = response
+        .body_mut()
+        .with_config()
+        .limit(100 << 20)
+        .reader()
+        .read_to_end(&mut received);
+    assert!(
+        read.is_err(),
+        "the body ended cleanly after {} bytes",
+        received.len()
+    );
+    assert!(received.len() < late_data.len());
+    assert!(
+        received == late_data[..received.len()],
+        "damaged bytes were sent"
+    );
+}

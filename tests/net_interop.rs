@@ -137,3 +137,17 @@ fn blocks_with_the_wrong_hash_are_ignored_and_the_read_succeeds() {
         ],
     );
 }
+
+#[test]
+fn a_damaged_block_fails_its_read_at_once_and_is_fetched_again() {
+    run_script(
+        "a_damaged_block_fails_its_read_at_once_and_is_fetched_again",
+        "repair.sh",
+        |_| Vec::new(),
+        &[
+            "OK the damaged read failed at once",
+            "OK a good copy came from the peer",
+            "OK nothing damaged left",
+        ],
+    );
+}

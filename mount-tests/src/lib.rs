@@ -163,6 +163,26 @@ impl Node {
             .to_string()
     }
 
+    /// The file under `blocks/` that holds the block `cid` (found by its
+    /// bytes, so the test needs no multihash code of its own).
+    pub fn block_file(&self, cid: &str) -> PathBuf {
+        let data = self.ok_bytes(&["block", "get", cid]);
+        files_under(&self.repo().join("blocks"))
+            .into_iter()
+            .find(|path| std::fs::read(path).is_ok_and(|bytes| bytes == data))
+            .unwrap_or_else(|| panic!("no block file holds {cid}"))
+    }
+
+    /// Flips one bit in the middle of block `cid`'s file; returns the file.
+    pub fn damage_block(&self, cid: &str) -> PathBuf {
+        let path = self.block_file(cid);
+        let mut bytes = std::fs::read(&path).expect("read block file");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x20;
+        std::fs::write(&path, bytes).expect("write block file");
+        path
+    }
+
     /// Writes the shared test tree (scripts/make-test-tree.py) under work/.
     pub fn make_tree(&self, name: &str) -> PathBuf {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-test-tree.py");
@@ -362,4 +382,35 @@ pub fn is_mountpoint(path: &Path) -> bool {
     let wanted = canonical.to_string_lossy().replace(' ', "\\040");
     info.lines()
         .any(|line| line.split(' ').nth(4) == Some(wanted.as_str()))
+}
+
+/// Every regular file under `dir`, hidden ones included.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => out.extend(files_under(&path)),
+            Ok(t) if t.is_file() => out.push(path),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `len` pseudo-random bytes (xorshift64) from `seed`: no two chunks of a
+/// file made of them are alike, so each is a block of its own.
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 32) as u8
+        })
+        .collect()
 }

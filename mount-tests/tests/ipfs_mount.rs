@@ -590,3 +590,52 @@ fn mount_asks_a_running_daemon_to_mount() {
     assert!(!mount_tests::is_mountpoint(&ipfs) && !mount_tests::is_mountpoint(&mfs));
     assert_eq!(node.ok(&["files", "read", "/note.txt"]), "via the daemon");
 }
+
+#[test]
+fn a_damaged_block_gives_eio_at_once_and_the_mount_survives() {
+    if !fuse_available("a_damaged_block_gives_eio_at_once_and_the_mount_survives") {
+        return;
+    }
+    let node = Node::new();
+    let data = mount_tests::pseudo_random((4 << 18) + 99, 11);
+    std::fs::write(node.work().join("file.bin"), &data).expect("write");
+    std::fs::write(node.work().join("other.txt"), "still here\n").expect("write");
+    let file = node.ok(&["add", "-Q", "file.bin"]).trim().to_string();
+    let other = node.ok(&["add", "-Q", "other.txt"]).trim().to_string();
+    let leaves: Vec<String> = node
+        .ok(&["refs", &file])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let damaged = node.damage_block(&leaves[2]);
+    let mount = node.mount();
+
+    let start = Instant::now();
+    let err = std::fs::read(mount.path(&file)).expect_err("a block is damaged");
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "EIO took {:?}",
+        start.elapsed()
+    );
+    assert!(!damaged.exists(), "the damaged block was set aside");
+    // The chunks before the damaged one still read; the damaged one never does.
+    let mut reader = std::fs::File::open(mount.path(&file)).expect("open");
+    let mut head = vec![0u8; 2 << 18];
+    reader.read_exact(&mut head).expect("the first two chunks");
+    assert!(head == data[..2 << 18]);
+    let mut chunk = vec![0u8; 1 << 18];
+    let err = reader
+        .read_exact(&mut chunk)
+        .expect_err("the damaged chunk");
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(mount.path(&other)).expect("still usable"),
+        "still here\n"
+    );
+    assert!(
+        node.mount_log().contains(&leaves[2]),
+        "the log names the block: {}",
+        node.mount_log()
+    );
+}

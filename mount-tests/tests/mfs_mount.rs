@@ -683,3 +683,41 @@ fn files_mv_of_a_directory_nobody_opened_keeps_it_whole() {
     );
     assert!(node.ok(&["repo", "verify"]).contains("verified"));
 }
+
+#[test]
+fn a_damaged_block_under_mfs_gives_eio_not_enoent() {
+    if !fuse_available("a_damaged_block_under_mfs_gives_eio_not_enoent") {
+        return;
+    }
+    let node = Node::new();
+    let data = pattern((3 << 18) + 5, 23);
+    fs::write(node.work().join("file.bin"), &data).expect("write");
+    let cid = node.ok(&["add", "-Q", "file.bin"]).trim().to_string();
+    node.ok(&["files", "cp", &format!("/ipfs/{cid}"), "/copied.bin"]);
+    let leaves: Vec<String> = node
+        .ok(&["refs", &cid])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let damaged = node.damage_block(&leaves[1]);
+    let mount = node.mount();
+
+    let start = std::time::Instant::now();
+    let err = fs::read(mount.mfs_path("copied.bin")).expect_err("a block is damaged");
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "EIO took {:?}",
+        start.elapsed()
+    );
+    assert!(!damaged.exists(), "the damaged block was set aside");
+    // Found damaged earlier in this mount: still EIO, not "no such file".
+    let again = fs::read(mount.mfs_path("copied.bin")).expect_err("still damaged");
+    assert_eq!(again.raw_os_error(), Some(libc::EIO), "{again}");
+    assert!(mount.mfs_path("copied.bin").exists());
+    fs::write(mount.mfs_path("new.txt"), "writes still work\n").expect("write");
+    assert_eq!(
+        fs::read_to_string(mount.mfs_path("new.txt")).expect("read"),
+        "writes still work\n"
+    );
+}

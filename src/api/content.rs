@@ -5,6 +5,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 use super::{ApiError, ApiState, Args, blocking};
 use crate::codec::IpfsPath;
@@ -35,6 +36,30 @@ pub(crate) fn streamed(
     content_type: &'static str,
     produce: impl FnOnce(&mut BodyWriter) -> Result<(), String> + Send + 'static,
 ) -> Response {
+    body_response(content_type, None, produce_pieces(produce))
+}
+
+/// As [`streamed`], but the answer waits for the first piece (or the end):
+/// a failure before then, such as a damaged or missing block near the
+/// start, is returned as an error naming its cause, for an error status,
+/// instead of a body broken off with nothing said.
+pub(crate) async fn streamed_checked(
+    content_type: &'static str,
+    produce: impl FnOnce(&mut BodyWriter) -> Result<(), String> + Send + 'static,
+) -> Result<Response, String> {
+    let mut pieces = produce_pieces(produce);
+    let first = match pieces.recv().await {
+        Some(Err(err)) => return Err(err.to_string()),
+        Some(Ok(piece)) => Some(piece),
+        None => None,
+    };
+    Ok(body_response(content_type, first, pieces))
+}
+
+/// Runs `produce` on a blocking thread; its pieces, then its error if it fails.
+fn produce_pieces(
+    produce: impl FnOnce(&mut BodyWriter) -> Result<(), String> + Send + 'static,
+) -> tokio::sync::mpsc::Receiver<Piece> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Piece>(4);
     tokio::task::spawn_blocking(move || {
         let mut out = BodyWriter {
@@ -47,9 +72,20 @@ pub(crate) fn streamed(
             let _ = tx.blocking_send(Err(std::io::Error::other(err)));
         }
     });
-    let body = futures::stream::unfold(rx, |mut rx| async move {
+    rx
+}
+
+/// An error piece ends the body abnormally (the connection is cut), never
+/// as a clean, complete answer.
+fn body_response(
+    content_type: &'static str,
+    first: Option<Bytes>,
+    rx: tokio::sync::mpsc::Receiver<Piece>,
+) -> Response {
+    let rest = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
+    let body = futures::stream::iter(first.map(Ok)).chain(rest);
     (
         [(header::CONTENT_TYPE, content_type)],
         Body::from_stream(body),
@@ -71,11 +107,13 @@ pub async fn cat(
         )));
     }
     let store = state.store.clone();
-    Ok(streamed("text/plain", move |out| {
+    streamed_checked("text/plain", move |out| {
         FileReader::from_node(store.as_ref(), &resolved.cid, resolved.node)
             .and_then(|reader| reader.copy_to(out, offset, length).map(|_| ()))
-            .map_err(|e| e.to_string())
-    }))
+            .map_err(|e| format!("{path}: {e}"))
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 pub async fn get(
@@ -90,10 +128,12 @@ pub async fn get(
         .cloned()
         .unwrap_or_else(|| crate::codec::cid_string(&path.root));
     let store = state.store.clone();
-    Ok(streamed("application/x-tar", move |out| {
+    streamed_checked("application/x-tar", move |out| {
         crate::unixfs::tar::write_tar(store.as_ref(), &resolved.cid, resolved.node, &name, out)
-            .map_err(|e| e.to_string())
-    }))
+            .map_err(|e| format!("{path}: {e}"))
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 /// The HTTP body as a `Write` for a blocking producer.

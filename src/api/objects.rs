@@ -116,10 +116,11 @@ pub async fn dag_export(State(state): State<ApiState>, RawQuery(query): RawQuery
     let path = Args::parse(query.as_deref()).arg(0, "root")?;
     let root = run(&state, move |core| core.resolve_cid(&path)).await?;
     let store = state.store.clone();
-    Ok(super::content::streamed(
-        "application/vnd.ipld.car",
-        move |out| crate::dag::export_car(store.as_ref(), &root, out).map_err(|e| e.to_string()),
-    ))
+    super::content::streamed_checked("application/vnd.ipld.car", move |out| {
+        crate::dag::export_car(store.as_ref(), &root, out).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 pub async fn dag_stat(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {

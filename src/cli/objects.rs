@@ -111,7 +111,8 @@ pub fn dag(ctx: &Ctx, cmd: DagCmd) -> Result<()> {
         DagCmd::Export { path } => match &opened {
             Opened::Repo(repo) => dags::export(&Core::local(repo), &path, &mut out)?,
             Opened::Api(api) => {
-                std::io::copy(&mut api.call("dag/export", &[("arg", path)])?, &mut out)?;
+                let answer = api.call("dag/export", &[("arg", path.clone())])?;
+                super::remote::copy_answer(&format!("dag export {path}"), answer, &mut out)?;
             }
         },
         DagCmd::Import { files, pin_roots } => {

@@ -19,10 +19,11 @@ pub fn cat(ctx: &Ctx, args: CatArgs) -> Result<()> {
     let repo = match ctx.open_repo_or_api()? {
         Opened::Repo(repo) => repo,
         Opened::Api(api) => {
+            let what = format!("cat {}", args.path);
             let mut query = vec![("arg", args.path), ("offset", args.offset.to_string())];
             query.extend(args.length.map(|l| ("length", l.to_string())));
             let mut out = stdout();
-            std::io::copy(&mut api.call("cat", &query)?, &mut out)?;
+            super::remote::copy_answer(&what, api.call("cat", &query)?, &mut out)?;
             return finish(out);
         }
     };
@@ -33,7 +34,9 @@ pub fn cat(ctx: &Ctx, args: CatArgs) -> Result<()> {
     }
     let reader = FileReader::from_node(repo.blocks(), &resolved.cid, resolved.node)?;
     let mut out = stdout();
-    reader.copy_to(&mut out, args.offset, args.length.unwrap_or(u64::MAX))?;
+    reader
+        .copy_to(&mut out, args.offset, args.length.unwrap_or(u64::MAX))
+        .with_context(|| format!("reading {path}"))?;
     finish(out)
 }
 

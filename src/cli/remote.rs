@@ -145,6 +145,25 @@ impl Api {
     }
 }
 
+/// Copies a daemon's streamed answer to `out`. The daemon states an error
+/// found before it starts answering; one found later can only cut the
+/// answer short, which is said here, since the cause is in its log.
+pub fn copy_answer(what: &str, mut answer: impl Read, out: &mut impl std::io::Write) -> Result<()> {
+    let mut buffer = vec![0; 1 << 16];
+    loop {
+        let n = match answer.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => bail!(
+                "{what}: the daemon broke off its answer ({e}); a block may be damaged or \
+                 missing, see the daemon's log"
+            ),
+        };
+        out.write_all(&buffer[..n])?;
+    }
+}
+
 /// JSON values, one per line, as `T`s; a Kubo error object among them
 /// (a command that failed after it began answering) is the error.
 pub fn parse_lines<T: DeserializeOwned>(reader: impl Read) -> Result<Vec<T>> {

@@ -17,7 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::content::streamed;
+use crate::api::content::{streamed, streamed_checked};
 use crate::api::{ApiServer, off_runtime as blocking, percent_decode};
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
@@ -425,11 +425,15 @@ async fn file(
         Body::empty().into_response()
     } else {
         let (reader_store, cid, node) = (Arc::clone(store), resolved.cid, resolved.node);
-        streamed(content_type, move |out| {
+        // A block found bad before the first piece is an error status;
+        // later, the body is cut short of its Content-Length.
+        streamed_checked(content_type, move |out| {
             FileReader::from_node(reader_store.as_ref(), &cid, node)
                 .and_then(|reader| reader.copy_to(out, start, length).map(|_| ()))
                 .map_err(|e| e.to_string())
         })
+        .await
+        .map_err(|message| Failure(StatusCode::BAD_GATEWAY, message))?
     };
     *response.status_mut() = status;
     let answer = response.headers_mut();

@@ -12,7 +12,8 @@ mod server;
 mod stats;
 pub mod wants;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,8 +21,8 @@ use bytes::Bytes;
 pub use node::{NetConfig, NetHandle, Node, PeerInfo, start};
 pub use stats::StatsSnapshot;
 
-use crate::blockstore::{Blockstore, Result as StoreResult};
-use crate::codec::cid::{Cid, cid_string};
+use crate::blockstore::{Blockstore, BlockstoreError, Result as StoreResult};
+use crate::codec::cid::{Cid, Mh, cid_string};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -38,11 +39,14 @@ pub enum NetError {
 }
 
 /// A blockstore that fetches what the local one lacks from the network
-/// (the node stores what it fetches).
+/// (the node stores what it fetches). A block the local store finds damaged
+/// is an error for the read that found it, at once; a good copy is fetched
+/// in the background, for the reads after.
 pub struct NetworkBlockstore {
     local: Arc<dyn Blockstore>,
     net: NetHandle,
     deadline: Duration,
+    repairing: Arc<Mutex<HashSet<Mh>>>,
 }
 
 impl NetworkBlockstore {
@@ -51,6 +55,51 @@ impl NetworkBlockstore {
             local,
             net,
             deadline,
+            repairing: Arc::default(),
+        }
+    }
+
+    /// Passes a local error on; a damaged block also starts its repair.
+    fn local_failed(&self, cid: &Cid, err: BlockstoreError) -> BlockstoreError {
+        if matches!(err, BlockstoreError::Corrupt { .. }) {
+            self.repair(cid);
+        }
+        err
+    }
+
+    /// Fetches a good copy of a damaged block on a thread of its own, one
+    /// at a time per block.
+    fn repair(&self, cid: &Cid) {
+        let started = self
+            .repairing
+            .lock()
+            .map(|mut repairing| repairing.insert(*cid.hash()))
+            .unwrap_or(false);
+        if !started {
+            return;
+        }
+        let (net, deadline, repairing, cid) = (
+            self.net.clone(),
+            self.deadline,
+            Arc::clone(&self.repairing),
+            *cid,
+        );
+        let spawned = std::thread::Builder::new()
+            .name("block-repair".into())
+            .spawn(move || {
+                match net.fetch(&cid, deadline) {
+                    Ok(_) => tracing::info!("damaged block {} fetched again", cid_string(&cid)),
+                    Err(err) => tracing::warn!("no good copy of damaged block: {err}"),
+                }
+                if let Ok(mut repairing) = repairing.lock() {
+                    repairing.remove(cid.hash());
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::warn!("cannot fetch damaged block {}: {err}", cid_string(&cid));
+            if let Ok(mut repairing) = self.repairing.lock() {
+                repairing.remove(cid.hash());
+            }
         }
     }
 }
@@ -71,14 +120,16 @@ impl NetworkBlockstore {
 
 impl Blockstore for NetworkBlockstore {
     fn get(&self, cid: &Cid) -> StoreResult<Option<Vec<u8>>> {
-        if let Some(block) = self.local.get(cid)? {
+        let local = self.local.get(cid);
+        if let Some(block) = local.map_err(|e| self.local_failed(cid, e))? {
             return Ok(Some(block));
         }
         Ok(self.fetch(cid))
     }
 
     fn get_shared(&self, cid: &Cid) -> StoreResult<Option<Bytes>> {
-        if let Some(block) = self.local.get_shared(cid)? {
+        let local = self.local.get_shared(cid);
+        if let Some(block) = local.map_err(|e| self.local_failed(cid, e))? {
             return Ok(Some(block));
         }
         Ok(self.fetch(cid).map(Bytes::from))

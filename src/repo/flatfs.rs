@@ -9,24 +9,58 @@
 //!
 //! Large blocks bypass the page cache both ways unless they are in it
 //! already (`direct_io`): the mount caches what it reads itself.
+//!
+//! Every block read from disk is checked against its multihash before it is
+//! handed out (Kubo's `Datastore.HashOnRead`, on by default here): this is
+//! the one place blocks enter the process from disk, and the caches above
+//! keep only what passed. A block that fails is moved to `.quarantine/`,
+//! where listings and `has` do not see it, so a good copy can be put (or
+//! fetched) again; until then reading it is `Corrupt`, not "not found".
+//! A block is hashed once per process: those found whole are remembered (a
+//! bounded set), so re-reads from disk, such as the mount's after its own
+//! caches let a block go, cost no rehash.
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
+use lru::LruCache;
 
 use super::direct_io;
 use crate::blockstore::{Blockstore, BlockstoreError, Result, identity_data};
-use crate::codec::cid::{Cid, Mh, RAW, is_identity, multihash_hex};
+use crate::codec::CodecError;
+use crate::codec::cid::{Cid, Mh, RAW, cid_string, is_identity, multihash_hex, verify};
+
+/// Where damaged blocks are set aside, under the blocks root; the leading
+/// dot keeps it out of `all_keys`.
+const QUARANTINE: &str = ".quarantine";
+
+/// How many blocks are remembered as checked: 16 GiB of default-size
+/// leaves, in about 4 MiB.
+const VERIFIED_KEPT: usize = 1 << 16;
 
 pub struct FlatFs {
     root: PathBuf,
     known_dirs: Mutex<HashSet<PathBuf>>,
     temp_counter: AtomicU64,
+    hash_on_read: AtomicBool,
+    /// Blocks read and found whole in this process, by [`verified_key`].
+    verified: Mutex<LruCache<u64, ()>>,
+}
+
+/// A block's key in the verified set: 64 bits of its digest, which a hash
+/// function spreads evenly, so two blocks share one with odds of 2^-64.
+fn verified_key(mh: &Mh) -> u64 {
+    let mut key = [0u8; 8];
+    let digest = mh.digest();
+    let n = digest.len().min(8);
+    key[..n].copy_from_slice(&digest[..n]);
+    u64::from_le_bytes(key) ^ mh.code()
 }
 
 impl FlatFs {
@@ -36,7 +70,47 @@ impl FlatFs {
             root: root.to_path_buf(),
             known_dirs: Mutex::new(HashSet::new()),
             temp_counter: AtomicU64::new(0),
+            hash_on_read: AtomicBool::new(true),
+            verified: Mutex::new(LruCache::new(
+                NonZeroUsize::new(VERIFIED_KEPT).expect("non-zero"),
+            )),
         })
+    }
+
+    /// Whether blocks read from disk are checked against their CID (on
+    /// unless the config's `Datastore.HashOnRead` is false).
+    pub fn set_hash_on_read(&self, on: bool) {
+        self.hash_on_read.store(on, Ordering::Relaxed);
+    }
+
+    /// Where a damaged block with this multihash is set aside.
+    pub fn quarantine_path(&self, mh: &Mh) -> PathBuf {
+        self.root.join(QUARANTINE).join(multihash_hex(mh))
+    }
+
+    /// Multihashes (hex) of the blocks set aside as damaged and not stored
+    /// again since, with where each lies.
+    pub fn quarantined(&self) -> Result<Vec<(String, PathBuf)>> {
+        let dir = self.root.join(QUARANTINE);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(io(&dir)(source)),
+        };
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let Some(hex) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let Some(mh) = decode_hex(&hex).and_then(|bytes| Mh::from_bytes(&bytes).ok()) else {
+                continue;
+            };
+            if !self.block_path(&mh).exists() {
+                found.push((hex, entry.path()));
+            }
+        }
+        found.sort();
+        Ok(found)
     }
 
     /// Where the block with this multihash lives.
@@ -135,7 +209,25 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlockstoreError + '_ {
 
 impl FlatFs {
     /// A stored block's bytes as `read` gives them from its open file.
-    fn read_block<T: From<Vec<u8>>>(
+    fn read_block<T: From<Vec<u8>> + AsRef<[u8]>>(
+        &self,
+        cid: &Cid,
+        read: impl FnOnce(std::fs::File) -> std::io::Result<T>,
+    ) -> Result<Option<T>> {
+        let data = self.read_unchecked(cid, read)?;
+        if let Some(data) = &data {
+            self.check(cid, data.as_ref())?;
+        }
+        Ok(data)
+    }
+
+    /// The block's bytes as they are on disk, damaged or not (for `repo
+    /// verify`, which reports damage rather than setting it aside).
+    pub fn get_unchecked(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        self.read_unchecked(cid, direct_io::read_file)
+    }
+
+    fn read_unchecked<T: From<Vec<u8>>>(
         &self,
         cid: &Cid,
         read: impl FnOnce(std::fs::File) -> std::io::Result<T>,
@@ -146,11 +238,85 @@ impl FlatFs {
         let path = self.block_path(cid.hash());
         match std::fs::File::open(&path).and_then(read) {
             Ok(data) => Ok(Some(data)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let set_aside = self.quarantine_path(cid.hash());
+                if set_aside.exists() {
+                    return Err(BlockstoreError::Corrupt {
+                        cid: cid_string(cid),
+                        reason: format!(
+                            "it was found damaged and set aside in {}; no good copy has been stored since",
+                            set_aside.display()
+                        ),
+                    });
+                }
+                Ok(None)
+            }
             Err(source) => Err(BlockstoreError::Io {
                 path: path.display().to_string(),
                 source,
             }),
+        }
+    }
+
+    /// Checks a block just read from `path` against its CID; a damaged one
+    /// is set aside and reported as `Corrupt`.
+    fn check(&self, cid: &Cid, data: &[u8]) -> Result<()> {
+        if !self.hash_on_read.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let key = verified_key(cid.hash());
+        if self.verified_lock().get(&key).is_some() {
+            return Ok(());
+        }
+        match verify(cid, data) {
+            Ok(()) => {
+                self.verified_lock().put(key, ());
+                Ok(())
+            }
+            // A hash we cannot compute was never checked when it was stored
+            // either: serve it as it is.
+            Err(CodecError::UnsupportedHash(_)) => Ok(()),
+            Err(_) => {
+                let path = self.block_path(cid.hash());
+                let set_aside = self.quarantine(cid, &path);
+                tracing::error!(
+                    "block {} is damaged: its bytes do not hash to its CID; {set_aside}",
+                    cid_string(cid)
+                );
+                Err(BlockstoreError::Corrupt {
+                    cid: cid_string(cid),
+                    reason: format!("its bytes on disk do not hash to its CID; {set_aside}"),
+                })
+            }
+        }
+    }
+
+    fn verified_lock(&self) -> std::sync::MutexGuard<'_, LruCache<u64, ()>> {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves a damaged block file out of the store; says what became of it.
+    fn quarantine(&self, cid: &Cid, path: &Path) -> String {
+        let target = self.quarantine_path(cid.hash());
+        let moved = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::rename(path, &target));
+        match moved {
+            Ok(()) => {
+                // Another reader found the same damage and a good copy was
+                // stored since: what was just moved aside is that copy.
+                let good_copy = std::fs::read(&target).is_ok_and(|data| verify(cid, &data).is_ok());
+                if good_copy && std::fs::rename(&target, path).is_ok() {
+                    return "a good copy has been stored since".to_string();
+                }
+                format!("moved to {}", target.display())
+            }
+            // Another reader of the same block moved it first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                format!("moved to {}", target.display())
+            }
+            Err(e) => format!("could not move it aside: {e}"),
         }
     }
 }
@@ -187,19 +353,35 @@ impl Blockstore for FlatFs {
                 source,
             });
         }
-        std::fs::rename(&tmp, &path).map_err(io(&path))
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        // A good copy replaces one set aside as damaged.
+        match std::fs::remove_file(self.quarantine_path(cid.hash())) {
+            Ok(()) => tracing::info!("block {} stored again after damage", cid_string(cid)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("removing the damaged copy of {}: {e}", cid_string(cid)),
+        }
+        Ok(())
     }
 
     fn delete(&self, cid: &Cid) -> Result<bool> {
-        let path = self.block_path(cid.hash());
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(source) => Err(BlockstoreError::Io {
-                path: path.display().to_string(),
-                source,
-            }),
+        self.verified_lock().pop(&verified_key(cid.hash()));
+        let mut removed = false;
+        for path in [
+            self.block_path(cid.hash()),
+            self.quarantine_path(cid.hash()),
+        ] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(BlockstoreError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    });
+                }
+            }
         }
+        Ok(removed)
     }
 
     fn sync(&self) -> Result<()> {
@@ -302,5 +484,102 @@ mod tests {
         std::fs::write(dir.path().join("junk.txt"), b"junk").unwrap();
         assert_eq!(store.all_keys().unwrap().len(), 1);
         assert_eq!(store.usage().unwrap(), (1, 1));
+    }
+
+    fn flip_a_byte(path: &Path) {
+        let mut bytes = std::fs::read(path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_block_is_corrupt_set_aside_and_can_be_stored_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let data = vec![7u8; 100 << 10];
+        let cid = crate::codec::cid::CidBuilder::default().cid_of(RAW, &data);
+        store.put(&cid, &data).unwrap();
+        flip_a_byte(&store.block_path(cid.hash()));
+
+        match store.get_shared(&cid) {
+            Err(BlockstoreError::Corrupt { cid: named, .. }) => assert_eq!(named, cid_string(&cid)),
+            other => panic!(
+                "expected Corrupt, got {:?}",
+                other.map(|b| b.map(|b| b.len()))
+            ),
+        }
+        assert!(!store.has(&cid).unwrap(), "a damaged block is not had");
+        assert!(store.all_keys().unwrap().is_empty());
+        assert!(store.quarantine_path(cid.hash()).exists());
+        assert_eq!(store.quarantined().unwrap().len(), 1);
+        // Still damaged, not merely missing, until a good copy comes.
+        assert!(matches!(
+            store.get(&cid),
+            Err(BlockstoreError::Corrupt { .. })
+        ));
+
+        store.put(&cid, &data).unwrap();
+        assert_eq!(store.get(&cid).unwrap().as_deref(), Some(&data[..]));
+        assert_eq!(store.get_shared(&cid).unwrap().as_deref(), Some(&data[..]));
+        assert!(store.has(&cid).unwrap());
+        assert!(store.quarantined().unwrap().is_empty());
+    }
+
+    #[test]
+    fn get_checks_small_blocks_too_and_delete_forgets_the_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let cid =
+            crate::codec::cid::CidBuilder::default().cid_of(crate::codec::cid::DAG_PB, b"xyz");
+        store.put(&cid, b"xyz").unwrap();
+        flip_a_byte(&store.block_path(cid.hash()));
+        assert!(matches!(
+            store.get(&cid),
+            Err(BlockstoreError::Corrupt { .. })
+        ));
+        assert!(store.delete(&cid).unwrap());
+        assert_eq!(store.get(&cid).unwrap(), None);
+    }
+
+    #[test]
+    fn hash_on_read_off_serves_the_bytes_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        store.set_hash_on_read(false);
+        let cid = crate::codec::cid::CidBuilder::default().cid_of(RAW, b"abc");
+        store.put(&cid, b"abc").unwrap();
+        flip_a_byte(&store.block_path(cid.hash()));
+        assert_eq!(store.get(&cid).unwrap().as_deref(), Some(&b"acc"[..]));
+    }
+
+    #[test]
+    fn a_deleted_block_is_checked_again_when_it_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let cid = crate::codec::cid::CidBuilder::default().cid_of(RAW, b"again");
+        store.put(&cid, b"again").unwrap();
+        assert_eq!(store.get(&cid).unwrap().as_deref(), Some(&b"again"[..]));
+        assert!(store.delete(&cid).unwrap());
+        store.put(&cid, b"again").unwrap();
+        flip_a_byte(&store.block_path(cid.hash()));
+        assert!(matches!(
+            store.get(&cid),
+            Err(BlockstoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_good_copy_stored_meanwhile_is_not_set_aside() {
+        // A second reader of the damaged bytes quarantines after a good copy
+        // was stored: the good copy stays.
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let cid = crate::codec::cid::CidBuilder::default().cid_of(RAW, b"good");
+        store.put(&cid, b"good").unwrap();
+        let path = store.block_path(cid.hash());
+        store.quarantine(&cid, &path);
+        assert_eq!(store.get(&cid).unwrap().as_deref(), Some(&b"good"[..]));
+        assert!(store.quarantined().unwrap().is_empty());
     }
 }

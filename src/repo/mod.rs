@@ -188,6 +188,9 @@ impl Repo {
             .unwrap_or_default()
             .to_string();
         let blocks = Arc::new(FlatFs::open(&path.join("blocks"))?);
+        blocks.set_hash_on_read(
+            config::get(&config, "Datastore.HashOnRead").and_then(|v| v.as_bool()) != Some(false),
+        );
         Ok(Repo {
             path: path.to_path_buf(),
             blocks,
@@ -306,12 +309,16 @@ impl Repo {
         ])
     }
 
-    /// Rehashes every block; returns one line per corrupt or unreadable block.
+    /// Rehashes every block; returns one line per corrupt or unreadable
+    /// block, and per block set aside as damaged earlier and not stored
+    /// again since.
     pub fn verify(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         for key in self.blocks.all_keys()? {
             let hex = multihash_hex(key.hash());
-            match self.blocks.get(&key) {
+            // Read unchecked and check here: the read path would set a
+            // damaged block aside, and verify should report, not repair.
+            match self.blocks.get_unchecked(&key) {
                 Ok(Some(data)) => {
                     if let Err(err) = verify(&key, &data) {
                         problems.push(format!("corrupt block {hex} ({}): {err}", cid_string(&key)));
@@ -320,6 +327,12 @@ impl Repo {
                 Ok(None) => problems.push(format!("block {hex} vanished during verify")),
                 Err(err) => problems.push(format!("unreadable block {hex}: {err}")),
             }
+        }
+        for (hex, path) in self.blocks.quarantined()? {
+            problems.push(format!(
+                "damaged block {hex}: found corrupt on read and set aside in {}; add or fetch it again",
+                path.display()
+            ));
         }
         Ok(problems)
     }
