@@ -231,6 +231,29 @@ impl MfsFs {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Reads directory `ino` from the DAG if no one has yet, without
+    /// holding the tree: a directory whose blocks are slow to come (from
+    /// the network, say) delays only those who need it.
+    fn load_dir(&self, ino: u64) -> Result<(), FsError> {
+        let (cid, frozen) = {
+            let tree = self.tree();
+            match tree.unloaded_dir(ino)? {
+                Some(cid) => (cid, tree.get(ino)?.frozen),
+                None => return Ok(()),
+            }
+        };
+        let read = tree::read_dir(&*self.store, &cid)?;
+        self.tree().install_dir(ino, frozen, read)
+    }
+
+    /// `load_dir` for the directories an operation works in.
+    fn load_dirs(&self, dirs: &[u64]) -> Result<(), FsError> {
+        dirs.iter().try_for_each(|&dir| match self.load_dir(dir) {
+            Err(FsError::NotADirectory) => Ok(()),
+            other => other,
+        })
+    }
+
     fn changed(&self) {
         self.changed.store(true, Ordering::SeqCst);
     }
@@ -239,6 +262,7 @@ impl MfsFs {
         if name.len() > NAME_MAX {
             return Err(FsError::NameTooLong);
         }
+        self.load_dirs(&[parent])?;
         let mut tree = self.tree();
         let ino = tree
             .child(&*self.store, parent, name)?
@@ -259,6 +283,7 @@ impl MfsFs {
 
     /// Every entry of a directory with its attributes.
     pub fn readdir(&self, ino: u64) -> Result<Vec<Listing>, FsError> {
+        self.load_dirs(&[ino])?;
         let mut tree = self.tree();
         let mut children: Vec<(String, u64)> = tree
             .children(&*self.store, ino)?
@@ -294,6 +319,7 @@ impl MfsFs {
             target,
         } = *new;
         check_name(name)?;
+        self.load_dirs(&[parent])?;
         let mut tree = self.tree();
         tree.writable(parent)?;
         if tree.child(&*self.store, parent, name)?.is_some() {
@@ -350,6 +376,7 @@ impl MfsFs {
 
     pub fn link(&self, ino: u64, parent: u64, name: &str) -> Result<Attr, FsError> {
         check_name(name)?;
+        self.load_dirs(&[parent])?;
         let mut tree = self.tree();
         tree.writable(parent)?;
         tree.writable(ino)?;
@@ -372,6 +399,7 @@ impl MfsFs {
     }
 
     pub fn unlink(&self, parent: u64, name: &str) -> Result<(), FsError> {
+        self.load_dirs(&[parent])?;
         let mut tree = self.tree();
         let ino = tree
             .child(&*self.store, parent, name)?
@@ -385,6 +413,7 @@ impl MfsFs {
     }
 
     pub fn rmdir(&self, parent: u64, name: &str) -> Result<(), FsError> {
+        self.load_dirs(&[parent])?;
         let mut tree = self.tree();
         let ino = tree
             .child(&*self.store, parent, name)?
@@ -411,6 +440,7 @@ impl MfsFs {
         mode: RenameMode,
     ) -> Result<(), FsError> {
         check_name(new_name)?;
+        self.load_dirs(&[parent, new_parent])?;
         let mut tree = self.tree();
         let store = &*self.store;
         let ino = tree.child(store, parent, name)?.ok_or(FsError::NotFound)?;

@@ -273,6 +273,7 @@ impl MfsFs {
         // From the check that `cid` is there until the tree links it.
         let _writing = self.writing();
         let node = load(&*self.store, cid).map_err(io_error)?;
+        self.load_dirs(&[parent])?;
         let mut tree = self.tree();
         tree.writable(parent)?;
         if tree.child(&*self.store, parent, name)?.is_some() {

@@ -543,3 +543,129 @@ fn a_full_disk_leaves_every_file_at_its_last_durable_content() {
     assert_eq!(read_path(&again, "/keep"), kept);
     assert_eq!(read_path(&again, "/new"), b"");
 }
+
+/// A store whose reads of one block wait until the test lets them go,
+/// as a block asked of the network that does not come.
+struct Gated {
+    inner: Arc<MemoryBlockstore>,
+    gated: StdMutex<Option<Cid>>,
+    reached: std::sync::mpsc::SyncSender<()>,
+    open: std::sync::Condvar,
+    released: StdMutex<bool>,
+}
+
+impl Gated {
+    fn wait_if_gated(&self, cid: &Cid) {
+        if self.gated.lock().unwrap().as_ref() != Some(cid) {
+            return;
+        }
+        let _ = self.reached.try_send(());
+        let mut released = self.released.lock().unwrap();
+        while !*released {
+            released = self.open.wait(released).unwrap();
+        }
+    }
+
+    fn release(&self) {
+        *self.released.lock().unwrap() = true;
+        self.open.notify_all();
+    }
+}
+
+impl Blockstore for Gated {
+    fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
+        self.wait_if_gated(cid);
+        self.inner.get(cid)
+    }
+    fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+        self.inner.has(cid)
+    }
+    fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
+        self.inner.put(cid, data)
+    }
+    fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
+        self.inner.delete(cid)
+    }
+    fn sync(&self) -> crate::blockstore::Result<()> {
+        Ok(())
+    }
+    fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
+        self.inner.all_keys()
+    }
+}
+
+#[test]
+fn a_directory_whose_blocks_do_not_come_delays_no_one_else() {
+    let s = setup();
+    let slow = dir_node(&s.fs, ROOT_INO, "slow");
+    file(&s.fs, slow, "inside", b"far away");
+    let fast = dir_node(&s.fs, ROOT_INO, "fast");
+    file(&s.fs, fast, "near", b"close by");
+    let root = s.fs.sync(true).unwrap();
+    // The directory's own block is here; what it links to is not.
+    let unreachable = s.fs.path_cid("/slow/inside").unwrap();
+
+    let (reached, blocked) = std::sync::mpsc::sync_channel(1);
+    let store = Arc::new(Gated {
+        inner: s.store.clone(),
+        gated: StdMutex::new(Some(unreachable)),
+        reached,
+        open: std::sync::Condvar::new(),
+        released: StdMutex::new(false),
+    });
+    let fs = Arc::new(
+        MfsFs::new(
+            store.clone(),
+            root,
+            None,
+            Caller::default(),
+            Box::new(|_: &Cid, _: &Cid| Ok(())),
+        )
+        .unwrap(),
+    );
+    let listing = {
+        let fs = Arc::clone(&fs);
+        std::thread::spawn(move || {
+            let slow = fs.lookup(ROOT_INO, "slow")?.ino;
+            fs.readdir(slow)
+        })
+    };
+    blocked
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the listing of /slow waits for its block");
+
+    // The work elsewhere runs on its own thread, so that a tree held by
+    // the waiting listing fails the test instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    {
+        let fs = Arc::clone(&fs);
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let names: Vec<String> = fs
+                .readdir(ROOT_INO)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.name)
+                .collect();
+            assert_eq!(names, ["fast", "slow", HISTORY_DIR]);
+            assert_eq!(read_path(&fs, "/fast/near"), b"close by");
+            let fast = fs.resolve("/fast").unwrap();
+            file(&fs, fast, "new", b"written meanwhile");
+            fs.sync(false).unwrap();
+            let _ = done.send(started.elapsed());
+        });
+    }
+    let took = finished.recv_timeout(Duration::from_secs(5));
+    let still_waiting = !listing.is_finished();
+    store.release();
+    let took = took.expect("work elsewhere waited for the listing of /slow");
+    assert!(
+        took < Duration::from_millis(100),
+        "work elsewhere took {took:?} while /slow was waited for"
+    );
+    assert!(still_waiting, "the listing of /slow was still waiting");
+
+    store.release();
+    let listed = listing.join().unwrap().unwrap();
+    assert_eq!(listed[0].name, "inside");
+}

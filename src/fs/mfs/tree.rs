@@ -72,6 +72,25 @@ pub(super) enum DirBody {
     Loaded(BTreeMap<String, u64>),
 }
 
+/// A stored directory's entries with their nodes, read from the DAG
+/// without the tree (see `MfsFs::load_dir`).
+pub(super) struct StoredDir {
+    cid: Cid,
+    entries: Vec<(dir::DirEntry, Node)>,
+}
+
+pub(super) fn read_dir(store: &dyn Blockstore, cid: &Cid) -> Result<StoredDir, FsError> {
+    let entries = dir::list(store, cid)
+        .map_err(io_error)?
+        .into_iter()
+        .map(|entry| {
+            let node = load(store, &entry.cid).map_err(io_error)?;
+            Ok((entry, node))
+        })
+        .collect::<Result<_, FsError>>()?;
+    Ok(StoredDir { cid: *cid, entries })
+}
+
 impl Tree {
     /// Past versions are read-only.
     pub(super) fn writable(&self, ino: u64) -> Result<(), FsError> {
@@ -153,22 +172,45 @@ impl Tree {
             _ => return Err(FsError::NotADirectory),
         };
         if let Some(cid) = cid {
-            let entries = dir::list(store, &cid).map_err(io_error)?;
-            let mut children = BTreeMap::new();
-            for entry in entries {
-                let node = load(store, &entry.cid).map_err(io_error)?;
-                let mut child = self.inode_from_node(&entry.cid, entry.size, &node);
-                child.parents.push(ino);
-                child.frozen = frozen;
-                let child_ino = self.next_ino;
-                self.next_ino += 1;
-                self.inodes.insert(child_ino, child);
-                children.insert(entry.name, child_ino);
-            }
-            self.apply_saved(&cid, ino, &mut children);
-            self.get_mut(ino)?.body = Body::Dir(DirBody::Loaded(children));
+            let read = read_dir(store, &cid)?;
+            self.install_dir(ino, frozen, read)?;
         }
         self.children_mut(ino).map(|children| &*children)
+    }
+
+    /// The CID of directory `ino` while its entries are not read yet.
+    pub(super) fn unloaded_dir(&self, ino: u64) -> Result<Option<Cid>, FsError> {
+        match &self.get(ino)?.body {
+            Body::Dir(DirBody::Unloaded(cid)) => Ok(Some(*cid)),
+            Body::Dir(DirBody::Loaded(_)) => Ok(None),
+            _ => Err(FsError::NotADirectory),
+        }
+    }
+
+    /// Gives directory `ino` the entries read from its stored form, unless
+    /// someone did meanwhile.
+    pub(super) fn install_dir(
+        &mut self,
+        ino: u64,
+        frozen: bool,
+        read: StoredDir,
+    ) -> Result<(), FsError> {
+        if self.unloaded_dir(ino)? != Some(read.cid) {
+            return Ok(());
+        }
+        let mut children = BTreeMap::new();
+        for (entry, node) in read.entries {
+            let mut child = self.inode_from_node(&entry.cid, entry.size, &node);
+            child.parents.push(ino);
+            child.frozen = frozen;
+            let child_ino = self.next_ino;
+            self.next_ino += 1;
+            self.inodes.insert(child_ino, child);
+            children.insert(entry.name, child_ino);
+        }
+        self.apply_saved(&read.cid, ino, &mut children);
+        self.get_mut(ino)?.body = Body::Dir(DirBody::Loaded(children));
+        Ok(())
     }
 
     /// A loaded directory's entries, for changing them.
@@ -194,6 +236,8 @@ impl Tree {
 
     pub(super) fn attr(&mut self, store: &dyn Blockstore, ino: u64) -> Result<Attr, FsError> {
         let nlink = match self.get(ino)?.kind {
+            // Subdirectories not counted yet: "unknown", as btrfs says.
+            FileKind::Directory if self.unloaded_dir(ino)?.is_some() => 1,
             FileKind::Directory => {
                 let children: Vec<u64> = self.children(store, ino)?.values().copied().collect();
                 let subdirs = children
