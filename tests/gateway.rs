@@ -49,8 +49,12 @@ fn serve_tree() -> Served {
 /// commands on it fail until the returned repository is dropped).
 fn start_gateway(node: &Node) -> (ApiServer, String, Arc<Repo>) {
     let repo = Arc::new(Repo::open(&node.repo()).expect("open repo"));
-    let gateway = rsipfs::gateway::start("127.0.0.1:0".parse().unwrap(), repo.blocks_shared())
-        .expect("gateway");
+    let gateway = rsipfs::gateway::start(
+        "127.0.0.1:0".parse().unwrap(),
+        repo.blocks_shared(),
+        rsipfs::api::Limits::default(),
+    )
+    .expect("gateway");
     let base = format!("http://{}", gateway.addr);
     (gateway, base, repo)
 }

@@ -639,3 +639,78 @@ fn a_damaged_block_gives_eio_at_once_and_the_mount_survives() {
         node.mount_log()
     );
 }
+
+/// Inodes the mount holds now (statfs's file count).
+fn inodes_held(mount_point: &Path) -> u64 {
+    let out = Command::new("stat")
+        .args(["-f", "-c", "%c"])
+        .arg(mount_point)
+        .output()
+        .expect("stat -f");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+/// Entries under `dir`, each stat'ed, the directories listed (as `find`).
+fn walk(dir: &Path) -> u64 {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        let meta = std::fs::symlink_metadata(&path).expect("stat");
+        count += 1;
+        if meta.is_dir() {
+            count += walk(&path);
+        }
+    }
+    count
+}
+
+#[test]
+fn inodes_the_kernel_forgets_leave_the_table_and_come_back_on_lookup() {
+    if !fuse_available("inodes_the_kernel_forgets_leave_the_table_and_come_back_on_lookup") {
+        return;
+    }
+    let node = Node::new();
+    let (dirs, files) = (20, 100);
+    for d in 0..dirs {
+        let dir = node.work().join(format!("big/d{d:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..files {
+            std::fs::write(dir.join(format!("f{f:03}.txt")), format!("{d} {f}\n")).unwrap();
+        }
+    }
+    let cid = node.ok(&["add", "-Q", "-r", "big"]).trim().to_string();
+    let mount = node.mount();
+    let root = mount.path(&cid);
+    assert_eq!(walk(&root), dirs * (files + 1));
+    let held = inodes_held(&mount.point);
+    assert!(held > dirs * files, "{held} inodes held after the walk");
+
+    // Dropping the kernel's dentries and inodes makes it forget them all.
+    std::fs::write("/proc/sys/vm/drop_caches", "2").expect("drop_caches (needs root)");
+    let started = Instant::now();
+    let mut left = inodes_held(&mount.point);
+    while left > 50 && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+        left = inodes_held(&mount.point);
+    }
+    assert!(
+        left <= 50,
+        "{left} of {held} inodes still held after the forgets"
+    );
+
+    // Looked up again, they work.
+    assert_eq!(std::fs::read(root.join("d07/f042.txt")).unwrap(), b"7 42\n");
+    let ino = std::fs::metadata(root.join("d07")).unwrap().ino();
+    assert_eq!(
+        std::fs::metadata(root.join("d07/.")).unwrap().ino(),
+        ino,
+        "a directory keeps its inode while held"
+    );
+    assert_eq!(walk(&root), dirs * (files + 1));
+    mount.stop();
+}

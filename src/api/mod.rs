@@ -10,11 +10,13 @@ pub mod cors;
 mod files;
 pub mod node;
 mod objects;
+mod server;
 mod upload;
+
+pub use server::{ApiServer, Limits, serve};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -45,82 +47,9 @@ pub type Mounter = dyn Fn(Option<std::path::PathBuf>, Option<std::path::PathBuf>
     + Send
     + Sync;
 
-pub struct ApiServer {
-    pub addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// Binds `addr` (port 0 picks one) and serves the API until `stop`.
-pub fn start(addr: SocketAddr, state: ApiState) -> std::io::Result<ApiServer> {
-    serve(addr, router(state), "api")
-}
-
-/// Serves `app` on `addr` from its own small runtime, on threads named
-/// after `name`, until the returned server is stopped.
-pub fn serve(addr: SocketAddr, app: Router, name: &str) -> std::io::Result<ApiServer> {
-    let listener = std::net::TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(name)
-        .enable_all()
-        .build()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name(format!("{name}-server"))
-        .spawn(move || {
-            runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => listener,
-                    Err(err) => return tracing::error!("HTTP listener: {err}"),
-                };
-                let served = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-                if let Err(err) = served {
-                    tracing::error!("HTTP server: {err}");
-                }
-            });
-        })?;
-    Ok(ApiServer {
-        addr,
-        stop: Some(stop),
-        thread: Some(thread),
-    })
-}
-
-impl ApiServer {
-    /// The multiaddr clients read from the repository's `api` file.
-    pub fn multiaddr(&self) -> String {
-        let ip = match self.addr {
-            SocketAddr::V4(a) => format!("/ip4/{}", a.ip()),
-            SocketAddr::V6(a) => format!("/ip6/{}", a.ip()),
-        };
-        format!("{ip}/tcp/{}", self.addr.port())
-    }
-
-    pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for ApiServer {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
+/// Binds `addr` (port 0 picks one) and serves the API until stopped.
+pub fn start(addr: SocketAddr, state: ApiState, limits: Limits) -> std::io::Result<ApiServer> {
+    serve(addr, router(state), "api", limits)
 }
 
 fn router(state: ApiState) -> Router {

@@ -461,7 +461,8 @@ impl Endpoint {
                 &repo.config_get("API.HTTPHeaders").unwrap_or_default(),
             )),
         };
-        let server = rsipfs::api::start(addr, state)
+        let limits = http_limits(repo, "API")?;
+        let server = rsipfs::api::start(addr, state, limits)
             .with_context(|| format!("serving the API on {addr}"))?;
         println!("RPC API server listening on {}", server.multiaddr());
         let multiaddr = server.multiaddr();
@@ -474,7 +475,8 @@ impl Endpoint {
         let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/8080");
         let addr = tcp_socket_addr(multiaddr)
             .with_context(|| format!("Addresses.Gateway {multiaddr:?}"))?;
-        let server = rsipfs::gateway::start(addr, store)
+        let limits = http_limits(repo, "Gateway")?;
+        let server = rsipfs::gateway::start(addr, store, limits)
             .with_context(|| format!("serving the gateway on {addr}"))?;
         println!("Gateway server listening on {}", server.multiaddr());
         let url = format!("http://{}", server.addr);
@@ -488,6 +490,13 @@ impl Drop for Endpoint {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.file);
     }
+}
+
+/// A server's limits from its config section (`API`, `Gateway`).
+fn http_limits(repo: &Repo, section: &str) -> Result<rsipfs::api::Limits> {
+    let config = repo.config_get(section).unwrap_or_default();
+    rsipfs::api::Limits::from_config(&config)
+        .map_err(|err| anyhow::anyhow!("config {section}.{err}"))
 }
 
 /// `/ip4/127.0.0.1/tcp/5001` (or /ip6) as a socket address.

@@ -69,10 +69,12 @@ impl IpfsFs {
         Ok(self.entry(ino)?.attr)
     }
 
+    /// `name` in directory `parent`. The kernel is given the inode: it is
+    /// held once more, until [`IpfsFs::forget`].
     pub fn lookup(&self, parent: u64, name: &str) -> Result<Attr, FsError> {
         if parent == ROOT {
             let cid = parse_cid(name).map_err(|_| FsError::NotFound)?;
-            return self.inode_for(&cid, None);
+            return self.hold_inode(&cid);
         }
         let dir = self.entry(parent)?;
         if dir.attr.kind != FileKind::Directory {
@@ -84,9 +86,41 @@ impl IpfsFs {
         let found =
             dir::lookup(self.store.as_ref(), &dir.cid, name).map_err(|e| io_error(&dir.cid, e))?;
         let entry = found.ok_or(FsError::NotFound)?;
-        self.inode_for(&entry.cid, None)
+        self.hold_inode(&entry.cid)
     }
 
+    /// The kernel gives back `count` references to `ino` (FUSE forget).
+    pub fn forget(&self, forgotten: impl IntoIterator<Item = (u64, u64)>) {
+        let mut inodes = self.write_inodes();
+        for (ino, count) in forgotten {
+            if ino != ROOT {
+                inodes.release(ino, count);
+            }
+        }
+    }
+
+    /// The kernel was given these entries of a listing (readdirplus): each
+    /// is held once more, until forgotten.
+    pub fn remember(&self, given: &[Listing]) {
+        let mut inodes = self.write_inodes();
+        for entry in given {
+            if !inodes.hold(entry.attr.ino) {
+                tracing::warn!("inode {} handed out after it was dropped", entry.attr.ino);
+            }
+        }
+    }
+
+    /// A listing from [`IpfsFs::readdir`] is no longer used: its entries'
+    /// inodes are no longer held for it.
+    pub fn release_listing(&self, listing: &[Listing]) {
+        let mut inodes = self.write_inodes();
+        for entry in listing {
+            inodes.release(entry.attr.ino, 1);
+        }
+    }
+
+    /// A directory's entries. Their inodes are held for the listing until
+    /// it is given back with [`IpfsFs::release_listing`].
     pub fn readdir(&self, ino: u64) -> Result<Vec<Listing>, FsError> {
         if ino == ROOT {
             let roots = (self.list_roots)();
@@ -195,7 +229,7 @@ impl IpfsFs {
         Ok(value.into_bytes())
     }
 
-    /// Number of inodes handed out so far (for tests and stats).
+    /// Number of inodes held now (for tests and stats).
     pub fn inode_count(&self) -> usize {
         self.inodes.read().map(|i| i.len()).unwrap_or(0)
     }
@@ -208,17 +242,17 @@ impl IpfsFs {
         inodes.get(ino).cloned().ok_or(FsError::NotFound)
     }
 
-    /// The attributes for `cid`: from its inode, else from `known`, else
-    /// from the summary cache, else by loading its node (and caching that).
-    fn inode_for(&self, cid: &Cid, known: Option<Summary>) -> Result<Attr, FsError> {
-        if let Some(ino) = self.inodes.read().ok().and_then(|i| i.find(cid)) {
-            return self.getattr(ino);
+    /// The attributes for `cid` with one more hold on its inode: from its
+    /// inode if it has one, else from the summary cache, else by loading its
+    /// node (and caching that).
+    fn hold_inode(&self, cid: &Cid) -> Result<Attr, FsError> {
+        if let Some(entry) = self.write_inodes().hold_cid(cid) {
+            return Ok(entry.attr);
         }
-        let cached = known.or_else(|| {
-            self.summaries
-                .as_ref()
-                .and_then(|s| s.load(&[*cid]).pop().flatten())
-        });
+        let cached = self
+            .summaries
+            .as_ref()
+            .and_then(|s| s.load(&[*cid]).pop().flatten());
         let summary = match cached {
             Some(summary) => summary,
             None => {
@@ -231,7 +265,7 @@ impl IpfsFs {
                 summary
             }
         };
-        Ok(self.insert(cid, &summary))
+        Ok(self.hold_new(cid, &summary))
     }
 
     /// A directory's entries: recorded listing if any, else from its blocks
@@ -249,16 +283,19 @@ impl IpfsFs {
         Ok(entries)
     }
 
-    fn insert(&self, cid: &Cid, summary: &Summary) -> Attr {
-        let mut inodes = self
-            .inodes
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        inodes
-            .get_or_insert(cid, |ino| {
+    /// `cid`'s inode, made from `summary` unless it has one, held once more.
+    fn hold_new(&self, cid: &Cid, summary: &Summary) -> Attr {
+        self.write_inodes()
+            .hold_or_insert(cid, |ino| {
                 Attr::from_summary(ino, summary, nlink_of(summary))
             })
             .attr
+    }
+
+    fn write_inodes(&self) -> std::sync::RwLockWriteGuard<'_, Inodes> {
+        self.inodes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A directory whose entries have all been loaded now knows how many
@@ -284,76 +321,81 @@ impl IpfsFs {
             },
         };
         summary.subdirs = Some(subdirs);
-        self.inodes
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .set_nlink(ino, nlink_of(&summary));
+        self.write_inodes().set_nlink(ino, nlink_of(&summary));
         if let Some(store) = &self.summaries {
             store.save(&[(*cid, summary)]);
         }
     }
 
     /// Attributes for a directory's children: summaries from the cache in one
-    /// batch, the rest loaded in parallel and cached in one batch. Entries
-    /// that fail to load are left out of the listing (and logged).
+    /// batch, the rest loaded in parallel and cached in one batch, then each
+    /// child's inode held for the listing. Entries that fail to load are
+    /// left out of the listing (and logged). The workers only load: what
+    /// outlives the listing is allocated on the calling thread, as freed
+    /// memory is reused best by the thread that had it (glibc keeps an arena
+    /// per thread, and each new worker may be given another).
     fn load_all(&self, named: Vec<(String, Cid)>) -> Vec<Listing> {
         let cids: Vec<Cid> = named.iter().map(|(_, cid)| *cid).collect();
-        let known = match &self.summaries {
+        let mut summaries = match &self.summaries {
             Some(store) => store.load(&cids),
             None => vec![None; cids.len()],
         };
-        let work: Vec<(String, Cid, Option<Summary>)> = named
-            .into_iter()
-            .zip(known)
-            .map(|((name, cid), summary)| (name, cid, summary))
+        let missing: Vec<usize> = (0..cids.len())
+            .filter(|&i| summaries[i].is_none())
             .collect();
-        let chunk = work.len().div_ceil(LIST_WORKERS).max(1);
-        let mut listings = Vec::with_capacity(work.len());
         let mut learned = Vec::new();
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = work
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || self.load_part(part)))
-                .collect();
-            for worker in workers {
-                let (part_listings, part_learned) = worker.join().unwrap_or_default();
-                listings.extend(part_listings);
-                learned.extend(part_learned);
-            }
-        });
+        if !missing.is_empty() {
+            let chunk = missing.len().div_ceil(LIST_WORKERS);
+            let (named, cids) = (&named, &cids);
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = missing
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|&i| (i, self.load_summary(&named[i].0, &cids[i])))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for worker in workers {
+                    for (i, summary) in worker.join().unwrap_or_default() {
+                        if let Some(summary) = summary {
+                            summaries[i] = Some(summary);
+                            learned.push((cids[i], summary));
+                        }
+                    }
+                }
+            });
+        }
         if let Some(store) = &self.summaries {
             store.save(&learned);
         }
-        listings
+        let mut inodes = self.write_inodes();
+        named
+            .into_iter()
+            .zip(summaries)
+            .filter_map(|((name, cid), summary)| {
+                let summary = summary?;
+                let entry = inodes.hold_or_insert(&cid, |ino| {
+                    Attr::from_summary(ino, &summary, nlink_of(&summary))
+                });
+                Some(Listing {
+                    name,
+                    attr: entry.attr,
+                })
+            })
+            .collect()
     }
 
-    fn load_part(
-        &self,
-        part: &[(String, Cid, Option<Summary>)],
-    ) -> (Vec<Listing>, Vec<(Cid, Summary)>) {
-        let mut listings = Vec::with_capacity(part.len());
-        let mut learned = Vec::new();
-        for (name, cid, known) in part {
-            let summary = match known {
-                Some(summary) => *summary,
-                None => match load(self.store.as_ref(), cid) {
-                    Ok(node) => {
-                        let summary = node.summary();
-                        learned.push((*cid, summary));
-                        summary
-                    }
-                    Err(err) => {
-                        tracing::warn!("cannot list {name} ({}): {err}", cid_string(cid));
-                        continue;
-                    }
-                },
-            };
-            listings.push(Listing {
-                name: name.clone(),
-                attr: self.insert(cid, &summary),
-            });
+    fn load_summary(&self, name: &str, cid: &Cid) -> Option<Summary> {
+        match load(self.store.as_ref(), cid) {
+            Ok(node) => Some(node.summary()),
+            Err(err) => {
+                tracing::warn!("cannot list {name} ({}): {err}", cid_string(cid));
+                None
+            }
         }
-        (listings, learned)
     }
 }
 

@@ -149,7 +149,8 @@ impl fuser::Filesystem for IpfsFuse {
         let Ok(own) = self.fs.getattr(ino.0) else {
             return reply.error(Errno::ENOENT);
         };
-        super::fill_readdirplus(&mut reply, &own, &listing, offset, &IMMUTABLE_TTL);
+        let given = super::fill_readdirplus(&mut reply, &own, &listing, offset, &IMMUTABLE_TTL);
+        self.fs.remember(&listing[given]);
         reply.ok();
     }
 
@@ -161,8 +162,15 @@ impl fuser::Filesystem for IpfsFuse {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
-        self.dirs.release(fh);
+        if let Some(listing) = self.dirs.release(fh) {
+            self.fs.release_listing(&listing);
+        }
         reply.ok();
+    }
+
+    // fuser's batch_forget comes here once per inode.
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        self.fs.forget([(ino.0, nlookup)]);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

@@ -111,13 +111,16 @@ pub(crate) fn fill_readdir(
 }
 
 /// Fills a readdirplus reply from `offset`; `own` answers for `.` and `..`.
+/// Returns the part of `listing` that went in (the kernel counts a lookup
+/// for each of those entries, and none for `.` and `..`).
 pub(crate) fn fill_readdirplus(
     reply: &mut ReplyDirectoryPlus,
     own: &Attr,
     listing: &[Listing],
     offset: u64,
     ttl: &Duration,
-) {
+) -> std::ops::Range<usize> {
+    let first = (offset as usize).max(2).min(2 + listing.len()) - 2;
     let mut index = offset as usize;
     while index < 2 + listing.len() {
         let (name, attr) = match index {
@@ -137,6 +140,7 @@ pub(crate) fn fill_readdirplus(
         }
         index += 1;
     }
+    first..index.max(2).min(2 + listing.len()) - 2
 }
 
 /// Directory listings taken at opendir, by handle, so that readdir at any
@@ -160,9 +164,8 @@ impl DirHandles {
         self.open.lock().ok()?.get(&fh.0).cloned()
     }
 
-    pub fn release(&self, fh: fuser::FileHandle) {
-        if let Ok(mut open) = self.open.lock() {
-            open.remove(&fh.0);
-        }
+    /// Closes the handle; its listing is returned.
+    pub fn release(&self, fh: fuser::FileHandle) -> Option<std::sync::Arc<Vec<Listing>>> {
+        self.open.lock().ok()?.remove(&fh.0)
     }
 }

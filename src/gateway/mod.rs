@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::content::{streamed, streamed_checked};
-use crate::api::{ApiServer, off_runtime as blocking, percent_decode};
+use crate::api::{ApiServer, Limits, off_runtime as blocking, percent_decode};
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
 use crate::unixfs::UnixfsError;
@@ -30,9 +30,13 @@ use crate::unixfs::resolve::{Resolved, resolve_trail};
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
 
 /// Serves the gateway on `addr` (port 0 picks one) until stopped.
-pub fn start(addr: SocketAddr, store: Arc<dyn Blockstore>) -> std::io::Result<ApiServer> {
+pub fn start(
+    addr: SocketAddr,
+    store: Arc<dyn Blockstore>,
+    limits: Limits,
+) -> std::io::Result<ApiServer> {
     let app = Router::new().fallback(serve).with_state(store);
-    crate::api::serve(addr, app, "gateway")
+    crate::api::serve(addr, app, "gateway", limits)
 }
 
 struct Failure(StatusCode, String);
