@@ -24,6 +24,9 @@ pub enum BlockstoreError {
     NotFound(String),
     #[error("block {cid} is corrupt: {reason}")]
     Corrupt { cid: String, reason: String },
+    /// Asked of the network, the block did not come before the deadline.
+    #[error("block {0} could not be had from the network in time")]
+    TimedOut(String),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
@@ -50,6 +53,7 @@ impl BlockstoreError {
                     None => std::io::Error::new(source.kind(), source.to_string()),
                 },
             },
+            BlockstoreError::TimedOut(cid) => BlockstoreError::TimedOut(cid.clone()),
             BlockstoreError::Other(text) => BlockstoreError::Other(text.clone()),
         }
     }

@@ -134,3 +134,33 @@ pub struct Listing {
     pub name: String,
     pub attr: Attr,
 }
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+    use crate::blockstore::BlockstoreError;
+
+    #[test]
+    fn a_full_disk_is_found_by_its_os_code_and_other_failures_keep_their_cause() {
+        let full = BlockstoreError::Io {
+            path: "blocks/x".into(),
+            source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+        };
+        assert_eq!(FsError::from_error(full), FsError::NoSpace);
+        // The words alone do not make a full disk.
+        let worded = BlockstoreError::Other("No space left on device".into());
+        assert_eq!(FsError::from_error(worded).errno(), libc::EIO);
+
+        let late = FsError::from_error(BlockstoreError::TimedOut("bafyexample".into()));
+        assert_eq!(late.errno(), libc::EIO);
+        let FsError::Io(cause) = &late else {
+            panic!("{late:?}")
+        };
+        assert!(
+            cause.error().downcast_ref::<BlockstoreError>().is_some_and(
+                |e| matches!(e, BlockstoreError::TimedOut(cid) if cid == "bafyexample")
+            ),
+            "{cause}"
+        );
+    }
+}

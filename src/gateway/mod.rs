@@ -62,7 +62,7 @@ fn unavailable(err: UnixfsError) -> Failure {
         UnixfsError::NoSuchLink { .. } | UnixfsError::NotADirectory(_) => {
             Failure(StatusCode::NOT_FOUND, err.to_string())
         }
-        UnixfsError::Block(BlockstoreError::NotFound(_)) => {
+        UnixfsError::Block(BlockstoreError::NotFound(_) | BlockstoreError::TimedOut(_)) => {
             Failure(StatusCode::GATEWAY_TIMEOUT, err.to_string())
         }
         other => Failure(StatusCode::BAD_GATEWAY, other.to_string()),

@@ -107,12 +107,18 @@ impl NetworkBlockstore {
 impl NetworkBlockstore {
     /// The block from the network, or None (logged) when it cannot be had
     /// within the deadline.
-    fn fetch(&self, cid: &Cid) -> Option<Vec<u8>> {
+    /// A block from the network: a deadline passed is a timeout, not a
+    /// missing block.
+    fn fetch(&self, cid: &Cid) -> StoreResult<Option<Vec<u8>>> {
         match self.net.fetch(cid, self.deadline) {
-            Ok(block) => Some(block),
+            Ok(block) => Ok(Some(block)),
+            Err(NetError::Timeout(_)) => {
+                tracing::warn!("{}: not had from the network in time", cid_string(cid));
+                Err(BlockstoreError::TimedOut(cid_string(cid)))
+            }
             Err(err) => {
                 tracing::warn!("{}: {err}", cid_string(cid));
-                None
+                Ok(None)
             }
         }
     }
@@ -124,7 +130,7 @@ impl Blockstore for NetworkBlockstore {
         if let Some(block) = local.map_err(|e| self.local_failed(cid, e))? {
             return Ok(Some(block));
         }
-        Ok(self.fetch(cid))
+        self.fetch(cid)
     }
 
     fn get_shared(&self, cid: &Cid) -> StoreResult<Option<Bytes>> {
@@ -132,7 +138,7 @@ impl Blockstore for NetworkBlockstore {
         if let Some(block) = local.map_err(|e| self.local_failed(cid, e))? {
             return Ok(Some(block));
         }
-        Ok(self.fetch(cid).map(Bytes::from))
+        Ok(self.fetch(cid)?.map(Bytes::from))
     }
 
     fn has(&self, cid: &Cid) -> StoreResult<bool> {

@@ -152,46 +152,6 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, SavedAttr)>> {
     reader.is_empty().then_some(entries)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attributes_round_trip_and_garbage_is_refused() {
-        let attr = SavedAttr {
-            special: Some(FileKind::Fifo),
-            perm: 0o4755,
-            uid: 1001,
-            gid: 65534,
-            rdev: 7,
-            atime: UnixTime {
-                seconds: -5,
-                nanos: 1,
-            },
-            mtime: UnixTime {
-                seconds: 1_700_000_000,
-                nanos: 999_999_999,
-            },
-        };
-        let entries = vec![
-            ("fifo".to_string(), attr),
-            (
-                SELF.to_string(),
-                SavedAttr {
-                    special: None,
-                    ..attr
-                },
-            ),
-        ];
-        let bytes = encode(&entries);
-        assert_eq!(decode(&bytes), Some(entries));
-        for cut in 0..bytes.len() {
-            assert_eq!(decode(&bytes[..cut]), None, "cut at {cut}");
-        }
-        assert_eq!(decode(&[1, 0, 9]), None);
-    }
-}
-
 impl super::tree::Tree {
     /// Gives the entries of a directory just loaded from `dir` their
     /// recorded attributes, and brings back its special files.
@@ -262,5 +222,45 @@ impl super::tree::Tree {
             }
         }
         store.save(dir, &entries);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_round_trip_and_garbage_is_refused() {
+        let attr = SavedAttr {
+            special: Some(FileKind::Fifo),
+            perm: 0o4755,
+            uid: 1001,
+            gid: 65534,
+            rdev: 7,
+            atime: UnixTime {
+                seconds: -5,
+                nanos: 1,
+            },
+            mtime: UnixTime {
+                seconds: 1_700_000_000,
+                nanos: 999_999_999,
+            },
+        };
+        let entries = vec![
+            ("fifo".to_string(), attr),
+            (
+                SELF.to_string(),
+                SavedAttr {
+                    special: None,
+                    ..attr
+                },
+            ),
+        ];
+        let bytes = encode(&entries);
+        assert_eq!(decode(&bytes), Some(entries));
+        for cut in 0..bytes.len() {
+            assert_eq!(decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(decode(&[1, 0, 9]), None);
     }
 }

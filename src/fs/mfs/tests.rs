@@ -454,7 +454,10 @@ impl Blockstore for Fullable {
     }
 }
 
-fn fullable_setup() -> (MfsFs, Arc<Fullable>, Arc<StdMutex<Vec<(Cid, Cid)>>>) {
+/// Roots and history heads persisted so far.
+type Persisted = Arc<StdMutex<Vec<(Cid, Cid)>>>;
+
+fn fullable_setup() -> (MfsFs, Arc<Fullable>, Persisted) {
     let store = Arc::new(Fullable {
         inner: MemoryBlockstore::new(),
         full: false.into(),
