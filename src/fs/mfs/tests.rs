@@ -415,32 +415,30 @@ fn an_unvisited_directory_whose_attributes_change_is_rebuilt_from_its_entries() 
     assert_eq!(read_path(&fresh, "/a/b/f"), b"f content");
 }
 
-/// A store whose disk can be made full: every put then fails with ENOSPC.
-struct Fullable {
-    inner: MemoryBlockstore,
-    full: std::sync::atomic::AtomicBool,
-}
-
-impl Fullable {
-    fn set_full(&self, full: bool) {
-        self.full.store(full, Ordering::SeqCst);
+/// What a `Faulty` store does before it reads or writes.
+trait Faults: Send + Sync {
+    fn before_get(&self, _cid: &Cid) {}
+    fn before_put(&self, _inner: &MemoryBlockstore, _cid: &Cid) -> crate::blockstore::Result<()> {
+        Ok(())
     }
 }
 
-impl Blockstore for Fullable {
+/// A memory store with faults: the disk and network troubles tests need.
+struct Faulty<F: Faults> {
+    inner: Arc<MemoryBlockstore>,
+    faults: F,
+}
+
+impl<F: Faults> Blockstore for Faulty<F> {
     fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
+        self.faults.before_get(cid);
         self.inner.get(cid)
     }
     fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
         self.inner.has(cid)
     }
     fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
-        if self.full.load(Ordering::SeqCst) && !self.inner.has(cid)? {
-            return Err(crate::blockstore::BlockstoreError::Io {
-                path: "blocks/test".into(),
-                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
-            });
-        }
+        self.faults.before_put(&self.inner, cid)?;
         self.inner.put(cid, data)
     }
     fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
@@ -454,13 +452,39 @@ impl Blockstore for Fullable {
     }
 }
 
+/// A disk that can be made full: every new block then fails with ENOSPC.
+#[derive(Default)]
+struct FullDisk {
+    full: std::sync::atomic::AtomicBool,
+}
+
+impl Faults for FullDisk {
+    fn before_put(&self, inner: &MemoryBlockstore, cid: &Cid) -> crate::blockstore::Result<()> {
+        if self.full.load(Ordering::SeqCst) && !inner.has(cid)? {
+            return Err(crate::blockstore::BlockstoreError::Io {
+                path: "blocks/test".into(),
+                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+            });
+        }
+        Ok(())
+    }
+}
+
+type Fullable = Faulty<FullDisk>;
+
+impl Fullable {
+    fn set_full(&self, full: bool) {
+        self.faults.full.store(full, Ordering::SeqCst);
+    }
+}
+
 /// Roots and history heads persisted so far.
 type Persisted = Arc<StdMutex<Vec<(Cid, Cid)>>>;
 
 fn fullable_setup() -> (MfsFs, Arc<Fullable>, Persisted) {
     let store = Arc::new(Fullable {
-        inner: MemoryBlockstore::new(),
-        full: false.into(),
+        inner: Arc::new(MemoryBlockstore::new()),
+        faults: FullDisk::default(),
     });
     let empty = dir::build_directory(store.as_ref(), Vec::new(), &DirOptions::default())
         .unwrap()
@@ -547,19 +571,18 @@ fn a_full_disk_leaves_every_file_at_its_last_durable_content() {
     assert_eq!(read_path(&again, "/new"), b"");
 }
 
-/// A store whose reads of one block wait until the test lets them go,
-/// as a block asked of the network that does not come.
-struct Gated {
-    inner: Arc<MemoryBlockstore>,
-    gated: StdMutex<Option<Cid>>,
+/// Reads of one block wait until the test lets them go, as a block asked
+/// of the network that does not come.
+struct Gate {
+    gated: Cid,
     reached: std::sync::mpsc::SyncSender<()>,
     open: std::sync::Condvar,
     released: StdMutex<bool>,
 }
 
-impl Gated {
-    fn wait_if_gated(&self, cid: &Cid) {
-        if self.gated.lock().unwrap().as_ref() != Some(cid) {
+impl Faults for Gate {
+    fn before_get(&self, cid: &Cid) {
+        if *cid != self.gated {
             return;
         }
         let _ = self.reached.try_send(());
@@ -568,32 +591,12 @@ impl Gated {
             released = self.open.wait(released).unwrap();
         }
     }
+}
 
+impl Gate {
     fn release(&self) {
         *self.released.lock().unwrap() = true;
         self.open.notify_all();
-    }
-}
-
-impl Blockstore for Gated {
-    fn get(&self, cid: &Cid) -> crate::blockstore::Result<Option<Vec<u8>>> {
-        self.wait_if_gated(cid);
-        self.inner.get(cid)
-    }
-    fn has(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
-        self.inner.has(cid)
-    }
-    fn put(&self, cid: &Cid, data: &[u8]) -> crate::blockstore::Result<()> {
-        self.inner.put(cid, data)
-    }
-    fn delete(&self, cid: &Cid) -> crate::blockstore::Result<bool> {
-        self.inner.delete(cid)
-    }
-    fn sync(&self) -> crate::blockstore::Result<()> {
-        Ok(())
-    }
-    fn all_keys(&self) -> crate::blockstore::Result<Vec<Cid>> {
-        self.inner.all_keys()
     }
 }
 
@@ -609,12 +612,14 @@ fn a_directory_whose_blocks_do_not_come_delays_no_one_else() {
     let unreachable = s.fs.path_cid("/slow/inside").unwrap();
 
     let (reached, blocked) = std::sync::mpsc::sync_channel(1);
-    let store = Arc::new(Gated {
+    let store = Arc::new(Faulty {
         inner: s.store.clone(),
-        gated: StdMutex::new(Some(unreachable)),
-        reached,
-        open: std::sync::Condvar::new(),
-        released: StdMutex::new(false),
+        faults: Gate {
+            gated: unreachable,
+            reached,
+            open: std::sync::Condvar::new(),
+            released: StdMutex::new(false),
+        },
     });
     let fs = Arc::new(
         MfsFs::new(
@@ -660,7 +665,7 @@ fn a_directory_whose_blocks_do_not_come_delays_no_one_else() {
     }
     let took = finished.recv_timeout(Duration::from_secs(5));
     let still_waiting = !listing.is_finished();
-    store.release();
+    store.faults.release();
     let took = took.expect("work elsewhere waited for the listing of /slow");
     assert!(
         took < Duration::from_millis(100),
@@ -668,7 +673,7 @@ fn a_directory_whose_blocks_do_not_come_delays_no_one_else() {
     );
     assert!(still_waiting, "the listing of /slow was still waiting");
 
-    store.release();
+    store.faults.release();
     let listed = listing.join().unwrap().unwrap();
     assert_eq!(listed[0].name, "inside");
 }
