@@ -235,6 +235,7 @@ impl Node {
             point,
             mfs,
             child: Some(child),
+            log: Some(self.dir.path().join("mount.log")),
         };
         mount.wait_ready(Duration::from_secs(20));
         mount
@@ -246,6 +247,8 @@ pub struct Mount {
     /// The writable MFS mount.
     pub mfs: PathBuf,
     child: Option<Child>,
+    /// Where the mount process writes its log.
+    log: Option<PathBuf>,
 }
 
 impl Mount {
@@ -270,8 +273,12 @@ impl Mount {
             }
             assert!(
                 start.elapsed() < limit,
-                "mount at {} not ready after {limit:?}",
-                self.point.display()
+                "mount at {} not ready after {limit:?}; its log: {}",
+                self.point.display(),
+                self.log
+                    .as_ref()
+                    .and_then(|log| std::fs::read_to_string(log).ok())
+                    .unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -357,6 +364,11 @@ impl SmallDisk {
             _image: image,
             mounted,
         }
+    }
+
+    /// Where the small disk is mounted.
+    pub fn root(&self) -> &Path {
+        &self.mounted
     }
 
     /// A fresh directory on the small disk, for `Node::in_dir`.

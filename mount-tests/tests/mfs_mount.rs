@@ -586,6 +586,9 @@ fn a_full_disk_keeps_fsynced_files_and_answers_stat() {
         return;
     }
     let disk = SmallDisk::new(96);
+    // Room the test gives back before it mounts again, as a user would.
+    let ballast = disk.root().join("ballast");
+    fs::write(&ballast, vec![1u8; 8 << 20]).unwrap();
     let node = Node::in_dir(disk.tempdir());
     let mount = node.mount();
     let kept = pattern(10 << 20, 5);
@@ -614,6 +617,7 @@ fn a_full_disk_keeps_fsynced_files_and_answers_stat() {
     node.ok(&["files", "stat", "/"]);
 
     mount.kill_hard();
+    fs::remove_file(&ballast).unwrap();
     let mount = node.mount();
     assert_durable_then_appended(
         &fs::read(mount.mfs_path("keep")).unwrap(),
