@@ -147,3 +147,19 @@ fn chcid_log_and_restore() {
         .contains("not an MFS commit")
     );
 }
+
+/// A history commit is a dag-pb node whose data is not UnixFS; `refs -r`
+/// walks it (and through it every version) as Kubo walks any dag-pb node.
+#[test]
+fn refs_walk_the_history_commits() {
+    let node = Node::new();
+    let out = node.run_stdin(&["files", "write", "-e", "/f"], b"one");
+    assert!(out.status.success());
+    let log = node.ok(&["files", "log"]);
+    let newest = log.lines().next().expect("a version");
+    let fields: Vec<&str> = newest.split('\t').collect();
+    let (root, commit) = (fields[2], fields[3].trim_start_matches("commit "));
+    let refs = node.ok(&["refs", "-r", commit]);
+    assert!(refs.lines().any(|l| l == root), "{refs}");
+    assert!(node.ok(&["refs", commit]).lines().any(|l| l == root));
+}

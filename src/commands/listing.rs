@@ -123,12 +123,18 @@ pub fn refs(
 }
 
 /// The nodes `refs` starts from: every path resolved before anything is
-/// listed, so a bad path fails the command before it answers.
+/// listed, so a bad path fails the command before it answers. A bare CID
+/// is not read as UnixFS: any DAG can be walked (MFS history commits are
+/// dag-pb nodes with other data).
 pub fn refs_roots(core: &Core, paths: &[String]) -> Result<Vec<Cid>, CommandError> {
     paths
         .iter()
         .map(|text| {
             let path = IpfsPath::parse(text).map_err(|e| bad_argument(format!("{text}: {e}")))?;
+            if path.components.is_empty() {
+                crate::blockstore::get_required(core.store, &path.root).map_err(failed)?;
+                return Ok(path.root);
+            }
             Ok(resolve(core.store, &path).map_err(failed)?.cid)
         })
         .collect()
