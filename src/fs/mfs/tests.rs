@@ -7,14 +7,17 @@ use crate::mfs::history;
 use crate::unixfs::dir;
 use crate::unixfs::node::Kind;
 
+/// Roots and history heads persisted so far.
+type Persisted = Arc<StdMutex<Vec<(Cid, Cid)>>>;
+
 struct Setup {
     fs: MfsFs,
     store: Arc<MemoryBlockstore>,
-    saved: Arc<StdMutex<Vec<(Cid, Cid)>>>,
+    saved: Persisted,
 }
 
-fn setup() -> Setup {
-    let store = Arc::new(MemoryBlockstore::new());
+/// An empty tree over `store`, and the roots it persists.
+fn empty_tree(store: Arc<dyn Blockstore>) -> (MfsFs, Persisted) {
     let empty = dir::build_directory(store.as_ref(), Vec::new(), &DirOptions::default())
         .unwrap()
         .cid;
@@ -24,7 +27,13 @@ fn setup() -> Setup {
         sink.lock().unwrap().push((*root, *head));
         Ok(())
     });
-    let fs = MfsFs::new(store.clone(), empty, None, Caller::default(), persist).unwrap();
+    let fs = MfsFs::new(store, empty, None, Caller::default(), persist).unwrap();
+    (fs, saved)
+}
+
+fn setup() -> Setup {
+    let store = Arc::new(MemoryBlockstore::new());
+    let (fs, saved) = empty_tree(store.clone());
     Setup { fs, store, saved }
 }
 
@@ -338,15 +347,7 @@ fn attributes_and_special_files_survive_a_reopen() {
     file(&plain.fs, pd, "f", b"content");
     assert_eq!(plain.fs.sync(true).unwrap(), root);
 
-    let again = MfsFs::new(
-        s.store.clone(),
-        root,
-        None,
-        Caller::default(),
-        Box::new(|_: &Cid, _: &Cid| Ok(())),
-    )
-    .unwrap()
-    .with_attrs(attrs);
+    let again = reopen(s.store.clone(), root).with_attrs(attrs);
     assert_eq!(again.getattr(ROOT_INO).unwrap().perm, 0o700);
     let d = again.lookup(ROOT_INO, "d").unwrap();
     let f = again.lookup(d.ino, "f").unwrap();
@@ -356,9 +357,9 @@ fn attributes_and_special_files_survive_a_reopen() {
 }
 
 /// Opens the tree stored at `root` afresh, as a new mount or command would.
-fn reopen(store: &Arc<MemoryBlockstore>, root: Cid) -> MfsFs {
+fn reopen(store: Arc<dyn Blockstore>, root: Cid) -> MfsFs {
     MfsFs::new(
-        store.clone(),
+        store,
         root,
         None,
         Caller::default(),
@@ -384,14 +385,14 @@ fn an_unvisited_directory_moves_by_path_and_keeps_its_content() {
     let root = s.fs.sync(true).unwrap();
 
     // Nothing below the root has been read by the fresh tree.
-    let fresh = reopen(&s.store, root);
+    let fresh = reopen(s.store.clone(), root);
     fresh.path_mv("/a/b", "/x").unwrap();
     assert_eq!(read_path(&fresh, "/x/g"), b"g content");
     let moved = fresh.path_stat("/x").unwrap();
     assert_eq!(moved.kind, Kind::Directory);
     let new_root = fresh.sync(true).unwrap();
 
-    let again = reopen(&s.store, new_root);
+    let again = reopen(s.store.clone(), new_root);
     assert_eq!(read_path(&again, "/x/c/deep"), b"deep content");
     assert_eq!(read_path(&again, "/x/g"), b"g content");
     assert_eq!(again.path_stat("/x").unwrap().cid, moved.cid);
@@ -406,7 +407,7 @@ fn an_unvisited_directory_whose_attributes_change_is_rebuilt_from_its_entries() 
     file(&s.fs, b, "f", b"f content");
     let root = s.fs.sync(true).unwrap();
 
-    let fresh = reopen(&s.store, root);
+    let fresh = reopen(s.store.clone(), root);
     let a = fresh.resolve("/a").unwrap();
     // Only the name is looked up in /a; /a/b itself is not read.
     let b = fresh.tree().child(&*fresh.store, a, "b").unwrap().unwrap();
@@ -478,24 +479,12 @@ impl Fullable {
     }
 }
 
-/// Roots and history heads persisted so far.
-type Persisted = Arc<StdMutex<Vec<(Cid, Cid)>>>;
-
 fn fullable_setup() -> (MfsFs, Arc<Fullable>, Persisted) {
     let store = Arc::new(Fullable {
         inner: Arc::new(MemoryBlockstore::new()),
         faults: FullDisk::default(),
     });
-    let empty = dir::build_directory(store.as_ref(), Vec::new(), &DirOptions::default())
-        .unwrap()
-        .cid;
-    let saved = Arc::new(StdMutex::new(Vec::new()));
-    let sink = Arc::clone(&saved);
-    let persist: PersistRoot = Box::new(move |root: &Cid, head: &Cid| {
-        sink.lock().unwrap().push((*root, *head));
-        Ok(())
-    });
-    let fs = MfsFs::new(store.clone(), empty, None, Caller::default(), persist).unwrap();
+    let (fs, saved) = empty_tree(store.clone());
     (fs, store, saved)
 }
 
@@ -559,14 +548,7 @@ fn a_full_disk_leaves_every_file_at_its_last_durable_content() {
     // With room again, the tree is written out as it stands.
     store.set_full(false);
     let root = fs.sync(true).unwrap();
-    let again = MfsFs::new(
-        store.clone(),
-        root,
-        None,
-        Caller::default(),
-        Box::new(|_: &Cid, _: &Cid| Ok(())),
-    )
-    .unwrap();
+    let again = reopen(store.clone(), root);
     assert_eq!(read_path(&again, "/keep"), kept);
     assert_eq!(read_path(&again, "/new"), b"");
 }
@@ -621,16 +603,7 @@ fn a_directory_whose_blocks_do_not_come_delays_no_one_else() {
             released: StdMutex::new(false),
         },
     });
-    let fs = Arc::new(
-        MfsFs::new(
-            store.clone(),
-            root,
-            None,
-            Caller::default(),
-            Box::new(|_: &Cid, _: &Cid| Ok(())),
-        )
-        .unwrap(),
-    );
+    let fs = Arc::new(reopen(store.clone(), root));
     let listing = {
         let fs = Arc::clone(&fs);
         std::thread::spawn(move || {
