@@ -38,11 +38,10 @@ impl MfsFs {
         scratch: &Scratch<'_>,
     ) -> Result<Option<(Cid, u64)>, FsError> {
         let _writing = self.writing();
+        let plan = self.plan();
+        let committed = self.commit_outside_tree(ino, true);
         let mut tree = self.tree();
-        let plan = self.plan(true);
-        let flushed = tree.flush(plan, ino);
-        self.announce_reverted(&mut tree);
-        match flushed {
+        match committed.and_then(|()| tree.flush(plan, ino)) {
             Err(FsError::NoSpace) => {
                 let described = Plan {
                     describe_into: Some(scratch),
@@ -54,49 +53,74 @@ impl MfsFs {
         }
     }
 
-    pub(super) fn plan(&self, open_files: bool) -> Plan<'_> {
+    pub(super) fn plan(&self) -> Plan<'_> {
         Plan {
             store: &self.store,
             file_opts: &self.file_opts,
             dir_opts: &self.dir_opts,
-            open_files,
             describe_into: None,
         }
     }
 
     /// Commits everything (files still open for writing too when `all`),
     /// makes the blocks durable and persists the new root. Returns the root.
+    ///
+    /// The tree is held only to rebuild the changed directories: files are
+    /// committed and unread directories read before, and the blocks made
+    /// durable after, so that no one waits on that I/O but other flushes.
     pub fn sync(&self, all: bool) -> Result<Cid, FsError> {
         let writing = self.writing();
         let had_changes = self.changed.swap(false, Ordering::SeqCst);
-        let mut tree = self.tree();
-        let flushed = tree.flush(self.plan(all), ROOT_INO);
-        self.announce_reverted(&mut tree);
-        let (root, provisional) = match flushed {
-            Ok(Some(((cid, _), provisional))) => (cid, provisional),
-            Ok(None) => return Err(FsError::io("the MFS root is not a directory")),
-            Err(err) => {
+        let committed = self.commit_outside_tree(ROOT_INO, all);
+        // One at a time from here: each persists a root no older than the
+        // one persisted before it.
+        let _alone = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
+        let (root, head) = {
+            let mut tree = self.tree();
+            let (root, provisional) =
+                match committed.and_then(|()| tree.flush(self.plan(), ROOT_INO)) {
+                    Ok(Some(((cid, _), provisional))) => (cid, provisional),
+                    Ok(None) => return Err(FsError::io("the MFS root is not a directory")),
+                    Err(err) => {
+                        self.changed();
+                        return Err(err);
+                    }
+                };
+            if provisional {
+                // Open files, or files written meanwhile, were left at
+                // their last committed version: flush again later.
                 self.changed();
-                return Err(err);
             }
-        };
-        if provisional {
-            // Open files were left out: flush again later.
-            self.changed();
-        }
-        if root != tree.persisted || (all && had_changes) {
+            if root == tree.persisted && !(all && had_changes) {
+                return Ok(root);
+            }
             let head = tree
                 .recorder
                 .commit(self.store.as_ref(), &root, now())
                 .map_err(io_error)?;
-            self.store.sync().map_err(io_error)?;
-            if root != tree.persisted {
-                (self.persist)(&root, &head).map_err(FsError::io)?;
-                tree.persisted = root;
-                self.remove_dead_versions(&tree, &writing);
-            }
+            (root, head)
+        };
+        self.store.sync().map_err(io_error)?;
+        if root != self.root_cid() {
+            (self.persist)(&root, &head).map_err(FsError::io)?;
+            self.tree().persisted = root;
+            self.remove_dead_versions(&writing);
         }
         Ok(root)
+    }
+
+    /// Commits the changed files under `ino` (those open for writing too
+    /// when `open_files`) and reads the changed directories not read yet,
+    /// without holding the tree: what is left for `Tree::flush` is to
+    /// rebuild directories.
+    fn commit_outside_tree(&self, ino: u64, open_files: bool) -> Result<(), FsError> {
+        let (files, unread) = self.tree().to_commit(ino, open_files);
+        self.load_dirs(&unread)?;
+        for (ino, file) in files {
+            file.with(|content| content.commit(&self.store, &self.file_opts))
+                .map_err(|err| self.content_failed(ino, err))?;
+        }
+        Ok(())
     }
 
     /// Ends the current version: the next flush records a new one rather
@@ -111,11 +135,11 @@ impl MfsFs {
     /// operation writes blocks (the GC lock taken exclusively; background
     /// imports pause), and keeps what imports in flight have put, so that
     /// nothing in flight looks dead.
-    fn remove_dead_versions(&self, tree: &Tree, writing: &PinGuard) {
+    fn remove_dead_versions(&self, writing: &PinGuard) {
         let Some(_alone) = writing.try_exclusive() else {
             return;
         };
-        let mut live = tree.live_roots();
+        let mut live = self.tree().live_roots();
         live.extend(self.in_flight_roots());
         match self.created.sweep(&live) {
             Ok(0) => {}
@@ -157,13 +181,7 @@ impl Tree {
         live.extend(self.recorder.head());
         for inode in self.inodes.values() {
             match &inode.body {
-                Body::File(content) => live.extend(
-                    content
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .committed()
-                        .map(|committed| committed.cid),
-                ),
+                Body::File(file) => live.extend(file.summary().committed.map(|c| c.cid)),
                 Body::Dir(DirBody::Unloaded(cid)) => live.push(*cid),
                 _ => {}
             }
@@ -181,8 +199,6 @@ pub(super) struct Plan<'a> {
     pub store: &'a Arc<dyn Blockstore>,
     pub file_opts: &'a FileOptions,
     pub dir_opts: &'a DirOptions,
-    /// Commit files still open for writing too.
-    pub open_files: bool,
     /// Only the CIDs are wanted (on a full disk): nothing is committed,
     /// new blocks go to this scratch store, and a changed file counts as
     /// its last committed version.
@@ -249,24 +265,13 @@ impl Tree {
         }
         let (stored, provisional) = match &inode.body {
             Body::Special => return Ok(None),
-            Body::File(content) => {
-                let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-                let left_open = inode.writers > 0 && !plan.open_files;
-                if (left_open || describe_only) && !content.is_clean() {
-                    let last = content.committed().unwrap_or(self.empty_file);
-                    ((last.cid, last.tsize), true)
-                } else {
-                    let committed = content.commit(plan.store, plan.file_opts);
-                    drop(content);
-                    let file = match committed {
-                        Ok(file) => file,
-                        Err(err) => {
-                            self.reverted.push(ino);
-                            return Err(io_error(err));
-                        }
-                    };
-                    ((file.cid, file.tsize), false)
-                }
+            Body::File(file) => {
+                // Committed before (`MfsFs::commit_outside_tree`) unless
+                // left open, only described, or written since: then its
+                // last committed version stands in for it.
+                let summary = file.summary();
+                let last = summary.committed.unwrap_or(self.empty_file);
+                ((last.cid, last.tsize), !summary.clean)
             }
             Body::Symlink(target) => {
                 let block = PbNode {

@@ -25,6 +25,7 @@ use crate::mfs::session_blocks::SessionBlocks;
 use crate::unixfs::dir::DirOptions;
 use crate::unixfs::file::{FileOptions, import_file};
 use crate::unixfs::reader::load;
+use file_node::FileNode;
 use tree::{Body, DirBody, Inode, Tree};
 
 pub const ROOT_INO: u64 = 1;
@@ -96,6 +97,8 @@ pub struct MfsFs {
     next_handle: AtomicU64,
     /// Set by every change, cleared by a flush that saw it.
     changed: AtomicBool,
+    /// Held by the flush persisting a new root.
+    syncing: Mutex<()>,
     persist: PersistRoot,
     invalidate: Mutex<Option<Arc<Invalidate>>>,
     /// Operations that write blocks hold its pin guard (see `live_roots`).
@@ -162,7 +165,6 @@ impl MfsFs {
             attrs: None,
             history_ino: ROOT_INO + 1,
             versions: HashMap::new(),
-            reverted: Vec::new(),
         };
         let node = load(store.as_ref(), &root).map_err(io_error)?;
         if !node.kind().is_dir() {
@@ -187,6 +189,7 @@ impl MfsFs {
             handles: Mutex::new(HashMap::new()),
             next_handle: AtomicU64::new(1),
             changed: AtomicBool::new(false),
+            syncing: Mutex::new(()),
             persist,
             invalidate: Mutex::new(None),
             gc: GcLock::new(),
@@ -328,7 +331,7 @@ impl MfsFs {
         let time = now();
         let body = match kind {
             FileKind::Directory => Body::Dir(DirBody::Loaded(BTreeMap::new())),
-            FileKind::File => Body::File(Arc::new(Mutex::new(FileContent::empty()))),
+            FileKind::File => Body::File(FileNode::new(FileContent::empty())),
             FileKind::Symlink => Body::Symlink(target.unwrap_or_default().to_vec()),
             _ => Body::Special,
         };
@@ -510,10 +513,8 @@ impl MfsFs {
         self.tree().writable(ino)?;
         let time = now();
         if let Some(size) = set.size {
-            let content = self.file_content(ino)?;
-            let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-            content
-                .truncate(&self.store, &self.file_opts, size)
+            self.file(ino)?
+                .with(|content| content.truncate(&self.store, &self.file_opts, size))
                 .map_err(|err| self.content_failed(ino, err))?;
         }
         let mut tree = self.tree();
@@ -541,9 +542,9 @@ impl MfsFs {
         tree.attr(&*self.store, ino)
     }
 
-    fn file_content(&self, ino: u64) -> Result<Arc<Mutex<FileContent>>, FsError> {
+    fn file(&self, ino: u64) -> Result<Arc<FileNode>, FsError> {
         match &self.tree().get(ino)?.body {
-            Body::File(content) => Ok(Arc::clone(content)),
+            Body::File(file) => Ok(Arc::clone(file)),
             Body::Dir(_) => Err(FsError::IsADirectory),
             _ => Err(FsError::Invalid),
         }
@@ -551,20 +552,24 @@ impl MfsFs {
 
     /// Opens a file; returns the handle.
     pub fn open(&self, ino: u64, writes: bool) -> Result<u64, FsError> {
-        let mut tree = self.tree();
-        if writes {
-            tree.writable(ino)?;
-        }
-        let inode = tree.get_mut(ino)?;
-        inode.open += 1;
-        if writes {
-            inode.writers += 1;
-            if let Body::File(content) = &inode.body {
-                content
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .opened_for_writing();
+        let file = {
+            let mut tree = self.tree();
+            if writes {
+                tree.writable(ino)?;
             }
+            let inode = tree.get_mut(ino)?;
+            inode.open += 1;
+            if writes {
+                inode.writers += 1;
+            }
+            match &inode.body {
+                Body::File(file) if writes => Some(Arc::clone(file)),
+                _ => None,
+            }
+        };
+        // After the tree is let go: the file may be busy with a long write.
+        if let Some(file) = file {
+            file.with(|content| content.opened_for_writing());
         }
         let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
         self.handles
@@ -590,10 +595,8 @@ impl MfsFs {
     pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
         // Reading a file being imported finishes the import.
         let _writing = self.writing();
-        let content = self.file_content(ino)?;
-        let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-        content
-            .read(&self.store, &self.file_opts, offset, size as usize)
+        self.file(ino)?
+            .with(|content| content.read(&self.store, &self.file_opts, offset, size as usize))
             .map_err(|err| self.content_failed(ino, err))
     }
 
@@ -606,13 +609,9 @@ impl MfsFs {
             Arc::clone(&self.gc),
         ));
         let store: Arc<dyn Blockstore> = in_flight.clone();
-        let content = self.file_content(ino)?;
-        {
-            let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-            content
-                .write(&store, &self.file_opts, offset, data)
-                .map_err(|err| self.content_failed(ino, err))?;
-        }
+        self.file(ino)?
+            .with(|content| content.write(&store, &self.file_opts, offset, data))
+            .map_err(|err| self.content_failed(ino, err))?;
         drop(store);
         if Arc::strong_count(&in_flight) > 1 {
             let mut running = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
@@ -639,10 +638,8 @@ impl MfsFs {
             return Ok(());
         }
         let _writing = self.writing();
-        let content = self.file_content(handle.ino)?;
-        let mut content = content.lock().unwrap_or_else(|p| p.into_inner());
-        content
-            .commit_for_writer(&self.store, &self.file_opts)
+        self.file(handle.ino)?
+            .with(|content| content.commit_for_writer(&self.store, &self.file_opts))
             .map_err(|err| self.content_failed(handle.ino, err))?;
         Ok(())
     }
@@ -653,15 +650,6 @@ impl MfsFs {
     fn content_failed(&self, ino: u64, err: ContentError) -> FsError {
         self.notify_later(vec![Invalidation::Inode(ino)]);
         io_error(err)
-    }
-
-    /// Tells the kernel of the files a flush put back (see `content_failed`).
-    fn announce_reverted(&self, tree: &mut Tree) {
-        let reverted: Vec<Invalidation> =
-            tree.reverted.drain(..).map(Invalidation::Inode).collect();
-        if !reverted.is_empty() {
-            self.notify_later(reverted);
-        }
     }
 
     fn handle(&self, fh: u64) -> Option<Handle> {
@@ -731,6 +719,7 @@ pub fn spawn_flusher(
 }
 
 mod attrs;
+mod file_node;
 mod flush;
 mod paths;
 mod tree;

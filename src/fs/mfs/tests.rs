@@ -553,10 +553,11 @@ fn a_full_disk_leaves_every_file_at_its_last_durable_content() {
     assert_eq!(read_path(&again, "/new"), b"");
 }
 
-/// Reads of one block wait until the test lets them go, as a block asked
-/// of the network that does not come.
+/// Reads of one block wait, once the gate is armed, until the test lets
+/// them go, as a block asked of the network that does not come.
 struct Gate {
     gated: Cid,
+    armed: AtomicBool,
     reached: std::sync::mpsc::SyncSender<()>,
     open: std::sync::Condvar,
     released: StdMutex<bool>,
@@ -564,7 +565,7 @@ struct Gate {
 
 impl Faults for Gate {
     fn before_get(&self, cid: &Cid) {
-        if *cid != self.gated {
+        if *cid != self.gated || !self.armed.load(Ordering::SeqCst) {
             return;
         }
         let _ = self.reached.try_send(());
@@ -582,28 +583,57 @@ impl Gate {
     }
 }
 
-#[test]
-fn a_directory_whose_blocks_do_not_come_delays_no_one_else() {
+/// A tree with `/slow/inside` and `/fast/near`, reopened over a store whose
+/// gate holds back the block of `/slow/inside` once armed; and the receiver
+/// told when a read reaches the gate.
+fn slow_and_fast(armed: bool) -> (Arc<MfsFs>, Arc<Faulty<Gate>>, std::sync::mpsc::Receiver<()>) {
     let s = setup();
     let slow = dir_node(&s.fs, ROOT_INO, "slow");
     file(&s.fs, slow, "inside", b"far away");
     let fast = dir_node(&s.fs, ROOT_INO, "fast");
     file(&s.fs, fast, "near", b"close by");
     let root = s.fs.sync(true).unwrap();
-    // The directory's own block is here; what it links to is not.
-    let unreachable = s.fs.path_cid("/slow/inside").unwrap();
-
+    let gated = s.fs.path_cid("/slow/inside").unwrap();
     let (reached, blocked) = std::sync::mpsc::sync_channel(1);
     let store = Arc::new(Faulty {
         inner: s.store.clone(),
         faults: Gate {
-            gated: unreachable,
+            gated,
+            armed: AtomicBool::new(armed),
             reached,
             open: std::sync::Condvar::new(),
             released: StdMutex::new(false),
         },
     });
     let fs = Arc::new(reopen(store.clone(), root));
+    (fs, store, blocked)
+}
+
+/// Runs `work` on its own thread (so that a tree held by someone waiting
+/// fails the test instead of hanging it) and returns how long it took.
+fn time_elsewhere(fs: &Arc<MfsFs>, work: impl FnOnce(&MfsFs) + Send + 'static) -> Duration {
+    let (done, finished) = std::sync::mpsc::channel();
+    let fs = Arc::clone(fs);
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        work(&fs);
+        let _ = done.send(started.elapsed());
+    });
+    finished
+        .recv_timeout(Duration::from_secs(5))
+        .expect("work elsewhere waited for the block that does not come")
+}
+
+fn assert_quick(took: Duration) {
+    assert!(
+        took < Duration::from_millis(100),
+        "work elsewhere took {took:?} while a block was waited for"
+    );
+}
+
+#[test]
+fn a_directory_whose_blocks_do_not_come_delays_no_one_else() {
+    let (fs, store, blocked) = slow_and_fast(true);
     let listing = {
         let fs = Arc::clone(&fs);
         std::thread::spawn(move || {
@@ -615,38 +645,109 @@ fn a_directory_whose_blocks_do_not_come_delays_no_one_else() {
         .recv_timeout(Duration::from_secs(10))
         .expect("the listing of /slow waits for its block");
 
-    // The work elsewhere runs on its own thread, so that a tree held by
-    // the waiting listing fails the test instead of hanging it.
-    let (done, finished) = std::sync::mpsc::channel();
-    {
-        let fs = Arc::clone(&fs);
-        std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            let names: Vec<String> = fs
-                .readdir(ROOT_INO)
-                .unwrap()
-                .into_iter()
-                .map(|e| e.name)
-                .collect();
-            assert_eq!(names, ["fast", "slow", HISTORY_DIR]);
-            assert_eq!(read_path(&fs, "/fast/near"), b"close by");
-            let fast = fs.resolve("/fast").unwrap();
-            file(&fs, fast, "new", b"written meanwhile");
-            fs.sync(false).unwrap();
-            let _ = done.send(started.elapsed());
-        });
-    }
-    let took = finished.recv_timeout(Duration::from_secs(5));
+    let took = time_elsewhere(&fs, |fs| {
+        let names: Vec<String> = fs
+            .readdir(ROOT_INO)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["fast", "slow", HISTORY_DIR]);
+        assert_eq!(read_path(fs, "/fast/near"), b"close by");
+        let fast = fs.resolve("/fast").unwrap();
+        file(fs, fast, "new", b"written meanwhile");
+        fs.sync(false).unwrap();
+    });
     let still_waiting = !listing.is_finished();
     store.faults.release();
-    let took = took.expect("work elsewhere waited for the listing of /slow");
-    assert!(
-        took < Duration::from_millis(100),
-        "work elsewhere took {took:?} while /slow was waited for"
-    );
+    assert_quick(took);
     assert!(still_waiting, "the listing of /slow was still waiting");
-
-    store.faults.release();
     let listed = listing.join().unwrap().unwrap();
     assert_eq!(listed[0].name, "inside");
+}
+
+#[test]
+fn a_file_whose_blocks_do_not_come_delays_no_one_else() {
+    let (fs, store, blocked) = slow_and_fast(false);
+    let slow = fs.resolve("/slow").unwrap();
+    let inside = fs.resolve("/slow/inside").unwrap();
+    store.faults.armed.store(true, Ordering::SeqCst);
+    // A write into the middle of the file needs the bytes around it.
+    let writer = {
+        let fs = Arc::clone(&fs);
+        std::thread::spawn(move || {
+            let fh = fs.open(inside, true)?;
+            fs.write(inside, 2, b"XX")?;
+            fs.flush_handle(fh)?;
+            fs.release(fh);
+            Ok::<_, FsError>(())
+        })
+    };
+    blocked
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the write waits for the file's block");
+
+    // `ls -l` of its directory, a flush of what is not open, work elsewhere.
+    let took = time_elsewhere(&fs, move |fs| {
+        let listed = fs.readdir(slow).unwrap();
+        assert_eq!(
+            (listed[0].name.as_str(), listed[0].attr.size),
+            ("inside", 8)
+        );
+        assert_eq!(read_path(fs, "/fast/near"), b"close by");
+        let fast = fs.resolve("/fast").unwrap();
+        file(fs, fast, "new", b"written meanwhile");
+        fs.sync(false).unwrap();
+        fs.path_cid("/fast").unwrap();
+    });
+    let still_waiting = !writer.is_finished();
+    store.faults.release();
+    assert_quick(took);
+    assert!(still_waiting, "the write was still waiting");
+    writer.join().unwrap().unwrap();
+    assert_eq!(read_path(&fs, "/slow/inside"), b"faXXaway");
+    let root = fs.sync(true).unwrap();
+    assert_eq!(
+        read_path(&reopen(store.clone(), root), "/slow/inside"),
+        b"faXXaway"
+    );
+}
+
+#[test]
+fn a_flush_that_waits_for_a_directory_delays_no_one_else() {
+    let (fs, store, blocked) = slow_and_fast(false);
+    // A change to a directory nobody has read: the flush must read it.
+    let slow = fs.lookup(ROOT_INO, "slow").unwrap().ino;
+    fs.setattr(
+        slow,
+        &SetAttr {
+            mode: Some(0o700),
+            ..SetAttr::default()
+        },
+    )
+    .unwrap();
+    store.faults.armed.store(true, Ordering::SeqCst);
+    let flush = {
+        let fs = Arc::clone(&fs);
+        std::thread::spawn(move || fs.sync(false))
+    };
+    blocked
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the flush waits for the directory's entries");
+
+    let took = time_elsewhere(&fs, |fs| {
+        assert_eq!(fs.readdir(ROOT_INO).unwrap().len(), 3);
+        assert_eq!(read_path(fs, "/fast/near"), b"close by");
+        let fast = fs.resolve("/fast").unwrap();
+        file(fs, fast, "new", b"written meanwhile");
+        fs.path_cid("/fast").unwrap();
+    });
+    let still_waiting = !flush.is_finished();
+    store.faults.release();
+    assert_quick(took);
+    assert!(still_waiting, "the flush was still waiting");
+    let root = flush.join().unwrap().unwrap();
+    let again = reopen(store.clone(), root);
+    assert_eq!(read_path(&again, "/slow/inside"), b"far away");
+    assert_eq!(read_path(&again, "/fast/new"), b"written meanwhile");
 }

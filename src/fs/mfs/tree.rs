@@ -3,9 +3,10 @@
 //! read from the DAG when first needed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::attrs::AttrStore;
+use super::file_node::FileNode;
 use super::{Caller, HISTORY_DIR, ROOT_INO, io_error};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::Cid;
@@ -31,9 +32,6 @@ pub(super) struct Tree {
     pub(super) history_ino: u64,
     /// Inodes of past versions under `.history`, by commit.
     pub(super) versions: HashMap<Cid, u64>,
-    /// Files a flush failed to commit, put back at their last committed
-    /// content, whose cached pages the kernel must drop.
-    pub(super) reverted: Vec<u64>,
 }
 
 pub(crate) struct Inode {
@@ -59,7 +57,7 @@ pub(crate) struct Inode {
 
 pub(super) enum Body {
     Dir(DirBody),
-    File(Arc<Mutex<FileContent>>),
+    File(Arc<FileNode>),
     Symlink(Vec<u8>),
     Special,
 }
@@ -124,11 +122,11 @@ impl Tree {
             ),
             Kind::File | Kind::Other => (
                 FileKind::File,
-                Body::File(Arc::new(Mutex::new(FileContent::stored(Committed {
+                Body::File(FileNode::new(FileContent::stored(Committed {
                     cid: *cid,
                     tsize,
                     size: node.content_size(),
-                })))),
+                }))),
                 0o644,
             ),
         };
@@ -254,7 +252,7 @@ impl Tree {
         };
         let inode = self.get(ino)?;
         let size = match &inode.body {
-            Body::File(content) => content.lock().unwrap_or_else(|p| p.into_inner()).size(),
+            Body::File(file) => file.summary().size,
             Body::Symlink(target) => target.len() as u64,
             Body::Dir(_) => 4096,
             Body::Special => 0,
@@ -340,6 +338,36 @@ impl Tree {
         {
             inode.parents[at] = to;
         }
+    }
+
+    /// What a flush of `ino` must do before it takes the tree: the changed
+    /// files to commit (those open for writing too when `open_files`), and
+    /// the changed directories not read yet.
+    pub(super) fn to_commit(
+        &self,
+        ino: u64,
+        open_files: bool,
+    ) -> (Vec<(u64, Arc<FileNode>)>, Vec<u64>) {
+        let mut files = Vec::new();
+        let mut unread = Vec::new();
+        let mut stack = vec![ino];
+        while let Some(current) = stack.pop() {
+            let Some(inode) = self.inodes.get(&current) else {
+                continue;
+            };
+            if inode.stored.is_some() {
+                continue;
+            }
+            match &inode.body {
+                Body::File(file) if (open_files || inode.writers == 0) && !file.summary().clean => {
+                    files.push((current, Arc::clone(file)));
+                }
+                Body::Dir(DirBody::Loaded(children)) => stack.extend(children.values()),
+                Body::Dir(DirBody::Unloaded(_)) => unread.push(current),
+                _ => {}
+            }
+        }
+        (files, unread)
     }
 
     /// Whether `ancestor` is a directory above `ino`.
