@@ -48,6 +48,35 @@ pub fn walk(
     Ok(())
 }
 
+/// Every block of the DAG under `root` that is here (by multihash bytes):
+/// a block that is not is passed to `missing`, which fails the walk or
+/// lets it go on without what lies below it. The root must be here.
+pub fn reachable_here(
+    store: &dyn Blockstore,
+    root: &Cid,
+    missing: &mut dyn FnMut(&Cid) -> Result<(), DagError>,
+) -> Result<HashSet<Vec<u8>>, DagError> {
+    let mut here = HashSet::new();
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let mut stack = vec![*root];
+    while let Some(cid) = stack.pop() {
+        if !seen.insert(cid.hash().to_bytes()) {
+            continue;
+        }
+        let block = match store.get(&cid)? {
+            Some(block) => block,
+            None if cid == *root => return Err(crate::blockstore::not_found(&cid).into()),
+            None => {
+                missing(&cid)?;
+                continue;
+            }
+        };
+        here.insert(cid.hash().to_bytes());
+        stack.extend(links_of(&cid, &block)?);
+    }
+    Ok(here)
+}
+
 /// Every block reachable from `roots` (by multihash bytes), failing on the
 /// first missing one.
 pub fn reachable(store: &dyn Blockstore, roots: &[Cid]) -> Result<HashSet<Vec<u8>>, DagError> {

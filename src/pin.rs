@@ -148,7 +148,12 @@ pub fn list(repo: &Repo, filter: PinFilter) -> Result<Vec<(Cid, &'static str)>, 
 /// and refuses (deleting nothing) when any root cannot be read in full.
 pub fn gc(repo: &Repo) -> Result<Vec<Cid>, PinError> {
     let collecting = repo.gc_lock().gc_guard();
+    // Pinned DAGs must be here in full. The MFS tree may link content
+    // never fetched (`files cp /ipfs/…`): as Kubo, what is not here is
+    // passed over, unless it was here and was set aside as damaged, whose
+    // blocks below are kept for it to be restored.
     let mut roots: Vec<(Cid, &'static str)> = Vec::new();
+    let mut mfs_roots: Vec<(Cid, &'static str)> = Vec::new();
     let mut keep: HashSet<Vec<u8>> = HashSet::new();
     for (cid, kind) in repo.datastore()?.pins()? {
         match kind {
@@ -165,26 +170,41 @@ pub fn gc(repo: &Repo) -> Result<Vec<Cid>, PinError> {
             }
         }
     }
-    roots.extend(repo.mfs_root()?.map(|cid| (cid, "the MFS root")));
-    roots.extend(repo.mfs_history()?.map(|cid| (cid, "the MFS history")));
-    roots.extend(
+    mfs_roots.extend(repo.mfs_root()?.map(|cid| (cid, "the MFS root")));
+    mfs_roots.extend(repo.mfs_history()?.map(|cid| (cid, "the MFS history")));
+    mfs_roots.extend(
         repo.gc_lock()
             .extra_roots(&collecting)
             .into_iter()
             .map(|cid| (cid, "a file the running MFS tree holds")),
     );
     let mut walked = HashSet::new();
+    let unreadable = |root: &Cid, what| {
+        let root = cid_string(root);
+        move |source| PinError::RootUnreadable { root, what, source }
+    };
     for (root, what) in roots {
-        if !walked.insert(root.hash().to_bytes()) {
-            continue;
+        if walked.insert(root.hash().to_bytes()) {
+            keep.extend(dag::reachable(repo.blocks(), &[root]).map_err(unreadable(&root, what))?);
         }
-        let reached =
-            dag::reachable(repo.blocks(), &[root]).map_err(|source| PinError::RootUnreadable {
-                root: cid_string(&root),
-                what,
-                source,
-            })?;
-        keep.extend(reached);
+    }
+    let mut damaged = |cid: &Cid| {
+        if repo.blocks().quarantine_path(cid.hash()).exists() {
+            return Err(DagError::Block(
+                crate::blockstore::BlockstoreError::Corrupt {
+                    cid: cid_string(cid),
+                    reason: "it was found damaged and set aside (see `rsipfs repo verify`)".into(),
+                },
+            ));
+        }
+        Ok(())
+    };
+    for (root, what) in mfs_roots {
+        if walked.insert(root.hash().to_bytes()) {
+            let here = dag::reachable_here(repo.blocks(), &root, &mut damaged)
+                .map_err(unreadable(&root, what))?;
+            keep.extend(here);
+        }
     }
     let mut removed = Vec::new();
     for key in repo.blocks().all_keys().map_err(DagError::from)? {

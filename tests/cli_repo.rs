@@ -335,3 +335,72 @@ fn gc_refuses_when_a_root_block_is_missing() {
     assert_eq!(block_files(&node), blocks);
     assert_eq!(node.ok(&["cat", unpinned.trim()]), "nobody keeps this\n");
 }
+
+#[test]
+fn gc_passes_over_mfs_content_never_fetched_but_not_damaged_blocks() {
+    use rsipfs::codec::cid::parse_cid;
+    let (node, pinned) = node_with_pins_and_mfs();
+    let dir = node.work().join("remote");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let pattern = |seed: u8| -> Vec<u8> {
+        (0..300_000u32)
+            .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed))
+            .collect()
+    };
+    std::fs::write(dir.join("a"), pattern(1)).expect("write a");
+    std::fs::write(dir.join("b"), pattern(2)).expect("write b");
+    let added = node.ok(&["add", "-r", "-Q", "--pin=false", "remote"]);
+    let dir_cid = added.trim();
+    node.ok(&["files", "cp", &format!("/ipfs/{dir_cid}"), "/remote"]);
+    let unpinned = String::from_utf8(
+        node.run_stdin(&["add", "-Q", "--pin=false"], b"nobody keeps this\n")
+            .stdout,
+    )
+    .expect("utf-8");
+    let flatfs = rsipfs::repo::FlatFs::open(&node.repo().join("blocks")).expect("flatfs");
+    let block_of = |cid: &str| flatfs.block_path(parse_cid(cid).expect("cid").hash());
+    let stat_hash = |path: &str| {
+        node.ok(&["files", "stat", "--hash", path])
+            .trim()
+            .to_string()
+    };
+    let (a, b) = (stat_hash("/remote/a"), stat_hash("/remote/b"));
+    let leaves_of = |cid: &str| -> Vec<String> {
+        node.ok(&["refs", cid])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+
+    // One leaf of /remote/a was never fetched: gc runs and keeps the rest.
+    let (a_leaves, b_leaves) = (leaves_of(&a), leaves_of(&b));
+    assert_eq!(a_leaves.len(), 2, "{a_leaves:?}");
+    std::fs::remove_file(block_of(&a_leaves[0])).expect("rm leaf");
+    node.ok(&["repo", "gc"]);
+    assert!(
+        !node.run(&["cat", unpinned.trim()]).status.success(),
+        "garbage stays"
+    );
+    assert!(
+        block_of(&a_leaves[1]).exists(),
+        "a leaf the tree links was collected"
+    );
+    assert_eq!(node.ok(&["cat", &pinned]), "kept by a pin\n");
+    assert_eq!(node.ok_bytes(&["files", "read", "/remote/b"]), pattern(2));
+
+    // /remote/b's root block is found damaged and set aside: its leaves,
+    // here and whole, are what a restore needs, so gc refuses.
+    let b_root = block_of(&b);
+    let mut bytes = std::fs::read(&b_root).expect("read block");
+    bytes[10] ^= 0x40;
+    std::fs::write(&b_root, bytes).expect("damage block");
+    assert!(!node.run(&["files", "read", "/remote/b"]).status.success());
+    let blocks = block_files(&node);
+    let stderr = node.fails(&["repo", "gc"]);
+    assert!(stderr.contains(&b), "{stderr}");
+    assert!(stderr.contains("nothing was deleted"), "{stderr}");
+    assert_eq!(block_files(&node), blocks);
+    for leaf in &b_leaves {
+        assert!(block_of(leaf).exists());
+    }
+}

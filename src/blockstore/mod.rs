@@ -98,7 +98,7 @@ pub fn get_required_shared(store: &dyn Blockstore, cid: &Cid) -> Result<Bytes> {
     store.get_shared(cid)?.ok_or_else(|| not_found(cid))
 }
 
-fn not_found(cid: &Cid) -> BlockstoreError {
+pub fn not_found(cid: &Cid) -> BlockstoreError {
     BlockstoreError::NotFound(crate::codec::cid_string(cid))
 }
 
