@@ -212,3 +212,64 @@ fn damaged_records_are_refused_without_panics() {
         Err(RecordError::TooLarge(10 * 1024 + 1))
     );
 }
+
+#[test]
+fn name_inspect_shows_a_record_and_judges_it() {
+    let inspect = |args: &[&str], stdin: &[u8]| {
+        let mut child = std::process::Command::new(mount_tests::rsipfs_bin())
+            .arg("name")
+            .arg("inspect")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("rsipfs runs");
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (name, bytes) = vector("v2");
+    let (ok, out, _) = inspect(&[], &bytes);
+    assert!(ok);
+    assert!(
+        out.contains("Value:          \"/ipfs/bafkqadtwgiww63tmpeqhezldn5zgi\""),
+        "{out}"
+    );
+    assert!(out.contains("TTL:            30m0s"), "{out}");
+    assert!(
+        out.contains(&format!("Protobuf Size:  {}", bytes.len())),
+        "{out}"
+    );
+    assert!(out.contains("Signature Type: V2"), "{out}");
+    assert!(out.contains("This record was not verified."), "{out}");
+
+    let (ok, out, _) = inspect(&["--verify", &format!("/ipns/{name}")], &bytes);
+    assert!(ok);
+    assert!(out.contains(" Valid: true"), "{out}");
+    assert!(out.contains(&format!(" Name:  {name}")), "{out}");
+
+    let (v1_name, v1) = vector("v1");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("record");
+    std::fs::write(&file, &v1).unwrap();
+    let (ok, out, _) = inspect(
+        &["--verify", &v1_name.to_string(), file.to_str().unwrap()],
+        b"",
+    );
+    assert!(ok);
+    assert!(out.contains(" Valid:  false"), "{out}");
+    assert!(out.contains("no V2 signature"), "{out}");
+
+    let (ok, _, err) = inspect(&[], b"\xff\xff not a record");
+    assert!(!ok);
+    assert!(err.contains("not an IpnsEntry protobuf"), "{err}");
+    let (ok, _, err) = inspect(&["--verify", "../etc"], &bytes);
+    assert!(!ok);
+    assert!(err.contains("is not an IPNS name"), "{err}");
+}

@@ -64,6 +64,22 @@ pub enum Command {
     /// Work with the mutable file system (MFS).
     #[command(subcommand)]
     Files(FilesCmd),
+    /// Work with IPNS names and records.
+    #[command(subcommand)]
+    Name(NameCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NameCmd {
+    /// Show what an IPNS record (from a file or stdin) says, and with
+    /// --verify whether it is valid for a name.
+    Inspect {
+        /// The record file; stdin when absent or `-`.
+        record: Option<PathBuf>,
+        /// The name (k51…, a peer ID, or /ipns/…) to check the record against.
+        #[arg(long, value_name = "NAME")]
+        verify: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,6 +5,7 @@ mod add;
 mod args;
 mod files;
 mod mount;
+mod name;
 mod node_cmds;
 mod objects;
 mod pins;
@@ -87,6 +88,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Id => node_cmds::id(&ctx),
         Command::Swarm(cmd) => node_cmds::swarm(&ctx, cmd),
         Command::Files(cmd) => files::run(&ctx, cmd),
+        Command::Name(cmd) => name::run(cmd),
     }
 }
 

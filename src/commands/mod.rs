@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod dags;
 pub mod files;
 pub mod listing;
+pub mod name;
 pub mod objects;
 pub mod pins;
 pub mod repo;

@@ -170,13 +170,14 @@ impl Record {
         let signed_v2 = entry.signature_v2.as_ref().is_some_and(|s| !s.is_empty());
         let Some(data) = entry.data.as_deref().filter(|d| !d.is_empty()) else {
             // V1 only: what it says is in the protobuf fields.
+            let validity =
+                String::from_utf8_lossy(entry.validity.as_deref().unwrap_or_default()).into_owned();
             return Ok(Record {
                 value: entry.value.clone().unwrap_or_default(),
                 sequence: entry.sequence.unwrap_or(0),
                 ttl: Duration::from_nanos(entry.ttl.unwrap_or(0)),
-                validity: String::from_utf8_lossy(entry.validity.as_deref().unwrap_or_default())
-                    .into_owned(),
-                eol: None,
+                eol: eol::parse(&validity).ok(),
+                validity,
                 signed_v2,
                 entry,
             });
