@@ -739,6 +739,8 @@ pub use attrs::{AttrStore, SavedAttr, decode as decode_attrs, encode as encode_a
 pub use paths::{Invalidate, Invalidation};
 
 #[cfg(test)]
+mod concurrent_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod tests;

@@ -341,8 +341,11 @@ impl MfsFs {
     pub fn path_stat(&self, path: &str) -> Result<Stat, FsError> {
         let ino = self.resolve(path)?;
         let scratch = Scratch::over(self.store.as_ref());
+        // Held until the node is read: a flush elsewhere may replace it
+        // meanwhile, and its sweep would remove it.
+        let writing = self.writing();
         let (cid, _) = self
-            .flushed_or_described(ino, &scratch)?
+            .flushed_or_described(ino, &scratch, &writing)?
             .ok_or(FsError::NotSupported)?;
         crate::mfs::stat(&scratch, &cid).map_err(io_error)
     }
@@ -351,7 +354,8 @@ impl MfsFs {
     pub fn path_ls(&self, path: &str) -> Result<Vec<(DirEntry, Kind, u64)>, FsError> {
         let ino = self.resolve(path)?;
         let attr = self.getattr(ino)?;
-        let named: Vec<(String, u64)> = if attr.kind == FileKind::Directory {
+        let listing_dir = attr.kind == FileKind::Directory;
+        let named: Vec<(String, u64)> = if listing_dir {
             self.readdir(ino)?
                 .into_iter()
                 .filter(|e| !(ino == ROOT_INO && e.name == HISTORY_DIR))
@@ -365,12 +369,21 @@ impl MfsFs {
             vec![(name, ino)]
         };
         let mut entries = Vec::with_capacity(named.len());
-        let _writing = self.writing();
+        let writing = self.writing();
+        // An entry removed since the listing is not there to show: the
+        // directory itself still is.
+        let gone = |err: &FsError| listing_dir && *err == FsError::NotFound;
         for (name, child) in named {
-            let Some((cid, size)) = self.flushed(child)? else {
+            let (flushed, child_attr) = match self
+                .flushed_holding(child, &writing)
+                .and_then(|flushed| self.getattr(child).map(|attr| (flushed, attr)))
+            {
+                Err(err) if gone(&err) => continue,
+                other => other?,
+            };
+            let Some((cid, size)) = flushed else {
                 continue; // fifos and the like have no CID
             };
-            let child_attr = self.getattr(child)?;
             let (kind, content_size) = match child_attr.kind {
                 FileKind::Directory => (Kind::Directory, 0),
                 FileKind::Symlink => (Kind::Symlink, child_attr.size),
