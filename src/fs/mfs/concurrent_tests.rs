@@ -1024,3 +1024,42 @@ fn stat_of_a_directory_that_changes_meanwhile_succeeds() {
         stat.unwrap();
     });
 }
+
+/// `files cp` links the version it read: a flush elsewhere that replaces
+/// the source meanwhile must not sweep that version before it is linked.
+#[test]
+fn cp_of_a_file_that_changes_meanwhile_succeeds() {
+    let fs = empty_tree();
+    let store: Arc<dyn Blockstore> = Arc::new(MemoryBlockstore::new());
+    let dir = fs
+        .make(
+            Caller::default(),
+            ROOT_INO,
+            "d",
+            &NewNode::of(FileKind::Directory, 0o755),
+        )
+        .unwrap()
+        .ino;
+    let source = fs.create(Caller::default(), dir, "f", 0o644).unwrap();
+    fs.release(source.1);
+    let source = source.0.ino;
+    let changes = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for n in 0..3_000u64 {
+                let fh = fs.open(source, true).unwrap();
+                fs.write(source, 0, &n.to_le_bytes()).unwrap();
+                fs.flush_handle(fh).unwrap();
+                fs.release(fh);
+                fs.sync(true).unwrap();
+                changes.store(n + 1, Ordering::SeqCst);
+            }
+        });
+        let mut copied = Ok(());
+        while copied.is_ok() && changes.load(Ordering::SeqCst) < 3_000 {
+            copied = files::cp(&fs, store.as_ref(), "/d/f", "/copy", false)
+                .and_then(|()| files::rm(&fs, &["/copy".to_string()], false));
+        }
+        copied.unwrap();
+    });
+}

@@ -257,21 +257,43 @@ impl MfsFs {
         dst: &str,
         parents: bool,
     ) -> Result<(), FsError> {
+        self.path_cp_holding(cid, src_name, dst, parents, &self.writing())
+    }
+
+    /// `path_cp` of a CID that `writing` has kept since it was read (see
+    /// `path_cid_pinned`).
+    pub fn path_cp_holding(
+        &self,
+        cid: &Cid,
+        src_name: &str,
+        dst: &str,
+        parents: bool,
+        writing: &PinGuard,
+    ) -> Result<(), FsError> {
         let (parent, name) = match self.target(dst, src_name) {
             Ok(found) => found,
             Err(FsError::NotFound) if parents => self.split(dst, true)?,
             Err(err) => return Err(err),
         };
-        self.insert_cid(parent, &name, cid)?;
+        self.insert_cid_holding(parent, &name, cid, writing)?;
         self.notify(&[Invalidation::Entry(parent, name)]);
         Ok(())
     }
 
     /// Adds the DAG at `cid` as `name` in `parent`.
     pub fn insert_cid(&self, parent: u64, name: &str, cid: &Cid) -> Result<Attr, FsError> {
-        check_name(name)?;
         // From the check that `cid` is there until the tree links it.
-        let _writing = self.writing();
+        self.insert_cid_holding(parent, name, cid, &self.writing())
+    }
+
+    fn insert_cid_holding(
+        &self,
+        parent: u64,
+        name: &str,
+        cid: &Cid,
+        _writing: &PinGuard,
+    ) -> Result<Attr, FsError> {
+        check_name(name)?;
         let node = load(&*self.store, cid).map_err(io_error)?;
         self.load_dirs(&[parent])?;
         let mut tree = self.tree();
@@ -335,6 +357,18 @@ impl MfsFs {
     /// The stored form of a path (committing what it needs).
     pub fn path_cid(&self, path: &str) -> Result<Cid, FsError> {
         self.cid_of(self.resolve(path)?)
+    }
+
+    /// `path_cid`, with the guard that keeps its blocks until let go: a
+    /// flush elsewhere that replaces the path sweeps the version it
+    /// replaced, unless a guard is held.
+    pub fn path_cid_pinned(&self, path: &str) -> Result<(Cid, PinGuard), FsError> {
+        let writing = self.writing();
+        let cid = self
+            .flushed_holding(self.resolve(path)?, &writing)?
+            .map(|(cid, _)| cid)
+            .ok_or(FsError::NotSupported)?;
+        Ok((cid, writing))
     }
 
     /// `files stat` figures of a path.
