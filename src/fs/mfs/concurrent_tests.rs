@@ -1063,3 +1063,33 @@ fn cp_of_a_file_that_changes_meanwhile_succeeds() {
         copied.unwrap();
     });
 }
+
+/// RENAME_EXCHANGE of an entry with its own parent would make that
+/// parent its own child, cut off from the root (the kernel refuses it
+/// before asking; the engine must too).
+#[test]
+fn exchanging_an_entry_with_its_parent_is_invalid() {
+    let fs = empty_tree();
+    let mkdir = |parent, name: &str| {
+        fs.make(
+            Caller::default(),
+            parent,
+            name,
+            &NewNode::of(FileKind::Directory, 0o755),
+        )
+        .unwrap()
+        .ino
+    };
+    let p = mkdir(ROOT_INO, "p");
+    let x = mkdir(p, "x");
+    assert_eq!(
+        fs.rename(p, "x", ROOT_INO, "p", RenameMode::Exchange),
+        Err(FsError::Invalid)
+    );
+    assert_eq!(
+        fs.rename(ROOT_INO, "p", p, "x", RenameMode::Exchange),
+        Err(FsError::Invalid)
+    );
+    assert_eq!(fs.lookup(ROOT_INO, "p").unwrap().ino, p);
+    assert_eq!(fs.lookup(p, "x").unwrap().ino, x);
+}

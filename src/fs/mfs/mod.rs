@@ -462,7 +462,7 @@ impl MfsFs {
             (RenameMode::NoReplace, Some(_)) => return Err(FsError::Exists),
             (RenameMode::Exchange, None) => return Err(FsError::NotFound),
             (RenameMode::Exchange, Some(other)) => {
-                if tree.is_ancestor(other, parent) {
+                if other == parent || tree.is_ancestor(other, parent) {
                     return Err(FsError::Invalid);
                 }
                 tree.children_mut(parent)?.insert(name.to_string(), other);
