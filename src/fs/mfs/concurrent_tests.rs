@@ -108,7 +108,7 @@ enum Op {
     Truncate(Path, u64),
     Unlink(Path),
     Rmdir(Path),
-    Rename(Path, Path),
+    Rename(Path, Path, RenameMode),
     Read(Path),
     List(Path),
     /// `files write --create`, truncating unless at an offset.
@@ -131,7 +131,14 @@ fn op(rng: &mut Rng) -> Op {
         12 => Op::Truncate(rng.path(), rng.offset()),
         13..=14 => Op::Unlink(rng.path()),
         15..=16 => Op::Rmdir(rng.path()),
-        17..=21 => Op::Rename(rng.path(), rng.path()),
+        17..=21 => {
+            let mode = match rng.below(6) {
+                0 => RenameMode::NoReplace,
+                1 => RenameMode::Exchange,
+                _ => RenameMode::Replace,
+            };
+            Op::Rename(rng.path(), rng.path(), mode)
+        }
         22..=23 => Op::Read(rng.path()),
         24 => Op::List(rng.path()),
         25..=26 => {
@@ -196,6 +203,43 @@ impl Model {
             (Kind::File(_), Some(Kind::File(_))) => true,
             _ => false,
         }
+    }
+
+    fn can_exchange(&self, a: &Path, b: &Path) -> bool {
+        let inside =
+            |inner: &Path, outer: &Path| inner.len() > outer.len() && inner.starts_with(outer);
+        !a.is_empty()
+            && !b.is_empty()
+            && self.kind(a).is_some()
+            && self.kind(b).is_some()
+            && !inside(a, b)
+            && !inside(b, a)
+    }
+
+    /// RENAME_EXCHANGE: `a` and `b` trade places, each with what is below.
+    fn exchange(&mut self, a: &Path, b: &Path) {
+        if a == b {
+            return;
+        }
+        let moved: Vec<(Path, Node)> = self
+            .nodes
+            .iter()
+            .filter_map(|(p, n)| {
+                let (from, to) = if p.starts_with(a) {
+                    (a, b)
+                } else if p.starts_with(b) {
+                    (b, a)
+                } else {
+                    return None;
+                };
+                let mut renamed = to.clone();
+                renamed.extend_from_slice(&p[from.len()..]);
+                Some((renamed, n.clone()))
+            })
+            .collect();
+        self.nodes
+            .retain(|p, _| !p.starts_with(a) && !p.starts_with(b));
+        self.nodes.extend(moved);
     }
 
     fn rename(&mut self, from: &Path, to: &Path) {
@@ -433,16 +477,25 @@ impl Owner<'_> {
                 }
                 (expected, got)
             }
-            Op::Rename(from, to) => {
+            Op::Rename(from, to, mode) => {
                 let (Some((parent, name)), Some((new_parent, new_name))) =
                     (self.place(from)?, self.place(to)?)
                 else {
                     return Ok(());
                 };
-                let expected = self.model.can_rename(from, to);
-                let got = fs.rename(parent, &name, new_parent, &new_name, RenameMode::Replace);
+                let expected = match mode {
+                    RenameMode::Replace => self.model.can_rename(from, to),
+                    RenameMode::NoReplace => {
+                        self.model.kind(to).is_none() && self.model.can_rename(from, to)
+                    }
+                    RenameMode::Exchange => self.model.can_exchange(from, to),
+                };
+                let got = fs.rename(parent, &name, new_parent, &new_name, *mode);
                 if got.is_ok() && expected {
-                    self.model.rename(from, to);
+                    match mode {
+                        RenameMode::Exchange => self.model.exchange(from, to),
+                        _ => self.model.rename(from, to),
+                    }
                 }
                 (expected, got)
             }
@@ -656,7 +709,7 @@ fn disturb(shared: &Shared, seed: u64) -> Result<(), String> {
             .clone();
         let owner = rng.below(OWNERS as u64) as usize;
         let home = homes[owner];
-        match rng.below(11) {
+        match rng.below(12) {
             0 => {
                 fs.sync(rng.below(2) == 0)
                     .map_err(|e| format!("sync: {e:?}"))?;
@@ -716,6 +769,16 @@ fn disturb(shared: &Shared, seed: u64) -> Result<(), String> {
             8 => files::flush(fs, "/")
                 .map(drop)
                 .map_err(|e| format!("files flush /: {e}"))?,
+            10 => {
+                // Attribute changes mark a home and all above it changed.
+                let set = SetAttr {
+                    mode: Some(0o755),
+                    mtime: Some(None),
+                    ..SetAttr::default()
+                };
+                fs.setattr(home, &set)
+                    .map_err(|e| format!("setattr of home {owner}: {e:?}"))?;
+            }
             _ => move_area(shared, rng.below(2) == 0)?,
         }
     }
