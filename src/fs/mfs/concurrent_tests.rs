@@ -764,7 +764,8 @@ fn disturb(shared: &Shared, seed: u64) -> Result<(), String> {
                     },
                 )
                 .map_err(|e| format!("files write in {dir}: {e}"))?;
-                files::rm(fs, &[dir.clone()], true).map_err(|e| format!("files rm {dir}: {e}"))?;
+                files::rm(fs, std::slice::from_ref(&dir), true)
+                    .map_err(|e| format!("files rm {dir}: {e}"))?;
             }
             8 => files::flush(fs, "/")
                 .map(drop)
