@@ -155,17 +155,19 @@ pub fn cp(
     dst: &str,
     parents: bool,
 ) -> Result<(), CommandError> {
-    let cid = if src.starts_with("/ipfs/") {
-        let path = IpfsPath::parse(src).map_err(|e| bad_argument(format!("{src}: {e}")))?;
-        resolve(store, &path)
-            .map_err(|e| failed(format!("{src}: {e}")))?
-            .cid
-    } else {
-        mfs.path_cid(src).map_err(|e| failure(mfs, src, e))?
-    };
     let name = src.rsplit('/').find(|p| !p.is_empty()).unwrap_or_default();
-    mfs.path_cp(&cid, name, dst, parents)
-        .map_err(|e| failure(mfs, dst, e))
+    let copied = if src.starts_with("/ipfs/") {
+        let path = IpfsPath::parse(src).map_err(|e| bad_argument(format!("{src}: {e}")))?;
+        let cid = resolve(store, &path)
+            .map_err(|e| failed(format!("{src}: {e}")))?
+            .cid;
+        mfs.path_cp(&cid, name, dst, parents)
+    } else {
+        // The version read stays until it is linked, whatever changes meanwhile.
+        let (cid, writing) = mfs.path_cid_pinned(src).map_err(|e| failure(mfs, src, e))?;
+        mfs.path_cp_holding(&cid, name, dst, parents, &writing)
+    };
+    copied.map_err(|e| failure(mfs, dst, e))
 }
 
 pub fn mv(mfs: &MfsFs, src: &str, dst: &str) -> Result<(), CommandError> {

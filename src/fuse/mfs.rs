@@ -429,7 +429,42 @@ impl fuser::Filesystem for MfsFuse {
         let Ok(own) = self.fs.getattr(ino.0) else {
             return reply.error(Errno::ENOENT);
         };
-        super::fill_readdirplus(&mut reply, &own, &listing, offset, &TTL);
+        // The kernel takes each entry as the answer to a lookup, and keeps
+        // it: an entry of the listing taken at opendir that was removed or
+        // renamed since would name an inode that is gone or elsewhere (a
+        // create in it fails, a new file of that name overwrites the
+        // renamed one). So each entry is looked up now, and one gone is left
+        // out; offsets stay those of the listing. The kernel holds the
+        // directory while it takes this reply: no change through the mount
+        // comes in between.
+        let mut index = offset as usize;
+        while index < 2 + listing.len() {
+            let entry = match index {
+                0 => Some((".", own)),
+                1 => Some(("..", own)),
+                _ => {
+                    let listed = &listing[index - 2];
+                    match self.fs.lookup(ino.0, &listed.name) {
+                        Ok(attr) => Some((listed.name.as_str(), attr)),
+                        Err(FsError::NotFound) => None,
+                        Err(_) => Some((listed.name.as_str(), listed.attr)),
+                    }
+                }
+            };
+            if let Some((name, attr)) = entry
+                && reply.add(
+                    INodeNo(attr.ino),
+                    index as u64 + 1,
+                    name,
+                    &TTL,
+                    &file_attr(&attr),
+                    Generation(0),
+                )
+            {
+                break;
+            }
+            index += 1;
+        }
         reply.ok();
     }
 

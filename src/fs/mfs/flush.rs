@@ -28,16 +28,26 @@ impl MfsFs {
     /// needs; on a full disk, what it would be with every change not yet
     /// committed left out, so that stat and ls still answer.
     pub(super) fn flushed(&self, ino: u64) -> Result<Option<(Cid, u64)>, FsError> {
-        self.flushed_or_described(ino, &Scratch::over(self.store.as_ref()))
+        self.flushed_holding(ino, &self.writing())
     }
 
-    /// As `flushed`, with what only describes the node in `scratch`.
+    /// As `flushed`, for a caller that holds `writing` while it uses the
+    /// blocks: until it lets go, no sweep removes them.
+    pub(super) fn flushed_holding(
+        &self,
+        ino: u64,
+        writing: &PinGuard,
+    ) -> Result<Option<(Cid, u64)>, FsError> {
+        self.flushed_or_described(ino, &Scratch::over(self.store.as_ref()), writing)
+    }
+
+    /// As `flushed_holding`, with what only describes the node in `scratch`.
     pub(super) fn flushed_or_described(
         &self,
         ino: u64,
         scratch: &Scratch<'_>,
+        _writing: &PinGuard,
     ) -> Result<Option<(Cid, u64)>, FsError> {
-        let _writing = self.writing();
         let plan = self.plan();
         let committed = self.commit_outside_tree(ino, true);
         let mut tree = self.tree();

@@ -465,7 +465,7 @@ impl MfsFs {
             (RenameMode::NoReplace, Some(_)) => return Err(FsError::Exists),
             (RenameMode::Exchange, None) => return Err(FsError::NotFound),
             (RenameMode::Exchange, Some(other)) => {
-                if tree.is_ancestor(other, parent) {
+                if other == parent || tree.is_ancestor(other, parent) {
                     return Err(FsError::Invalid);
                 }
                 tree.children_mut(parent)?.insert(name.to_string(), other);
@@ -739,6 +739,8 @@ mod versions;
 pub use attrs::{AttrStore, SavedAttr, decode as decode_attrs, encode as encode_attrs};
 pub use paths::{Invalidate, Invalidation};
 
+#[cfg(test)]
+mod concurrent_tests;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]

@@ -257,21 +257,43 @@ impl MfsFs {
         dst: &str,
         parents: bool,
     ) -> Result<(), FsError> {
+        self.path_cp_holding(cid, src_name, dst, parents, &self.writing())
+    }
+
+    /// `path_cp` of a CID that `writing` has kept since it was read (see
+    /// `path_cid_pinned`).
+    pub fn path_cp_holding(
+        &self,
+        cid: &Cid,
+        src_name: &str,
+        dst: &str,
+        parents: bool,
+        writing: &PinGuard,
+    ) -> Result<(), FsError> {
         let (parent, name) = match self.target(dst, src_name) {
             Ok(found) => found,
             Err(FsError::NotFound) if parents => self.split(dst, true)?,
             Err(err) => return Err(err),
         };
-        self.insert_cid(parent, &name, cid)?;
+        self.insert_cid_holding(parent, &name, cid, writing)?;
         self.notify(&[Invalidation::Entry(parent, name)]);
         Ok(())
     }
 
     /// Adds the DAG at `cid` as `name` in `parent`.
     pub fn insert_cid(&self, parent: u64, name: &str, cid: &Cid) -> Result<Attr, FsError> {
-        check_name(name)?;
         // From the check that `cid` is there until the tree links it.
-        let _writing = self.writing();
+        self.insert_cid_holding(parent, name, cid, &self.writing())
+    }
+
+    fn insert_cid_holding(
+        &self,
+        parent: u64,
+        name: &str,
+        cid: &Cid,
+        _writing: &PinGuard,
+    ) -> Result<Attr, FsError> {
+        check_name(name)?;
         let node = load(&*self.store, cid).map_err(io_error)?;
         self.load_dirs(&[parent])?;
         let mut tree = self.tree();
@@ -337,12 +359,27 @@ impl MfsFs {
         self.cid_of(self.resolve(path)?)
     }
 
+    /// `path_cid`, with the guard that keeps its blocks until let go: a
+    /// flush elsewhere that replaces the path sweeps the version it
+    /// replaced, unless a guard is held.
+    pub fn path_cid_pinned(&self, path: &str) -> Result<(Cid, PinGuard), FsError> {
+        let writing = self.writing();
+        let cid = self
+            .flushed_holding(self.resolve(path)?, &writing)?
+            .map(|(cid, _)| cid)
+            .ok_or(FsError::NotSupported)?;
+        Ok((cid, writing))
+    }
+
     /// `files stat` figures of a path.
     pub fn path_stat(&self, path: &str) -> Result<Stat, FsError> {
         let ino = self.resolve(path)?;
         let scratch = Scratch::over(self.store.as_ref());
+        // Held until the node is read: a flush elsewhere may replace it
+        // meanwhile, and its sweep would remove it.
+        let writing = self.writing();
         let (cid, _) = self
-            .flushed_or_described(ino, &scratch)?
+            .flushed_or_described(ino, &scratch, &writing)?
             .ok_or(FsError::NotSupported)?;
         crate::mfs::stat(&scratch, &cid).map_err(io_error)
     }
@@ -351,7 +388,8 @@ impl MfsFs {
     pub fn path_ls(&self, path: &str) -> Result<Vec<(DirEntry, Kind, u64)>, FsError> {
         let ino = self.resolve(path)?;
         let attr = self.getattr(ino)?;
-        let named: Vec<(String, u64)> = if attr.kind == FileKind::Directory {
+        let listing_dir = attr.kind == FileKind::Directory;
+        let named: Vec<(String, u64)> = if listing_dir {
             self.readdir(ino)?
                 .into_iter()
                 .filter(|e| !(ino == ROOT_INO && e.name == HISTORY_DIR))
@@ -365,12 +403,21 @@ impl MfsFs {
             vec![(name, ino)]
         };
         let mut entries = Vec::with_capacity(named.len());
-        let _writing = self.writing();
+        let writing = self.writing();
+        // An entry removed since the listing is not there to show: the
+        // directory itself still is.
+        let gone = |err: &FsError| listing_dir && *err == FsError::NotFound;
         for (name, child) in named {
-            let Some((cid, size)) = self.flushed(child)? else {
+            let (flushed, child_attr) = match self
+                .flushed_holding(child, &writing)
+                .and_then(|flushed| self.getattr(child).map(|attr| (flushed, attr)))
+            {
+                Err(err) if gone(&err) => continue,
+                other => other?,
+            };
+            let Some((cid, size)) = flushed else {
                 continue; // fifos and the like have no CID
             };
-            let child_attr = self.getattr(child)?;
             let (kind, content_size) = match child_attr.kind {
                 FileKind::Directory => (Kind::Directory, 0),
                 FileKind::Symlink => (Kind::Symlink, child_attr.size),
