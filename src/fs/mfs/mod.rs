@@ -593,23 +593,11 @@ impl MfsFs {
     }
 
     pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
-        let file = self.file(ino)?;
-        let read = |content: &mut FileContent| {
-            content.read(&self.store, &self.file_opts, offset, size as usize)
-        };
-        // A committed file is read without the GC lock: its blocks are
-        // live, and a read that waits on the network must not hold up
-        // garbage collection, nor so every writer queued behind it.
-        let unwritten = file.with(|content| content.is_clean().then(|| read(content)));
-        let read = match unwritten {
-            Some(read) => read,
-            None => {
-                // Reading a file being imported finishes the import.
-                let _writing = self.writing();
-                file.with(read)
-            }
-        };
-        read.map_err(|err| self.content_failed(ino, err))
+        // Reading a file being imported finishes the import.
+        let _writing = self.writing();
+        self.file(ino)?
+            .with(|content| content.read(&self.store, &self.file_opts, offset, size as usize))
+            .map_err(|err| self.content_failed(ino, err))
     }
 
     pub fn write(&self, ino: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {

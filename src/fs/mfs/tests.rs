@@ -751,29 +751,3 @@ fn a_flush_that_waits_for_a_directory_delays_no_one_else() {
     assert_eq!(read_path(&again, "/slow/inside"), b"far away");
     assert_eq!(read_path(&again, "/fast/new"), b"written meanwhile");
 }
-
-#[test]
-fn a_read_that_waits_for_a_block_holds_up_no_collection() {
-    let (fs, store, blocked) = slow_and_fast(false);
-    let inside = fs.resolve("/slow/inside").unwrap();
-    store.faults.armed.store(true, Ordering::SeqCst);
-    let reader = {
-        let fs = Arc::clone(&fs);
-        std::thread::spawn(move || fs.read(inside, 0, 100))
-    };
-    blocked
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the read waits for the file's block");
-
-    // A collection, then a write (which waits for any collection).
-    let took = time_elsewhere(&fs, |fs| {
-        drop(fs.gc.gc_guard());
-        let fast = fs.resolve("/fast").unwrap();
-        file(fs, fast, "new", b"written meanwhile");
-    });
-    let still_waiting = !reader.is_finished();
-    store.faults.release();
-    assert_quick(took);
-    assert!(still_waiting, "the read was still waiting");
-    assert_eq!(reader.join().unwrap().unwrap(), b"far away");
-}
