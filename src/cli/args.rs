@@ -67,6 +67,49 @@ pub enum Command {
     /// Work with IPNS names and records.
     #[command(subcommand)]
     Name(NameCmd),
+    /// Manage the keys IPNS names are made from.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Make a new key and print its IPNS name.
+    Gen {
+        name: String,
+        /// ed25519 (RSA keys can be imported, not made here yet).
+        #[arg(short = 't', long = "type", default_value = "ed25519")]
+        kind: String,
+    },
+    /// List the keys (with -l, their IPNS names too).
+    List {
+        #[arg(short = 'l')]
+        long: bool,
+    },
+    /// Remove keys.
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[arg(short = 'l')]
+        long: bool,
+    },
+    /// Rename a key.
+    Rename {
+        old: String,
+        new: String,
+        /// Replace a key already named NEW.
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Write a key to a file (libp2p protobuf, as Kubo's `key export`).
+    Export {
+        name: String,
+        /// Where to write it (default: NAME.key).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Store a key from a file (as `key export` writes it) under a name.
+    Import { name: String, file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]

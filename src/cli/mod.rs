@@ -4,6 +4,7 @@
 mod add;
 mod args;
 mod files;
+mod keys;
 mod mount;
 mod name;
 mod node_cmds;
@@ -89,6 +90,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Swarm(cmd) => node_cmds::swarm(&ctx, cmd),
         Command::Files(cmd) => files::run(&ctx, cmd),
         Command::Name(cmd) => name::run(cmd),
+        Command::Key(cmd) => keys::run(&ctx, cmd),
     }
 }
 

@@ -8,6 +8,7 @@ mod direct_io;
 mod flatfs;
 mod journal;
 mod keys;
+pub mod keystore;
 mod lock;
 
 use std::path::{Path, PathBuf};
@@ -245,6 +246,14 @@ impl Repo {
     /// The node's identity key pair (`keys/id.pri`).
     pub fn keypair(&self) -> Result<libp2p_identity::Keypair> {
         keys::load(&self.path.join("keys"))
+    }
+
+    /// The IPNS keystore of the repository at `path`, `self` being its
+    /// identity. Key files are written whole and renamed into place, so
+    /// it needs no repository lock.
+    pub fn keystore_at(path: &Path) -> Result<keystore::Keystore> {
+        let identity = keys::load(&path.join("keys"))?;
+        Ok(keystore::Keystore::new(path.join("keystore"), identity))
     }
 
     pub fn peer_id(&self) -> &str {
