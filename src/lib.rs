@@ -11,6 +11,7 @@ pub mod dag;
 pub mod fs;
 pub mod fuse;
 pub mod gateway;
+pub mod go_duration;
 pub mod ipns;
 pub mod memory;
 pub mod mfs;

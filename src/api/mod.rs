@@ -8,6 +8,7 @@ mod admin;
 pub(crate) mod content;
 pub mod cors;
 mod files;
+mod names;
 pub mod node;
 mod objects;
 mod server;
@@ -89,6 +90,9 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/object/stat", post(objects::object_stat))
         .route("/api/v0/object/data", post(objects::object_data))
         .route("/api/v0/object/links", post(objects::object_links))
+        .route("/api/v0/name/publish", post(names::publish))
+        .route("/api/v0/name/resolve", post(names::resolve))
+        .route("/api/v0/name/get", post(names::get))
         .route("/api/v0/pin/add", post(admin::pin_add))
         .route("/api/v0/pin/rm", post(admin::pin_rm))
         .route("/api/v0/pin/ls", post(admin::pin_ls))

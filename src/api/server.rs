@@ -46,12 +46,11 @@ impl Limits {
             let text = value
                 .as_str()
                 .ok_or_else(|| format!("ReadHeaderTimeout {value}: not a duration string"))?;
-            limits.header_timeout =
-                parse_duration(text)
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| {
-                        format!("ReadHeaderTimeout {text:?}: not a duration like \"30s\"")
-                    })?;
+            limits.header_timeout = crate::go_duration::parse(text)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    format!("ReadHeaderTimeout {text:?}: not a duration like \"30s\"")
+                })?;
         }
         if let Some(value) = section.get("MaxConnections") {
             let count = match value {
@@ -65,21 +64,6 @@ impl Limits {
         }
         Ok(limits)
     }
-}
-
-/// `<number><unit>` with unit `ms`, `s`, `m` or `h`.
-fn parse_duration(text: &str) -> Option<Duration> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let millis = match unit {
-        "ms" => number,
-        "s" => number.checked_mul(1000)?,
-        "m" => number.checked_mul(60_000)?,
-        "h" => number.checked_mul(3_600_000)?,
-        _ => return None,
-    };
-    Some(Duration::from_millis(millis))
 }
 
 /// A running HTTP server; stopping or dropping it ends its connections

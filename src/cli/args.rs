@@ -114,6 +114,44 @@ pub enum KeyCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum NameCmd {
+    /// Point a name (the node's own, or a key's) at a path.
+    Publish {
+        /// /ipfs/<cid>[/path], a bare CID, or /ipns/<name>.
+        path: String,
+        /// The key whose name is published (see `key list`).
+        #[arg(short, long, default_value = "self")]
+        key: String,
+        /// How long the record stays valid.
+        #[arg(short, long, default_value = "48h")]
+        lifetime: String,
+        /// How long resolvers may cache the record.
+        #[arg(long, default_value = "5m")]
+        ttl: String,
+        /// The record's sequence number (above the current one).
+        #[arg(long)]
+        sequence: Option<u64>,
+        /// Keep the record on this node only (records do not reach the
+        /// network yet).
+        #[arg(long)]
+        allow_offline: bool,
+        /// Check that the path resolves before publishing it.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        resolve: bool,
+        /// Print only the name.
+        #[arg(short = 'Q', long)]
+        quieter: bool,
+    },
+    /// The path a name points to (the node's own when none is given).
+    Resolve {
+        name: Option<String>,
+        /// Follow names that point at names, to a path.
+        #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set)]
+        recursive: bool,
+    },
+    /// Write the record held for a name to stdout.
+    Get { name: String },
+    /// Keep a record for a name, after checking it (with no daemon running).
+    Put { name: String, record: PathBuf },
     /// Show what an IPNS record (from a file or stdin) says, and with
     /// --verify whether it is valid for a name.
     Inspect {

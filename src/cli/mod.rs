@@ -89,7 +89,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Id => node_cmds::id(&ctx),
         Command::Swarm(cmd) => node_cmds::swarm(&ctx, cmd),
         Command::Files(cmd) => files::run(&ctx, cmd),
-        Command::Name(cmd) => name::run(cmd),
+        Command::Name(cmd) => name::run(&ctx, cmd),
         Command::Key(cmd) => keys::run(&ctx, cmd),
     }
 }

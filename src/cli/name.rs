@@ -1,31 +1,116 @@
 //! `rsipfs name …`.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use rsipfs::commands::Core;
+use rsipfs::commands::name::{self, PublishOptions, Published, Resolved};
 
 use super::args::NameCmd;
+use super::{Ctx, Opened};
 
-pub fn run(cmd: NameCmd) -> Result<()> {
+fn duration(option: &str, text: &str) -> Result<std::time::Duration> {
+    rsipfs::go_duration::parse(text)
+        .with_context(|| format!("--{option} {text:?} is not a duration (e.g. 48h, 5m, 1h30m)"))
+}
+
+fn read_record(path: Option<&std::path::Path>) -> Result<Vec<u8>> {
+    // One byte past the limit is enough to refuse a record.
+    let limit = rsipfs::ipns::record::MAX_RECORD_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    match path.filter(|p| p.as_os_str() != "-") {
+        Some(path) => std::fs::File::open(path)
+            .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+            .with_context(|| format!("reading the record {}", path.display()))?,
+        None => std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .context("reading the record from stdin")?,
+    };
+    Ok(bytes)
+}
+
+pub fn run(ctx: &Ctx, cmd: NameCmd) -> Result<()> {
+    let mut out = std::io::stdout();
     match cmd {
         NameCmd::Inspect { record, verify } => {
-            let bytes = match record.filter(|p| p.as_os_str() != "-") {
-                Some(path) => std::fs::read(&path)
-                    .with_context(|| format!("reading the record {}", path.display()))?,
-                None => {
-                    // One byte past the limit is enough to refuse a record.
-                    let limit = rsipfs::ipns::record::MAX_RECORD_BYTES as u64 + 1;
-                    let mut bytes = Vec::new();
-                    std::io::stdin()
-                        .take(limit)
-                        .read_to_end(&mut bytes)
-                        .context("reading the record from stdin")?;
-                    bytes
-                }
+            let bytes = read_record(record.as_deref())?;
+            let inspection = name::inspect(&bytes, verify.as_deref())?;
+            write!(out, "{inspection}")?;
+        }
+        NameCmd::Publish {
+            path,
+            key,
+            lifetime,
+            ttl,
+            sequence,
+            allow_offline,
+            resolve,
+            quieter,
+        } => {
+            let opts = PublishOptions {
+                key: key.clone(),
+                lifetime: duration("lifetime", &lifetime)?,
+                ttl: duration("ttl", &ttl)?,
+                sequence,
+                allow_offline,
+                resolve,
             };
-            let inspection = rsipfs::commands::name::inspect(&bytes, verify.as_deref())?;
-            print!("{inspection}");
-            Ok(())
+            let mut query = vec![
+                ("arg", path.clone()),
+                ("key", key),
+                ("lifetime", lifetime),
+                ("ttl", ttl),
+                ("allow-offline", allow_offline.to_string()),
+                ("resolve", resolve.to_string()),
+            ];
+            if let Some(sequence) = sequence {
+                query.push(("sequence", sequence.to_string()));
+            }
+            let opened = ctx.open_repo_or_api()?;
+            let published: Published = opened.run("name/publish", &query, |core: &Core| {
+                name::publish(core, &path, &opts)
+            })?;
+            if quieter {
+                writeln!(out, "{}", published.name)?;
+            } else {
+                writeln!(out, "Published to {}: {}", published.name, published.value)?;
+            }
+        }
+        NameCmd::Resolve {
+            name: target,
+            recursive,
+        } => {
+            let mut query = vec![("recursive", recursive.to_string())];
+            query.extend(target.iter().map(|t| ("arg", t.clone())));
+            let opened = ctx.open_repo_or_api()?;
+            let resolved: Resolved = opened.run("name/resolve", &query, |core: &Core| {
+                name::resolve(core, target.as_deref(), recursive)
+            })?;
+            writeln!(out, "{}", resolved.path)?;
+        }
+        NameCmd::Get { name: target } => {
+            let opened = ctx.open_repo_or_api()?;
+            let record = opened.run_bytes("name/get", &[("arg", target.clone())], |core| {
+                name::get(core, &target)
+            })?;
+            out.write_all(&record)?;
+        }
+        NameCmd::Put {
+            name: target,
+            record,
+        } => {
+            let bytes = read_record(Some(&record))?;
+            let Opened::Repo(repo) = ctx.open_repo_or_api()? else {
+                bail!("name put needs the daemon stopped: the API does not take records yet");
+            };
+            let stored = name::put(&Core::local(&repo), &target, &bytes)?;
+            writeln!(
+                out,
+                "Stored the record for {}: {}",
+                stored.name, stored.value
+            )?;
         }
     }
+    Ok(())
 }

@@ -3,8 +3,13 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use super::{CommandError, bad_argument};
+use serde::{Deserialize, Serialize};
+
+use super::{CommandError, Core, bad_argument, failed};
+use crate::codec::cid::IpfsPath;
+use crate::ipns::record::{NewRecord, RecordError};
 use crate::ipns::{Name, Record, eol};
+use crate::repo::Repo;
 
 /// `name inspect`: what a record says, and whether it is valid for a name.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -60,44 +65,6 @@ pub fn inspect(record: &[u8], verify: Option<&str>) -> Result<Inspection, Comman
     })
 }
 
-/// A duration as Go prints one (`30m0s`, `1h0m0s`, `1.5s`, `300ms`).
-pub fn go_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    let fraction = |whole: u128, part: u128, digits: usize| {
-        let text = format!("{part:0digits$}");
-        let text = text.trim_end_matches('0');
-        if text.is_empty() {
-            whole.to_string()
-        } else {
-            format!("{whole}.{text}")
-        }
-    };
-    if nanos == 0 {
-        return "0s".into();
-    }
-    if nanos < 1_000 {
-        return format!("{nanos}ns");
-    }
-    if nanos < 1_000_000 {
-        return format!("{}µs", fraction(nanos / 1_000, nanos % 1_000, 3));
-    }
-    if nanos < 1_000_000_000 {
-        return format!("{}ms", fraction(nanos / 1_000_000, nanos % 1_000_000, 6));
-    }
-    let secs = nanos / 1_000_000_000;
-    let (hours, minutes, seconds) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let mut text = String::new();
-    if hours > 0 {
-        text.push_str(&format!("{hours}h"));
-    }
-    if hours > 0 || minutes > 0 {
-        text.push_str(&format!("{minutes}m"));
-    }
-    text.push_str(&fraction(seconds, nanos % 1_000_000_000, 9));
-    text.push('s');
-    text
-}
-
 impl fmt::Display for Inspection {
     /// Kubo's text form: aligned columns, then the validation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,7 +76,10 @@ impl fmt::Display for Inspection {
             rows.push(("Validity:", format!("{validity:?}")));
         }
         rows.push(("Sequence:", self.sequence.to_string()));
-        rows.push(("TTL:", go_duration(Duration::from_nanos(self.ttl_nanos))));
+        rows.push((
+            "TTL:",
+            crate::go_duration::format(Duration::from_nanos(self.ttl_nanos)),
+        ));
         rows.push(("Protobuf Size:", self.pb_size.to_string()));
         rows.push(("Signature Type:", self.signature_type.to_string()));
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
@@ -136,25 +106,197 @@ impl fmt::Display for Inspection {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `name/publish`: the name and the path it now points to.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Published {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
 
-    #[test]
-    fn durations_read_as_go_prints_them() {
-        let cases = [
-            (Duration::ZERO, "0s"),
-            (Duration::from_nanos(5), "5ns"),
-            (Duration::from_nanos(1_500), "1.5µs"),
-            (Duration::from_millis(300), "300ms"),
-            (Duration::from_millis(1_500), "1.5s"),
-            (Duration::from_secs(300), "5m0s"),
-            (Duration::from_secs(1800), "30m0s"),
-            (Duration::from_secs(3600), "1h0m0s"),
-            (Duration::from_secs(48 * 3600 + 61), "48h1m1s"),
-        ];
-        for (d, text) in cases {
-            assert_eq!(go_duration(d), text);
+/// `name/resolve`: the path a name points to.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Resolved {
+    #[serde(rename = "Path")]
+    pub path: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct PublishOptions {
+    pub key: String,
+    pub lifetime: Duration,
+    pub ttl: Duration,
+    pub sequence: Option<u64>,
+    pub allow_offline: bool,
+    /// Check that the path resolves before publishing it.
+    pub resolve: bool,
+}
+
+pub const SELF_KEY: &str = crate::repo::keystore::SELF;
+/// How long a published record stays valid (Kubo's `--lifetime`).
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(48 * 3600);
+/// How long resolvers may cache it (Kubo's `--ttl`).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// At most this many steps through names pointing at names.
+const MAX_RESOLVE_STEPS: usize = 32;
+
+fn record_key(name: &Name) -> String {
+    format!("ipns/{name}")
+}
+
+/// The best record stored here for `name`, valid now.
+fn stored_record(core: &Core, name: &Name) -> Result<Option<Record>, CommandError> {
+    let stored = core
+        .repo
+        .datastore()
+        .map_err(failed)?
+        .get(&record_key(name))
+        .map_err(failed)?;
+    match stored {
+        None => Ok(None),
+        Some(bytes) => match Record::validate(&bytes, name, SystemTime::now()) {
+            Ok(record) => Ok(Some(record)),
+            Err(RecordError::Expired(_)) => Ok(None),
+            Err(err) => Err(failed(format!("the record stored for {name}: {err}"))),
+        },
+    }
+}
+
+/// Keeps `bytes` (a record valid for `name`) unless a better one is here.
+fn store_record(core: &Core, name: &Name, record: &Record) -> Result<(), CommandError> {
+    if let Some(held) = stored_record(core, name)?
+        && !record.better_than(&held)
+    {
+        return Err(bad_argument(format!(
+            "a record for {name} with sequence {} is already here; the new one (sequence {}) \
+             is not newer",
+            held.sequence, record.sequence
+        )));
+    }
+    core.repo
+        .datastore()
+        .map_err(failed)?
+        .put(&record_key(name), &record.to_bytes())
+        .map_err(failed)
+}
+
+/// The path a record may point to: `/ipfs/…` (a bare CID too) or `/ipns/…`.
+fn publishable_path(core: &Core, path: &str, resolve: bool) -> Result<String, CommandError> {
+    if let Some(rest) = path.strip_prefix("/ipns/") {
+        let target = rest.split('/').next().unwrap_or_default();
+        Name::parse(target).map_err(bad_argument)?;
+        return Ok(path.to_string());
+    }
+    let parsed = IpfsPath::parse(path).map_err(bad_argument)?;
+    if resolve {
+        core.resolve_cid(path)?;
+    }
+    Ok(parsed.to_string())
+}
+
+pub fn publish(core: &Core, path: &str, opts: &PublishOptions) -> Result<Published, CommandError> {
+    if !opts.allow_offline {
+        return Err(bad_argument(
+            "can't publish while offline: IPNS records do not reach the network yet; pass \
+             --allow-offline to keep the record on this node",
+        ));
+    }
+    let value = publishable_path(core, path, opts.resolve)?;
+    let key = Repo::keystore_at(core.repo.path())
+        .map_err(failed)?
+        .get(&opts.key)
+        .map_err(bad_argument)?;
+    let name = Name::of_key(&key.public());
+    let held = stored_record(core, &name)?;
+    let next = match &held {
+        Some(held) if held.value_text() == value => held.sequence,
+        Some(held) => held.sequence.saturating_add(1),
+        None => 0,
+    };
+    let sequence = match opts.sequence {
+        Some(wanted) if held.as_ref().is_some_and(|h| wanted <= h.sequence) => {
+            return Err(bad_argument(format!(
+                "--sequence {wanted} is not above the current sequence {}",
+                held.map_or(0, |h| h.sequence)
+            )));
+        }
+        Some(wanted) => wanted,
+        None => next,
+    };
+    let record = Record::create(
+        &key,
+        &NewRecord {
+            value: &value,
+            sequence,
+            eol: SystemTime::now() + opts.lifetime,
+            ttl: opts.ttl,
+            v1_compat: true,
+        },
+    )
+    .map_err(failed)?;
+    core.repo
+        .datastore()
+        .map_err(failed)?
+        .put(&record_key(&name), &record.to_bytes())
+        .map_err(failed)?;
+    Ok(Published {
+        name: name.to_string(),
+        value,
+    })
+}
+
+/// The path `name` points to (this node's own when `None`), through
+/// names pointing at names when `recursive`.
+pub fn resolve(core: &Core, name: Option<&str>, recursive: bool) -> Result<Resolved, CommandError> {
+    let mut path = match name {
+        Some(text) if text.starts_with("/ipns/") => text.to_string(),
+        Some(text) => format!("/ipns/{text}"),
+        None => {
+            let identity = core.repo.keypair().map_err(failed)?;
+            format!("/ipns/{}", Name::of_key(&identity.public()))
+        }
+    };
+    for _ in 0..MAX_RESOLVE_STEPS {
+        let Some(rest) = path.strip_prefix("/ipns/") else {
+            return Ok(Resolved { path });
+        };
+        let (target, below) = rest.split_once('/').unwrap_or((rest, ""));
+        let name = Name::parse(target).map_err(bad_argument)?;
+        let record = stored_record(core, &name)?
+            .ok_or_else(|| failed(format!("could not resolve name {name}: no record here")))?;
+        let value = record.value_text();
+        path = if below.is_empty() {
+            value
+        } else {
+            format!("{}/{below}", value.trim_end_matches('/'))
+        };
+        if !recursive {
+            return Ok(Resolved { path });
         }
     }
+    Err(failed(format!(
+        "could not resolve {path}: more than {MAX_RESOLVE_STEPS} names in a row"
+    )))
+}
+
+/// `name/get`: the record stored for a name, as bytes.
+pub fn get(core: &Core, name: &str) -> Result<Vec<u8>, CommandError> {
+    let name = Name::parse(name.strip_prefix("/ipns/").unwrap_or(name)).map_err(bad_argument)?;
+    stored_record(core, &name)?
+        .map(|record| record.to_bytes())
+        .ok_or_else(|| failed(format!("no record for {name} here")))
+}
+
+/// `name/put`: keeps a record for `name` after validating it.
+pub fn put(core: &Core, name: &str, bytes: &[u8]) -> Result<Published, CommandError> {
+    let name = Name::parse(name.strip_prefix("/ipns/").unwrap_or(name)).map_err(bad_argument)?;
+    let record = Record::validate(bytes, &name, SystemTime::now())
+        .map_err(|e| bad_argument(format!("refusing the record for {name}: {e}")))?;
+    store_record(core, &name, &record)?;
+    Ok(Published {
+        name: name.to_string(),
+        value: record.value_text(),
+    })
 }

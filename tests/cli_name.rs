@@ -1,0 +1,155 @@
+//! `rsipfs name publish|resolve|get|put` on one node and between nodes
+//! (records carried by hand: the DHT does not carry them yet).
+
+mod common;
+
+use common::{Node, start_daemon};
+
+fn add(node: &Node, text: &str) -> String {
+    String::from_utf8(node.run_stdin(&["add", "-Q"], text.as_bytes()).stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_name_is_published_resolved_and_moves_to_another_node() {
+    let node = Node::new();
+    let first = add(&node, "first version\n");
+    let stderr = node.fails(&["name", "publish", &first]);
+    assert!(stderr.contains("--allow-offline"), "{stderr}");
+
+    let published = node.ok(&["name", "publish", "--allow-offline", &first]);
+    let (_, rest) = published
+        .split_once("Published to ")
+        .expect("Kubo's wording");
+    let (self_name, value) = rest.trim().split_once(": ").expect("name: value");
+    assert!(self_name.starts_with("k51"), "{self_name}");
+    assert_eq!(value, format!("/ipfs/{first}"));
+    assert_eq!(node.ok(&["name", "resolve"]).trim(), value);
+    assert_eq!(node.ok(&["name", "resolve", self_name]).trim(), value);
+    assert_eq!(
+        node.ok(&["name", "resolve", &format!("/ipns/{self_name}")])
+            .trim(),
+        value
+    );
+
+    // A new value raises the sequence; the record validates for the name.
+    let second = add(&node, "second version\n");
+    node.ok(&[
+        "name",
+        "publish",
+        "--allow-offline",
+        "--ttl",
+        "30m",
+        &second,
+    ]);
+    let record = node.ok_bytes(&["name", "get", self_name]);
+    let file = node.work().join("record");
+    std::fs::write(&file, &record).unwrap();
+    let inspected = node.ok(&[
+        "name",
+        "inspect",
+        "--verify",
+        self_name,
+        file.to_str().unwrap(),
+    ]);
+    assert!(inspected.contains("Sequence:       1"), "{inspected}");
+    assert!(inspected.contains("TTL:            30m0s"), "{inspected}");
+    assert!(inspected.contains(" Valid: true"), "{inspected}");
+
+    // A key's name pointing at the node's name: resolved through both.
+    let site = node.ok(&["key", "gen", "site"]).trim().to_string();
+    let via = format!("/ipns/{self_name}");
+    let out = node.ok(&[
+        "name",
+        "publish",
+        "--allow-offline",
+        "--key",
+        "site",
+        "-Q",
+        &via,
+    ]);
+    assert_eq!(out.trim(), site);
+    assert_eq!(
+        node.ok(&["name", "resolve", &site]).trim(),
+        format!("/ipfs/{second}")
+    );
+    assert_eq!(
+        node.ok(&["name", "resolve", "--recursive=false", &site])
+            .trim(),
+        via
+    );
+    let stderr = node.fails(&[
+        "name",
+        "publish",
+        "--allow-offline",
+        "--sequence",
+        "0",
+        &first,
+    ]);
+    assert!(stderr.contains("not above"), "{stderr}");
+
+    // Carried to another node by hand: checked, kept, resolved.
+    let other = Node::new();
+    assert!(
+        other
+            .fails(&["name", "resolve", self_name])
+            .contains("could not resolve")
+    );
+    let stored = other.ok(&["name", "put", self_name, file.to_str().unwrap()]);
+    assert!(stored.contains(&format!("/ipfs/{second}")), "{stored}");
+    assert_eq!(
+        other.ok(&["name", "resolve", self_name]).trim(),
+        format!("/ipfs/{second}")
+    );
+    // Not for another name, not older, not damaged.
+    assert!(
+        other
+            .fails(&["name", "put", &site, file.to_str().unwrap()])
+            .contains("refusing")
+    );
+    let older = node.work().join("older");
+    node.ok(&["name", "publish", "--allow-offline", &first]);
+    std::fs::write(&older, node.ok_bytes(&["name", "get", self_name])).unwrap();
+    let newer_there = other.ok(&["name", "put", self_name, older.to_str().unwrap()]);
+    assert!(
+        newer_there.contains(&first),
+        "sequence 2 replaces 1: {newer_there}"
+    );
+    let stderr = other.fails(&["name", "put", self_name, file.to_str().unwrap()]);
+    assert!(stderr.contains("not newer"), "{stderr}");
+    let mut damaged = std::fs::read(&older).unwrap();
+    let at = damaged.len() / 2;
+    damaged[at] ^= 1;
+    std::fs::write(&older, damaged).unwrap();
+    assert!(
+        other
+            .fails(&["name", "put", self_name, older.to_str().unwrap()])
+            .contains("refusing")
+    );
+}
+
+#[test]
+fn publish_and_resolve_go_through_a_running_daemon() {
+    let node = Node::new();
+    let cid = add(&node, "served by the daemon\n");
+    let _daemon = start_daemon(&node);
+    let published = node.ok(&["name", "publish", "--allow-offline", "-Q", &cid]);
+    let name = published.trim();
+    assert_eq!(
+        node.ok(&["name", "resolve", name]).trim(),
+        format!("/ipfs/{cid}")
+    );
+    assert!(!node.ok_bytes(&["name", "get", name]).is_empty());
+    let missing = "k51qzi5uqu5dlkw8pxuw9qmqayfdeh4kfebhmreauqdc6a7c3y7d5i9fi8mk9w";
+    assert!(
+        node.fails(&["name", "resolve", missing])
+            .contains("could not resolve")
+    );
+    assert!(
+        node.fails(&["name", "publish", "--allow-offline", "not-a-cid"])
+            .len()
+            > 0
+    );
+}
