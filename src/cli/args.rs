@@ -77,7 +77,7 @@ pub enum KeyCmd {
     /// Make a new key and print its IPNS name.
     Gen {
         name: String,
-        /// ed25519 (RSA keys can be imported, not made here yet).
+        /// ed25519 (RSA keys are not supported yet).
         #[arg(short = 't', long = "type", default_value = "ed25519")]
         kind: String,
     },

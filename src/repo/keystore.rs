@@ -23,7 +23,7 @@ pub enum KeyError {
     Exists(String),
     #[error("the key {0:?} is the node's identity and cannot be changed or removed")]
     IsSelf(String),
-    #[error("{0} keys cannot be made here yet; make one elsewhere and `key import` it")]
+    #[error("{0} keys are not supported here yet: only ed25519")]
     Unsupported(String),
     #[error("the key {name:?} is not a valid libp2p private key: {reason}")]
     Malformed { name: String, reason: String },
