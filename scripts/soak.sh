@@ -2,35 +2,61 @@
 # A fault soak of a real mount (loopback only, needs root and /dev/fuse):
 # for SECONDS (default 60) per round, at once,
 #   - 4 writers in /mfs (scripts/soak-writer.py): write (60% fsync'ed),
-#     rename, delete, mkdir, each logging what the filesystem acknowledged;
+#     rename, delete, mkdir, each logging what the filesystem acknowledged,
+#     each keeping at most 100 files (the tree stops growing);
 #   - `rsipfs files` mkdir/write/stat/ls/mv/rm through the API in /api-area;
 #   - `rsipfs add` of random files (CID + sha256 kept) and `rsipfs repo gc`;
 #   - reads of the added CIDs through /ipfs/<cid>;
+#   - with --with-kubo, a Kubo node (kubo-peer fetch, a fresh one each time)
+#     pulling added CIDs from the mount over bitswap; the mount then runs
+#     with its network node, and the whole soak inside a network namespace
+#     of its own that has loopback alone (netns.sh);
 # then kill -9 of the mount at a random moment of the round's last quarter,
 # remount, and check: every fsync'ed file reads back, every added CID cats
 # to its sha256, `repo verify` is clean, `refs -r` of the MFS root, of every
 # recursive pin and of every `files log` version (root and commit) finds
 # every block, and the mount's RSS at the end of the round is within 20% of
 # its RSS after the first third. --kills N runs N rounds.
+# Why the first third is the baseline: the mount's memory first fills
+# bounded caches (decoded nodes and read-ahead, 32 MiB; small blocks; the
+# verified-block list; redb's pages, 16 MiB) and follows the writers' trees
+# to their size (the MFS keeps an inode per file it has seen); that takes
+# 20-45 s, after which RSS stays within a few percent (writers alone, 120 s:
+# 34 MiB at 9 s, 54 MiB at 55 s, 54.7 MiB at 98 s). Growth past that point
+# is memory kept per operation: a leak.
 # One line per check, then `soak: N passed, M failed`; exit 1 on any failure.
-#   scripts/soak.sh [SECONDS] [--kills N]
+#   scripts/soak.sh [SECONDS] [--kills N] [--with-kubo]
 # SOAK_BIN=path/to/rsipfs uses another build (default target/release/rsipfs);
-# SOAK_LOADS="writers files adds gc reads" (the default) picks the loads.
+# SOAK_LOADS="writers files adds gc reads" (the default; "kubo" is added by
+# --with-kubo) picks the loads. kubo-peer is taken from $SHARED_DIR/tools
+# (default ../shared/tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRIPTS=$PWD/scripts
+TOOLS=${SHARED_DIR:-$(cd .. && pwd)/shared}/tools
 DURATION=60
 KILLS=1
+WITH_KUBO=
+ARGS=("$@")
+usage() { echo "usage: scripts/soak.sh [SECONDS] [--kills N] [--with-kubo]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
-    --kills) KILLS=$2; shift 2 ;;
+    --kills) [ $# -ge 2 ] || usage; KILLS=$2; shift 2 ;;
+    --with-kubo) WITH_KUBO=1; shift ;;
     [0-9]*) DURATION=$1; shift ;;
-    *) echo "usage: scripts/soak.sh [SECONDS] [--kills N]" >&2; exit 2 ;;
+    *) usage ;;
     esac
 done
 BIN=${SOAK_BIN:-$PWD/target/release/rsipfs}
-LOADS=${SOAK_LOADS:-writers files adds gc reads}
+LOADS=${SOAK_LOADS:-writers files adds gc reads${WITH_KUBO:+ kubo}}
 [ -x "$BIN" ] || cargo build --release --quiet
+if [ -n "$WITH_KUBO" ] && [ "${SOAK_IN_NETNS:-}" != 1 ]; then
+    [ -x "$TOOLS/kubo-peer" ] || { echo "soak: --with-kubo needs $TOOLS/kubo-peer (set SHARED_DIR)" >&2; exit 2; }
+    # Nothing started from here on can reach any address but loopback.
+    exec env SOAK_IN_NETNS=1 "$TOOLS/netns.sh" bash "$0" "${ARGS[@]}"
+fi
+# The mount's swarm address, for the Kubo node to dial (inside the namespace).
+SWARM_PORT=4001
 WORK=$(mktemp -d /var/tmp/rsipfs-soak.XXXXXX)
 export IPFS_PATH=$WORK/repo
 MOUNT_PID=
@@ -39,6 +65,8 @@ PASSED=0
 FAILED=0
 
 cleanup() {
+    # The loads end at once, as they do at a kill.
+    [ ! -d "$WORK" ] || touch "$WORK/killed"
     stop_load
     if [ -n "$MOUNT_PID" ]; then
         kill "$MOUNT_PID" 2>/dev/null && wait "$MOUNT_PID" 2>/dev/null
@@ -75,6 +103,7 @@ setup_repo() {
     "$BIN" init > /dev/null
     "$BIN" config Addresses.API /ip4/127.0.0.1/tcp/0
     "$BIN" config Addresses.Gateway /ip4/127.0.0.1/tcp/0
+    "$BIN" config --json Addresses.Swarm "[\"/ip4/127.0.0.1/tcp/$SWARM_PORT\"]"
     mkdir -p "$WORK/ipfs" "$WORK/mfs" "$WORK/logs" "$WORK/files"
     : > "$WORK/adds"
 }
@@ -83,7 +112,9 @@ start_mount() {
     # A killed mount leaves its api file behind; wait for the new one.
     local old_api
     old_api=$(cat "$IPFS_PATH/api" 2>/dev/null || true)
-    "$BIN" mount --offline --ipfs "$WORK/ipfs" --mfs "$WORK/mfs" > /dev/null 2>> "$WORK/mount.log" &
+    local network=(--offline)
+    [ -z "$WITH_KUBO" ] || network=()
+    "$BIN" mount "${network[@]}" --ipfs "$WORK/ipfs" --mfs "$WORK/mfs" > /dev/null 2>> "$WORK/mount.log" &
     MOUNT_PID=$!
     local deadline=$((SECONDS + 30))
     until mountpoint -q "$WORK/mfs" && ls "$WORK/mfs" > /dev/null 2>&1 \
@@ -147,8 +178,27 @@ read_loop() {
     while [ "$(date +%s)" -lt "$UNTIL" ] && alive; do
         if [ ! -s "$WORK/adds" ]; then sleep 0.2; continue; fi
         read -r cid want < <(shuf -n 1 "$WORK/adds")
-        got=$(sha < "$WORK/ipfs/$cid" 2>/dev/null) || { load_error "read /ipfs/$cid"; continue; }
+        got=$( { sha < "$WORK/ipfs/$cid"; } 2>/dev/null) || { load_error "read /ipfs/$cid"; continue; }
         if [ "$got" = "$want" ]; then tally reads; else load_error "read /ipfs/$cid: sha256 $got, want $want"; fi
+    done
+}
+
+kubo_loop() {
+    local i=0 cid want peer
+    peer=/ip4/127.0.0.1/tcp/$SWARM_PORT/p2p/$("$BIN" config Identity.PeerID)
+    while [ "$(date +%s)" -lt "$UNTIL" ] && alive; do
+        if [ ! -s "$WORK/adds" ]; then sleep 0.2; continue; fi
+        i=$((i + 1))
+        read -r cid want < <(shuf -n 1 "$WORK/adds")
+        rm -f "$WORK/files/kubo-copy"
+        # A port of its own for each node: the last one's may still linger.
+        if "$TOOLS/kubo-peer" fetch "$peer" "$cid" "$WORK/files/kubo-copy" \
+            --port $((4600 + i % 200)) --timeout 20 > /dev/null 2>> "$WORK/kubo.err" \
+            && [ "$(sha < "$WORK/files/kubo-copy")" = "$want" ]; then
+            tally kubo
+        else
+            load_error "kubo-peer fetch $cid"
+        fi
     done
 }
 
@@ -177,6 +227,7 @@ start_load() {
     if loads adds; then add_loop & LOAD_PIDS+=($!); fi
     if loads gc; then gc_loop & LOAD_PIDS+=($!); fi
     if loads reads; then read_loop & LOAD_PIDS+=($!); fi
+    if loads kubo; then kubo_loop & LOAD_PIDS+=($!); fi
     rss_loop "$(date +%s)" & LOAD_PIDS+=($!)
 }
 
@@ -202,7 +253,7 @@ kill_mount() {
 
 check_load_errors() {
     [ ! -s "$WORK/load-errors" ] || { head -n 5 "$WORK/load-errors"; return 1; }
-    echo "so far $(count adds) adds, $(count files) files rounds (mkdir/write/stat/ls/mv/read/rm), $(count gcs) gcs, $(count reads) /ipfs reads; none failed"
+    echo "so far $(count adds) adds, $(count files) files rounds (mkdir/write/stat/ls/mv/read/rm), $(count gcs) gcs, $(count reads) /ipfs reads${WITH_KUBO:+, $(count kubo) Kubo fetches}; none failed"
 }
 
 check_adds() {
@@ -288,7 +339,9 @@ for ROUND in $(seq 1 "$KILLS"); do
     start_load
     # A random moment of the round's last quarter, while the load still runs.
     kill_at=$((DURATION * 3 / 4 + RANDOM % (DURATION / 4 > 0 ? DURATION / 4 : 1)))
-    sleep "$kill_at"
+    # In the background, so that a signal to this script is handled at once.
+    sleep "$kill_at" &
+    wait $!
     kill_mount
     echo "round $ROUND: mount killed (-9) after ${kill_at} s"
     stop_load
