@@ -4,7 +4,8 @@
 #   - 4 writers in /mfs (scripts/soak-writer.py): write (60% fsync'ed),
 #     rename, delete, mkdir, each logging what the filesystem acknowledged,
 #     each keeping at most 100 files (the tree stops growing);
-#   - `rsipfs files` mkdir/write/stat/ls/mv/rm through the API in /api-area;
+#   - `rsipfs files` mkdir/write/stat/ls/mv/rm through the API in /api-area
+#     (a third of the rounds leave their directory for 30 rounds);
 #   - `rsipfs add` of random files (CID + sha256 kept) and `rsipfs repo gc`;
 #   - reads of the added CIDs through /ipfs/<cid>;
 #   - with --with-kubo, a Kubo node (kubo-peer fetch, a fresh one each time)
@@ -131,6 +132,9 @@ start_mount() {
 
 # --- the load, each loop in its own background process until $UNTIL ---
 
+# A third of the API rounds leave their directory, until API_KEPT rounds
+# later: the tree stops growing, as the writers' do.
+API_KEPT=30
 api_loop() {
     local i=0 dir src
     src=$WORK/files/api-src
@@ -145,7 +149,9 @@ api_loop() {
             && "$BIN" files ls "$dir" > /dev/null \
             && "$BIN" files mv "$dir/sub/a" "$dir/b" \
             && [ "$("$BIN" files read "$dir/b" | sha)" = "$(sha < "$src")" ] \
-            && { [ $((i % 3)) = 0 ] || "$BIN" files rm -r "$dir"; }; } > /dev/null 2>> "$WORK/api.err" \
+            && { [ $((i % 3)) = 0 ] || "$BIN" files rm -r "$dir"; } \
+            && { [ $i -le $API_KEPT ] || [ $(((i - API_KEPT) % 3)) != 0 ] \
+                || "$BIN" files rm -r "/api-area/$ROUND-$((i - API_KEPT))"; }; } > /dev/null 2>> "$WORK/api.err" \
             && tally files || load_error "files round $dir"
     done
 }
