@@ -39,11 +39,14 @@ def replay(log_path):
 
 
 def sha_of(path):
+    """The file's sha256, None when it is missing, or the read error."""
     try:
         with open(path, "rb") as f:
             return hashlib.sha256(f.read()).hexdigest()
     except FileNotFoundError:
         return None
+    except OSError as e:
+        return f"unreadable ({e.strerror})"
 
 
 def check(root, log_path):
@@ -52,7 +55,8 @@ def check(root, log_path):
     for name, sha in sorted(files.items()):
         got = sha_of(os.path.join(root, name))
         if got != sha:
-            problems.append(f"{name}: {'missing' if got is None else 'sha256 differs'}")
+            what = "missing" if got is None else got if got.startswith("unreadable") else "sha256 differs"
+            problems.append(f"{name}: {what}")
     if pending:
         op, old, new, sha = pending
         at_old = sha_of(os.path.join(root, old))

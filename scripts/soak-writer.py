@@ -11,7 +11,10 @@ to LOG (outside the mount) what the filesystem acknowledged:
   fail OP ERROR     an operation failed while the mount was meant to be up
   stopped OP ERROR  an operation failed after the mount was killed (STOPFLAG)
 
-Names are relative to ROOT. It stops at the first error.
+Names are relative to ROOT. It stops at the first error. Each writer keeps
+at most MAX_FILES files (the oldest unsynced ones, else a random synced one,
+are deleted first): the tree stays the same size once full, so the mount's
+memory can settle instead of following an ever larger tree.
   soak-writer.py ROOT LOG UNTIL STOPFLAG
 """
 import hashlib
@@ -21,6 +24,7 @@ import sys
 import time
 
 SIZES = [0, 1, 100, 4096, 65536, 262144, 262145, 700000]
+MAX_FILES = 100
 
 
 class Writer:
@@ -29,6 +33,7 @@ class Writer:
         self.log = open(log_path, "a", buffering=1)
         self.dirs = ["."]
         self.live = []  # names logged with `put`/`mv` and not removed since
+        self.unsynced = []  # names written without fsync, not logged
         self.count = 0
 
     def note(self, *fields):
@@ -61,6 +66,8 @@ class Writer:
         if synced:
             self.note("put", name, hashlib.sha256(data).hexdigest())
             self.live.append(name)
+        else:
+            self.unsynced.append(name)
 
     def rename(self):
         if not self.live:
@@ -83,6 +90,14 @@ class Writer:
         self.fsync_dir(os.path.dirname(name) or ".")
         self.note("rm", name)
 
+    def trim(self):
+        if self.unsynced:
+            name = self.unsynced.pop(0)
+            os.unlink(self.path(name))
+            self.fsync_dir(os.path.dirname(name) or ".")
+        else:
+            self.delete()
+
     def mkdir(self):
         if len(self.dirs) >= 8:
             return
@@ -91,6 +106,8 @@ class Writer:
         self.dirs.append(name)
 
     def step(self):
+        if len(self.live) + len(self.unsynced) >= MAX_FILES:
+            return "trim", self.trim
         r = random.random()
         if r < 0.55:
             return "write", self.write

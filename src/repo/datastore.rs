@@ -28,6 +28,12 @@ const SUMMARIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("summaries
 /// The journal is rewritten with only the current state past this size.
 const JOURNAL_COMPACT_AT: u64 = 1 << 20;
 
+/// Memory redb may keep for pages: a tenth holds pages written by commits
+/// not flushed yet, the rest pages read. Its default (1 GiB) would let a
+/// mount grow with the file: every MFS flush writes summaries in a
+/// non-durable commit, whose pages stay in memory until a durable one.
+const CACHE_BYTES: usize = 16 << 20;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PinKind {
     Recursive,
@@ -116,7 +122,7 @@ impl Datastore {
     pub fn create(dir: &Path, journal_path: &Path) -> Result<Datastore> {
         std::fs::create_dir_all(dir).map_err(super::io_err(dir))?;
         let file = dir.join(DATASTORE_FILE);
-        let db = Database::create(&file).map_err(db_err)?;
+        let db = builder().create(&file).map_err(db_err)?;
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(PINS).map_err(db_err)?;
         txn.open_table(KV).map_err(db_err)?;
@@ -410,7 +416,7 @@ impl Datastore {
             std::fs::rename(&file, &aside).map_err(super::io_err(&aside))?;
             wanted.moved_aside = Some(aside);
         }
-        let db = Database::create(&file).map_err(db_err)?;
+        let db = builder().create(&file).map_err(db_err)?;
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(SUMMARIES).map_err(db_err)?;
         for (cid, kind) in &wanted.pins {
@@ -456,10 +462,16 @@ impl Datastore {
     }
 }
 
+fn builder() -> redb::Builder {
+    let mut builder = Database::builder();
+    builder.set_cache_size(CACHE_BYTES);
+    builder
+}
+
 fn open_db(file: &Path) -> std::result::Result<Database, redb::DatabaseError> {
     let warned = std::sync::atomic::AtomicBool::new(false);
     let shown = file.display().to_string();
-    Database::builder()
+    builder()
         .set_repair_callback(move |_| {
             if !warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 tracing::warn!("{shown} was not closed cleanly: repairing it");
