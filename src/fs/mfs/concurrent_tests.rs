@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex as StdMutex, RwLock};
 
+use super::tests::dir_node;
 use super::*;
 use crate::blockstore::MemoryBlockstore;
 use crate::commands::files;
@@ -1010,15 +1011,7 @@ fn owners_see_their_models_while_others_flush_list_and_move_the_area() {
 #[test]
 fn ls_of_a_directory_that_changes_meanwhile_succeeds() {
     let fs = empty_tree();
-    let dir = fs
-        .make(
-            Caller::default(),
-            ROOT_INO,
-            "d",
-            &NewNode::of(FileKind::Directory, 0o755),
-        )
-        .unwrap()
-        .ino;
+    let dir = dir_node(&fs, ROOT_INO, "d");
     let changes = AtomicU64::new(0);
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -1050,15 +1043,7 @@ fn ls_of_a_directory_that_changes_meanwhile_succeeds() {
 #[test]
 fn stat_of_a_directory_that_changes_meanwhile_succeeds() {
     let fs = empty_tree();
-    let dir = fs
-        .make(
-            Caller::default(),
-            ROOT_INO,
-            "d",
-            &NewNode::of(FileKind::Directory, 0o755),
-        )
-        .unwrap()
-        .ino;
+    let dir = dir_node(&fs, ROOT_INO, "d");
     let changes = AtomicU64::new(0);
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -1095,15 +1080,7 @@ fn stat_of_a_directory_that_changes_meanwhile_succeeds() {
 fn cp_of_a_file_that_changes_meanwhile_succeeds() {
     let fs = empty_tree();
     let store: Arc<dyn Blockstore> = Arc::new(MemoryBlockstore::new());
-    let dir = fs
-        .make(
-            Caller::default(),
-            ROOT_INO,
-            "d",
-            &NewNode::of(FileKind::Directory, 0o755),
-        )
-        .unwrap()
-        .ino;
+    let dir = dir_node(&fs, ROOT_INO, "d");
     let source = fs.create(Caller::default(), dir, "f", 0o644).unwrap();
     fs.release(source.1);
     let source = source.0.ino;
@@ -1134,18 +1111,8 @@ fn cp_of_a_file_that_changes_meanwhile_succeeds() {
 #[test]
 fn exchanging_an_entry_with_its_parent_is_invalid() {
     let fs = empty_tree();
-    let mkdir = |parent, name: &str| {
-        fs.make(
-            Caller::default(),
-            parent,
-            name,
-            &NewNode::of(FileKind::Directory, 0o755),
-        )
-        .unwrap()
-        .ino
-    };
-    let p = mkdir(ROOT_INO, "p");
-    let x = mkdir(p, "x");
+    let p = dir_node(&fs, ROOT_INO, "p");
+    let x = dir_node(&fs, p, "x");
     assert_eq!(
         fs.rename(p, "x", ROOT_INO, "p", RenameMode::Exchange),
         Err(FsError::Invalid)

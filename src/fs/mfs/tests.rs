@@ -45,7 +45,7 @@ fn file(fs: &MfsFs, parent: u64, name: &str, data: &[u8]) -> u64 {
     attr.ino
 }
 
-fn dir_node(fs: &MfsFs, parent: u64, name: &str) -> u64 {
+pub(super) fn dir_node(fs: &MfsFs, parent: u64, name: &str) -> u64 {
     fs.make(
         Caller::default(),
         parent,
