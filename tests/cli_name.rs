@@ -90,6 +90,22 @@ fn a_name_is_published_resolved_and_moves_to_another_node() {
     ]);
     assert!(stderr.contains("not above"), "{stderr}");
 
+    // /ipns/ paths work wherever a path is taken.
+    assert_eq!(
+        node.ok(&["cat", &format!("/ipns/{site}")]),
+        "second version\n"
+    );
+    assert_eq!(node.ok(&["refs", &format!("/ipns/{self_name}")]), "");
+    node.ok(&["pin", "add", &format!("/ipns/{site}")]);
+    let out = node.work().join("fetched");
+    node.ok(&["get", &format!("/ipns/{site}"), "-o", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"second version\n");
+    let stderr = node.fails(&[
+        "cat",
+        "/ipns/k51qzi5uqu5dlkw8pxuw9qmqayfdeh4kfebhmreauqdc6a7c3y7d5i9fi8mk9w",
+    ]);
+    assert!(stderr.contains("could not resolve"), "{stderr}");
+
     // Carried to another node by hand: checked, kept, resolved.
     let other = Node::new();
     assert!(
@@ -142,6 +158,13 @@ fn publish_and_resolve_go_through_a_running_daemon() {
         format!("/ipfs/{cid}")
     );
     assert!(!node.ok_bytes(&["name", "get", name]).is_empty());
+    assert_eq!(
+        node.ok(&["cat", &format!("/ipns/{name}")]),
+        "served by the daemon\n"
+    );
+    let dir = node.work().join("got");
+    node.ok(&["get", &format!("/ipns/{name}"), "-o", dir.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&dir).unwrap(), b"served by the daemon\n");
     let missing = "k51qzi5uqu5dlkw8pxuw9qmqayfdeh4kfebhmreauqdc6a7c3y7d5i9fi8mk9w";
     assert!(
         node.fails(&["name", "resolve", missing])

@@ -21,14 +21,19 @@ type Piece = Result<Bytes, std::io::Error>;
 /// an error status rather than a cut-off body.
 async fn resolve_arg(state: &ApiState, args: &Args) -> Result<(IpfsPath, Resolved), ApiError> {
     let text = args.arg(0, "ipfs-path")?;
-    let path = IpfsPath::parse(&text).map_err(|e| ApiError::bad_request(format!("{text}: {e}")))?;
-    let store = state.store.clone();
-    let wanted = path.clone();
-    let resolved = blocking(move || {
-        resolve(store.as_ref(), &wanted).map_err(|e| ApiError::internal(format!("{text}: {e}")))
+    let (repo, store) = (state.repo.clone(), state.store.clone());
+    blocking(move || {
+        let core = crate::commands::Core {
+            repo: &repo,
+            store: store.as_ref(),
+        };
+        // `/ipns/` names are resolved first.
+        let path = core.content_path(&text).map_err(ApiError::from)?;
+        let resolved = resolve(store.as_ref(), &path)
+            .map_err(|e| ApiError::internal(format!("{text}: {e}")))?;
+        Ok((path, resolved))
     })
-    .await?;
-    Ok((path, resolved))
+    .await
 }
 
 /// A response whose body `produce` writes on a blocking thread.

@@ -4,9 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use rsipfs::codec::IpfsPath;
-use rsipfs::codec::cid_string;
-use rsipfs::commands::listing;
+use rsipfs::commands::{Core, listing};
 use rsipfs::unixfs::export::export;
 use rsipfs::unixfs::reader::FileReader;
 use rsipfs::unixfs::resolve::resolve;
@@ -27,7 +25,7 @@ pub fn cat(ctx: &Ctx, args: CatArgs) -> Result<()> {
             return finish(out);
         }
     };
-    let path = IpfsPath::parse(&args.path)?;
+    let path = Core::local(&repo).content_path(&args.path)?;
     let resolved = resolve(repo.blocks(), &path)?;
     if resolved.node.kind().is_dir() {
         bail!("{path} is a directory");
@@ -42,14 +40,14 @@ pub fn cat(ctx: &Ctx, args: CatArgs) -> Result<()> {
 
 pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
     let opened = ctx.open_repo_or_api()?;
-    let path = IpfsPath::parse(&args.path)?;
+    // Named after the path's last part, as Kubo names it.
     let dest = match args.output {
         Some(dest) => dest,
         None => PathBuf::from(
-            path.components
-                .last()
-                .cloned()
-                .unwrap_or_else(|| cid_string(&path.root)),
+            args.path
+                .rsplit('/')
+                .find(|part| !part.is_empty() && *part != "." && *part != "..")
+                .unwrap_or("out"),
         ),
     };
     if dest.symlink_metadata().is_ok() {
@@ -58,6 +56,7 @@ pub fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
     println!("Saving file(s) to {}", dest.display());
     match opened {
         Opened::Repo(repo) => {
+            let path = Core::local(&repo).content_path(&args.path)?;
             let resolved = resolve(repo.blocks(), &path)?;
             export(repo.blocks(), &resolved.cid, resolved.node, &dest)
         }

@@ -8,7 +8,7 @@ use crate::blockstore::get_required;
 use crate::codec::cbor::Item;
 use crate::codec::cid::{CidBuilder, DAG_CBOR, DAG_PB, RAW};
 use crate::codec::dagpb::{PbLink, PbNode};
-use crate::codec::{IpfsPath, cbor, cid_string, dagjson, parse_cid};
+use crate::codec::{cbor, cid_string, dagjson, parse_cid};
 use crate::dag;
 use crate::repo::PinKind;
 use crate::unixfs::dir;
@@ -49,7 +49,7 @@ pub struct DagStat {
 /// through dag-cbor by map keys and list indices, and on across every link
 /// it meets, so a path that ends on a link gives the linked node.
 pub fn get(core: &Core, path: &str) -> Result<serde_json::Value, CommandError> {
-    let path = IpfsPath::parse(path).map_err(bad_argument)?;
+    let path = core.content_path(path)?;
     let mut cid = path.root;
     let mut segments = path.components.iter();
     'blocks: loop {

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, Core, bad_argument, failed};
-use crate::codec::{Cid, IpfsPath, cid_string};
+use super::{CommandError, Core, failed};
+use crate::codec::{Cid, cid_string};
 use crate::dag;
 use crate::unixfs::dir;
 use crate::unixfs::node::Kind;
@@ -69,7 +69,7 @@ fn kind_number(kind: Kind) -> u32 {
 pub fn ls(core: &Core, paths: &[String]) -> Result<Listing, CommandError> {
     let mut objects = Vec::new();
     for text in paths {
-        let path = IpfsPath::parse(text).map_err(|e| bad_argument(format!("{text}: {e}")))?;
+        let path = core.content_path(text)?;
         let resolved = resolve(core.store, &path).map_err(failed)?;
         let links = if resolved.node.kind().is_dir() {
             let mut links = Vec::new();
@@ -130,7 +130,7 @@ pub fn refs_roots(core: &Core, paths: &[String]) -> Result<Vec<Cid>, CommandErro
     paths
         .iter()
         .map(|text| {
-            let path = IpfsPath::parse(text).map_err(|e| bad_argument(format!("{text}: {e}")))?;
+            let path = core.content_path(text)?;
             if path.components.is_empty() {
                 crate::blockstore::get_required(core.store, &path.root).map_err(failed)?;
                 return Ok(path.root);

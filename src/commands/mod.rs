@@ -49,9 +49,22 @@ impl<'a> Core<'a> {
         Ok(())
     }
 
-    /// A CID or `/ipfs/` path argument → the CID it names.
+    /// A CID, `/ipfs/` or `/ipns/` path argument as an `/ipfs/` path: a
+    /// name is resolved (through names pointing at names) first.
+    pub fn content_path(&self, text: &str) -> Result<IpfsPath, CommandError> {
+        let resolved;
+        let text = if text.starts_with("/ipns/") {
+            resolved = name::resolve(self, Some(text), true)?.path;
+            &resolved
+        } else {
+            text
+        };
+        IpfsPath::parse(text).map_err(|e| bad_argument(format!("{text}: {e}")))
+    }
+
+    /// A CID, `/ipfs/` or `/ipns/` path argument → the CID it names.
     pub fn resolve_cid(&self, text: &str) -> Result<Cid, CommandError> {
-        let path = IpfsPath::parse(text).map_err(|e| CommandError::BadArgument(e.to_string()))?;
+        let path = self.content_path(text)?;
         if path.components.is_empty() {
             return Ok(path.root);
         }
