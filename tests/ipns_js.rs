@@ -10,20 +10,6 @@ use std::process::Command;
 
 use common::Node;
 
-fn js_ipns_available() -> bool {
-    let installed = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/js/node_modules/ipns")
-        .exists();
-    let node = Command::new("node").arg("--version").output().is_ok();
-    if installed && node {
-        return true;
-    }
-    let why = "js-ipns is not installed (run `npm ci` in tests/js) or node is missing";
-    assert!(std::env::var_os("CI").is_none(), "{why}");
-    eprintln!("SKIPPED: {why}");
-    false
-}
-
 fn js(args: &[&str]) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/ipns-interop.mjs");
     let out = Command::new("node")
@@ -41,7 +27,7 @@ fn js(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn records_js_ipns_makes_validate_and_resolve_here() {
-    if !js_ipns_available() {
+    if !common::js_package_available("ipns") {
         return;
     }
     let node = Node::new();
@@ -75,7 +61,7 @@ fn records_js_ipns_makes_validate_and_resolve_here() {
 
 #[test]
 fn records_rsipfs_publishes_validate_in_js_ipns() {
-    if !js_ipns_available() {
+    if !common::js_package_available("ipns") {
         return;
     }
     let node = Node::new();

@@ -10,22 +10,6 @@ use std::process::Command;
 
 use common::{Node, start_daemon};
 
-/// `node` and the installed client, or why not: a failure under CI, a
-/// message and a skip elsewhere.
-fn client_available() -> bool {
-    let installed = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/js/node_modules/kubo-rpc-client")
-        .exists();
-    let node = Command::new("node").arg("--version").output().is_ok();
-    if installed && node {
-        return true;
-    }
-    let why = "kubo-rpc-client is not installed (run `npm ci` in tests/js) or node is missing";
-    assert!(std::env::var_os("CI").is_none(), "{why}");
-    eprintln!("SKIPPED: {why}");
-    false
-}
-
 /// The CID `add` gives `bytes` (computed without the repository).
 fn cid_of(node: &Node, bytes: &[u8]) -> String {
     let out = node.run_stdin(&["add", "-n", "-Q"], bytes);
@@ -35,7 +19,7 @@ fn cid_of(node: &Node, bytes: &[u8]) -> String {
 
 #[test]
 fn kubo_rpc_client_adds_reads_lists_and_pins() {
-    if !client_available() {
+    if !common::js_package_available("kubo-rpc-client") {
         return;
     }
     let node = Node::new();

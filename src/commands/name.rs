@@ -38,8 +38,7 @@ pub fn inspect(record: &[u8], verify: Option<&str>) -> Result<Inspection, Comman
     let read = Record::decode(record).map_err(bad_argument)?;
     let validation = verify
         .map(|name| {
-            let name = name.strip_prefix("/ipns/").unwrap_or(name);
-            let name = Name::parse(name).map_err(bad_argument)?;
+            let name = name_arg(name)?;
             let judged = Record::validate(record, &name, SystemTime::now());
             Ok::<_, CommandError>(Validation {
                 valid: judged.is_ok(),
@@ -175,11 +174,20 @@ fn store_record(core: &Core, name: &Name, record: &Record) -> Result<(), Command
             held.sequence, record.sequence
         )));
     }
+    keep_record(core, name, record)
+}
+
+fn keep_record(core: &Core, name: &Name, record: &Record) -> Result<(), CommandError> {
     core.repo
         .datastore()
         .map_err(failed)?
         .put(&record_key(name), &record.to_bytes())
         .map_err(failed)
+}
+
+/// A name argument, with or without its `/ipns/` prefix.
+fn name_arg(text: &str) -> Result<Name, CommandError> {
+    Name::parse(text.strip_prefix("/ipns/").unwrap_or(text)).map_err(bad_argument)
 }
 
 /// The path a record may point to: `/ipfs/…` (a bare CID too) or `/ipns/…`.
@@ -236,11 +244,7 @@ pub fn publish(core: &Core, path: &str, opts: &PublishOptions) -> Result<Publish
         },
     )
     .map_err(failed)?;
-    core.repo
-        .datastore()
-        .map_err(failed)?
-        .put(&record_key(&name), &record.to_bytes())
-        .map_err(failed)?;
+    keep_record(core, &name, &record)?;
     Ok(Published {
         name: name.to_string(),
         value,
@@ -283,7 +287,7 @@ pub fn resolve(core: &Core, name: Option<&str>, recursive: bool) -> Result<Resol
 
 /// `name/get`: the record stored for a name, as bytes.
 pub fn get(core: &Core, name: &str) -> Result<Vec<u8>, CommandError> {
-    let name = Name::parse(name.strip_prefix("/ipns/").unwrap_or(name)).map_err(bad_argument)?;
+    let name = name_arg(name)?;
     stored_record(core, &name)?
         .map(|record| record.to_bytes())
         .ok_or_else(|| failed(format!("no record for {name} here")))
@@ -291,7 +295,7 @@ pub fn get(core: &Core, name: &str) -> Result<Vec<u8>, CommandError> {
 
 /// `name/put`: keeps a record for `name` after validating it.
 pub fn put(core: &Core, name: &str, bytes: &[u8]) -> Result<Published, CommandError> {
-    let name = Name::parse(name.strip_prefix("/ipns/").unwrap_or(name)).map_err(bad_argument)?;
+    let name = name_arg(name)?;
     let record = Record::validate(bytes, &name, SystemTime::now())
         .map_err(|e| bad_argument(format!("refusing the record for {name}: {e}")))?;
     store_record(core, &name, &record)?;

@@ -2,7 +2,7 @@
 //! second Go prints (nanoseconds, trailing zeros dropped), so that the
 //! signed bytes are those Kubo would sign.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -44,14 +44,10 @@ pub fn parse(text: &str) -> Result<SystemTime, BadTime> {
     Ok(SystemTime::from(at))
 }
 
-/// `now + lifetime`, as a record's validity.
-pub fn after(lifetime: Duration) -> String {
-    format(SystemTime::now() + lifetime)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn at(secs: u64, nanos: u32) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::new(secs, nanos)

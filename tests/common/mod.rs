@@ -119,3 +119,24 @@ pub fn start_daemon(node: &Node) -> Daemon {
     }
     daemon
 }
+
+/// Whether `node` runs and the npm `package` is installed in tests/js (by
+/// `npm ci` there, which `.ci/run` does): a failure under CI, a message
+/// and a skip elsewhere.
+pub fn js_package_available(package: &str) -> bool {
+    let installed = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/js/node_modules")
+        .join(package)
+        .exists();
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if installed && node {
+        return true;
+    }
+    let why = format!("{package} is not installed (run `npm ci` in tests/js) or node is missing");
+    assert!(std::env::var_os("CI").is_none(), "{why}");
+    eprintln!("SKIPPED: {why}");
+    false
+}
