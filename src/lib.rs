@@ -15,6 +15,7 @@ pub mod go_duration;
 pub mod ipns;
 pub mod memory;
 pub mod mfs;
+pub mod names;
 pub mod net;
 pub mod pin;
 pub mod repo;

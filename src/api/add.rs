@@ -227,6 +227,7 @@ fn import(
     let core = Core {
         repo: &state.repo,
         store: state.store.as_ref(),
+        names: &state.names,
     };
     noted.written = recording.take_put();
     record(&core, &writing, &roots, &noted, request.pin).map_err(|e| Some(e.into()))?;

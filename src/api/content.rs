@@ -21,11 +21,12 @@ type Piece = Result<Bytes, std::io::Error>;
 /// an error status rather than a cut-off body.
 async fn resolve_arg(state: &ApiState, args: &Args) -> Result<(IpfsPath, Resolved), ApiError> {
     let text = args.arg(0, "ipfs-path")?;
-    let (repo, store) = (state.repo.clone(), state.store.clone());
+    let (repo, store, names) = (state.repo.clone(), state.store.clone(), state.names.clone());
     blocking(move || {
         let core = crate::commands::Core {
             repo: &repo,
             store: store.as_ref(),
+            names: &names,
         };
         // `/ipns/` names are resolved first.
         let path = core.content_path(&text).map_err(ApiError::from)?;

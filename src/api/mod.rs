@@ -36,6 +36,8 @@ pub struct ApiState {
     pub store: Arc<dyn Blockstore>,
     /// The network node, unless offline.
     pub net: Option<crate::net::NetHandle>,
+    /// How `/ipns/` names are resolved and published.
+    pub names: Arc<crate::names::NameSystem>,
     /// Mounts /ipfs and /mfs in the serving process (`/api/v0/mount`).
     pub mounter: Option<Arc<Mounter>>,
     /// Which web origins may call the API.
@@ -286,11 +288,12 @@ pub(crate) async fn run<T: Send + 'static>(
     + Send
     + 'static,
 ) -> Result<T, ApiError> {
-    let (repo, store) = (state.repo.clone(), state.store.clone());
+    let (repo, store, names) = (state.repo.clone(), state.store.clone(), state.names.clone());
     blocking(move || {
         let core = crate::commands::Core {
             repo: &repo,
             store: store.as_ref(),
+            names: &names,
         };
         command(&core).map_err(ApiError::from)
     })

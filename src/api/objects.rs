@@ -185,11 +185,12 @@ pub async fn refs(State(state): State<ApiState>, RawQuery(query): RawQuery) -> R
     let recursive = args.flag(&["recursive", "r"])?;
     let unique = args.flag(&["unique", "u"])?;
     let roots = run(&state, move |core: &Core| listing::refs_roots(core, &paths)).await?;
-    let (repo, store) = (state.repo.clone(), state.store.clone());
+    let (repo, store, names) = (state.repo.clone(), state.store.clone(), state.names.clone());
     Ok(ndjson_streamed(move |line| {
         let core = Core {
             repo: &repo,
             store: store.as_ref(),
+            names: &names,
         };
         listing::refs_each(&core, &roots, recursive, unique, &mut |found| line(&found))
             .map_err(ApiError::from)

@@ -455,6 +455,7 @@ impl Endpoint {
             repo: Arc::clone(repo),
             mfs,
             store,
+            names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
             net,
             mounter: Some(mounter),
             cors: Arc::new(rsipfs::api::cors::Cors::from_config(

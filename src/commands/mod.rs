@@ -15,6 +15,7 @@ pub mod repo;
 
 use crate::blockstore::Blockstore;
 use crate::codec::{Cid, IpfsPath};
+use crate::names::NameSystem;
 use crate::repo::Repo;
 use crate::unixfs::resolve::resolve;
 
@@ -23,6 +24,8 @@ use crate::unixfs::resolve::resolve;
 pub struct Core<'a> {
     pub repo: &'a Repo,
     pub store: &'a dyn Blockstore,
+    /// How `/ipns/` names are resolved and published.
+    pub names: &'a NameSystem,
 }
 
 impl<'a> Core<'a> {
@@ -30,6 +33,7 @@ impl<'a> Core<'a> {
         Core {
             repo,
             store: repo.blocks(),
+            names: NameSystem::offline(),
         }
     }
 

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{CommandError, Core, bad_argument, failed};
 use crate::codec::cid::IpfsPath;
-use crate::ipns::record::{NewRecord, RecordError};
+use crate::ipns::record::NewRecord;
 use crate::ipns::{Name, Record, eol};
+use crate::names::{NameError, ResolveOptions};
 use crate::repo::Repo;
 
 /// `name inspect`: what a record says, and whether it is valid for a name.
@@ -138,32 +139,21 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(48 * 3600);
 /// How long resolvers may cache it (Kubo's `--ttl`).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
 
-/// At most this many steps through names pointing at names.
-const MAX_RESOLVE_STEPS: usize = 32;
-
-fn record_key(name: &Name) -> String {
-    format!("ipns/{name}")
-}
-
-/// The best record stored here for `name`, valid now.
-fn stored_record(core: &Core, name: &Name) -> Result<Option<Record>, CommandError> {
-    let stored = core
-        .repo
-        .datastore()
-        .map_err(failed)?
-        .get(&record_key(name))
-        .map_err(failed)?;
-    match stored {
-        None => Ok(None),
-        Some(bytes) => match Record::validate(&bytes, name, SystemTime::now()) {
-            Ok(record) => Ok(Some(record)),
-            Err(RecordError::Expired(_)) => Ok(None),
-            Err(err) => Err(failed(format!("the record stored for {name}: {err}"))),
-        },
+fn name_failed(err: NameError) -> CommandError {
+    match err {
+        NameError::BadName(_) => bad_argument(err),
+        _ => failed(err),
     }
 }
 
-/// Keeps `bytes` (a record valid for `name`) unless a better one is here.
+/// The best record for `name` stored here, valid now.
+fn stored_record(core: &Core, name: &Name) -> Result<Option<Record>, CommandError> {
+    core.names
+        .stored_record(core.repo, name)
+        .map_err(name_failed)
+}
+
+/// Keeps `record` (valid for `name`) unless a better one is here.
 fn store_record(core: &Core, name: &Name, record: &Record) -> Result<(), CommandError> {
     if let Some(held) = stored_record(core, name)?
         && !record.better_than(&held)
@@ -174,15 +164,9 @@ fn store_record(core: &Core, name: &Name, record: &Record) -> Result<(), Command
             held.sequence, record.sequence
         )));
     }
-    keep_record(core, name, record)
-}
-
-fn keep_record(core: &Core, name: &Name, record: &Record) -> Result<(), CommandError> {
-    core.repo
-        .datastore()
-        .map_err(failed)?
-        .put(&record_key(name), &record.to_bytes())
-        .map_err(failed)
+    core.names
+        .keep_record(core.repo, name, record)
+        .map_err(name_failed)
 }
 
 /// A name argument, with or without its `/ipns/` prefix.
@@ -244,7 +228,9 @@ pub fn publish(core: &Core, path: &str, opts: &PublishOptions) -> Result<Publish
         },
     )
     .map_err(failed)?;
-    keep_record(core, &name, &record)?;
+    core.names
+        .publish(core.repo, &name, &record)
+        .map_err(name_failed)?;
     Ok(Published {
         name: name.to_string(),
         value,
@@ -254,7 +240,7 @@ pub fn publish(core: &Core, path: &str, opts: &PublishOptions) -> Result<Publish
 /// The path `name` points to (this node's own when `None`), through
 /// names pointing at names when `recursive`.
 pub fn resolve(core: &Core, name: Option<&str>, recursive: bool) -> Result<Resolved, CommandError> {
-    let mut path = match name {
+    let path = match name {
         Some(text) if text.starts_with("/ipns/") => text.to_string(),
         Some(text) => format!("/ipns/{text}"),
         None => {
@@ -262,27 +248,15 @@ pub fn resolve(core: &Core, name: Option<&str>, recursive: bool) -> Result<Resol
             format!("/ipns/{}", Name::of_key(&identity.public()))
         }
     };
-    for _ in 0..MAX_RESOLVE_STEPS {
-        let Some(rest) = path.strip_prefix("/ipns/") else {
-            return Ok(Resolved { path });
-        };
-        let (target, below) = rest.split_once('/').unwrap_or((rest, ""));
-        let name = Name::parse(target).map_err(bad_argument)?;
-        let record = stored_record(core, &name)?
-            .ok_or_else(|| failed(format!("could not resolve name {name}: no record here")))?;
-        let value = record.value_text();
-        path = if below.is_empty() {
-            value
-        } else {
-            format!("{}/{below}", value.trim_end_matches('/'))
-        };
-        if !recursive {
-            return Ok(Resolved { path });
-        }
-    }
-    Err(failed(format!(
-        "could not resolve {path}: more than {MAX_RESOLVE_STEPS} names in a row"
-    )))
+    let opts = ResolveOptions {
+        recursive,
+        ..ResolveOptions::default()
+    };
+    let path = core
+        .names
+        .resolve(core.repo, &path, &opts)
+        .map_err(name_failed)?;
+    Ok(Resolved { path })
 }
 
 /// `name/get`: the record stored for a name, as bytes.

@@ -1,0 +1,250 @@
+//! Names: what `/ipns/<name>` points to, and publishing our own.
+//!
+//! The sync core of IPNS above records: the records kept in the datastore
+//! (our own and the best seen), the records peers hold (through
+//! [`ValueRouting`], the DHT when online), DNSLink (through
+//! [`DnsLinkLookup`]), and a cache that follows each answer's TTL. The
+//! commands, the gateway and the /ipns mount all resolve through one
+//! [`NameSystem`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::ipns::{Name, Record, RecordError};
+use crate::repo::Repo;
+
+/// At most this many steps through names pointing at names.
+pub const MAX_RESOLVE_STEPS: usize = 32;
+/// How long a lookup on the network may take unless told (Kubo's
+/// `--dht-timeout` default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Values stored with peers under a key (the DHT's `PUT_VALUE` and
+/// `GET_VALUE`). Values come back unvalidated: the caller judges them.
+pub trait ValueRouting: Send + Sync {
+    /// Stores `value` under `key` with the peers closest to the key;
+    /// returns how many took it.
+    fn put_value(&self, key: Vec<u8>, value: Vec<u8>, limit: Duration) -> Result<usize, String>;
+    /// The values peers hold under `key`, gathered within `limit`.
+    fn get_values(&self, key: Vec<u8>, limit: Duration) -> Result<Vec<Vec<u8>>, String>;
+}
+
+/// DNS TXT lookups, for DNSLink.
+pub trait DnsLinkLookup: Send + Sync {
+    /// The TXT strings of `domain` (none when it has no TXT record).
+    fn txt(&self, domain: &str) -> Result<Vec<String>, String>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NameError {
+    #[error("{0}")]
+    BadName(String),
+    #[error("could not resolve name {0}: no record found")]
+    NotFound(String),
+    #[error("the record for {name}: {error}")]
+    BadRecord { name: String, error: RecordError },
+    #[error("could not resolve {0}: more than {MAX_RESOLVE_STEPS} names in a row")]
+    TooDeep(String),
+    #[error("routing: {0}")]
+    Routing(String),
+    #[error("{0}")]
+    Repo(String),
+}
+
+pub type Result<T, E = NameError> = std::result::Result<T, E>;
+
+#[derive(Clone, Debug)]
+pub struct ResolveOptions {
+    /// Follow names pointing at names to an `/ipfs/` path.
+    pub recursive: bool,
+    /// Ask again rather than answer from the cache.
+    pub nocache: bool,
+    /// How long lookups on the network may take.
+    pub timeout: Duration,
+}
+
+impl Default for ResolveOptions {
+    fn default() -> Self {
+        ResolveOptions {
+            recursive: true,
+            nocache: false,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// One step's answer, kept until its TTL runs out.
+#[derive(Clone, Debug)]
+struct Cached {
+    value: String,
+    until: Instant,
+}
+
+pub struct NameSystem {
+    routing: Option<Arc<dyn ValueRouting>>,
+    dnslink: Option<Arc<dyn DnsLinkLookup>>,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+fn datastore_key(name: &Name) -> String {
+    format!("ipns/{name}")
+}
+
+fn repo_error(err: impl std::fmt::Display) -> NameError {
+    NameError::Repo(err.to_string())
+}
+
+/// `/ipns/<target>/rest` → (`target`, `rest`).
+fn split_ipns(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/ipns/")?;
+    Some(rest.split_once('/').unwrap_or((rest, "")))
+}
+
+fn join(value: &str, below: &str) -> String {
+    if below.is_empty() {
+        value.to_string()
+    } else {
+        format!("{}/{below}", value.trim_end_matches('/'))
+    }
+}
+
+static OFFLINE: LazyLock<NameSystem> = LazyLock::new(|| NameSystem::new(None, None));
+
+impl NameSystem {
+    pub fn new(
+        routing: Option<Arc<dyn ValueRouting>>,
+        dnslink: Option<Arc<dyn DnsLinkLookup>>,
+    ) -> Self {
+        NameSystem {
+            routing,
+            dnslink,
+            cache: Mutex::default(),
+        }
+    }
+
+    /// The name system of a process without a network node.
+    pub fn offline() -> &'static NameSystem {
+        &OFFLINE
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.routing.is_some()
+    }
+
+    /// `/ipns/<name>/rest` → the path it points to: `/ipfs/…` when
+    /// `recursive`, else after one step.
+    pub fn resolve(&self, repo: &Repo, path: &str, opts: &ResolveOptions) -> Result<String> {
+        let mut path = path.to_string();
+        for _ in 0..MAX_RESOLVE_STEPS {
+            let Some((target, below)) = split_ipns(&path) else {
+                return Ok(path);
+            };
+            let value = self.resolve_one(repo, target, opts)?;
+            path = join(&value, below);
+            if !opts.recursive {
+                return Ok(path);
+            }
+        }
+        match split_ipns(&path) {
+            Some(_) => Err(NameError::TooDeep(path)),
+            None => Ok(path),
+        }
+    }
+
+    /// What one name (a key's name or a DNSLink domain) points to.
+    fn resolve_one(&self, repo: &Repo, target: &str, opts: &ResolveOptions) -> Result<String> {
+        if !opts.nocache
+            && let Some(value) = self.cached(target)
+        {
+            return Ok(value);
+        }
+        let (value, ttl) = match Name::parse(target) {
+            Ok(name) => {
+                let record = self.best_record(repo, &name, opts)?;
+                (record.value_text(), record.ttl)
+            }
+            Err(err) => match &self.dnslink {
+                Some(dns) if target.contains('.') => self.dnslink_value(dns.as_ref(), target)?,
+                _ => return Err(NameError::BadName(err.to_string())),
+            },
+        };
+        self.remember(target, &value, ttl);
+        Ok(value)
+    }
+
+    fn dnslink_value(&self, _dns: &dyn DnsLinkLookup, domain: &str) -> Result<(String, Duration)> {
+        Err(NameError::NotFound(domain.to_string()))
+    }
+
+    fn cached(&self, target: &str) -> Option<String> {
+        let cache = self.cache.lock().ok()?;
+        let hit = cache.get(target)?;
+        (hit.until > Instant::now()).then(|| hit.value.clone())
+    }
+
+    fn remember(&self, target: &str, value: &str, ttl: Duration) {
+        if ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(
+                target.to_string(),
+                Cached {
+                    value: value.to_string(),
+                    until: Instant::now() + ttl,
+                },
+            );
+        }
+    }
+
+    /// Forgets what was cached for `target`.
+    pub fn forget(&self, target: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(target);
+        }
+    }
+
+    /// The best valid record for `name` known here or (online) to peers;
+    /// a better one from peers is kept.
+    pub fn best_record(&self, repo: &Repo, name: &Name, _opts: &ResolveOptions) -> Result<Record> {
+        self.stored_record(repo, name)?
+            .ok_or_else(|| NameError::NotFound(name.to_string()))
+    }
+
+    /// The record stored here for `name`, valid now.
+    pub fn stored_record(&self, repo: &Repo, name: &Name) -> Result<Option<Record>> {
+        let stored = repo
+            .datastore()
+            .map_err(repo_error)?
+            .get(&datastore_key(name))
+            .map_err(repo_error)?;
+        match stored {
+            None => Ok(None),
+            Some(bytes) => match Record::validate(&bytes, name, SystemTime::now()) {
+                Ok(record) => Ok(Some(record)),
+                Err(RecordError::Expired(_)) => Ok(None),
+                Err(error) => Err(NameError::BadRecord {
+                    name: name.to_string(),
+                    error,
+                }),
+            },
+        }
+    }
+
+    /// Keeps a valid record for `name` here, replacing what was stored.
+    pub fn keep_record(&self, repo: &Repo, name: &Name, record: &Record) -> Result<()> {
+        repo.datastore()
+            .map_err(repo_error)?
+            .put(&datastore_key(name), &record.to_bytes())
+            .map_err(repo_error)?;
+        self.forget(&name.to_string());
+        Ok(())
+    }
+
+    /// Keeps `record` and (online) sends it to the peers closest to the
+    /// name.
+    pub fn publish(&self, repo: &Repo, name: &Name, record: &Record) -> Result<()> {
+        self.keep_record(repo, name, record)
+    }
+}
