@@ -173,3 +173,182 @@ fn publish_and_resolve_go_through_a_running_daemon() {
     let stderr = node.fails(&["name", "publish", "--allow-offline", "not-a-cid"]);
     assert!(stderr.contains("not-a-cid"), "{stderr}");
 }
+
+/// `name put` with records that must not be kept, on its own and through a
+/// daemon's API: each refusal names what is wrong, and nothing is stored.
+#[test]
+fn bad_records_are_refused_with_the_reason_and_never_stored() {
+    let maker = Node::new();
+    let cid = add(&maker, "the good one\n");
+    let name = maker
+        .ok(&["name", "publish", "--allow-offline", "-Q", &cid])
+        .trim()
+        .to_string();
+    let good = maker.ok_bytes(&["name", "get", &name]);
+    let other_name = maker.ok(&["key", "gen", "other"]).trim().to_string();
+
+    let mut flipped_signature = good.clone();
+    // The V2 signature is the protobuf's field 8: its last byte is inside it
+    // or the data after; flip a byte of the signature itself.
+    let at = find(&good, &signature_v2(&good)) + 10;
+    flipped_signature[at] ^= 0x01;
+    let mut oversized = good.clone();
+    // An unknown field (tag 15, bytes) of 12 KiB: still a protobuf.
+    oversized.extend([0x7a, 0x80, 0x60]);
+    oversized.extend(std::iter::repeat_n(0u8, 12 * 1024));
+    let cases: [(&str, Vec<u8>, &str, &str); 5] = [
+        ("empty", Vec::new(), &name, "the record is empty"),
+        (
+            "garbage",
+            b"\xff\xff\xff not a record".to_vec(),
+            &name,
+            "not an IpnsEntry protobuf",
+        ),
+        ("oversized", oversized, &name, "more than the 10240 allowed"),
+        (
+            "wrongly signed",
+            flipped_signature,
+            &name,
+            "signature does not verify",
+        ),
+        (
+            "another name's",
+            good.clone(),
+            &other_name,
+            "signature does not verify",
+        ),
+    ];
+    for through_daemon in [false, true] {
+        let node = Node::new();
+        let daemon = through_daemon.then(|| start_daemon(&node));
+        for (what, bytes, target, why) in &cases {
+            let file = node.work().join(what.replace(' ', "-"));
+            std::fs::write(&file, bytes).unwrap();
+            let stderr = node.fails(&["name", "put", target, file.to_str().unwrap()]);
+            assert!(
+                stderr.contains(why),
+                "{what} (daemon: {through_daemon}): {stderr}"
+            );
+            assert!(
+                node.fails(&["name", "get", target]).contains("no record"),
+                "{what} was stored"
+            );
+        }
+        // The good one is kept, and again (a republish) is fine.
+        let file = node.work().join("good");
+        std::fs::write(&file, &good).unwrap();
+        node.ok(&["name", "put", &name, file.to_str().unwrap()]);
+        node.ok(&["name", "put", &name, file.to_str().unwrap()]);
+        assert_eq!(node.ok_bytes(&["name", "get", &name]), good);
+        if let Some(daemon) = daemon {
+            daemon.assert_alive();
+        }
+    }
+}
+
+/// The V2 signature's bytes: field 8 (tag 0x42), length-prefixed.
+fn signature_v2(record: &[u8]) -> Vec<u8> {
+    let mut at = 0;
+    while at < record.len() {
+        let tag = record[at];
+        at += 1;
+        match tag & 0x07 {
+            0 => {
+                while record[at] & 0x80 != 0 {
+                    at += 1;
+                }
+                at += 1;
+            }
+            2 => {
+                let (mut len, mut shift) = (0usize, 0);
+                loop {
+                    let b = record[at];
+                    at += 1;
+                    len |= ((b & 0x7f) as usize) << shift;
+                    shift += 7;
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                if tag == 0x42 {
+                    return record[at..at + len].to_vec();
+                }
+                at += len;
+            }
+            other => panic!("unexpected wire type {other}"),
+        }
+    }
+    panic!("no V2 signature")
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("found")
+}
+
+#[test]
+fn name_inspect_and_put_answer_in_kubos_shape_over_the_api() {
+    let node = Node::new();
+    let cid = add(&node, "inspected\n");
+    let name = node
+        .ok(&["name", "publish", "--allow-offline", "-Q", &cid])
+        .trim()
+        .to_string();
+    let record = node.ok_bytes(&["name", "get", &name]);
+    let _daemon = start_daemon(&node);
+    let multipart = |command: &str, body: &[u8]| {
+        let boundary = "b0undary";
+        let mut data = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r\"\r\n\r\n"
+        )
+        .into_bytes();
+        data.extend(body);
+        data.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+        let mut response = ureq::post(&format!("{}/api/v0/{command}", node.api_url()))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .send(&data[..])
+            .expect("request");
+        let status = response.status().as_u16();
+        let body: serde_json::Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        (status, body)
+    };
+    let (status, inspected) = multipart(&format!("name/inspect?verify={name}"), &record);
+    assert_eq!(status, 200, "{inspected}");
+    assert_eq!(inspected["Entry"]["Value"], format!("/ipfs/{cid}"));
+    assert_eq!(inspected["Entry"]["Sequence"], 0);
+    assert_eq!(inspected["Entry"]["TTL"], 300_000_000_000u64);
+    assert_eq!(inspected["SignatureType"], "V1+V2");
+    assert_eq!(inspected["PbSize"], record.len());
+    assert!(
+        inspected["HexDump"]
+            .as_str()
+            .unwrap()
+            .starts_with("00000000  ")
+    );
+    assert_eq!(inspected["Validation"]["Valid"], true);
+    assert_eq!(inspected["Validation"]["Name"], name.as_str());
+
+    let (status, put) = multipart(&format!("name/put?arg={name}"), &record);
+    assert_eq!(status, 200, "{put}");
+    assert_eq!(put["Name"], name.as_str());
+    assert_eq!(put["Value"], format!("/ipfs/{cid}"));
+    let (status, refused) = multipart(&format!("name/put?arg={name}"), b"junk");
+    assert_eq!(status, 400);
+    assert_eq!(refused["Type"], "error");
+    assert!(
+        refused["Message"]
+            .as_str()
+            .unwrap()
+            .contains("refusing the record"),
+        "{refused}"
+    );
+}

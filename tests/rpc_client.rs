@@ -97,6 +97,68 @@ fn kubo_rpc_client_adds_reads_lists_and_pins() {
     assert!(pins.contains(&got["single"]["cid"].as_str().unwrap()));
 }
 
+#[test]
+fn kubo_rpc_client_makes_lists_renames_and_removes_keys() {
+    if !common::js_package_available("kubo-rpc-client") {
+        return;
+    }
+    let node = Node::new();
+    let daemon = start_daemon(&node);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/rpc-keys.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(node.api_url())
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "rpc-keys.mjs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+    let ed = got["ed"]["id"].as_str().expect("ed id");
+    let rsa = got["rsa"]["id"].as_str().expect("rsa id");
+    assert_eq!(got["ed"]["name"], "js-ed");
+    assert!(ed.starts_with("k51"), "{ed}");
+    assert!(rsa.starts_with("k2k4r8"), "{rsa}");
+    let listed: Vec<(&str, &str)> = got["listed"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|k| (k["name"].as_str().unwrap(), k["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed[0].0, "self");
+    assert_eq!(&listed[1..], [("js-ed", ed), ("js-rsa", rsa)]);
+    assert_eq!(got["renamed"]["was"], "js-ed");
+    assert_eq!(got["renamed"]["now"], "js-ed2");
+    assert_eq!(got["renamed"]["id"], ed);
+    assert_eq!(got["renamed"]["overwrite"], false);
+    assert_eq!(got["removed"]["name"], "js-ed2");
+    assert_eq!(got["removed"]["id"], ed);
+    for (refused, why) in [
+        ("self", "cannot create key with name 'self'"),
+        ("escape", "not allowed"),
+        ("nul", "not allowed"),
+        ("small", ">= 2048 bits"),
+    ] {
+        let message = got[refused]
+            .as_str()
+            .unwrap_or_else(|| panic!("{refused} was accepted"));
+        assert!(message.contains(why), "{refused}: {message}");
+    }
+    assert_eq!(got["after"].as_array().unwrap().len(), 2);
+    // The CLI, through the same daemon, sees the same keystore.
+    assert_eq!(
+        node.ok(&["key", "list", "-l"]),
+        format!(
+            "{} self\n{rsa} js-rsa\n",
+            got["after"][0]["id"].as_str().unwrap()
+        )
+    );
+    daemon.assert_alive();
+}
+
 fn post(url: &str, origin: Option<&str>) -> (u16, String, Option<String>) {
     let mut request = ureq::post(url).config().http_status_as_error(false).build();
     if let Some(origin) = origin {

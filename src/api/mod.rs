@@ -8,6 +8,7 @@ mod admin;
 pub(crate) mod content;
 pub mod cors;
 mod files;
+mod keys;
 mod names;
 pub mod node;
 mod objects;
@@ -95,6 +96,14 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/name/publish", post(names::publish))
         .route("/api/v0/name/resolve", post(names::resolve))
         .route("/api/v0/name/get", post(names::get))
+        .route("/api/v0/name/put", post(names::put))
+        .route("/api/v0/name/inspect", post(names::inspect))
+        .route("/api/v0/key/gen", post(keys::generate))
+        .route("/api/v0/key/list", post(keys::list))
+        .route("/api/v0/key/ls", post(keys::list))
+        .route("/api/v0/key/rm", post(keys::remove))
+        .route("/api/v0/key/rename", post(keys::rename))
+        .route("/api/v0/key/import", post(keys::import))
         .route("/api/v0/pin/add", post(admin::pin_add))
         .route("/api/v0/pin/rm", post(admin::pin_rm))
         .route("/api/v0/pin/ls", post(admin::pin_ls))

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Multipart, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use super::upload::read_part;
 use super::{ApiError, ApiState, Args, json, run};
 use crate::commands::name::{self, PublishOptions};
 
@@ -69,3 +70,38 @@ pub async fn get(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Re
     )
         .into_response())
 }
+
+/// `name/inspect`: what a record (the multipart body) says, and with
+/// `verify`, whether it is valid for that name.
+pub async fn inspect(RawQuery(query): RawQuery, mut multipart: Multipart) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let verify = args.get(&["verify"]).map(str::to_string);
+    let dump = flag_default_on(&args, "dump")?;
+    let record = read_part(&mut multipart, RECORD_UPLOAD_LIMIT).await?;
+    let inspection = name::inspect(&record, verify.as_deref())?;
+    Ok(json(&name::inspection_json(&inspection, &record, dump)))
+}
+
+/// `name/put`: stores a record made elsewhere once it validates for the
+/// name; an invalid one is refused with the reason and never stored.
+pub async fn put(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+    mut multipart: Multipart,
+) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let target = args.arg(0, "name")?;
+    if args.flag(&["force", "f"])? {
+        return Err(ApiError::bad_request(
+            "--force is not supported: a record is always validated before it is stored",
+        ));
+    }
+    let record = read_part(&mut multipart, RECORD_UPLOAD_LIMIT).await?;
+    Ok(json(
+        &run(&state, move |core| name::put(core, &target, &record)).await?,
+    ))
+}
+
+/// Read this far (Kubo reads 1 MiB) so that an oversized record is refused
+/// by the validator, which says how big it is.
+const RECORD_UPLOAD_LIMIT: usize = 1 << 20;

@@ -77,14 +77,23 @@ pub enum KeyCmd {
     /// Make a new key and print its IPNS name.
     Gen {
         name: String,
-        /// ed25519 (RSA keys are not supported yet).
+        /// ed25519 or rsa.
         #[arg(short = 't', long = "type", default_value = "ed25519")]
         kind: String,
+        /// Bits of an RSA key (2048 to 4096; default 2048).
+        #[arg(short, long)]
+        size: Option<usize>,
+        /// How to write the name: base36 (k51…), base32 or b58mh (peer ID).
+        #[arg(long, default_value = "base36")]
+        ipns_base: String,
     },
     /// List the keys (with -l, their IPNS names too).
+    #[command(alias = "ls")]
     List {
         #[arg(short = 'l')]
         long: bool,
+        #[arg(long, default_value = "base36")]
+        ipns_base: String,
     },
     /// Remove keys.
     Rm {
@@ -92,6 +101,8 @@ pub enum KeyCmd {
         names: Vec<String>,
         #[arg(short = 'l')]
         long: bool,
+        #[arg(long, default_value = "base36")]
+        ipns_base: String,
     },
     /// Rename a key.
     Rename {
@@ -100,16 +111,42 @@ pub enum KeyCmd {
         /// Replace a key already named NEW.
         #[arg(short, long)]
         force: bool,
+        #[arg(long, default_value = "base36")]
+        ipns_base: String,
     },
-    /// Write a key to a file (libp2p protobuf, as Kubo's `key export`).
+    /// Write a key to a file (as Kubo's `key export`).
     Export {
         name: String,
-        /// Where to write it (default: NAME.key).
+        /// Where to write it (default: NAME.key, or NAME.pem).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// libp2p-protobuf-cleartext or pem-pkcs8-cleartext.
+        #[arg(short, long, default_value = "libp2p-protobuf-cleartext")]
+        format: String,
     },
     /// Store a key from a file (as `key export` writes it) under a name.
-    Import { name: String, file: PathBuf },
+    Import {
+        name: String,
+        file: PathBuf,
+        /// libp2p-protobuf-cleartext or pem-pkcs8-cleartext.
+        #[arg(short, long, default_value = "libp2p-protobuf-cleartext")]
+        format: String,
+        #[arg(long, default_value = "base36")]
+        ipns_base: String,
+    },
+    /// Give the node a new identity, keeping the old one as a named key
+    /// (the daemon must be stopped).
+    Rotate {
+        /// The name the old identity is kept under.
+        #[arg(short = 'o', long = "oldkey")]
+        old_key: String,
+        /// ed25519 or rsa.
+        #[arg(short = 't', long = "type", default_value = "ed25519")]
+        kind: String,
+        /// Bits of an RSA key.
+        #[arg(short, long)]
+        size: Option<usize>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -127,6 +127,24 @@ impl Opened {
         }
     }
 
+    /// [`Opened::run`] for commands that take a file (the API's multipart
+    /// body).
+    pub fn run_with_file<T: serde::de::DeserializeOwned>(
+        &self,
+        command: &str,
+        query: &[(&str, String)],
+        file: Vec<u8>,
+        local: impl FnOnce(&Core) -> Result<T, CommandError>,
+    ) -> Result<T> {
+        match self {
+            Opened::Repo(repo) => Ok(local(&Core::local(repo))?),
+            Opened::Api(api) => {
+                let body = api.call_with_file(command, query, std::io::Cursor::new(file))?;
+                serde_json::from_reader(body).context("the API answered with unexpected JSON")
+            }
+        }
+    }
+
     /// [`Opened::run`] for commands that answer with bytes.
     pub fn run_bytes(
         &self,

@@ -2,12 +2,12 @@
 
 use std::io::{Read, Write};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rsipfs::commands::Core;
 use rsipfs::commands::name::{self, PublishOptions, Published, Resolved};
 
+use super::Ctx;
 use super::args::NameCmd;
-use super::{Ctx, Opened};
 
 fn duration(option: &str, text: &str) -> Result<std::time::Duration> {
     rsipfs::go_duration::parse(text)
@@ -15,8 +15,9 @@ fn duration(option: &str, text: &str) -> Result<std::time::Duration> {
 }
 
 fn read_record(path: Option<&std::path::Path>) -> Result<Vec<u8>> {
-    // One byte past the limit is enough to refuse a record.
-    let limit = rsipfs::ipns::record::MAX_RECORD_BYTES as u64 + 1;
+    // Read on past the 10 KiB a record may have (to 1 MiB, as Kubo) so that
+    // the refusal says how large it is.
+    let limit = 1 << 20;
     let mut bytes = Vec::new();
     match path.filter(|p| p.as_os_str() != "-") {
         Some(path) => std::fs::File::open(path)
@@ -101,10 +102,13 @@ pub fn run(ctx: &Ctx, cmd: NameCmd) -> Result<()> {
             record,
         } => {
             let bytes = read_record(Some(&record))?;
-            let Opened::Repo(repo) = ctx.open_repo_or_api()? else {
-                bail!("name put needs the daemon stopped: the API does not take records yet");
-            };
-            let stored = name::put(&Core::local(&repo), &target, &bytes)?;
+            let query = [("arg", target.clone()), ("allow-offline", "true".into())];
+            let stored: Published = ctx.open_repo_or_api()?.run_with_file(
+                "name/put",
+                &query,
+                bytes.clone(),
+                |core| name::put(core, &target, &bytes),
+            )?;
             writeln!(
                 out,
                 "Stored the record for {}: {}",

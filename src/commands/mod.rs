@@ -7,6 +7,7 @@ pub mod add;
 pub mod blocks;
 pub mod dags;
 pub mod files;
+pub mod keys;
 pub mod listing;
 pub mod name;
 pub mod objects;

@@ -65,6 +65,57 @@ pub fn inspect(record: &[u8], verify: Option<&str>) -> Result<Inspection, Comman
     })
 }
 
+/// `name/inspect` as Kubo's API answers it: the record's fields under
+/// `Entry`, then its size, signature type, hex dump and validation.
+pub fn inspection_json(inspection: &Inspection, record: &[u8], dump: bool) -> serde_json::Value {
+    serde_json::json!({
+        "Entry": {
+            "Value": inspection.value,
+            "ValidityType": inspection.validity_type,
+            "Validity": inspection.validity,
+            "Sequence": inspection.sequence,
+            "TTL": inspection.ttl_nanos,
+        },
+        "PbSize": inspection.pb_size,
+        "SignatureType": inspection.signature_type,
+        "HexDump": if dump { hex_dump(record) } else { String::new() },
+        "Validation": inspection.validation.as_ref().map(|v| serde_json::json!({
+            "Valid": v.valid,
+            "Reason": v.reason,
+            "Name": v.name,
+        })),
+    })
+}
+
+/// `hexdump -C`'s layout, as Go's `hex.Dump` writes it.
+fn hex_dump(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        out.push_str(&format!("{:08x} ", row * 16));
+        for i in 0..16 {
+            if i == 8 {
+                out.push(' ');
+            }
+            match chunk.get(i) {
+                Some(b) => out.push_str(&format!(" {b:02x}")),
+                None => out.push_str("   "),
+            }
+        }
+        let text: String = chunk
+            .iter()
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!("  |{text}|\n"));
+    }
+    out
+}
+
 impl fmt::Display for Inspection {
     /// Kubo's text form: aligned columns, then the validation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -158,6 +209,10 @@ fn store_record(core: &Core, name: &Name, record: &Record) -> Result<(), Command
     if let Some(held) = stored_record(core, name)?
         && !record.better_than(&held)
     {
+        // The same record again (a republish) is welcome, as in Kubo.
+        if held.to_bytes() == record.to_bytes() {
+            return Ok(());
+        }
         return Err(bad_argument(format!(
             "a record for {name} with sequence {} is already here; the new one (sequence {}) \
              is not newer",
@@ -270,6 +325,9 @@ pub fn get(core: &Core, name: &str) -> Result<Vec<u8>, CommandError> {
 /// `name/put`: keeps a record for `name` after validating it.
 pub fn put(core: &Core, name: &str, bytes: &[u8]) -> Result<Published, CommandError> {
     let name = name_arg(name)?;
+    if bytes.is_empty() {
+        return Err(bad_argument("the record is empty"));
+    }
     let record = Record::validate(bytes, &name, SystemTime::now())
         .map_err(|e| bad_argument(format!("refusing the record for {name}: {e}")))?;
     store_record(core, &name, &record)?;

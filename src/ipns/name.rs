@@ -73,6 +73,13 @@ impl Name {
         PublicKey::try_decode_protobuf(mh.digest()).ok()
     }
 
+    /// The name as a CID in `base` (Kubo's `--ipns-base`).
+    pub fn to_string_of_base(&self, base: multibase::Base) -> String {
+        self.cid()
+            .and_then(|cid| cid.to_string_of_base(base).ok())
+            .unwrap_or_else(|| self.0.to_string())
+    }
+
     fn cid(&self) -> Option<Cid> {
         Mh::from_bytes(&self.multihash_bytes())
             .ok()
@@ -83,13 +90,7 @@ impl Name {
 impl fmt::Display for Name {
     /// Base36 CIDv1, as Kubo prints names.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self
-            .cid()
-            .and_then(|cid| cid.to_string_of_base(multibase::Base::Base36Lower).ok())
-        {
-            Some(text) => f.write_str(&text),
-            None => write!(f, "{}", self.0),
-        }
+        f.write_str(&self.to_string_of_base(multibase::Base::Base36Lower))
     }
 }
 

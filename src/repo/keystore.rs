@@ -9,6 +9,9 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use libp2p_identity::Keypair;
+use zeroize::Zeroizing;
+
+use super::private_key::{KeyDecodeError, KeyGenError, KeySpec, MAX_ENCODED_BYTES, PrivateKey};
 
 pub const SELF: &str = "self";
 const PREFIX: &str = "key_";
@@ -23,10 +26,13 @@ pub enum KeyError {
     Exists(String),
     #[error("the key {0:?} is the node's identity and cannot be changed or removed")]
     IsSelf(String),
-    #[error("{0} keys are not supported here yet: only ed25519")]
-    Unsupported(String),
+    #[error(transparent)]
+    Spec(#[from] KeyGenError),
     #[error("the key {name:?} is not a valid libp2p private key: {reason}")]
-    Malformed { name: String, reason: String },
+    Malformed {
+        name: String,
+        reason: KeyDecodeError,
+    },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -93,46 +99,62 @@ impl Keystore {
         Ok(self.dir.join(file_name(name)?))
     }
 
-    /// Makes a new key; the name must be free.
+    /// Makes a new key of type `kind` (Kubo's default size); the name
+    /// must be free.
     pub fn generate(&self, name: &str, kind: &str) -> Result<KeyInfo> {
-        let key = match kind {
-            "ed25519" => Keypair::generate_ed25519(),
-            other => return Err(KeyError::Unsupported(other.to_string())),
-        };
+        self.generate_key(name, KeySpec::parse(kind, None)?)
+    }
+
+    /// Makes a new key as `spec` says; the name must be free.
+    pub fn generate_key(&self, name: &str, spec: KeySpec) -> Result<KeyInfo> {
+        // A bad or taken name is refused before a slow RSA key is made.
+        let path = self.path(name)?;
+        if path.exists() {
+            return Err(KeyError::Exists(name.to_string()));
+        }
+        let key = PrivateKey::generate(spec)?;
         self.import(name, &key)?;
         Ok(KeyInfo {
             name: name.to_string(),
-            key,
+            key: key.into_keypair(),
         })
     }
 
     /// Stores `key` under a free name.
-    pub fn import(&self, name: &str, key: &Keypair) -> Result<()> {
+    pub fn import(&self, name: &str, key: &PrivateKey) -> Result<()> {
         let path = self.path(name)?;
-        let bytes = key
-            .to_protobuf_encoding()
-            .map_err(|e| KeyError::Malformed {
-                name: name.to_string(),
-                reason: e.to_string(),
-            })?;
         self.ensure_dir()?;
-        write_private(&path, &bytes, name)
+        write_private(&path, key.encoded(), name)
     }
 
     pub fn get(&self, name: &str) -> Result<Keypair> {
         if name == SELF {
             return Ok(self.identity.clone());
         }
+        Ok(self.get_private(name)?.into_keypair())
+    }
+
+    /// A named key with its encoding, for `key export`. Not `self`: the
+    /// identity is exported as Kubo does, never through the keystore.
+    pub fn get_private(&self, name: &str) -> Result<PrivateKey> {
         let path = self.path(name)?;
-        let bytes = match std::fs::read(&path) {
+        let bytes = match std::fs::File::open(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(KeyError::NotFound(name.to_string()));
             }
-            other => other.map_err(io(&path))?,
+            Err(e) => return Err(io(&path)(e)),
+            Ok(file) => {
+                use std::io::Read;
+                let mut bytes = Zeroizing::new(Vec::new());
+                file.take(MAX_ENCODED_BYTES as u64 + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(io(&path))?;
+                bytes
+            }
         };
-        Keypair::from_protobuf_encoding(&bytes).map_err(|e| KeyError::Malformed {
+        PrivateKey::decode(&bytes).map_err(|reason| KeyError::Malformed {
             name: name.to_string(),
-            reason: e.to_string(),
+            reason,
         })
     }
 
@@ -258,8 +280,8 @@ mod tests {
             Err(KeyError::Exists(_))
         ));
         assert!(matches!(
-            store.generate("big", "rsa"),
-            Err(KeyError::Unsupported(_))
+            store.generate("big", "dsa"),
+            Err(KeyError::Spec(KeyGenError::UnknownType(_)))
         ));
         store.generate("blog", "ed25519").unwrap();
         let names: Vec<String> = store.list().unwrap().into_iter().map(|k| k.name).collect();
@@ -279,5 +301,33 @@ mod tests {
         // A damaged key file is an error naming the key, not a panic.
         std::fs::write(store.path("blog").unwrap(), b"garbage").unwrap();
         assert!(matches!(store.get("blog"), Err(KeyError::Malformed { .. })));
+    }
+
+    #[test]
+    fn rsa_keys_are_stored_in_kubos_form_and_read_back() {
+        let (_dir, store) = keystore();
+        let made = store
+            .generate_key("old-school", KeySpec::Rsa { bits: 2048 })
+            .unwrap();
+        let bytes = std::fs::read(store.path("old-school").unwrap()).unwrap();
+        assert_eq!(
+            &bytes[..2],
+            &[0x08, 0x00],
+            "Type RSA, written as Go writes it"
+        );
+        assert_eq!(store.get("old-school").unwrap().public(), made.key.public());
+        assert_eq!(
+            store.get_private("old-school").unwrap().encoded(),
+            &bytes[..]
+        );
+        assert!(matches!(
+            store.get_private("self"),
+            Err(KeyError::IsSelf(_))
+        ));
+        // A taken name is refused before any key is made.
+        assert!(matches!(
+            store.generate_key("old-school", KeySpec::Rsa { bits: 2048 }),
+            Err(KeyError::Exists(_))
+        ));
     }
 }

@@ -10,6 +10,7 @@ mod journal;
 mod keys;
 pub mod keystore;
 mod lock;
+pub mod private_key;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -200,6 +201,44 @@ impl Repo {
             peer_id,
             _lock: lock,
         })
+    }
+
+    /// Kubo's `key rotate`: a new identity for the node, the old one kept
+    /// in the keystore as `old_name`. It takes the repository lock, so it
+    /// refuses while a daemon or mount holds the repository. Returns the
+    /// new peer ID.
+    pub fn rotate_identity(
+        path: &Path,
+        old_name: &str,
+        spec: private_key::KeySpec,
+    ) -> Result<String> {
+        let repo = Repo::open(path)?;
+        let keys_dir = path.join("keys");
+        let old = keys::load_private(&keys_dir)?;
+        let new =
+            private_key::PrivateKey::generate(spec).map_err(|e| RepoError::Key(e.to_string()))?;
+        // The old key is kept first: a name that is taken or not allowed
+        // stops the rotation before anything changes.
+        keystore::Keystore::new(path.join("keystore"), old.keypair().clone())
+            .import(old_name, &old)
+            .map_err(|e| RepoError::Key(e.to_string()))?;
+        let identity = keys::write(&keys_dir, &new)?;
+        let config_path = path.join("config");
+        let mut config = config::read(&config_path)?;
+        for (key, value) in [
+            ("Identity.PeerID", &identity.peer_id),
+            ("Identity.PrivKey", &identity.private_key_base64),
+        ] {
+            config::set(&mut config, key, serde_json::Value::String(value.clone())).map_err(
+                |reason| RepoError::Config {
+                    path: config_path.display().to_string(),
+                    reason,
+                },
+            )?;
+        }
+        config::write(&config_path, &config)?;
+        drop(repo);
+        Ok(identity.peer_id)
     }
 
     pub fn path(&self) -> &Path {
