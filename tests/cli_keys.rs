@@ -307,3 +307,31 @@ fn key_commands_go_through_a_running_daemon() {
     assert!(node.fails(&["key", "gen", "../x"]).contains("not allowed"));
     daemon.assert_alive();
 }
+
+#[test]
+fn the_identity_key_is_never_shown_nor_set_by_config() {
+    let node = Node::new();
+    let config = std::fs::read_to_string(node.repo().join("config")).unwrap();
+    let secret: serde_json::Value = serde_json::from_str(&config).unwrap();
+    let secret = secret["Identity"]["PrivKey"].as_str().unwrap().to_string();
+    for args in [
+        &["config", "Identity.PrivKey"][..],
+        &["config", "identity.privkey"][..],
+        &["config", "Identity.PrivKey", "x"][..],
+        &["config", "--json", "Identity", "{}"][..],
+    ] {
+        let stderr = node.fails(args);
+        assert!(
+            stderr.contains("cannot show or change private key"),
+            "{args:?}: {stderr}"
+        );
+    }
+    for args in [&["config", "--show"][..], &["config", "Identity"][..]] {
+        let shown = node.ok(args);
+        assert!(
+            !shown.contains("PrivKey") && !shown.contains(&secret),
+            "{args:?}"
+        );
+        assert!(shown.contains("PeerID"), "{args:?}: {shown}");
+    }
+}

@@ -95,8 +95,28 @@ pub fn gc(core: &Core) -> Result<Vec<Collected>, CommandError> {
         .collect())
 }
 
+/// The identity's private key stays in the config file: never shown, never
+/// set through `config` (Kubo refuses with these words too).
+fn guard_private_key(key: &str) -> Result<(), CommandError> {
+    if key.to_ascii_lowercase().starts_with("identity.privkey") {
+        return Err(bad_argument(
+            "cannot show or change private key through API",
+        ));
+    }
+    Ok(())
+}
+
 pub fn config_get(core: &Core, key: &str) -> Result<ConfigEntry, CommandError> {
-    let value = core.repo.config_get(key).map_err(failed)?;
+    guard_private_key(key)?;
+    let mut value = core.repo.config_get(key).map_err(failed)?;
+    let identity = match key.to_ascii_lowercase().as_str() {
+        "" => value.get_mut("Identity"),
+        "identity" => Some(&mut value),
+        _ => None,
+    };
+    if let Some(identity) = identity.and_then(|v| v.as_object_mut()) {
+        identity.remove("PrivKey");
+    }
     Ok(ConfigEntry {
         key: key.to_string(),
         value,
@@ -127,6 +147,12 @@ pub fn config_set(
         ),
         ValueKind::String => serde_json::Value::String(value.to_string()),
     };
+    guard_private_key(key)?;
+    if key.eq_ignore_ascii_case("identity") {
+        return Err(bad_argument(
+            "cannot show or change private key through API",
+        ));
+    }
     core.repo.config_set(key, parsed.clone()).map_err(failed)?;
     Ok(ConfigEntry {
         key: key.to_string(),
