@@ -14,6 +14,9 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::ipns::{Name, Record, RecordError};
 use crate::repo::Repo;
 
+pub mod dns;
+pub mod dnslink;
+
 /// At most this many steps through names pointing at names.
 pub const MAX_RESOLVE_STEPS: usize = 32;
 /// How long a lookup on the network may take unless told (Kubo's
@@ -32,8 +35,17 @@ pub trait ValueRouting: Send + Sync {
 
 /// DNS TXT lookups, for DNSLink.
 pub trait DnsLinkLookup: Send + Sync {
-    /// The TXT strings of `domain` (none when it has no TXT record).
-    fn txt(&self, domain: &str) -> Result<Vec<String>, String>;
+    /// The TXT strings of the fully qualified `name` (none when it has no
+    /// TXT record or does not exist), answered within `limit`.
+    fn txt(&self, name: &str, limit: Duration) -> Result<TxtAnswer, String>;
+}
+
+/// A DNS answer's TXT strings, each record's strings joined, and how long
+/// it may be kept (the least TTL among them).
+#[derive(Clone, Debug, Default)]
+pub struct TxtAnswer {
+    pub texts: Vec<String>,
+    pub ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +60,18 @@ pub enum NameError {
     TooDeep(String),
     #[error("routing: {0}")]
     Routing(String),
+    #[error(
+        "could not resolve name {0}: _dnslink.{0} has no TXT record \"dnslink=/ipfs/…\" or \
+         \"dnslink=/ipns/…\" (https://docs.ipfs.tech/concepts/dnslink/)"
+    )]
+    NoDnsLink(String),
+    #[error(
+        "could not resolve name {domain}: _dnslink.{domain} holds {entry:?}, which is not \
+         dnslink=/ipfs/<cid>… nor dnslink=/ipns/<name>…"
+    )]
+    BadDnsLink { domain: String, entry: String },
+    #[error("DNS: {0}")]
+    Dns(String),
     #[error("{0}")]
     Repo(String),
 }
@@ -72,6 +96,14 @@ impl Default for ResolveOptions {
             timeout: DEFAULT_TIMEOUT,
         }
     }
+}
+
+/// Where a path led, and how long that answer holds: the least TTL of the
+/// names on the way (zero for a path without names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    pub path: String,
+    pub ttl: Duration,
 }
 
 /// One step's answer, kept until its TTL runs out.
@@ -109,7 +141,9 @@ fn join(value: &str, below: &str) -> String {
     }
 }
 
-static OFFLINE: LazyLock<NameSystem> = LazyLock::new(|| NameSystem::new(None, None));
+/// Offline, names still resolve through the records here and through DNS
+/// (DNSLink), as Kubo's do.
+static OFFLINE: LazyLock<NameSystem> = LazyLock::new(|| NameSystem::new(None, Some(dns::system())));
 
 impl NameSystem {
     pub fn new(
@@ -135,29 +169,50 @@ impl NameSystem {
     /// `/ipns/<name>/rest` → the path it points to: `/ipfs/…` when
     /// `recursive`, else after one step.
     pub fn resolve(&self, repo: &Repo, path: &str, opts: &ResolveOptions) -> Result<String> {
-        let mut path = path.to_string();
-        for _ in 0..MAX_RESOLVE_STEPS {
-            let Some((target, below)) = split_ipns(&path) else {
-                return Ok(path);
-            };
-            let value = self.resolve_one(repo, target, opts)?;
-            path = join(&value, below);
-            if !opts.recursive {
-                return Ok(path);
-            }
-        }
-        match split_ipns(&path) {
-            Some(_) => Err(NameError::TooDeep(path)),
-            None => Ok(path),
-        }
+        self.resolve_path(repo, path, opts).map(|done| done.path)
     }
 
-    /// What one name (a key's name or a DNSLink domain) points to.
-    fn resolve_one(&self, repo: &Repo, target: &str, opts: &ResolveOptions) -> Result<String> {
+    /// As [`NameSystem::resolve`], with how long the answer holds.
+    pub fn resolve_path(
+        &self,
+        repo: &Repo,
+        path: &str,
+        opts: &ResolveOptions,
+    ) -> Result<Resolution> {
+        let mut path = path.to_string();
+        let mut ttl = None::<Duration>;
+        for _ in 0..MAX_RESOLVE_STEPS {
+            let Some((target, below)) = split_ipns(&path) else {
+                break;
+            };
+            let (value, holds) = self.resolve_one(repo, target, opts)?;
+            ttl = Some(ttl.map_or(holds, |t| t.min(holds)));
+            path = join(&value, below);
+            if !opts.recursive {
+                break;
+            }
+        }
+        if opts.recursive && split_ipns(&path).is_some() {
+            return Err(NameError::TooDeep(path));
+        }
+        Ok(Resolution {
+            path,
+            ttl: ttl.unwrap_or_default(),
+        })
+    }
+
+    /// What one name (a key's name or a DNSLink domain) points to, and for
+    /// how much longer.
+    fn resolve_one(
+        &self,
+        repo: &Repo,
+        target: &str,
+        opts: &ResolveOptions,
+    ) -> Result<(String, Duration)> {
         if !opts.nocache
-            && let Some(value) = self.cached(target)
+            && let Some(hit) = self.cached(target)
         {
-            return Ok(value);
+            return Ok(hit);
         }
         let (value, ttl) = match Name::parse(target) {
             Ok(name) => {
@@ -165,22 +220,42 @@ impl NameSystem {
                 (record.value_text(), record.ttl)
             }
             Err(err) => match &self.dnslink {
-                Some(dns) if target.contains('.') => self.dnslink_value(dns.as_ref(), target)?,
+                Some(dns) if dnslink::is_domain(target) => {
+                    self.dnslink_value(dns.as_ref(), target, opts)?
+                }
                 _ => return Err(NameError::BadName(err.to_string())),
             },
         };
         self.remember(target, &value, ttl);
-        Ok(value)
+        Ok((value, ttl))
     }
 
-    fn dnslink_value(&self, _dns: &dyn DnsLinkLookup, domain: &str) -> Result<(String, Duration)> {
-        Err(NameError::NotFound(domain.to_string()))
+    /// The path `domain`'s DNSLink points to, kept as long as DNS says.
+    fn dnslink_value(
+        &self,
+        dns: &dyn DnsLinkLookup,
+        domain: &str,
+        opts: &ResolveOptions,
+    ) -> Result<(String, Duration)> {
+        let domain = domain.trim_end_matches('.');
+        let answer = dns
+            .txt(&dnslink::txt_name(domain), opts.timeout)
+            .map_err(NameError::Dns)?;
+        match dnslink::pick(&answer.texts) {
+            dnslink::Link::To(path) => Ok((path, answer.ttl)),
+            dnslink::Link::Invalid(entry) => Err(NameError::BadDnsLink {
+                domain: domain.to_string(),
+                entry,
+            }),
+            dnslink::Link::Missing => Err(NameError::NoDnsLink(domain.to_string())),
+        }
     }
 
-    fn cached(&self, target: &str) -> Option<String> {
+    fn cached(&self, target: &str) -> Option<(String, Duration)> {
         let cache = self.cache.lock().ok()?;
         let hit = cache.get(target)?;
-        (hit.until > Instant::now()).then(|| hit.value.clone())
+        let left = hit.until.checked_duration_since(Instant::now())?;
+        (!left.is_zero()).then(|| (hit.value.clone(), left))
     }
 
     fn remember(&self, target: &str, value: &str, ttl: Duration) {
