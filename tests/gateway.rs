@@ -1,7 +1,7 @@
 //! The read-only HTTP gateway: files compared with the originals on disk,
 //! Range requests at odd boundaries, caching headers, listings of plain and
-//! HAMT-sharded directories, index pages, `?format=raw|car`, and hostile
-//! paths answered with 4xx.
+//! HAMT-sharded directories, index pages, `?format=raw|car`, `/ipns/` names
+//! and their records, and hostile paths answered with 4xx.
 
 mod common;
 
@@ -49,9 +49,16 @@ fn serve_tree() -> Served {
 /// commands on it fail until the returned repository is dropped).
 fn start_gateway(node: &Node) -> (ApiServer, String, Arc<Repo>) {
     let repo = Arc::new(Repo::open(&node.repo()).expect("open repo"));
+    let sources = rsipfs::gateway::Sources {
+        repo: Arc::clone(&repo),
+        store: repo.blocks_shared(),
+        // Names through the records here; DNSLink is tested against a
+        // real DNS server in tests/dnslink.rs.
+        names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
+    };
     let gateway = rsipfs::gateway::start(
         "127.0.0.1:0".parse().unwrap(),
-        repo.blocks_shared(),
+        sources,
         rsipfs::api::Limits::default(),
     )
     .expect("gateway");
@@ -261,7 +268,8 @@ fn bad_paths_and_methods_are_refused_without_harm() {
         (format!("/ipfs/{root}/bad%zz"), 400),
         (format!("/ipfs/{root}/hello.txt?format=tar"), 400),
         ("/etc/passwd".to_string(), 404),
-        ("/ipns/example.com".to_string(), 404),
+        ("/ipns/".to_string(), 400),
+        ("/ipns/a%00b/".to_string(), 400),
     ] {
         assert_eq!(raw_status(&s.base, &path), status, "{path}");
     }
@@ -738,4 +746,135 @@ fn a_damaged_block_is_never_served_as_a_complete_body() {
         received == late_data[..received.len()],
         "damaged bytes were sent"
     );
+}
+
+/// The IPNS name of `node`'s own key (`k51…`) and its peer ID (`12D3…`).
+fn self_names(node: &Node) -> (String, String) {
+    let id: serde_json::Value = serde_json::from_str(&node.ok(&["id"])).unwrap();
+    let peer = id["ID"].as_str().unwrap().to_string();
+    let k51 = rsipfs::ipns::Name::parse(&peer).unwrap().to_string();
+    (k51, peer)
+}
+
+#[test]
+fn ipns_names_serve_what_they_point_to_cached_for_their_ttl() {
+    let node = Node::new();
+    node.make_tree("tree");
+    let root = node.ok(&["add", "-Q", "-r", "tree"]).trim().to_string();
+    node.ok(&[
+        "name",
+        "publish",
+        "--allow-offline",
+        "--ttl",
+        "5m",
+        &format!("/ipfs/{root}"),
+    ]);
+    let (k51, peer) = self_names(&node);
+    let expected = std::fs::read(node.work().join("tree/hello.txt")).unwrap();
+    let (_gateway, base, _repo) = start_gateway(&node);
+
+    for name in [&k51, &peer] {
+        let url = format!("{base}/ipns/{name}/hello.txt");
+        let response = get(&url, &[]);
+        assert_eq!(response.status().as_u16(), 200, "{url}");
+        assert_eq!(header(&response, "cache-control"), "public, max-age=300");
+        assert_eq!(
+            header(&response, "x-ipfs-path"),
+            format!("/ipns/{name}/hello.txt")
+        );
+        assert!(header(&response, "x-ipfs-roots").starts_with(&root));
+        assert!(body(response) == expected, "{url}: bytes differ");
+    }
+    // A directory behind a name redirects to its slash form, then lists.
+    let bare = get(&format!("{base}/ipns/{k51}"), &[]);
+    assert_eq!(bare.status().as_u16(), 301);
+    assert_eq!(header(&bare, "location"), format!("/ipns/{k51}/"));
+    let listing = get(&format!("{base}/ipns/{k51}/"), &[]);
+    assert_eq!(listing.status().as_u16(), 200);
+    let html = String::from_utf8(body(listing)).unwrap();
+    assert!(html.contains("hello.txt"), "{html}");
+    // ?format=raw of a named path is the block the name leads to.
+    let raw = get(&format!("{base}/ipns/{k51}/hello.txt?format=raw"), &[]);
+    assert_eq!(header(&raw, "content-type"), "application/vnd.ipld.raw");
+    // From the cache now: what is left of the TTL.
+    let left = header(&raw, "cache-control");
+    let left: u64 = left
+        .strip_prefix("public, max-age=")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{left}"));
+    assert!((290..=300).contains(&left), "{left}");
+    let missing = get(&format!("{base}/ipns/{k51}/no-such-file"), &[]);
+    assert_eq!(missing.status().as_u16(), 404);
+}
+
+#[test]
+fn ipns_records_come_as_they_are_kept() {
+    let node = Node::new();
+    let value = String::from_utf8(node.run_stdin(&["add", "-Q"], b"versioned\n").stdout).unwrap();
+    node.ok(&[
+        "name",
+        "publish",
+        "--allow-offline",
+        "--ttl",
+        "90s",
+        value.trim(),
+    ]);
+    let (k51, peer) = self_names(&node);
+    let kept = node.ok_bytes(&["name", "get", &k51]);
+    let (_gateway, base, _repo) = start_gateway(&node);
+
+    let by_query = get(&format!("{base}/ipns/{k51}?format=ipns-record"), &[]);
+    let by_accept = get(
+        &format!("{base}/ipns/{peer}"),
+        &[("Accept", "application/vnd.ipfs.ipns-record")],
+    );
+    for response in [by_query, by_accept] {
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            header(&response, "content-type"),
+            "application/vnd.ipfs.ipns-record"
+        );
+        assert_eq!(header(&response, "cache-control"), "public, max-age=90");
+        assert!(header(&response, "content-disposition").contains(".ipns-record"));
+        let record = body(response);
+        assert_eq!(record, kept);
+        let name = rsipfs::ipns::Name::parse(&k51).unwrap();
+        let valid = rsipfs::ipns::Record::validate(&record, &name, std::time::SystemTime::now())
+            .expect("a valid record");
+        assert_eq!(valid.value_text(), format!("/ipfs/{}", value.trim()));
+    }
+    // A record is a name's alone; a path's CID has none.
+    let below = get(&format!("{base}/ipns/{k51}/x?format=ipns-record"), &[]);
+    assert_eq!(below.status().as_u16(), 400);
+    let of_cid = get(
+        &format!("{base}/ipfs/{}?format=ipns-record", value.trim()),
+        &[],
+    );
+    assert_eq!(of_cid.status().as_u16(), 400);
+}
+
+#[test]
+fn names_that_cannot_be_resolved_say_why() {
+    let node = Node::new();
+    let (_gateway, base, _repo) = start_gateway(&node);
+    let unknown =
+        rsipfs::ipns::Name::of_key(&libp2p_identity::Keypair::generate_ed25519().public())
+            .to_string();
+    for url in [
+        format!("{base}/ipns/{unknown}/"),
+        format!("{base}/ipns/{unknown}?format=ipns-record"),
+    ] {
+        let response = get(&url, &[]);
+        assert_eq!(response.status().as_u16(), 500, "{url}");
+        let text = String::from_utf8(body(response)).unwrap();
+        assert!(
+            text.contains(&format!("failed to resolve /ipns/{unknown}"))
+                && text.contains("no record found"),
+            "{url}: {text}"
+        );
+    }
+    let garbage = get(&format!("{base}/ipns/not-a-name/"), &[]);
+    assert_eq!(garbage.status().as_u16(), 400);
+    let text = String::from_utf8(body(garbage)).unwrap();
+    assert!(text.contains("is not an IPNS name"), "{text}");
 }

@@ -101,10 +101,22 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     } else {
         mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested))
     };
-    let gateway = Endpoint::start_gateway(&repo, Arc::clone(&store))?;
+    // One name system (one cache) answers the gateway and the API alike.
+    let names = Arc::new(rsipfs::names::NameSystem::new(
+        None,
+        Some(rsipfs::names::dns::system()),
+    ));
+    let gateway = Endpoint::start_gateway(&repo, Arc::clone(&store), Arc::clone(&names))?;
     // The `api` file is written before the mounts answer, so a command run
     // as soon as the mount is visible already finds the API.
-    let api = Endpoint::start_api(&repo, Arc::clone(&mfs.fs), Arc::clone(&store), net, mounter)?;
+    let api = Endpoint::start_api(
+        &repo,
+        Arc::clone(&mfs.fs),
+        Arc::clone(&store),
+        names,
+        net,
+        mounter,
+    )?;
     let mounted = mount_both(
         &repo,
         &store,
@@ -444,6 +456,7 @@ impl Endpoint {
         repo: &Arc<Repo>,
         mfs: Arc<MfsFs>,
         store: Arc<dyn Blockstore>,
+        names: Arc<rsipfs::names::NameSystem>,
         net: Option<NetHandle>,
         mounter: Arc<rsipfs::api::Mounter>,
     ) -> Result<Self> {
@@ -455,7 +468,7 @@ impl Endpoint {
             repo: Arc::clone(repo),
             mfs,
             store,
-            names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
+            names,
             net,
             mounter: Some(mounter),
             cors: Arc::new(rsipfs::api::cors::Cors::from_config(
@@ -471,13 +484,22 @@ impl Endpoint {
     }
 
     /// The read-only HTTP gateway at `Addresses.Gateway`.
-    fn start_gateway(repo: &Repo, store: Arc<dyn Blockstore>) -> Result<Self> {
+    fn start_gateway(
+        repo: &Arc<Repo>,
+        store: Arc<dyn Blockstore>,
+        names: Arc<rsipfs::names::NameSystem>,
+    ) -> Result<Self> {
         let configured = repo.config_get("Addresses.Gateway")?;
         let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/8080");
         let addr = tcp_socket_addr(multiaddr)
             .with_context(|| format!("Addresses.Gateway {multiaddr:?}"))?;
         let limits = http_limits(repo, "Gateway")?;
-        let server = rsipfs::gateway::start(addr, store, limits)
+        let sources = rsipfs::gateway::Sources {
+            repo: Arc::clone(repo),
+            store,
+            names,
+        };
+        let server = rsipfs::gateway::start(addr, sources, limits)
             .with_context(|| format!("serving the gateway on {addr}"))?;
         println!("Gateway server listening on {}", server.multiaddr());
         let url = format!("http://{}", server.addr);

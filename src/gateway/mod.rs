@@ -1,8 +1,11 @@
 //! The read-only HTTP gateway (`Addresses.Gateway`): `GET /ipfs/<cid>/path`
 //! serves files (with Range, ETag and an immutable Cache-Control), index
 //! pages or listings of directories, and with `?format=raw|car` the block or
-//! the DAG itself. Paths are checked before anything is read: `.` and `..`
-//! segments, encoded slashes and NULs are refused with 400.
+//! the DAG itself. `/ipns/<name>/path` (a key's name, a peer ID or a DNSLink
+//! domain) serves what the name points to, cached as long as its TTL says,
+//! and `?format=ipns-record` the name's signed record. Paths are checked
+//! before anything is read: `.` and `..` segments, encoded slashes and NULs
+//! are refused with 400.
 
 mod listing;
 mod mime;
@@ -21,6 +24,9 @@ use crate::api::content::{streamed, streamed_checked};
 use crate::api::{ApiServer, Limits, off_runtime as blocking, percent_decode};
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
+use crate::ipns::Name;
+use crate::names::{NameError, NameSystem, Resolution, ResolveOptions};
+use crate::repo::Repo;
 use crate::unixfs::UnixfsError;
 use crate::unixfs::dir;
 use crate::unixfs::node::{Kind, Node};
@@ -28,14 +34,20 @@ use crate::unixfs::reader::{FileReader, load};
 use crate::unixfs::resolve::{Resolved, resolve_trail};
 
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
+const IPNS_RECORD: &str = "application/vnd.ipfs.ipns-record";
+
+/// What the gateway serves from: blocks, and names resolved through the
+/// repository's records and the name system.
+#[derive(Clone)]
+pub struct Sources {
+    pub repo: Arc<Repo>,
+    pub store: Arc<dyn Blockstore>,
+    pub names: Arc<NameSystem>,
+}
 
 /// Serves the gateway on `addr` (port 0 picks one) until stopped.
-pub fn start(
-    addr: SocketAddr,
-    store: Arc<dyn Blockstore>,
-    limits: Limits,
-) -> std::io::Result<ApiServer> {
-    let app = Router::new().fallback(serve).with_state(store);
+pub fn start(addr: SocketAddr, sources: Sources, limits: Limits) -> std::io::Result<ApiServer> {
+    let app = Router::new().fallback(serve).with_state(sources);
     crate::api::serve(addr, app, "gateway", limits)
 }
 
@@ -69,21 +81,48 @@ fn unavailable(err: UnixfsError) -> Failure {
     }
 }
 
-/// A request's `/ipfs/<cid>/a/b` path, decoded and checked.
+/// What a request's path starts from.
+enum Root {
+    Cid(Cid),
+    /// An IPNS name or a DNSLink domain, not yet resolved.
+    Name(String),
+}
+
+/// A request's `/ipfs/<cid>/a/b` or `/ipns/<name>/a/b` path, decoded and
+/// checked.
 struct Target {
-    root: Cid,
+    root: Root,
     names: Vec<String>,
     trailing_slash: bool,
 }
 
 fn parse_target(raw_path: &str) -> Result<Target, Failure> {
-    let rest = raw_path
-        .strip_prefix("/ipfs/")
-        .ok_or_else(|| Failure(StatusCode::NOT_FOUND, "only /ipfs/<cid>/… is served".into()))?;
+    let (rest, named) = match (
+        raw_path.strip_prefix("/ipfs/"),
+        raw_path.strip_prefix("/ipns/"),
+    ) {
+        (Some(rest), _) => (rest, false),
+        (None, Some(rest)) => (rest, true),
+        (None, None) => {
+            return Err(Failure(
+                StatusCode::NOT_FOUND,
+                "only /ipfs/<cid>/… and /ipns/<name>/… are served".into(),
+            ));
+        }
+    };
     let trailing_slash = rest.ends_with('/');
     let mut segments = rest.trim_end_matches('/').split('/');
     let root_text = segments.next().unwrap_or_default();
-    let root = parse_cid(root_text).map_err(|e| bad(format!("invalid CID {root_text:?}: {e}")))?;
+    let root = if named {
+        let name =
+            percent_decode(root_text, false).ok_or_else(|| bad("malformed percent-encoding"))?;
+        if name.is_empty() || name.contains(['/', '\0']) {
+            return Err(bad(format!("invalid IPNS name {name:?}")));
+        }
+        Root::Name(name)
+    } else {
+        Root::Cid(parse_cid(root_text).map_err(|e| bad(format!("invalid CID {root_text:?}: {e}")))?)
+    };
     let mut names = Vec::new();
     for segment in segments {
         let name =
@@ -106,6 +145,20 @@ enum Format {
     Content,
     Raw,
     Car,
+}
+
+/// `?format=ipns-record` or `Accept: application/vnd.ipfs.ipns-record`.
+fn wants_ipns_record(query: Option<&str>, headers: &HeaderMap) -> bool {
+    let asked = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.into_owned());
+    match asked.as_deref() {
+        Some(format) => format == "ipns-record",
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains(IPNS_RECORD)),
+    }
 }
 
 fn format_of(query: Option<&str>, headers: &HeaderMap) -> Result<Format, Failure> {
@@ -131,14 +184,99 @@ fn format_of(query: Option<&str>, headers: &HeaderMap) -> Result<Format, Failure
     })
 }
 
-async fn serve(State(store): State<Arc<dyn Blockstore>>, request: Request) -> Response {
-    match answer(store, request).await {
+async fn serve(State(sources): State<Sources>, request: Request) -> Response {
+    match answer(sources, request).await {
         Ok(response) => response,
         Err(failure) => failure.into_response(),
     }
 }
 
-async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response, Failure> {
+/// A name that cannot be resolved: 400 for what is no name at all, else as
+/// Kubo's gateway answers (500, the reason in the body); 502 when DNS or
+/// the routing failed.
+fn name_failure(name: &str, err: NameError) -> Failure {
+    let status = match err {
+        NameError::BadName(_) => StatusCode::BAD_REQUEST,
+        NameError::Dns(_) | NameError::Routing(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    Failure(status, format!("failed to resolve /ipns/{name}: {err}"))
+}
+
+/// `/ipns/<name>` → where it points, and for how long.
+async fn resolve_name(sources: &Sources, name: &str) -> Result<Resolution, Failure> {
+    let (sources, name) = (sources.clone(), name.to_string());
+    blocking(move || {
+        sources
+            .names
+            .resolve_path(
+                &sources.repo,
+                &format!("/ipns/{name}"),
+                &ResolveOptions::default(),
+            )
+            .map_err(|err| name_failure(&name, err))
+    })
+    .await
+}
+
+/// `max-age` of a name's answer, in whole seconds.
+fn cache_for(ttl: std::time::Duration) -> String {
+    format!("public, max-age={}", ttl.as_secs())
+}
+
+/// `?format=ipns-record`: the name's signed record as it is kept, for
+/// clients that verify it themselves (trustless gateway spec).
+async fn ipns_record(sources: &Sources, target: &Target, head: bool) -> Result<Response, Failure> {
+    let Root::Name(text) = &target.root else {
+        return Err(bad("?format=ipns-record is only for /ipns/<name>"));
+    };
+    if !target.names.is_empty() {
+        return Err(bad(
+            "an IPNS record is a name's alone: no path after the name",
+        ));
+    }
+    let name = Name::parse(text).map_err(|e| {
+        bad(format!(
+            "{e}; a DNSLink name has no IPNS record (look its TXT record up in DNS)"
+        ))
+    })?;
+    let (sources, label) = (sources.clone(), text.clone());
+    let record = blocking(move || {
+        sources
+            .names
+            .best_record(&sources.repo, &name, &ResolveOptions::default())
+            .map_err(|err| name_failure(&label, err))
+    })
+    .await?;
+    let bytes = record.to_bytes();
+    let length = bytes.len();
+    let mut response = if head {
+        Body::empty()
+    } else {
+        Body::from(bytes)
+    }
+    .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(IPNS_RECORD));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let disposition = format!("attachment; filename=\"{text}.ipns-record\"");
+    let cache_control = cache_for(record.ttl);
+    for (key, value) in [
+        (header::CONTENT_DISPOSITION, disposition),
+        (header::CACHE_CONTROL, cache_control),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(key, value);
+        }
+    }
+    Ok(response)
+}
+
+async fn answer(sources: Sources, request: Request) -> Result<Response, Failure> {
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
         let mut refused = Failure(
@@ -154,11 +292,32 @@ async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response
     let uri = request.uri().clone();
     let headers = request.headers().clone();
     let target = parse_target(uri.path())?;
+    let head = method == Method::HEAD;
+    if wants_ipns_record(uri.query(), &headers) {
+        return ipns_record(&sources, &target, head).await;
+    }
     let format = format_of(uri.query(), &headers)?;
-    let path = IpfsPath {
-        root: target.root,
-        components: target.names.clone(),
+    let (path, cache_control) = match &target.root {
+        Root::Cid(cid) => (
+            IpfsPath {
+                root: *cid,
+                components: target.names.clone(),
+            },
+            IMMUTABLE.to_string(),
+        ),
+        Root::Name(name) => {
+            let resolved = resolve_name(&sources, name).await?;
+            let mut path = IpfsPath::parse(&resolved.path).map_err(|e| {
+                Failure(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("/ipns/{name} points to {}: {e}", resolved.path),
+                )
+            })?;
+            path.components.extend(target.names.iter().cloned());
+            (path, cache_for(resolved.ttl))
+        }
     };
+    let store = sources.store;
     let lookup = Arc::clone(&store);
     let (resolved, trail) =
         blocking(move || resolve_trail(lookup.as_ref(), &path).map_err(unavailable)).await?;
@@ -177,11 +336,11 @@ async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response
         return Ok(with_common(
             StatusCode::NOT_MODIFIED.into_response(),
             &etag,
+            &cache_control,
             uri.path(),
             &roots,
         ));
     }
-    let head = method == Method::HEAD;
     let response = match format {
         Format::Raw => {
             let disposition = format!("attachment; filename=\"{}.bin\"", cid_string(&resolved.cid));
@@ -221,16 +380,30 @@ async fn answer(store: Arc<dyn Blockstore>, request: Request) -> Result<Response
             file(&store, resolved, &name, &headers, head).await?
         }
     };
-    Ok(with_common(response, &etag, uri.path(), &roots))
+    Ok(with_common(
+        response,
+        &etag,
+        &cache_control,
+        uri.path(),
+        &roots,
+    ))
 }
 
 /// `roots`: the CIDs along the path, comma-separated (`X-Ipfs-Roots`).
-fn with_common(mut response: Response, etag: &str, path: &str, roots: &str) -> Response {
+fn with_common(
+    mut response: Response,
+    etag: &str,
+    cache_control: &str,
+    path: &str,
+    roots: &str,
+) -> Response {
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    if let Ok(value) = HeaderValue::from_str(cache_control) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
     if let Ok(value) = HeaderValue::from_str(path) {
         headers.insert("x-ipfs-path", value);
     }
