@@ -119,13 +119,12 @@ pub async fn cp(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
     let dst = args.arg(1, "dest")?;
     let parents = args.flag(&["parents", "p"])?;
     blocking(move || {
-        Ok(files::cp(
-            &state.mfs,
-            state.store.as_ref(),
-            &src,
-            &dst,
-            parents,
-        )?)
+        let core = crate::commands::Core {
+            repo: &state.repo,
+            store: state.store.as_ref(),
+            names: &state.names,
+        };
+        Ok(files::cp_named(&core, &state.mfs, &src, &dst, parents)?)
     })
     .await?;
     Ok(empty())

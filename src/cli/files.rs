@@ -77,7 +77,14 @@ fn run_local(repo: Repo, cmd: FilesCmd) -> Result<()> {
             count,
         } => files::read(&mfs, &path, offset, count, &mut out)?,
         FilesCmd::Rm { path, recursive } => files::rm(&mfs, &[path], recursive)?,
-        FilesCmd::Cp { src, dst, parents } => files::cp(&mfs, store.as_ref(), &src, &dst, parents)?,
+        FilesCmd::Cp { src, dst, parents } => {
+            let core = rsipfs::commands::Core {
+                repo: &repo,
+                store: store.as_ref(),
+                names: rsipfs::names::NameSystem::offline(),
+            };
+            files::cp_named(&core, &mfs, &src, &dst, parents)?
+        }
         FilesCmd::Mv { src, dst } => files::mv(&mfs, &src, &dst)?,
         FilesCmd::Stat {
             path,

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use super::{CommandError, bad_argument, failed};
+use super::{CommandError, Core, bad_argument, failed};
 use crate::blockstore::Blockstore;
 use crate::codec::IpfsPath;
 use crate::codec::cid::{Cid, CidBuilder};
@@ -155,19 +155,48 @@ pub fn cp(
     dst: &str,
     parents: bool,
 ) -> Result<(), CommandError> {
-    let name = src.rsplit('/').find(|p| !p.is_empty()).unwrap_or_default();
-    let copied = if src.starts_with("/ipfs/") {
+    if src.starts_with("/ipfs/") {
         let path = IpfsPath::parse(src).map_err(|e| bad_argument(format!("{src}: {e}")))?;
-        let cid = resolve(store, &path)
-            .map_err(|e| failed(format!("{src}: {e}")))?
-            .cid;
-        mfs.path_cp(&cid, name, dst, parents)
-    } else {
-        // The version read stays until it is linked, whatever changes meanwhile.
-        let (cid, writing) = mfs.path_cid_pinned(src).map_err(|e| failure(mfs, src, e))?;
-        mfs.path_cp_holding(&cid, name, dst, parents, &writing)
-    };
-    copied.map_err(|e| failure(mfs, dst, e))
+        return cp_content(mfs, store, src, &path, dst, parents);
+    }
+    let name = src.rsplit('/').find(|p| !p.is_empty()).unwrap_or_default();
+    // The version read stays until it is linked, whatever changes meanwhile.
+    let (cid, writing) = mfs.path_cid_pinned(src).map_err(|e| failure(mfs, src, e))?;
+    mfs.path_cp_holding(&cid, name, dst, parents, &writing)
+        .map_err(|e| failure(mfs, dst, e))
+}
+
+/// `files cp` as the commands run it: an `/ipns/` source is resolved
+/// through `core`'s name system first.
+pub fn cp_named(
+    core: &Core,
+    mfs: &MfsFs,
+    src: &str,
+    dst: &str,
+    parents: bool,
+) -> Result<(), CommandError> {
+    if src.starts_with("/ipns/") {
+        let path = core.content_path(src)?;
+        return cp_content(mfs, core.store, src, &path, dst, parents);
+    }
+    cp(mfs, core.store, src, dst, parents)
+}
+
+/// Links what `path` (given as `src`) names at `dst`.
+fn cp_content(
+    mfs: &MfsFs,
+    store: &dyn Blockstore,
+    src: &str,
+    path: &IpfsPath,
+    dst: &str,
+    parents: bool,
+) -> Result<(), CommandError> {
+    let name = src.rsplit('/').find(|p| !p.is_empty()).unwrap_or_default();
+    let cid = resolve(store, path)
+        .map_err(|e| failed(format!("{src}: {e}")))?
+        .cid;
+    mfs.path_cp(&cid, name, dst, parents)
+        .map_err(|e| failure(mfs, dst, e))
 }
 
 pub fn mv(mfs: &MfsFs, src: &str, dst: &str) -> Result<(), CommandError> {
