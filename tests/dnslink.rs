@@ -57,6 +57,7 @@ fn dnslink_names_resolve_through_a_real_dns_server() {
         "OK name resolve without /ipns/",
         "OK cat",
         "OK dnslink to dnslink",
+        "OK ls, pin add, get",
         "OK dnslink to an ipns name",
         "OK several values",
         "OK garbage refused",

@@ -84,7 +84,11 @@ impl DnsLinkLookup for SystemDns {
         let lookup = match found {
             Ok(lookup) => lookup,
             Err(err) if err.is_no_records_found() => return Ok(TxtAnswer::default()),
-            Err(err) => return Err(format!("looking up TXT {name}: {err}")),
+            Err(err) => {
+                return Err(format!(
+                    "TXT {name} from the servers of /etc/resolv.conf: {err}"
+                ));
+            }
         };
         let mut texts = Vec::new();
         let mut ttl = None::<u32>;

@@ -15,6 +15,8 @@ use crate::ipns::{Name, Record, RecordError};
 use crate::repo::Repo;
 
 pub mod dns;
+#[cfg(test)]
+mod dns_tests;
 pub mod dnslink;
 
 /// At most this many steps through names pointing at names.

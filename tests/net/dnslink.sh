@@ -62,6 +62,9 @@ fails_with() {
 [ "$("$R" name resolve site.example)" = "/ipfs/$SITE" ] && echo "OK name resolve without /ipns/"
 [ "$("$R" cat /ipns/site.example/hello.txt)" = "hello through DNS" ] && echo "OK cat"
 [ "$("$R" cat /ipns/hop.example/deep.txt)" = "deeper" ] && echo "OK dnslink to dnslink"
+"$R" ls /ipns/site.example | grep -q "hello.txt" && "$R" pin add /ipns/site.example/sub > /dev/null \
+  && "$R" get -o "$W/got" /ipns/site.example > /dev/null && cmp "$W/got/hello.txt" "$W/site/hello.txt" \
+  && echo "OK ls, pin add, get"
 [ "$("$R" name resolve /ipns/chain.example)" = "/ipfs/$NAMED" ] \
   && [ "$("$R" name resolve --recursive=false /ipns/chain.example)" = "/ipns/$KEY" ] \
   && [ "$("$R" cat /ipns/chain.example)" = "behind a key" ] && echo "OK dnslink to an ipns name"
