@@ -462,7 +462,7 @@ fn a_daemon_on_the_default_config_starts_and_says_what_it_skips() {
     init(&repo, &[]);
     // Its own network namespace: loopback alone, so the default ports are
     // free and the dials to the bootstrap peers cannot leave.
-    let mut command = Command::new(netns);
+    let mut command = Command::new(&netns);
     command
         .arg(rsipfs_bin())
         .arg("daemon")
@@ -491,6 +491,27 @@ fn a_daemon_on_the_default_config_starts_and_says_what_it_skips() {
         3,
         "one line per config key and reason:\n{err}"
     );
+    drop(daemon);
+
+    // Kubo's `auto` placeholder is the same list; with AutoConf off, none.
+    rsipfs(&repo, &["config", "--json", "Bootstrap", r#"["auto"]"#]);
+    for (autoconf, dnsaddr_lines) in [("true", 1), ("false", 0)] {
+        rsipfs(&repo, &["config", "--json", "AutoConf.Enabled", autoconf]);
+        let mut command = Command::new(&netns);
+        command
+            .arg(rsipfs_bin())
+            .arg("daemon")
+            .env("IPFS_PATH", &repo)
+            .stdin(Stdio::null());
+        let mut daemon = Daemon::spawn(command, dir.path());
+        daemon.wait_ready();
+        let err = daemon.stderr();
+        assert_eq!(
+            err.matches("Bootstrap: skipping 5 (DNS names").count(),
+            dnsaddr_lines,
+            "AutoConf.Enabled {autoconf}:\n{err}"
+        );
+    }
 }
 
 #[test]

@@ -79,6 +79,11 @@ pub enum RepoError {
 
 pub type Result<T> = std::result::Result<T, RepoError>;
 
+/// Config changes one at a time, so a read-modify-write never loses
+/// another's change (one lock for the process: changes are rare, and the
+/// repository lock keeps other processes out).
+static CONFIG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl RepoError {
     /// The same error again (for one kept to be given on every use).
     fn duplicate(&self) -> RepoError {
@@ -127,9 +132,6 @@ pub struct Repo {
     datastore: OnceLock<Result<Datastore>>,
     gc_lock: Arc<GcLock>,
     peer_id: String,
-    /// Config changes one at a time: a read-modify-write never loses
-    /// another's change.
-    config_lock: std::sync::Mutex<()>,
     // Dropped last: the lock outlives every other handle on the repo.
     _lock: RepoLock,
 }
@@ -215,7 +217,6 @@ impl Repo {
             datastore: OnceLock::new(),
             gc_lock: GcLock::new(),
             peer_id,
-            config_lock: std::sync::Mutex::new(()),
             _lock: lock,
         })
     }
@@ -342,7 +343,7 @@ impl Repo {
         &self,
         change: impl FnOnce(&mut serde_json::Value) -> std::result::Result<T, E>,
     ) -> Result<std::result::Result<T, E>> {
-        let _one_at_a_time = self.config_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = CONFIG_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.path.join("config");
         let mut config = config::read(&path)?;
         let changed = change(&mut config);
@@ -359,7 +360,7 @@ impl Repo {
         profile: Profile,
         dry_run: bool,
     ) -> Result<(serde_json::Value, serde_json::Value)> {
-        let _one_at_a_time = self.config_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = CONFIG_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.path.join("config");
         let old = config::read(&path)?;
         let mut new = old.clone();
