@@ -269,17 +269,32 @@ fn announce(repo: &Arc<Repo>, net: NetHandle) {
 
 /// The libp2p node, with the repository's identity and swarm addresses.
 fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
-    let config = NetConfig {
+    let config = repo.config_get("")?;
+    let net = NetConfig {
         keypair: repo.keypair()?,
-        listen: usable("Addresses.Swarm", addrs(repo, "Addresses.Swarm")?),
-        bootstrap: usable("Bootstrap", bootstrap_addrs(repo)?),
+        listen: usable(
+            "Addresses.Swarm",
+            parse("Addresses.Swarm", strings(&config, "/Addresses/Swarm"))?,
+        ),
+        bootstrap: usable("Bootstrap", parse("Bootstrap", bootstrap_entries(&config))?),
     };
-    rsipfs::net::start(config, blocks).context("starting the network node")
+    rsipfs::net::start(net, blocks).context("starting the network node")
 }
 
-/// The multiaddrs in a config list.
-fn addrs(repo: &Repo, key: &str) -> Result<Vec<libp2p::Multiaddr>> {
-    strings(repo, key)?
+/// The strings of the config list at `pointer`; missing is empty.
+fn strings(config: &serde_json::Value, pointer: &str) -> Vec<String> {
+    config
+        .pointer(pointer)
+        .and_then(|v| v.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn parse(key: &str, entries: Vec<String>) -> Result<Vec<libp2p::Multiaddr>> {
+    entries
         .iter()
         .map(|a| {
             a.parse()
@@ -288,27 +303,15 @@ fn addrs(repo: &Repo, key: &str) -> Result<Vec<libp2p::Multiaddr>> {
         .collect()
 }
 
-fn strings(repo: &Repo, key: &str) -> Result<Vec<String>> {
-    let value = repo.config_get(key).unwrap_or_default();
-    Ok(value
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect())
-}
-
 /// `Bootstrap`, with Kubo's `auto` read as the default list (what Kubo
 /// falls back to without an AutoConf answer), unless AutoConf is off.
-fn bootstrap_addrs(repo: &Repo) -> Result<Vec<libp2p::Multiaddr>> {
-    let auto_on = repo
-        .config_get("AutoConf.Enabled")
-        .ok()
+fn bootstrap_entries(config: &serde_json::Value) -> Vec<String> {
+    let auto_on = config
+        .pointer("/AutoConf/Enabled")
         .and_then(|v| v.as_bool())
         != Some(false);
     let mut entries = Vec::new();
-    for entry in strings(repo, "Bootstrap")? {
+    for entry in strings(config, "/Bootstrap") {
         if entry != rsipfs::commands::bootstrap::AUTO {
             entries.push(entry);
         } else if auto_on {
@@ -316,12 +319,6 @@ fn bootstrap_addrs(repo: &Repo) -> Result<Vec<libp2p::Multiaddr>> {
         }
     }
     entries
-        .iter()
-        .map(|a| {
-            a.parse()
-                .with_context(|| format!("Bootstrap: bad address {a:?}"))
-        })
-        .collect()
 }
 
 /// The addresses of config list `key` this node can use; the others are
