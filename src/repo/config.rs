@@ -10,8 +10,8 @@ use super::{RepoError, Result, io_err, write_atomic};
 
 /// The public IPFS network's bootstrap peers, as Kubo dials them: its
 /// `Bootstrap: ["auto"]` stands for this list when no AutoConf answer is at
-/// hand (boxo autoconf/fallbacks.go `FallbackBootstrapPeers`), and Kubo
-/// 0.36 and older wrote it into the config as is.
+/// hand (boxo autoconf/fallbacks.go `FallbackBootstrapPeers`), and the list
+/// Kubo 0.36 wrote into the config as is.
 pub const DEFAULT_BOOTSTRAP: [&str; 7] = [
     "/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
     "/dnsaddr/bootstrap.libp2p.io/p2p/QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa",
