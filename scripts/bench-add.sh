@@ -26,7 +26,7 @@ median() { sort -n | sed -n 2p; }
 ours_runs=()
 for run in 1 2 3; do
     export IPFS_PATH=$WORK/repo$run
-    "$BIN" init > /dev/null
+    "$BIN" init --profile test > /dev/null
     settle
     start=$(date +%s.%N)
     ours_cid=$("$BIN" add -Q "$WORK/input.bin")

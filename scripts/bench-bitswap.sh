@@ -49,9 +49,7 @@ peer=$(cat "$WORK/peer.json")
 KUBO="$(field "$peer" '["addrs"][0]')/p2p/$(field "$peer" '["peer_id"]')"
 
 export IPFS_PATH=$WORK/repo
-"$BIN" init > /dev/null
-"$BIN" config Addresses.API /ip4/127.0.0.1/tcp/0 > /dev/null
-"$BIN" config Addresses.Gateway /ip4/127.0.0.1/tcp/0 > /dev/null
+"$BIN" init --profile test > /dev/null
 "$BIN" config --json Addresses.Swarm '["/ip4/127.0.0.1/tcp/4201"]' > /dev/null
 "$BIN" daemon --mount --ipfs "$WORK/ipfs" --mfs "$WORK/mfs" > "$WORK/daemon.out" 2> "$WORK/daemon.err" &
 DAEMON=$!

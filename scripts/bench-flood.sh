@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 export IPFS_PATH=$WORK/repo
-"$BIN" init > /dev/null
+"$BIN" init --profile test > /dev/null
 "$BIN" config Addresses.API /ip4/127.0.0.1/tcp/5001
 "$BIN" config Addresses.Gateway /ip4/127.0.0.1/tcp/8080
 "$BIN" daemon --offline > /dev/null 2> "$WORK/daemon.log" &

@@ -18,7 +18,7 @@ for i in range(n):
         f.write(f"entry {i}\n")
 PY
 export IPFS_PATH=$WORK/repo
-"$BIN" init > /dev/null
+"$BIN" init --profile test > /dev/null
 cid=$("$BIN" add -Q -r "$WORK/dir")
 
 drop_caches

@@ -28,7 +28,7 @@ rate() { python3 -c "print('%.1f' % ($1 / ($3 - $2)))"; }
 
 mount_run() { # dir
     export IPFS_PATH=$1/repo
-    "$BIN" init > /dev/null
+    "$BIN" init --profile test > /dev/null
     "$BIN" mount --offline --ipfs "$1/ipfs" --mfs "$1/mfs" 2>"$1/mount.log" &
     PID=$!
     for _ in $(seq 100); do mountpoint -q "$1/mfs" && return; sleep 0.1; done
@@ -54,7 +54,7 @@ add_runs=(); cp_runs=(); tar_runs=(); tmpfs_runs=()
 for run in 1 2 3; do
     export IPFS_PATH=$WORK/add$run/repo
     mkdir -p "$WORK/add$run"
-    "$BIN" init > /dev/null
+    "$BIN" init --profile test > /dev/null
     settle
     start=$(now); add_cid=$("$BIN" add -Q "$WORK/input.bin"); end=$(now)
     add_runs+=("$(rate "$SIZE_MIB" "$start" "$end")")

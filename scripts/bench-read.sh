@@ -30,7 +30,7 @@ paired() { python3 -c "import math,sys; v=list(map(float,sys.stdin.read().split(
 
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$WORK/input.bin"
 export IPFS_PATH=$WORK/repo
-"$BIN" init > /dev/null
+"$BIN" init --profile test > /dev/null
 cid=$("$BIN" add -Q "$WORK/input.bin")
 
 kubo=$("$SHARED_DIR/tools/kubo-peer" bench-get --cold "$WORK/input.bin" 2>/dev/null | grep '^{')

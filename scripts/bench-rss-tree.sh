@@ -49,7 +49,7 @@ for d in range(dirs):
             out.write(f"{d} {f}\n")
 EOF
 export IPFS_PATH=$WORK/repo
-"$BIN" init > /dev/null
+"$BIN" init --profile test > /dev/null
 started=$(date +%s)
 cid=$("$BIN" add -Q -r "$WORK/tree")
 echo "tree:      $DIRS x $FILES files, $cid (added in $(( $(date +%s) - started )) s); binary $BIN"

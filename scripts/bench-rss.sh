@@ -30,7 +30,7 @@ concurrent_rate() {
 
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$WORK/input.bin"
 export IPFS_PATH=$WORK/repo
-"$BIN" init > /dev/null
+"$BIN" init --profile test > /dev/null
 cid=$("$BIN" add -Q "$WORK/input.bin")
 "$BIN" mount --offline --ipfs "$WORK/mnt" > /dev/null 2>"$WORK/mount.log" &
 MOUNT_PID=$!

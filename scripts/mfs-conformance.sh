@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$RSIPFS" init >/dev/null
+"$RSIPFS" init --profile test >/dev/null
 "$RSIPFS" mount --offline --allow-other --ipfs "$WORK/ipfs" --mfs "$MNT" 2>"$WORK/mount.log" &
 PID=$!
 for _ in $(seq 100); do

@@ -106,9 +106,7 @@ count() { cat "$WORK/count-$1" 2>/dev/null | wc -l; }
 load_error() { alive && echo "$(date +%T) $*" >> "$WORK/load-errors"; return 0; }
 
 setup_repo() {
-    "$BIN" init > /dev/null
-    "$BIN" config Addresses.API /ip4/127.0.0.1/tcp/0
-    "$BIN" config Addresses.Gateway /ip4/127.0.0.1/tcp/0
+    "$BIN" init --profile test > /dev/null
     "$BIN" config --json Addresses.Swarm "[\"/ip4/127.0.0.1/tcp/$SWARM_PORT\"]"
     mkdir -p "$WORK/ipfs" "$WORK/mfs" "$WORK/logs" "$WORK/files"
     : > "$WORK/adds"

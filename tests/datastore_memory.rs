@@ -58,7 +58,7 @@ const MIB: usize = 1 << 20;
 #[test]
 fn summaries_written_without_a_durable_commit_do_not_pile_up_in_memory() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let repo = Repo::init(&dir.path().join("repo"), &InitOptions {}).expect("init");
+    let repo = Repo::init(&dir.path().join("repo"), &InitOptions::default()).expect("init");
     let cids = CidBuilder::default();
     // 400 entries of about 60 bytes: a 24 KiB record, as a directory of 400
     // files records its listing (or its attributes) at each flush.

@@ -75,10 +75,9 @@ impl Node {
     pub fn in_dir(dir: tempfile::TempDir) -> Self {
         let node = Node { dir };
         std::fs::create_dir(node.work()).expect("work dir");
-        node.ok(&["init"]);
-        // Mounts serve the API; tests run side by side, so any free port.
-        node.ok(&["config", "Addresses.API", "/ip4/127.0.0.1/tcp/0"]);
-        node.ok(&["config", "Addresses.Gateway", "/ip4/127.0.0.1/tcp/0"]);
+        // Kubo's test profile: no bootstrap peers, loopback addresses on
+        // free ports, so tests run side by side and never leave the machine.
+        node.ok(&["init", "--profile", "test"]);
         node
     }
 

@@ -5,6 +5,7 @@
 
 mod add;
 mod admin;
+mod bootstrap;
 pub(crate) mod content;
 pub mod cors;
 mod files;
@@ -114,6 +115,19 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/version", post(admin::version))
         .route("/api/v0/config", post(admin::config))
         .route("/api/v0/config/show", post(admin::config_show))
+        .route(
+            "/api/v0/config/profile/apply",
+            post(bootstrap::profile_apply),
+        )
+        .route("/api/v0/bootstrap", post(bootstrap::list))
+        .route("/api/v0/bootstrap/list", post(bootstrap::list))
+        .route("/api/v0/bootstrap/add", post(bootstrap::add))
+        .route(
+            "/api/v0/bootstrap/add/default",
+            post(bootstrap::add_default),
+        )
+        .route("/api/v0/bootstrap/rm", post(bootstrap::remove))
+        .route("/api/v0/bootstrap/rm/all", post(bootstrap::remove_all))
         .route("/api/v0/files/chcid", post(files::chcid))
         .route("/api/v0/files/restore", post(files::restore))
         .layer(DefaultBodyLimit::disable())

@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create a new repository.
-    Init,
+    Init(InitArgs),
     /// Add files or directories to IPFS.
     Add(AddArgs),
     /// Show the bytes of an IPFS file.
@@ -70,6 +70,43 @@ pub enum Command {
     /// Manage the keys IPNS names are made from.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Show or edit the list of bootstrap peers (read when the node starts).
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Apply Kubo's configuration profiles, comma-separated (e.g. `test`,
+    /// `server`, `lowpower`; `config profile --help` lists them).
+    #[arg(short, long, value_name = "PROFILES")]
+    pub profile: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BootstrapArgs {
+    /// `list` when none is given.
+    #[command(subcommand)]
+    pub cmd: Option<BootstrapCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BootstrapCmd {
+    /// Show the peers in the bootstrap list.
+    List,
+    /// Add peers (`<multiaddr>/p2p/<peer>`; `default` adds the default list).
+    Add {
+        peers: Vec<String>,
+        /// Add the default bootstrap peers.
+        #[arg(long)]
+        default: bool,
+    },
+    /// Remove peers (`/p2p/<peer>` removes every address of that peer).
+    Rm {
+        peers: Vec<String>,
+        /// Remove every peer (as `rm all`).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -547,7 +584,10 @@ pub enum RepoCmd {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub cmd: Option<ConfigCmd>,
     /// Dotted key, e.g. Addresses.API.
     pub key: Option<String>,
     pub value: Option<String>,
@@ -560,4 +600,36 @@ pub struct ConfigArgs {
     /// Print the whole config.
     #[arg(long)]
     pub show: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Kubo's configuration profiles.
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCmd {
+    /// Apply a profile to the config (the old one is kept as
+    /// config-pre-NAME-…).
+    #[command(after_help = profile_help())]
+    Apply {
+        profile: String,
+        /// Show what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn profile_help() -> String {
+    let mut help = String::from("Profiles:\n");
+    for profile in rsipfs::repo::Profile::ALL {
+        help.push_str(&format!(
+            "  {:<20}{}\n",
+            profile.name(),
+            profile.description()
+        ));
+    }
+    help
 }

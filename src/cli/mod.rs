@@ -3,6 +3,7 @@
 
 mod add;
 mod args;
+mod bootstrap;
 mod files;
 mod keys;
 mod mount;
@@ -63,7 +64,7 @@ fn run(cli: Cli) -> Result<()> {
     let repo_path = cli.repo_dir.clone().unwrap_or_else(default_repo_path);
     let ctx = Ctx { repo_path };
     match cli.command {
-        Command::Init => repo_cmds::init(&ctx),
+        Command::Init(args) => repo_cmds::init(&ctx, args),
         Command::Version => {
             // A running daemon answers for itself; otherwise this binary.
             let version = match ctx.open_repo_or_api() {
@@ -91,6 +92,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Files(cmd) => files::run(&ctx, cmd),
         Command::Name(cmd) => name::run(&ctx, cmd),
         Command::Key(cmd) => keys::run(&ctx, cmd),
+        Command::Bootstrap(args) => {
+            bootstrap::run(&ctx, args.cmd.unwrap_or(args::BootstrapCmd::List))
+        }
     }
 }
 

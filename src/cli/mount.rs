@@ -69,7 +69,16 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         Some(start_node(&repo, Arc::clone(&blocks))?)
     };
     if let Some(node) = &node {
-        announce(&repo, node.handle.clone());
+        if repo
+            .config_get("Provide.Enabled")
+            .ok()
+            .and_then(|v| v.as_bool())
+            == Some(false)
+        {
+            tracing::info!("Provide.Enabled is false: announcing nothing");
+        } else {
+            announce(&repo, node.handle.clone());
+        }
     }
     let local_or_net: Arc<dyn Blockstore> = match &node {
         Some(node) => Arc::new(NetworkBlockstore::new(
@@ -272,26 +281,93 @@ fn announce(repo: &Arc<Repo>, net: NetHandle) {
 
 /// The libp2p node, with the repository's identity and swarm addresses.
 fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
-    let addrs = |key: &str| -> Result<Vec<libp2p::Multiaddr>> {
-        let value = repo.config_get(key)?;
-        value
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|v| v.as_str())
-            .map(|a| {
-                a.parse()
-                    .with_context(|| format!("{key}: bad address {a:?}"))
-            })
-            .collect()
-    };
-    let config = NetConfig {
+    let config = repo.config_get("")?;
+    let net = NetConfig {
         keypair: repo.keypair()?,
-        listen: addrs("Addresses.Swarm")?,
-        bootstrap: addrs("Bootstrap")?,
+        listen: usable(
+            "Addresses.Swarm",
+            parse("Addresses.Swarm", strings(&config, "/Addresses/Swarm"))?,
+        ),
+        bootstrap: usable("Bootstrap", parse("Bootstrap", bootstrap_entries(&config))?),
     };
-    rsipfs::net::start(config, blocks).context("starting the network node")
+    rsipfs::net::start(net, blocks).context("starting the network node")
+}
+
+/// The strings of the config list at `pointer`; missing is empty.
+fn strings(config: &serde_json::Value, pointer: &str) -> Vec<String> {
+    config
+        .pointer(pointer)
+        .and_then(|v| v.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn parse(key: &str, entries: Vec<String>) -> Result<Vec<libp2p::Multiaddr>> {
+    entries
+        .iter()
+        .map(|a| {
+            a.parse()
+                .with_context(|| format!("{key}: bad address {a:?}"))
+        })
+        .collect()
+}
+
+/// `Bootstrap`, with Kubo's `auto` read as the default list (what Kubo
+/// falls back to without an AutoConf answer), unless AutoConf is off.
+fn bootstrap_entries(config: &serde_json::Value) -> Vec<String> {
+    let auto_on = config
+        .pointer("/AutoConf/Enabled")
+        .and_then(|v| v.as_bool())
+        != Some(false);
+    let mut entries = Vec::new();
+    for entry in strings(config, "/Bootstrap") {
+        if entry != rsipfs::commands::bootstrap::AUTO {
+            entries.push(entry);
+        } else if auto_on {
+            entries.extend(rsipfs::repo::DEFAULT_BOOTSTRAP.map(String::from));
+        }
+    }
+    entries
+}
+
+/// The addresses of config list `key` this node can use; the others are
+/// skipped with one log line per reason.
+fn usable(key: &str, addrs: Vec<libp2p::Multiaddr>) -> Vec<libp2p::Multiaddr> {
+    let mut skipped: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut kept = Vec::new();
+    for addr in addrs {
+        match unsupported(&addr) {
+            None => kept.push(addr),
+            Some(why) => match skipped.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, list)) => list.push(addr.to_string()),
+                None => skipped.push((why, vec![addr.to_string()])),
+            },
+        }
+    }
+    for (why, list) in skipped {
+        tracing::warn!("{key}: skipping {} ({why}): {}", list.len(), list.join(" "));
+    }
+    kept
+}
+
+/// Why the node cannot use `addr` yet, if it cannot.
+fn unsupported(addr: &libp2p::Multiaddr) -> Option<&'static str> {
+    use libp2p::multiaddr::Protocol;
+    let mut parts = addr.iter();
+    match (parts.next(), parts.next()) {
+        (Some(Protocol::Ip4(_) | Protocol::Ip6(_)), Some(Protocol::Tcp(_))) => None,
+        (Some(Protocol::Ip4(_) | Protocol::Ip6(_)), Some(Protocol::Udp(_))) => {
+            Some("QUIC is not supported yet")
+        }
+        (
+            Some(Protocol::Dnsaddr(_) | Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_)),
+            _,
+        ) => Some("DNS names are not resolved yet"),
+        _ => Some("no transport for it"),
+    }
 }
 
 fn mount_ipfs_tree(

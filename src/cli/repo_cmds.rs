@@ -4,14 +4,15 @@ use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 use rsipfs::commands::repo::{self, ValueKind};
-use rsipfs::repo::{InitOptions, Repo};
+use rsipfs::repo::{InitOptions, Profile, Repo};
 
-use super::args::{ConfigArgs, RepoCmd};
+use super::args::{ConfigArgs, ConfigCmd, InitArgs, ProfileCmd, RepoCmd};
 use super::{Ctx, finish, stdout};
 
-pub fn init(ctx: &Ctx) -> Result<()> {
+pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
+    let profiles = Profile::parse_list(args.profile.as_deref().unwrap_or_default())?;
     println!("generating ED25519 keypair...done");
-    let repo = Repo::init(&ctx.repo_path, &InitOptions::default()).with_context(|| {
+    let repo = Repo::init(&ctx.repo_path, &InitOptions { profiles }).with_context(|| {
         format!(
             "cannot initialise a repository at {}",
             ctx.repo_path.display()
@@ -23,6 +24,9 @@ pub fn init(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn config(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
+    if let Some(ConfigCmd::Profile(ProfileCmd::Apply { profile, dry_run })) = args.cmd {
+        return profile_apply(ctx, &profile, dry_run);
+    }
     let opened = ctx.open_repo_or_api()?;
     let mut out = stdout();
     match (args.key, args.value) {
@@ -61,6 +65,55 @@ pub fn config(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
         }
     }
     finish(out)
+}
+
+/// Applies a profile and prints what changed, one dotted key per line.
+fn profile_apply(ctx: &Ctx, profile: &str, dry_run: bool) -> Result<()> {
+    let opened = ctx.open_repo_or_api()?;
+    let query = [
+        ("arg", profile.to_string()),
+        ("dry-run", dry_run.to_string()),
+    ];
+    let update = opened.run("config/profile/apply", &query, |core| {
+        repo::profile_apply(core, profile, dry_run)
+    })?;
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    leaves(&update.old, String::new(), &mut old);
+    leaves(&update.new, String::new(), &mut new);
+    let mut out = stdout();
+    for (key, value) in &old {
+        match new.iter().find(|(k, _)| k == key) {
+            Some((_, now)) if now == value => {}
+            Some((_, now)) => {
+                writeln!(out, "- {key}: {value}")?;
+                writeln!(out, "+ {key}: {now}")?;
+            }
+            None => writeln!(out, "- {key}: {value}")?,
+        }
+    }
+    for (key, value) in &new {
+        if !old.iter().any(|(k, _)| k == key) {
+            writeln!(out, "+ {key}: {value}")?;
+        }
+    }
+    finish(out)
+}
+
+/// The non-object values of a config under their dotted keys.
+fn leaves(value: &serde_json::Value, key: String, out: &mut Vec<(String, serde_json::Value)>) {
+    match value.as_object() {
+        Some(object) if !object.is_empty() => {
+            for (name, child) in object {
+                let child_key = if key.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{key}.{name}")
+                };
+                leaves(child, child_key, out);
+            }
+        }
+        _ => out.push((key, value.clone())),
+    }
 }
 
 pub fn repo(ctx: &Ctx, cmd: RepoCmd) -> Result<()> {

@@ -5,6 +5,7 @@
 
 pub mod add;
 pub mod blocks;
+pub mod bootstrap;
 pub mod dags;
 pub mod files;
 pub mod keys;

@@ -159,3 +159,29 @@ pub fn config_set(
         value: parsed,
     })
 }
+
+/// `config profile apply`: the config before and after, the identity's
+/// private key left out of both.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfigUpdate {
+    #[serde(rename = "OldCfg")]
+    pub old: serde_json::Value,
+    #[serde(rename = "NewCfg")]
+    pub new: serde_json::Value,
+}
+
+pub fn profile_apply(core: &Core, name: &str, dry_run: bool) -> Result<ConfigUpdate, CommandError> {
+    let profile = crate::repo::Profile::parse(name).map_err(|e| match e {
+        crate::repo::ProfileError::Unknown(name) => {
+            bad_argument(format!("{name} is not a profile"))
+        }
+        other => bad_argument(other),
+    })?;
+    let (mut old, mut new) = core.repo.apply_profile(profile, dry_run).map_err(failed)?;
+    for config in [&mut old, &mut new] {
+        if let Some(identity) = config.get_mut("Identity").and_then(|v| v.as_object_mut()) {
+            identity.remove("PrivKey");
+        }
+    }
+    Ok(ConfigUpdate { old, new })
+}

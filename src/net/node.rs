@@ -355,10 +355,17 @@ impl NodeTask {
             .map_err(|e| start_err(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
             .build();
-        for addr in config.listen {
-            swarm
-                .listen_on(addr.clone())
-                .map_err(|e| NetError::Start(format!("listening on {addr}: {e}")))?;
+        // As Kubo: one address that cannot be listened on (IPv6 off, a port
+        // taken) is logged; only when none can be is the start a failure.
+        let mut listen_errors = Vec::new();
+        for addr in &config.listen {
+            if let Err(e) = swarm.listen_on(addr.clone()) {
+                tracing::warn!("not listening on {addr}: {e}");
+                listen_errors.push(format!("listening on {addr}: {e}"));
+            }
+        }
+        if !config.listen.is_empty() && listen_errors.len() == config.listen.len() {
+            return Err(NetError::Start(listen_errors.join("; ")));
         }
         for addr in config.bootstrap {
             if let Err(err) = swarm.dial(addr.clone()) {

@@ -11,15 +11,17 @@ mod keys;
 pub mod keystore;
 mod lock;
 pub mod private_key;
+mod profile;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-pub use config::default_config;
+pub use config::{DEFAULT_BOOTSTRAP, DEFAULT_SWARM, default_config};
 pub use datastore::{DATASTORE_FILE, Datastore, PinKind, Rebuilt};
 pub use flatfs::FlatFs;
 pub use journal::JOURNAL_FILE;
 pub use lock::RepoLock;
+pub use profile::{Profile, ProfileError};
 
 use crate::blockstore::{Blockstore, GcLock};
 use crate::codec::cid::{Cid, cid_from_bytes, cid_string, multihash_hex, verify};
@@ -71,9 +73,16 @@ pub enum RepoError {
     },
     #[error(transparent)]
     Block(#[from] crate::blockstore::BlockstoreError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
 }
 
 pub type Result<T> = std::result::Result<T, RepoError>;
+
+/// Config changes one at a time, so a read-modify-write never loses
+/// another's change (one lock for the process: changes are rare, and the
+/// repository lock keeps other processes out).
+static CONFIG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl RepoError {
     /// The same error again (for one kept to be given on every use).
@@ -99,7 +108,10 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError + 
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct InitOptions {}
+pub struct InitOptions {
+    /// Applied in order to the default config before it is written.
+    pub profiles: Vec<Profile>,
+}
 
 /// `$IPFS_PATH`, else `~/.ipfs`.
 pub fn default_repo_path() -> PathBuf {
@@ -134,7 +146,7 @@ pub struct RepoStat {
 
 impl Repo {
     /// Creates a repository at `path` (which must be missing or empty).
-    pub fn init(path: &Path, _opts: &InitOptions) -> Result<Repo> {
+    pub fn init(path: &Path, opts: &InitOptions) -> Result<Repo> {
         match classify(path)? {
             Found::Missing | Found::Empty => {}
             Found::Ours => return Err(RepoError::AlreadyInitialized(path.display().to_string())),
@@ -147,12 +159,18 @@ impl Repo {
             }
             Found::Foreign => return Err(RepoError::NotEmpty(path.display().to_string())),
         }
+        // Profiles first: one that cannot be applied leaves nothing behind.
+        let mut config = default_config();
+        for profile in &opts.profiles {
+            profile.apply(&mut config)?;
+        }
         std::fs::create_dir_all(path).map_err(io_err(path))?;
         for dir in ["blocks", "datastore", "keys", "logs", "hooks"] {
             std::fs::create_dir_all(path.join(dir)).map_err(io_err(&path.join(dir)))?;
         }
         let identity = keys::generate(&path.join("keys"))?;
-        config::write(&path.join("config"), &default_config(&identity))?;
+        config::set_identity(&mut config, &identity);
+        config::write(&path.join("config"), &config)?;
         std::fs::write(path.join("logs/events.log"), b"")
             .map_err(io_err(&path.join("logs/events.log")))?;
         drop(Datastore::create(
@@ -312,12 +330,68 @@ impl Repo {
 
     pub fn config_set(&self, key: &str, value: serde_json::Value) -> Result<()> {
         let path = self.path.join("config");
+        self.config_update(|config| config::set(config, key, value))?
+            .map_err(|reason| RepoError::Config {
+                path: path.display().to_string(),
+                reason,
+            })
+    }
+
+    /// Reads the config, has `change` edit it, and writes it back unless
+    /// `change` failed (its error is the inner one).
+    pub fn config_update<T, E>(
+        &self,
+        change: impl FnOnce(&mut serde_json::Value) -> std::result::Result<T, E>,
+    ) -> Result<std::result::Result<T, E>> {
+        let _one_at_a_time = CONFIG_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.path.join("config");
         let mut config = config::read(&path)?;
-        config::set(&mut config, key, value).map_err(|reason| RepoError::Config {
-            path: path.display().to_string(),
-            reason,
-        })?;
-        config::write(&path, &config)
+        let changed = change(&mut config);
+        if changed.is_ok() {
+            config::write(&path, &config)?;
+        }
+        Ok(changed)
+    }
+
+    /// Kubo's `config profile apply`: the config before and after. Unless
+    /// `dry_run`, the old config is first kept as `config-pre-NAME-…`.
+    pub fn apply_profile(
+        &self,
+        profile: Profile,
+        dry_run: bool,
+    ) -> Result<(serde_json::Value, serde_json::Value)> {
+        let _one_at_a_time = CONFIG_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.path.join("config");
+        let old = config::read(&path)?;
+        let mut new = old.clone();
+        profile.apply(&mut new)?;
+        if !dry_run {
+            config::write(&self.backup_path(&format!("pre-{}", profile.name()))?, &old)?;
+            config::write(&path, &new)?;
+        }
+        Ok((old, new))
+    }
+
+    /// A fresh `config-PREFIX-N` path, made empty so no one else takes it.
+    fn backup_path(&self, prefix: &str) -> Result<PathBuf> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        for n in 0..1000 {
+            let path = self.path.join(format!("config-{prefix}-{}", stamp + n));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+        }
+        let path = self.path.join(format!("config-{prefix}-{stamp}"));
+        Err(io_err(&path)(std::io::ErrorKind::AlreadyExists.into()))
     }
 
     /// The MFS root recorded in the datastore, if any.

@@ -19,9 +19,7 @@ head -c 700000 /dev/urandom > "$W/tree/sub/b.bin"
 pids+=($!)
 
 # What only rsipfs has.
-"$R" init > /dev/null
-"$R" config Addresses.API /ip4/127.0.0.1/tcp/0
-"$R" config Addresses.Gateway /ip4/127.0.0.1/tcp/0
+"$R" init --profile test > /dev/null
 "$R" config --json Addresses.Swarm '["/ip4/127.0.0.1/tcp/4201"]'
 head -c 1500000 /dev/urandom > "$W/ours.bin"
 OURS=$("$R" add -Q "$W/ours.bin")

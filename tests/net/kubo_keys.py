@@ -28,7 +28,7 @@ def peer_ids():
     return {name: pid for pid, name in (line.split() for line in lines)}
 
 
-rs("init")
+rs("init", "--profile", "test")
 rs("key", "gen", "--type", "rsa", "ours")
 ours = os.path.join(work, "ours.key")
 rs("key", "export", "ours", "-o", ours)

@@ -6,9 +6,7 @@ trap cleanup EXIT
 
 # prepare NAME PORT: a repository with its API on any port and the swarm on PORT.
 prepare() {
-  IPFS_PATH=$W/$1 "$R" init > /dev/null
-  IPFS_PATH=$W/$1 "$R" config Addresses.API /ip4/127.0.0.1/tcp/0
-  IPFS_PATH=$W/$1 "$R" config Addresses.Gateway /ip4/127.0.0.1/tcp/0
+  IPFS_PATH=$W/$1 "$R" init --profile test > /dev/null
   IPFS_PATH=$W/$1 "$R" config --json Addresses.Swarm "[\"/ip4/127.0.0.1/tcp/$2\"]"
 }
 
