@@ -4,6 +4,7 @@
 mod add;
 mod args;
 mod files;
+mod ipns_mount;
 mod keys;
 mod mount;
 mod name;

@@ -1,5 +1,5 @@
 //! `rsipfs mount` and `rsipfs daemon`: the network node, the API, and the
-//! /ipfs and /mfs mounts, served until SIGINT/SIGTERM.
+//! /ipfs, /ipns and /mfs mounts, served until SIGINT/SIGTERM.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,7 @@ use rsipfs::net::{NetConfig, NetHandle, NetworkBlockstore, Node};
 use rsipfs::repo::{PinKind, Repo};
 
 use super::args::{DaemonArgs, MountArgs};
+use super::ipns_mount::{IpnsMount, RepoNames};
 use super::{Ctx, Opened};
 
 /// Small blocks (directories, HAMT shards, internal file nodes) kept in
@@ -92,6 +93,22 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         )),
     };
     let mut mfs = MfsMount::open(&repo, Arc::clone(&store))?;
+    // One name system for the API and the /ipns mount: a name published
+    // through the API is seen by the mount at once.
+    let names = Arc::new(rsipfs::names::NameSystem::new(None, None));
+    let ipns_dir = match (mounting, args.no_ipns, &args.ipns) {
+        (false, _, _) | (true, true, _) => None,
+        (true, false, Some(dir)) => Some(dir.clone()),
+        (true, false, None) => Some(PathBuf::from(
+            repo.config_get("Mounts.IPNS")
+                .ok()
+                .as_ref()
+                .and_then(|v| v.as_str())
+                .unwrap_or("/ipns"),
+        )),
+    };
+    let resolve_timeout = rsipfs::go_duration::parse(&args.dht_timeout)
+        .with_context(|| format!("--dht-timeout {:?} is not a duration", args.dht_timeout))?;
     // While we hold the repository, other rsipfs commands come through the
     // API named in its `api` file.
     let net = node.as_ref().map(|n| n.handle.clone());
@@ -104,7 +121,14 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     let gateway = Endpoint::start_gateway(&repo, Arc::clone(&store))?;
     // The `api` file is written before the mounts answer, so a command run
     // as soon as the mount is visible already finds the API.
-    let api = Endpoint::start_api(&repo, Arc::clone(&mfs.fs), Arc::clone(&store), net, mounter)?;
+    let api = Endpoint::start_api(
+        &repo,
+        Arc::clone(&mfs.fs),
+        Arc::clone(&store),
+        Arc::clone(&names),
+        net,
+        mounter,
+    )?;
     let mounted = mount_both(
         &repo,
         &store,
@@ -114,8 +138,29 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         mfs_dir.as_deref(),
         &opts,
     );
-    let ipfs = match mounted {
-        Ok(ipfs) => ipfs,
+    let ipns = match (mounted, ipns_dir) {
+        (Ok(ipfs), None) => Ok((ipfs, None)),
+        (Ok(ipfs), Some(dir)) => {
+            let service = RepoNames {
+                repo: Arc::clone(&repo),
+                store: Arc::clone(&store),
+                names: Arc::clone(&names),
+                timeout: resolve_timeout,
+            };
+            match IpnsMount::mount(service, &dir, &opts) {
+                Ok(ipns) => Ok((ipfs, Some(ipns))),
+                Err(err) => {
+                    if let Some((session, dir)) = ipfs {
+                        unmount(session, &dir);
+                    }
+                    Err(err)
+                }
+            }
+        }
+        (Err(err), _) => Err(err),
+    };
+    let (ipfs, ipns) = match ipns {
+        Ok(mounted) => mounted,
         Err(err) => {
             api.stop();
             gateway.stop();
@@ -142,6 +187,9 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         unmount(session, &dir);
     }
     mfs.stop()?;
+    if let Some(ipns) = ipns {
+        ipns.stop();
+    }
     if let Some((session, dir)) = ipfs {
         eprintln!("unmounting {}", dir.display());
         unmount(session, &dir);
@@ -444,6 +492,7 @@ impl Endpoint {
         repo: &Arc<Repo>,
         mfs: Arc<MfsFs>,
         store: Arc<dyn Blockstore>,
+        names: Arc<rsipfs::names::NameSystem>,
         net: Option<NetHandle>,
         mounter: Arc<rsipfs::api::Mounter>,
     ) -> Result<Self> {
@@ -455,7 +504,7 @@ impl Endpoint {
             repo: Arc::clone(repo),
             mfs,
             store,
-            names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
+            names,
             net,
             mounter: Some(mounter),
             cors: Arc::new(rsipfs::api::cors::Cors::from_config(
