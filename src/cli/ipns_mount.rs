@@ -129,8 +129,12 @@ impl NameService for RepoNames {
         };
         let published = name::publish(&self.core(), &format!("/ipfs/{}", cid_string(root)), &opts)
             .map_err(|e| e.to_string())?;
-        self.own_record(&published.name)
-            .ok_or_else(|| format!("the record for {} is not here after publishing", published.name))
+        self.own_record(&published.name).ok_or_else(|| {
+            format!(
+                "the record for {} is not here after publishing",
+                published.name
+            )
+        })
     }
 
     fn saved_tree(&self, target: &str) -> Option<SavedTree> {
@@ -166,8 +170,9 @@ impl NameService for RepoNames {
         let root = match root {
             Some(root) => *root,
             None => {
-                let empty = build_directory(self.store.as_ref(), Vec::new(), &DirOptions::default())
-                    .map_err(|e| e.to_string())?;
+                let empty =
+                    build_directory(self.store.as_ref(), Vec::new(), &DirOptions::default())
+                        .map_err(|e| e.to_string())?;
                 self.store.sync().map_err(|e| e.to_string())?;
                 empty.cid
             }
@@ -202,15 +207,11 @@ fn debounce(repo: &Repo) -> Result<Duration> {
 }
 
 impl IpnsMount {
-    pub fn mount(
-        service: RepoNames,
-        dir: &Path,
-        opts: &MountOptions,
-    ) -> Result<IpnsMount> {
+    pub fn mount(service: RepoNames, dir: &Path, opts: &MountOptions) -> Result<IpnsMount> {
         let repo = Arc::clone(&service.repo);
         let summaries: Arc<dyn SummaryStore> = repo.clone();
-        let content = IpfsFs::new(Arc::clone(&service.store), Box::new(Vec::new))
-            .with_summaries(summaries);
+        let content =
+            IpfsFs::new(Arc::clone(&service.store), Box::new(Vec::new)).with_summaries(summaries);
         let fs = Arc::new(IpnsFs::new(Arc::new(service), content, debounce(&repo)?));
         let session = mount_ipns(Arc::clone(&fs), dir, repo.path(), opts)
             .with_context(|| format!("mounting /ipns at {}", dir.display()))?;

@@ -5,8 +5,8 @@
 pub mod attr;
 pub mod cache;
 pub mod inodes;
-pub mod ipns;
 pub mod ipfs;
+pub mod ipns;
 pub mod mfs;
 pub mod prefetch;
 pub mod read_streams;

@@ -21,13 +21,8 @@ pub trait WritableFs: Send + Sync + 'static {
     fn getattr(&self, ino: u64) -> Result<Attr, FsError>;
     fn setattr(&self, ino: u64, set: &SetAttr) -> Result<Attr, FsError>;
     fn readlink(&self, ino: u64) -> Result<Vec<u8>, FsError>;
-    fn make(
-        &self,
-        caller: Caller,
-        parent: u64,
-        name: &str,
-        new: &NewNode,
-    ) -> Result<Attr, FsError>;
+    fn make(&self, caller: Caller, parent: u64, name: &str, new: &NewNode)
+    -> Result<Attr, FsError>;
     fn link(&self, ino: u64, parent: u64, name: &str) -> Result<Attr, FsError>;
     fn unlink(&self, parent: u64, name: &str) -> Result<(), FsError>;
     fn rmdir(&self, parent: u64, name: &str) -> Result<(), FsError>;

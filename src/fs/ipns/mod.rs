@@ -293,7 +293,11 @@ impl IpnsFs {
             let state = self.state();
             state.tree_of.get(&key.name).and_then(|tag| {
                 let tree = state.trees.get(tag)?;
-                Some((*tag, Arc::clone(&tree.fs), tree.based_on.load(Ordering::SeqCst)))
+                Some((
+                    *tag,
+                    Arc::clone(&tree.fs),
+                    tree.based_on.load(Ordering::SeqCst),
+                ))
             })
         };
         if let Some((tag, fs, based_on)) = open {
@@ -309,7 +313,10 @@ impl IpnsFs {
             tracing::info!(
                 "/ipns/{}: published elsewhere as {}; the mount follows",
                 key.key,
-                record.as_ref().map(|r| r.value.as_str()).unwrap_or_default()
+                record
+                    .as_ref()
+                    .map(|r| r.value.as_str())
+                    .unwrap_or_default()
             );
             self.retire(tag);
         }
@@ -382,9 +389,7 @@ impl IpnsFs {
         let hook = Arc::clone(&self.invalidate);
         fs.set_invalidate(Box::new(move |change| {
             let global = match change {
-                Invalidation::Inode(ino) => {
-                    numbers::tree_ino(tag, *ino).map(Invalidation::Inode)
-                }
+                Invalidation::Inode(ino) => numbers::tree_ino(tag, *ino).map(Invalidation::Inode),
                 Invalidation::Entry(parent, name) => numbers::tree_ino(tag, *parent)
                     .map(|parent| Invalidation::Entry(parent, name.clone())),
             };

@@ -61,7 +61,9 @@ pub fn name_ino(index: u64) -> Result<u64, FsError> {
 /// A content inode as the mount shows it (the same number, checked).
 pub fn content_ino(ino: u64) -> Result<u64, FsError> {
     if ino & OURS != 0 || ino == ROOT {
-        return Err(FsError::io("the /ipfs inode numbers ran into the /ipns ones"));
+        return Err(FsError::io(
+            "the /ipfs inode numbers ran into the /ipns ones",
+        ));
     }
     Ok(ino)
 }

@@ -69,7 +69,11 @@ impl IpnsFs {
                 return;
             }
         };
-        tracing::info!("/ipns/{key}: published {} (sequence {})", record.value, record.sequence);
+        tracing::info!(
+            "/ipns/{key}: published {} (sequence {})",
+            record.value,
+            record.sequence
+        );
         based_on.store(record.sequence, Ordering::SeqCst);
         if let Some(tree) = self.state().trees.get_mut(&tag) {
             tree.published = Some(root);
