@@ -212,6 +212,7 @@ impl IpnsMount {
         let summaries: Arc<dyn SummaryStore> = repo.clone();
         let content =
             IpfsFs::new(Arc::clone(&service.store), Box::new(Vec::new)).with_summaries(summaries);
+        let names = Arc::clone(&service.names);
         let fs = Arc::new(IpnsFs::new(Arc::new(service), content, debounce(&repo)?));
         let session = mount_ipns(Arc::clone(&fs), dir, repo.path(), opts)
             .with_context(|| format!("mounting /ipns at {}", dir.display()))?;
@@ -224,6 +225,12 @@ impl IpnsMount {
                     notifier.inval_entry(fuser::INodeNo(*parent), std::ffi::OsStr::new(name))
                 }
             };
+        }));
+        let following = Arc::downgrade(&fs);
+        names.on_kept(Box::new(move |name| {
+            if let Some(fs) = following.upgrade() {
+                fs.name_kept(&name.to_string());
+            }
         }));
         let publisher = rsipfs::fs::ipns::spawn_publisher(Arc::clone(&fs));
         println!("IPNS mounted at: {}", dir.display());

@@ -161,6 +161,14 @@ fn bare_cid(value: &str) -> Option<Cid> {
     crate::codec::cid::parse_cid(text).ok()
 }
 
+/// Whether `record` was published by someone else than the tree `fs`
+/// following the record of sequence `based_on`.
+fn replaced(record: Option<&RecordInfo>, fs: &MfsFs, based_on: u64) -> bool {
+    record.is_some_and(|record| {
+        record.sequence != based_on && record.value != ipfs_path(&fs.root_cid())
+    })
+}
+
 fn name_ttl(record: Option<&RecordInfo>) -> Duration {
     match record {
         Some(record) => record.ttl.clamp(NAME_TTL_MIN, NAME_TTL_MAX),
@@ -301,10 +309,7 @@ impl IpnsFs {
             })
         };
         if let Some((tag, fs, based_on)) = open {
-            let replaced = record.as_ref().is_some_and(|record| {
-                record.sequence != based_on && record.value != ipfs_path(&fs.root_cid())
-            });
-            if !replaced {
+            if !replaced(record.as_ref(), &fs, based_on) {
                 return fs
                     .getattr(mfs::ROOT_INO)
                     .and_then(|attr| Self::tree_attr(tag, attr))
@@ -419,6 +424,48 @@ impl IpnsFs {
             self.wake.notify_all();
         }
         Ok(Some(attr))
+    }
+
+    /// A record for `name` was kept: if it is a name of ours whose tree is
+    /// open and someone else published it (`name publish`), the tree
+    /// goes, and the kernel forgets the name at once.
+    pub fn name_kept(&self, name: &str) {
+        let opening = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        let open = {
+            let state = self.state();
+            state.tree_of.get(name).and_then(|tag| {
+                let tree = state.trees.get(tag)?;
+                Some((
+                    *tag,
+                    Arc::clone(&tree.fs),
+                    tree.based_on.load(Ordering::SeqCst),
+                    tree.key.clone(),
+                ))
+            })
+        };
+        let Some((tag, fs, based_on)) = open.as_ref().map(|(t, f, b, _)| (*t, f, *b)) else {
+            return;
+        };
+        let record = self.service.own_record(name);
+        if !replaced(record.as_ref(), fs, based_on) {
+            return;
+        }
+        if fs.has_changes() {
+            tracing::warn!(
+                "/ipns/{name}: published elsewhere; changes not yet published are dropped"
+            );
+        }
+        self.retire(tag);
+        drop(opening);
+        let hook = self
+            .invalidate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let (Some(hook), Some((_, _, _, key))) = (hook, open) {
+            hook(&Invalidation::Entry(ROOT, key));
+            hook(&Invalidation::Entry(ROOT, name.to_string()));
+        }
     }
 
     /// Drops tree `tag`: its name leads elsewhere now. What the kernel
