@@ -204,8 +204,9 @@ fn writing_under_our_key_publishes_the_new_content() {
         xattr(&dir, "user.ipns.value").as_deref(),
         Some(resolved.as_str())
     );
-    // Kept across a remount.
+    // Kept across a remount, and by garbage collection meanwhile.
     mount.stop();
+    node.ok(&["repo", "gc"]);
     let mount = node.mount();
     assert_eq!(
         std::fs::read_to_string(mount.ipns_path(&format!("{name}/post.txt"))).unwrap(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rsipfs::blockstore::Blockstore;
-use rsipfs::codec::cid::{Cid, cid_string, parse_cid};
+use rsipfs::codec::cid::{Cid, cid_string};
 use rsipfs::commands::Core;
 use rsipfs::commands::name::{self, PublishOptions};
 use rsipfs::fs::ipfs::IpfsFs;
@@ -18,13 +18,11 @@ use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipns, unmount};
 use rsipfs::ipns::{Name, Record};
 use rsipfs::names::{NameSystem, ResolveOptions};
-use rsipfs::repo::Repo;
+use rsipfs::repo::{IpnsTree, Repo};
 use rsipfs::unixfs::dir::{DirOptions, build_directory};
 
 /// At most one publish of a name per this long (`Ipns.PublishDebounce`).
 const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(1);
-/// Where a tree of the mount keeps its last root, by IPNS name.
-const SAVED_TREE_PREFIX: &str = "ipns-mount/";
 
 /// The repository's names, as the /ipns tree asks for them.
 pub struct RepoNames {
@@ -42,13 +40,6 @@ fn record_info(record: &Record) -> RecordInfo {
         eol: record.eol.map(rsipfs::ipns::eol::format),
         ttl: record.ttl,
     }
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SavedJson {
-    root: String,
-    history: Option<String>,
-    based_on: Option<u64>,
 }
 
 impl RepoNames {
@@ -138,26 +129,27 @@ impl NameService for RepoNames {
     }
 
     fn saved_tree(&self, target: &str) -> Option<SavedTree> {
-        let key = format!("{SAVED_TREE_PREFIX}{target}");
-        let bytes = self.repo.datastore().ok()?.get(&key).ok()??;
-        let saved: SavedJson = serde_json::from_slice(&bytes).ok()?;
-        Some(SavedTree {
-            root: parse_cid(&saved.root).ok()?,
-            history: saved.history.and_then(|h| parse_cid(&h).ok()),
-            based_on: saved.based_on,
-        })
+        match self.repo.ipns_tree(target) {
+            Ok(tree) => tree.map(|tree| SavedTree {
+                root: tree.root,
+                history: tree.history,
+                based_on: tree.based_on,
+            }),
+            Err(err) => {
+                tracing::warn!("/ipns/{target}: {err}");
+                None
+            }
+        }
     }
 
     fn save_tree(&self, target: &str, saved: &SavedTree) -> Result<(), String> {
-        let json = SavedJson {
-            root: cid_string(&saved.root),
-            history: saved.history.as_ref().map(cid_string),
+        let tree = IpnsTree {
+            root: saved.root,
+            history: saved.history,
             based_on: saved.based_on,
         };
-        let bytes = serde_json::to_vec(&json).map_err(|e| e.to_string())?;
         self.repo
-            .datastore()
-            .and_then(|ds| ds.put(&format!("{SAVED_TREE_PREFIX}{target}"), &bytes))
+            .set_ipns_tree(target, &tree)
             .map_err(|e| e.to_string())
     }
 

@@ -6,9 +6,11 @@ mod config;
 mod datastore;
 mod direct_io;
 mod flatfs;
+mod ipns_trees;
 mod journal;
 mod keys;
 pub mod keystore;
+pub use ipns_trees::IpnsTree;
 mod lock;
 
 use std::path::{Path, PathBuf};
