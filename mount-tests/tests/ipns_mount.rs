@@ -302,3 +302,27 @@ fn name_publish_while_mounted_is_followed_by_the_mount() {
     );
     assert_eq!(sequence(&node, &name), 1, "the mount published nothing");
 }
+
+#[test]
+fn what_fsync_acknowledged_survives_a_kill_and_is_published_after() {
+    if !fuse_available("what_fsync_acknowledged_survives_a_kill_and_is_published_after") {
+        return;
+    }
+    let node = Node::new();
+    let name = key_gen(&node, "notes");
+    let mount = node.mount();
+    let path = mount.ipns_path("notes/synced.txt");
+    let mut file = std::fs::File::create(&path).unwrap();
+    std::io::Write::write_all(&mut file, b"acknowledged\n").unwrap();
+    file.sync_all().unwrap();
+    mount.kill_hard();
+    let mount = node.mount();
+    assert_eq!(
+        std::fs::read_to_string(mount.ipns_path("notes/synced.txt")).unwrap(),
+        "acknowledged\n"
+    );
+    wait_for(Duration::from_secs(10), "the tree published", || {
+        let out = node.run(&["cat", &format!("/ipns/{name}/synced.txt")]);
+        (out.stdout == b"acknowledged\n").then_some(())
+    });
+}

@@ -858,8 +858,11 @@ impl WritableFs for IpnsFs {
         }
     }
 
-    fn keeps_cache(&self, ino: u64) -> bool {
-        matches!(place(ino), Place::Content(_) | Place::Name(_))
+    /// Content never changes; a file of our trees changes only through
+    /// this mount, which the kernel sees (its pages stay valid), or is
+    /// reverted after a failed write, which the kernel is told of.
+    fn keeps_cache(&self, _ino: u64) -> bool {
+        true
     }
 
     fn unmounting(&self) {
