@@ -282,10 +282,11 @@ impl IpnsFs {
             tracing::warn!("/ipns: cannot list our keys: {err}");
             Vec::new()
         });
-        if let Some(key) = keys.iter().find(|k| k.key == name || k.name == name)
-            && let Some(attr) = self.own_tree_root(key)?
-        {
-            return Ok(attr);
+        if let Some(key) = keys.iter().find(|k| k.key == name || k.name == name) {
+            return match self.own_tree_root(key)? {
+                Some(attr) => Ok(attr),
+                None => self.lookup_name(&key.name),
+            };
         }
         self.lookup_name(name)
     }
@@ -596,7 +597,7 @@ impl IpnsFs {
     pub fn publish_all(&self) {
         let tags: Vec<u16> = self.state().trees.keys().copied().collect();
         for tag in tags {
-            self.publish_tree(tag);
+            self.publish_tree(tag, true);
         }
     }
 

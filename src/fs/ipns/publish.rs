@@ -38,9 +38,9 @@ impl IpnsFs {
         }
     }
 
-    /// Makes tree `tag` durable and, when its root changed, points its
-    /// name at the new root.
-    pub(super) fn publish_tree(&self, tag: u16) {
+    /// Makes tree `tag` durable (files still open for writing too when
+    /// `all`) and, when its root changed, points its name at the new root.
+    pub(super) fn publish_tree(&self, tag: u16, all: bool) {
         let Some((fs, key, name, published, based_on)) = self.state().trees.get(&tag).map(|t| {
             (
                 Arc::clone(&t.fs),
@@ -52,7 +52,7 @@ impl IpnsFs {
         }) else {
             return;
         };
-        let root = match fs.sync(false) {
+        let root = match fs.sync(all) {
             Ok(root) => root,
             Err(err) => {
                 tracing::error!("/ipns/{key}: cannot write the tree out: {err}");
@@ -106,7 +106,7 @@ pub fn spawn_publisher(fs: Arc<IpnsFs>) -> std::thread::JoinHandle<()> {
                 match fs.next_due(&mut state) {
                     Ok(tag) => {
                         drop(state);
-                        fs.publish_tree(tag);
+                        fs.publish_tree(tag, false);
                         state = fs.state();
                     }
                     Err(wait) => {

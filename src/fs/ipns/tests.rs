@@ -302,3 +302,21 @@ fn a_rename_between_two_trees_is_refused_as_across_filesystems() {
     );
     assert!(IpnsFs::same_tree(tag, tag + 1) == Err(FsError::CrossDevice));
 }
+
+#[test]
+fn our_name_leading_to_a_file_is_shown_read_only_under_the_key_name_too() {
+    let names = Arc::new(FakeNames::default());
+    let cid = content_dir(&names.store, &[("a.txt", b"just a file")]);
+    names.records.lock().unwrap().insert(
+        OUR_NAME.into(),
+        record(&format!("{}/a.txt", ipfs_path(&cid)), 3),
+    );
+    let fs = mount(&names, Duration::from_secs(1));
+    for name in ["self", OUR_NAME] {
+        let attr = fs.lookup(ROOT, name).unwrap();
+        assert!(matches!(place(attr.ino), Place::Name(_)), "{name}");
+        assert_eq!(attr.kind, FileKind::File);
+        assert_eq!(&fs.read(attr.ino, 0, 100).unwrap()[..], b"just a file");
+        assert_eq!(fs.getxattr(attr.ino, XATTR_SEQ).unwrap(), b"3");
+    }
+}
