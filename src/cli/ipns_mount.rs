@@ -234,6 +234,10 @@ impl IpnsMount {
         })
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Unmounts, then publishes what changed last.
     pub fn stop(self) {
         eprintln!("unmounting {}", self.dir.display());

@@ -31,11 +31,18 @@ pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
         let mut query = Vec::new();
         query.extend(args.ipfs.map(|p| ("ipfs-path", p.display().to_string())));
         query.extend(args.mfs.map(|p| ("mfs-path", p.display().to_string())));
+        query.extend(args.ipns.map(|p| ("ipns-path", p.display().to_string())));
+        if args.no_ipns {
+            query.push(("no-ipns", "true".to_string()));
+        }
         let reply = api.json("mount", &query)?;
         println!(
             "IPFS mounted at: {}",
             reply["IPFS"].as_str().unwrap_or_default()
         );
+        if let Some(ipns) = reply["IPNS"].as_str() {
+            println!("IPNS mounted at: {ipns}");
+        }
         println!(
             "MFS mounted at: {}",
             reply["MFS"].as_str().unwrap_or_default()
@@ -113,10 +120,16 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     // API named in its `api` file.
     let net = node.as_ref().map(|n| n.handle.clone());
     let requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>> = Arc::default();
+    let requested_ipns: Arc<Mutex<Vec<IpnsMount>>> = Arc::default();
     let mounter: Arc<rsipfs::api::Mounter> = if mounting {
-        Arc::new(|_, _| Err("already mounted by this daemon".to_string()))
+        Arc::new(|_| Err("already mounted by this daemon".to_string()))
     } else {
-        mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested))
+        let ipns = IpnsMounter {
+            names: Arc::clone(&names),
+            timeout: resolve_timeout,
+            mounted: Arc::clone(&requested_ipns),
+        };
+        mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested), ipns)
     };
     let gateway = Endpoint::start_gateway(&repo, Arc::clone(&store))?;
     // The `api` file is written before the mounts answer, so a command run
@@ -186,6 +199,9 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         eprintln!("unmounting {}", dir.display());
         unmount(session, &dir);
     }
+    let requested_ipns =
+        std::mem::take(&mut *requested_ipns.lock().unwrap_or_else(|p| p.into_inner()));
+    requested_ipns.into_iter().for_each(IpnsMount::stop);
     mfs.stop()?;
     if let Some(ipns) = ipns {
         ipns.stop();
@@ -229,14 +245,24 @@ fn mount_both(
     Ok(ipfs)
 }
 
-/// Mounts /ipfs and /mfs when a client asks the running daemon to; the
-/// sessions are kept in `requested` and unmounted at shutdown.
+/// What the daemon needs to mount /ipns when asked, and the /ipns mounts
+/// it made (stopped at shutdown).
+struct IpnsMounter {
+    names: Arc<rsipfs::names::NameSystem>,
+    timeout: std::time::Duration,
+    mounted: Arc<Mutex<Vec<IpnsMount>>>,
+}
+
+/// Mounts /ipfs, /ipns and /mfs when a client asks the running daemon to;
+/// the sessions are kept in `requested` (and `ipns`) and unmounted at
+/// shutdown.
 fn mounter(
     repo: &Arc<Repo>,
     store: &Arc<dyn Blockstore>,
     mfs: &Arc<MfsFs>,
     opts: &MountOptions,
     requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>>,
+    ipns: IpnsMounter,
 ) -> Arc<rsipfs::api::Mounter> {
     let (repo, store, mfs, opts) = (
         Arc::clone(repo),
@@ -244,21 +270,43 @@ fn mounter(
         Arc::clone(mfs),
         opts.clone(),
     );
-    Arc::new(move |ipfs: Option<PathBuf>, mfs_dir: Option<PathBuf>| {
+    Arc::new(move |asked: rsipfs::api::MountRequest| {
         let configured = |key: &str, default: &str| -> PathBuf {
             let value = repo.config_get(key).ok();
             PathBuf::from(value.as_ref().and_then(|v| v.as_str()).unwrap_or(default))
         };
-        let ipfs = ipfs.unwrap_or_else(|| configured("Mounts.IPFS", "/ipfs"));
-        let mfs_dir = mfs_dir.unwrap_or_else(|| configured("Mounts.MFS", "/mfs"));
+        let ipfs = asked
+            .ipfs
+            .unwrap_or_else(|| configured("Mounts.IPFS", "/ipfs"));
+        let mfs_dir = asked
+            .mfs
+            .unwrap_or_else(|| configured("Mounts.MFS", "/mfs"));
+        let ipns_dir = (!asked.no_ipns).then(|| {
+            asked
+                .ipns
+                .unwrap_or_else(|| configured("Mounts.IPNS", "/ipns"))
+        });
         let mut mounted = requested
             .lock()
             .map_err(|_| "mount table poisoned".to_string())?;
-        if mounted
-            .iter()
-            .any(|(_, dir)| dir == &ipfs || dir == &mfs_dir)
-        {
+        let mut ipns_mounted = ipns
+            .mounted
+            .lock()
+            .map_err(|_| "mount table poisoned".to_string())?;
+        let taken = |dir: &PathBuf| {
+            mounted.iter().any(|(_, d)| d == dir) || ipns_mounted.iter().any(|m| m.dir() == dir)
+        };
+        if taken(&ipfs) || taken(&mfs_dir) || ipns_dir.as_ref().is_some_and(taken) {
             return Err("already mounted".to_string());
+        }
+        if let Some(dir) = &ipns_dir {
+            let service = RepoNames {
+                repo: Arc::clone(&repo),
+                store: Arc::clone(&store),
+                names: Arc::clone(&ipns.names),
+                timeout: ipns.timeout,
+            };
+            ipns_mounted.push(IpnsMount::mount(service, dir, &opts).map_err(|e| format!("{e:#}"))?);
         }
         let ipfs_session = mount_ipfs_tree(&repo, Arc::clone(&store), &ipfs, &opts)
             .map_err(|e| format!("{e:#}"))?;
@@ -266,7 +314,11 @@ fn mounter(
         let mfs_session =
             mount_mfs_tree(&mfs, &repo, &mfs_dir, &opts).map_err(|e| format!("{e:#}"))?;
         mounted.push((mfs_session, mfs_dir.clone()));
-        Ok((ipfs.display().to_string(), mfs_dir.display().to_string()))
+        Ok(rsipfs::api::Mounted {
+            ipfs: ipfs.display().to_string(),
+            ipns: ipns_dir.map(|dir| dir.display().to_string()),
+            mfs: mfs_dir.display().to_string(),
+        })
     })
 }
 
