@@ -173,6 +173,11 @@ pub fn gc(repo: &Repo) -> Result<Vec<Cid>, PinError> {
     mfs_roots.extend(repo.mfs_root()?.map(|cid| (cid, "the MFS root")));
     mfs_roots.extend(repo.mfs_history()?.map(|cid| (cid, "the MFS history")));
     mfs_roots.extend(
+        repo.ipns_tree_roots()?
+            .into_iter()
+            .map(|cid| (cid, "a tree of the /ipns mount")),
+    );
+    mfs_roots.extend(
         repo.gc_lock()
             .extra_roots(&collecting)
             .into_iter()

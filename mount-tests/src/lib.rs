@@ -207,25 +207,35 @@ impl Node {
         std::fs::read_to_string(self.dir.path().join("mount.log")).unwrap_or_default()
     }
 
-    /// Starts `rsipfs mount` with /ipfs at <tmp>/mnt and MFS at <tmp>/mfs,
-    /// and waits until both answer.
+    /// Starts `rsipfs mount` with /ipfs at <tmp>/mnt, MFS at <tmp>/mfs and
+    /// /ipns at <tmp>/ipns, and waits until all answer.
     pub fn mount(&self) -> Mount {
+        self.mount_with(&[])
+    }
+
+    /// `mount` with more arguments for `rsipfs mount`.
+    pub fn mount_with(&self, extra: &[&str]) -> Mount {
         let point = self.dir.path().join("mnt");
         let mfs = self.dir.path().join("mfs");
+        let ipns = self.dir.path().join("ipns");
         let log = std::fs::File::options()
             .create(true)
             .append(true)
             .open(self.dir.path().join("mount.log"))
             .expect("mount log");
+        let mut args = vec![
+            "mount",
+            "--offline",
+            "--ipfs",
+            point.to_str().expect("utf-8 path"),
+            "--mfs",
+            mfs.to_str().expect("utf-8 path"),
+            "--ipns",
+            ipns.to_str().expect("utf-8 path"),
+        ];
+        args.extend_from_slice(extra);
         let child = self
-            .cmd(&[
-                "mount",
-                "--offline",
-                "--ipfs",
-                point.to_str().expect("utf-8 path"),
-                "--mfs",
-                mfs.to_str().expect("utf-8 path"),
-            ])
+            .cmd(&args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -233,6 +243,7 @@ impl Node {
         let mount = Mount {
             point,
             mfs,
+            ipns,
             child: Some(child),
             log: Some(self.dir.path().join("mount.log")),
         };
@@ -245,6 +256,8 @@ pub struct Mount {
     pub point: PathBuf,
     /// The writable MFS mount.
     pub mfs: PathBuf,
+    /// The /ipns mount.
+    pub ipns: PathBuf,
     child: Option<Child>,
     /// Where the mount process writes its log.
     log: Option<PathBuf>,
@@ -260,6 +273,11 @@ impl Mount {
         self.mfs.join(rel)
     }
 
+    /// A path under the /ipns mount.
+    pub fn ipns_path(&self, rel: &str) -> PathBuf {
+        self.ipns.join(rel)
+    }
+
     fn wait_ready(&self, limit: Duration) {
         let start = Instant::now();
         loop {
@@ -267,7 +285,7 @@ impl Mount {
             // may still answer stat from its cache; opendir always reaches
             // the daemon, so only a mount that lists counts as ready.
             let answers = |p: &Path| is_mountpoint(p) && std::fs::read_dir(p).is_ok();
-            if answers(&self.point) && answers(&self.mfs) {
+            if answers(&self.point) && answers(&self.mfs) && answers(&self.ipns) {
                 return;
             }
             assert!(
@@ -315,7 +333,7 @@ impl Mount {
         }
         let _ = child.kill();
         let _ = child.wait();
-        for point in [&self.point, &self.mfs] {
+        for point in [&self.point, &self.mfs, &self.ipns] {
             if is_mountpoint(point) {
                 let _ = Command::new("umount").arg("-l").arg(point).status();
             }

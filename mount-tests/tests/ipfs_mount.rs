@@ -565,14 +565,23 @@ fn mount_asks_a_running_daemon_to_mount() {
     }
     let ipfs = node.dir.path().join("asked-ipfs");
     let mfs = node.dir.path().join("asked-mfs");
+    let ipns = node.dir.path().join("asked-ipns");
     let said = node.ok(&[
         "mount",
         "--ipfs",
         ipfs.to_str().unwrap(),
         "--mfs",
         mfs.to_str().unwrap(),
+        "--ipns",
+        ipns.to_str().unwrap(),
     ]);
     assert!(said.contains("IPFS mounted at"), "{said}");
+    assert!(said.contains("IPNS mounted at"), "{said}");
+    let keys: Vec<_> = std::fs::read_dir(&ipns)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(keys, ["self"]);
     // The daemon serves both mounts; the mount command has returned.
     assert_eq!(
         std::fs::read(ipfs.join(&cid).join("hello.txt")).unwrap(),
@@ -588,6 +597,7 @@ fn mount_asks_a_running_daemon_to_mount() {
     unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
     assert!(daemon.wait().unwrap().success());
     assert!(!mount_tests::is_mountpoint(&ipfs) && !mount_tests::is_mountpoint(&mfs));
+    assert!(!mount_tests::is_mountpoint(&ipns));
     assert_eq!(node.ok(&["files", "read", "/note.txt"]), "via the daemon");
 }
 

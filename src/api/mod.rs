@@ -40,17 +40,32 @@ pub struct ApiState {
     pub net: Option<crate::net::NetHandle>,
     /// How `/ipns/` names are resolved and published.
     pub names: Arc<crate::names::NameSystem>,
-    /// Mounts /ipfs and /mfs in the serving process (`/api/v0/mount`).
+    /// Mounts /ipfs, /ipns and /mfs in the serving process (`/api/v0/mount`).
     pub mounter: Option<Arc<Mounter>>,
     /// Which web origins may call the API.
     pub cors: Arc<cors::Cors>,
 }
 
-/// Given the /ipfs and /mfs mount points asked for (or `None` for the
-/// configured ones), mounts them and returns where they are.
-pub type Mounter = dyn Fn(Option<std::path::PathBuf>, Option<std::path::PathBuf>) -> Result<(String, String), String>
-    + Send
-    + Sync;
+/// Given the mount points asked for, mounts them and returns where they are.
+pub type Mounter = dyn Fn(MountRequest) -> Result<Mounted, String> + Send + Sync;
+
+/// The mount points asked for; `None` for the configured ones.
+#[derive(Clone, Debug, Default)]
+pub struct MountRequest {
+    pub ipfs: Option<std::path::PathBuf>,
+    pub ipns: Option<std::path::PathBuf>,
+    pub mfs: Option<std::path::PathBuf>,
+    /// Leave /ipns unmounted.
+    pub no_ipns: bool,
+}
+
+/// Where the mounts are.
+#[derive(Clone, Debug)]
+pub struct Mounted {
+    pub ipfs: String,
+    pub ipns: Option<String>,
+    pub mfs: String,
+}
 
 /// Binds `addr` (port 0 picks one) and serves the API until stopped.
 pub fn start(addr: SocketAddr, state: ApiState, limits: Limits) -> std::io::Result<ApiServer> {
@@ -138,24 +153,33 @@ fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Kubo's `ipfs mount` through the daemon: `ipfs-path` and (ours)
-/// `mfs-path`.
+/// Kubo's `ipfs mount` through the daemon: `ipfs-path`, `ipns-path` and
+/// (ours) `mfs-path` and `no-ipns`.
 async fn mount(
     axum::extract::State(state): axum::extract::State<ApiState>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, ApiError> {
     let args = Args::parse(query.as_deref());
-    let ipfs = args.get(&["ipfs-path", "f"]).map(std::path::PathBuf::from);
-    let mfs = args.get(&["mfs-path"]).map(std::path::PathBuf::from);
+    let request = MountRequest {
+        ipfs: args.get(&["ipfs-path", "f"]).map(std::path::PathBuf::from),
+        ipns: args.get(&["ipns-path", "n"]).map(std::path::PathBuf::from),
+        mfs: args.get(&["mfs-path"]).map(std::path::PathBuf::from),
+        no_ipns: args.flag(&["no-ipns"])?,
+    };
     let mounter = state
         .mounter
         .clone()
         .ok_or_else(|| ApiError::internal("this node cannot mount"))?;
-    let (ipfs, mfs) = tokio::task::spawn_blocking(move || mounter(ipfs, mfs))
+    let mounted = tokio::task::spawn_blocking(move || mounter(request))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(ApiError::internal)?;
-    Ok(axum::Json(serde_json::json!({ "IPFS": ipfs, "MFS": mfs })).into_response())
+    Ok(axum::Json(serde_json::json!({
+        "IPFS": mounted.ipfs,
+        "IPNS": mounted.ipns,
+        "MFS": mounted.mfs,
+    }))
+    .into_response())
 }
 
 /// A web page must not drive the API: requests that carry an Origin (every

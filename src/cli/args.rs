@@ -360,6 +360,16 @@ pub struct MountArgs {
     /// Mount /ipfs only.
     #[arg(long, conflicts_with = "mfs")]
     pub no_mfs: bool,
+    /// Where to mount /ipns (default: config Mounts.IPNS).
+    #[arg(long, value_name = "DIR")]
+    pub ipns: Option<PathBuf>,
+    /// Do not mount /ipns.
+    #[arg(long, conflicts_with = "ipns")]
+    pub no_ipns: bool,
+    /// How long resolving a name under /ipns may take before it is not
+    /// found (a Go duration).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub dht_timeout: String,
     /// Let other users than the mounting one use the mounts (default:
     /// config Mounts.FuseAllowOther).
     #[arg(long)]

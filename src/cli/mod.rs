@@ -5,6 +5,7 @@ mod add;
 mod args;
 mod bootstrap;
 mod files;
+mod ipns_mount;
 mod keys;
 mod mount;
 mod name;

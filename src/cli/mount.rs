@@ -1,5 +1,5 @@
 //! `rsipfs mount` and `rsipfs daemon`: the network node, the API, and the
-//! /ipfs and /mfs mounts, served until SIGINT/SIGTERM.
+//! /ipfs, /ipns and /mfs mounts, served until SIGINT/SIGTERM.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,7 @@ use rsipfs::net::{NetConfig, NetHandle, NetworkBlockstore, Node};
 use rsipfs::repo::{PinKind, Repo};
 
 use super::args::{DaemonArgs, MountArgs};
+use super::ipns_mount::{IpnsMount, RepoNames};
 use super::{Ctx, Opened};
 
 /// Small blocks (directories, HAMT shards, internal file nodes) kept in
@@ -30,11 +31,18 @@ pub fn run(ctx: &Ctx, args: MountArgs) -> Result<()> {
         let mut query = Vec::new();
         query.extend(args.ipfs.map(|p| ("ipfs-path", p.display().to_string())));
         query.extend(args.mfs.map(|p| ("mfs-path", p.display().to_string())));
+        query.extend(args.ipns.map(|p| ("ipns-path", p.display().to_string())));
+        if args.no_ipns {
+            query.push(("no-ipns", "true".to_string()));
+        }
         let reply = api.json("mount", &query)?;
         println!(
             "IPFS mounted at: {}",
             reply["IPFS"].as_str().unwrap_or_default()
         );
+        if let Some(ipns) = reply["IPNS"].as_str() {
+            println!("IPNS mounted at: {ipns}");
+        }
         println!(
             "MFS mounted at: {}",
             reply["MFS"].as_str().unwrap_or_default()
@@ -101,20 +109,40 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         )),
     };
     let mut mfs = MfsMount::open(&repo, Arc::clone(&store))?;
-    // While we hold the repository, other rsipfs commands come through the
-    // API named in its `api` file.
-    let net = node.as_ref().map(|n| n.handle.clone());
-    let requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>> = Arc::default();
-    let mounter: Arc<rsipfs::api::Mounter> = if mounting {
-        Arc::new(|_, _| Err("already mounted by this daemon".to_string()))
-    } else {
-        mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested))
-    };
-    // One name system (one cache) answers the gateway and the API alike.
+    // One name system (one cache) for the gateway, the API and the /ipns
+    // mount: a name published through the API is seen by the mount at once.
     let names = Arc::new(rsipfs::names::NameSystem::new(
         None,
         Some(rsipfs::names::dns::system()),
     ));
+    let ipns_dir = match (mounting, args.no_ipns, &args.ipns) {
+        (false, _, _) | (true, true, _) => None,
+        (true, false, Some(dir)) => Some(dir.clone()),
+        (true, false, None) => Some(PathBuf::from(
+            repo.config_get("Mounts.IPNS")
+                .ok()
+                .as_ref()
+                .and_then(|v| v.as_str())
+                .unwrap_or("/ipns"),
+        )),
+    };
+    let resolve_timeout = rsipfs::go_duration::parse(&args.dht_timeout)
+        .with_context(|| format!("--dht-timeout {:?} is not a duration", args.dht_timeout))?;
+    // While we hold the repository, other rsipfs commands come through the
+    // API named in its `api` file.
+    let net = node.as_ref().map(|n| n.handle.clone());
+    let requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>> = Arc::default();
+    let requested_ipns: Arc<Mutex<Vec<IpnsMount>>> = Arc::default();
+    let mounter: Arc<rsipfs::api::Mounter> = if mounting {
+        Arc::new(|_| Err("already mounted by this daemon".to_string()))
+    } else {
+        let ipns = IpnsMounter {
+            names: Arc::clone(&names),
+            timeout: resolve_timeout,
+            mounted: Arc::clone(&requested_ipns),
+        };
+        mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested), ipns)
+    };
     let gateway = Endpoint::start_gateway(&repo, Arc::clone(&store), Arc::clone(&names))?;
     // The `api` file is written before the mounts answer, so a command run
     // as soon as the mount is visible already finds the API.
@@ -122,7 +150,7 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         &repo,
         Arc::clone(&mfs.fs),
         Arc::clone(&store),
-        names,
+        Arc::clone(&names),
         net,
         mounter,
     )?;
@@ -135,8 +163,29 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         mfs_dir.as_deref(),
         &opts,
     );
-    let ipfs = match mounted {
-        Ok(ipfs) => ipfs,
+    let ipns = match (mounted, ipns_dir) {
+        (Ok(ipfs), None) => Ok((ipfs, None)),
+        (Ok(ipfs), Some(dir)) => {
+            let service = RepoNames {
+                repo: Arc::clone(&repo),
+                store: Arc::clone(&store),
+                names: Arc::clone(&names),
+                timeout: resolve_timeout,
+            };
+            match IpnsMount::mount(service, &dir, &opts) {
+                Ok(ipns) => Ok((ipfs, Some(ipns))),
+                Err(err) => {
+                    if let Some((session, dir)) = ipfs {
+                        unmount(session, &dir);
+                    }
+                    Err(err)
+                }
+            }
+        }
+        (Err(err), _) => Err(err),
+    };
+    let (ipfs, ipns) = match ipns {
+        Ok(mounted) => mounted,
         Err(err) => {
             api.stop();
             gateway.stop();
@@ -162,7 +211,13 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         eprintln!("unmounting {}", dir.display());
         unmount(session, &dir);
     }
+    let requested_ipns =
+        std::mem::take(&mut *requested_ipns.lock().unwrap_or_else(|p| p.into_inner()));
+    requested_ipns.into_iter().for_each(IpnsMount::stop);
     mfs.stop()?;
+    if let Some(ipns) = ipns {
+        ipns.stop();
+    }
     if let Some((session, dir)) = ipfs {
         eprintln!("unmounting {}", dir.display());
         unmount(session, &dir);
@@ -202,14 +257,24 @@ fn mount_both(
     Ok(ipfs)
 }
 
-/// Mounts /ipfs and /mfs when a client asks the running daemon to; the
-/// sessions are kept in `requested` and unmounted at shutdown.
+/// What the daemon needs to mount /ipns when asked, and the /ipns mounts
+/// it made (stopped at shutdown).
+struct IpnsMounter {
+    names: Arc<rsipfs::names::NameSystem>,
+    timeout: std::time::Duration,
+    mounted: Arc<Mutex<Vec<IpnsMount>>>,
+}
+
+/// Mounts /ipfs, /ipns and /mfs when a client asks the running daemon to;
+/// the sessions are kept in `requested` (and `ipns`) and unmounted at
+/// shutdown.
 fn mounter(
     repo: &Arc<Repo>,
     store: &Arc<dyn Blockstore>,
     mfs: &Arc<MfsFs>,
     opts: &MountOptions,
     requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>>,
+    ipns: IpnsMounter,
 ) -> Arc<rsipfs::api::Mounter> {
     let (repo, store, mfs, opts) = (
         Arc::clone(repo),
@@ -217,21 +282,43 @@ fn mounter(
         Arc::clone(mfs),
         opts.clone(),
     );
-    Arc::new(move |ipfs: Option<PathBuf>, mfs_dir: Option<PathBuf>| {
+    Arc::new(move |asked: rsipfs::api::MountRequest| {
         let configured = |key: &str, default: &str| -> PathBuf {
             let value = repo.config_get(key).ok();
             PathBuf::from(value.as_ref().and_then(|v| v.as_str()).unwrap_or(default))
         };
-        let ipfs = ipfs.unwrap_or_else(|| configured("Mounts.IPFS", "/ipfs"));
-        let mfs_dir = mfs_dir.unwrap_or_else(|| configured("Mounts.MFS", "/mfs"));
+        let ipfs = asked
+            .ipfs
+            .unwrap_or_else(|| configured("Mounts.IPFS", "/ipfs"));
+        let mfs_dir = asked
+            .mfs
+            .unwrap_or_else(|| configured("Mounts.MFS", "/mfs"));
+        let ipns_dir = (!asked.no_ipns).then(|| {
+            asked
+                .ipns
+                .unwrap_or_else(|| configured("Mounts.IPNS", "/ipns"))
+        });
         let mut mounted = requested
             .lock()
             .map_err(|_| "mount table poisoned".to_string())?;
-        if mounted
-            .iter()
-            .any(|(_, dir)| dir == &ipfs || dir == &mfs_dir)
-        {
+        let mut ipns_mounted = ipns
+            .mounted
+            .lock()
+            .map_err(|_| "mount table poisoned".to_string())?;
+        let taken = |dir: &PathBuf| {
+            mounted.iter().any(|(_, d)| d == dir) || ipns_mounted.iter().any(|m| m.dir() == dir)
+        };
+        if taken(&ipfs) || taken(&mfs_dir) || ipns_dir.as_ref().is_some_and(taken) {
             return Err("already mounted".to_string());
+        }
+        if let Some(dir) = &ipns_dir {
+            let service = RepoNames {
+                repo: Arc::clone(&repo),
+                store: Arc::clone(&store),
+                names: Arc::clone(&ipns.names),
+                timeout: ipns.timeout,
+            };
+            ipns_mounted.push(IpnsMount::mount(service, dir, &opts).map_err(|e| format!("{e:#}"))?);
         }
         let ipfs_session = mount_ipfs_tree(&repo, Arc::clone(&store), &ipfs, &opts)
             .map_err(|e| format!("{e:#}"))?;
@@ -239,7 +326,11 @@ fn mounter(
         let mfs_session =
             mount_mfs_tree(&mfs, &repo, &mfs_dir, &opts).map_err(|e| format!("{e:#}"))?;
         mounted.push((mfs_session, mfs_dir.clone()));
-        Ok((ipfs.display().to_string(), mfs_dir.display().to_string()))
+        Ok(rsipfs::api::Mounted {
+            ipfs: ipfs.display().to_string(),
+            ipns: ipns_dir.map(|dir| dir.display().to_string()),
+            mfs: mfs_dir.display().to_string(),
+        })
     })
 }
 

@@ -43,6 +43,21 @@ pub fn open_tree(
         saver.set_mfs_state(root, head).map_err(|e| e.to_string())
     });
     let history = repo.mfs_history().map_err(failed)?;
+    open_tree_at(repo, store, root, history, owner, persist)
+}
+
+/// An MFS tree over the repository at `root` (the repository's own tree,
+/// or a tree of the /ipns mount), calling `persist` with each new root:
+/// attributes kept in the repository, and garbage collection keeping what
+/// the tree holds and waiting for its writes.
+pub fn open_tree_at(
+    repo: &Arc<Repo>,
+    store: Arc<dyn Blockstore>,
+    root: Cid,
+    history: Option<Cid>,
+    owner: Caller,
+    persist: crate::fs::mfs::PersistRoot,
+) -> Result<Arc<MfsFs>, CommandError> {
     let tree = MfsFs::new(store, root, history, owner, persist).map_err(|err| {
         failed(format!(
             "opening the MFS root {}: {err}",

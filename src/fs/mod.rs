@@ -6,10 +6,12 @@ pub mod attr;
 pub mod cache;
 pub mod inodes;
 pub mod ipfs;
+pub mod ipns;
 pub mod mfs;
 pub mod prefetch;
 pub mod read_streams;
 pub mod summaries;
+pub mod writable;
 
 use std::sync::Arc;
 
@@ -43,6 +45,8 @@ pub enum FsError {
     NameTooLong,
     #[error("no space left on device")]
     NoSpace,
+    #[error("across filesystems")]
+    CrossDevice,
     #[error("I/O error: {0}")]
     Io(IoCause),
 }
@@ -123,6 +127,7 @@ impl FsError {
             FsError::NotPermitted => libc::EPERM,
             FsError::NameTooLong => libc::ENAMETOOLONG,
             FsError::NoSpace => libc::ENOSPC,
+            FsError::CrossDevice => libc::EXDEV,
             FsError::Io(_) => libc::EIO,
         }
     }

@@ -1,12 +1,12 @@
-//! The FUSE adapter for the writable MFS mount: kernel requests become calls
-//! on `crate::fs::mfs::MfsFs`.
+//! The FUSE adapter for writable mounts: kernel requests become calls on a
+//! `crate::fs::writable::WritableFs` (the MFS tree, the /ipns names).
 
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use fuser::{
     BsdFileFlags, Errno, FileHandle, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
@@ -16,23 +16,19 @@ use fuser::{
 };
 
 use super::{DirHandles, file_attr, unix_time};
-use crate::fs::mfs::{Caller, MfsFs, NewNode, RenameMode, SetAttr};
+use crate::fs::mfs::{Caller, NewNode, RenameMode, SetAttr};
+use crate::fs::writable::WritableFs;
 use crate::fs::{Attr, FileKind, FsError};
 
-/// Only this mount changes the tree, and it tells the kernel of every
-/// change it makes; a short timeout still bounds any staleness.
-const TTL: Duration = Duration::from_secs(1);
-const CID_XATTR: &str = "user.ipfs.cid";
-
-pub struct MfsFuse {
-    fs: Arc<MfsFs>,
+pub struct MfsFuse<F: WritableFs> {
+    fs: Arc<F>,
     /// Where `statfs` reports space from: the repository's disk.
     space_from: PathBuf,
     dirs: DirHandles,
 }
 
-impl MfsFuse {
-    pub fn new(fs: Arc<MfsFs>, space_from: &Path) -> Self {
+impl<F: WritableFs> MfsFuse<F> {
+    pub fn new(fs: Arc<F>, space_from: &Path) -> Self {
         MfsFuse {
             fs,
             space_from: space_from.to_path_buf(),
@@ -76,9 +72,9 @@ fn kind_of_mode(mode: u32) -> Result<FileKind, FsError> {
     }
 }
 
-fn reply_entry(result: Result<Attr, FsError>, reply: ReplyEntry) {
+fn reply_entry(fs: &impl WritableFs, result: Result<Attr, FsError>, reply: ReplyEntry) {
     match result {
-        Ok(attr) => reply.entry(&TTL, &file_attr(&attr), Generation(0)),
+        Ok(attr) => reply.entry(&fs.ttl(attr.ino), &file_attr(&attr), Generation(0)),
         Err(err) => reply.error(errno(err)),
     }
 }
@@ -90,7 +86,7 @@ fn reply_empty(result: Result<(), FsError>, reply: ReplyEmpty) {
     }
 }
 
-impl fuser::Filesystem for MfsFuse {
+impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
         let wanted = InitFlags::FUSE_DO_READDIRPLUS
             | InitFlags::FUSE_READDIRPLUS_AUTO
@@ -103,13 +99,12 @@ impl fuser::Filesystem for MfsFuse {
     }
 
     fn destroy(&mut self) {
-        if let Err(err) = self.fs.sync(true) {
-            tracing::error!("MFS: the last flush failed: {err}");
-        }
+        self.fs.unmounting();
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         reply_entry(
+            &*self.fs,
             name_str(name)
                 .map_err(|_| FsError::NotFound)
                 .and_then(|name| self.fs.lookup(parent.0, name)),
@@ -119,7 +114,7 @@ impl fuser::Filesystem for MfsFuse {
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         match self.fs.getattr(ino.0) {
-            Ok(attr) => reply.attr(&TTL, &file_attr(&attr)),
+            Ok(attr) => reply.attr(&self.fs.ttl(ino.0), &file_attr(&attr)),
             Err(err) => reply.error(errno(err)),
         }
     }
@@ -152,7 +147,7 @@ impl fuser::Filesystem for MfsFuse {
             ctime: ctime.map(unix_time),
         };
         match self.fs.setattr(ino.0, &set) {
-            Ok(attr) => reply.attr(&TTL, &file_attr(&attr)),
+            Ok(attr) => reply.attr(&self.fs.ttl(ino.0), &file_attr(&attr)),
             Err(err) => reply.error(errno(err)),
         }
     }
@@ -186,7 +181,7 @@ impl fuser::Filesystem for MfsFuse {
                 },
             )
         });
-        reply_entry(result, reply);
+        reply_entry(&*self.fs, result, reply);
     }
 
     fn mkdir(
@@ -206,7 +201,7 @@ impl fuser::Filesystem for MfsFuse {
                 &NewNode::of(FileKind::Directory, mode & !umask),
             )
         });
-        reply_entry(result, reply);
+        reply_entry(&*self.fs, result, reply);
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -243,7 +238,7 @@ impl fuser::Filesystem for MfsFuse {
                 },
             )
         });
-        reply_entry(result, reply);
+        reply_entry(&*self.fs, result, reply);
     }
 
     fn rename(
@@ -281,6 +276,7 @@ impl fuser::Filesystem for MfsFuse {
         reply: ReplyEntry,
     ) {
         reply_entry(
+            &*self.fs,
             name_str(newname).and_then(|name| self.fs.link(ino.0, newparent.0, name)),
             reply,
         );
@@ -289,6 +285,9 @@ impl fuser::Filesystem for MfsFuse {
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let writes = flags.0 & libc::O_ACCMODE != libc::O_RDONLY;
         match self.fs.open(ino.0, writes) {
+            Ok(fh) if self.fs.keeps_cache(ino.0) => {
+                reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
+            }
             Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
             Err(err) => reply.error(errno(err)),
         }
@@ -310,7 +309,7 @@ impl fuser::Filesystem for MfsFuse {
         });
         match result {
             Ok((attr, fh)) => reply.created(
-                &TTL,
+                &self.fs.ttl(attr.ino),
                 &file_attr(&attr),
                 Generation(0),
                 FileHandle(fh),
@@ -383,12 +382,12 @@ impl fuser::Filesystem for MfsFuse {
     fn fsync(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         _fh: FileHandle,
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        reply_empty(self.fs.sync(true).map(|_| ()), reply);
+        reply_empty(self.fs.fsync(ino.0), reply);
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
@@ -456,7 +455,7 @@ impl fuser::Filesystem for MfsFuse {
                     INodeNo(attr.ino),
                     index as u64 + 1,
                     name,
-                    &TTL,
+                    &self.fs.ttl(attr.ino),
                     &file_attr(&attr),
                     Generation(0),
                 )
@@ -476,19 +475,25 @@ impl fuser::Filesystem for MfsFuse {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
-        self.dirs.release(fh);
+        if let Some(listing) = self.dirs.release(fh) {
+            self.fs.release_listing(&listing);
+        }
         reply.ok();
     }
 
     fn fsyncdir(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         _fh: FileHandle,
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        reply_empty(self.fs.sync(true).map(|_| ()), reply);
+        reply_empty(self.fs.fsync(ino.0), reply);
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        self.fs.forget(ino.0, nlookup);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
@@ -509,30 +514,23 @@ impl fuser::Filesystem for MfsFuse {
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         let value = match name.to_str() {
-            Some(CID_XATTR) => self
-                .fs
-                .cid_of(ino.0)
-                .map(|cid| crate::codec::cid_string(&cid).into_bytes()),
-            Some(other) if other.starts_with("user.") => Err(FsError::NoAttribute),
-            _ => Err(FsError::NotSupported),
+            Some(name) => self.fs.getxattr(ino.0, name),
+            None => Err(FsError::NotSupported),
         };
-        match value {
-            Ok(data) if size == 0 => reply.size(data.len() as u32),
-            Ok(data) if data.len() > size as usize => reply.error(errno(FsError::Range)),
-            Ok(data) => reply.data(&data),
-            Err(err) => reply.error(errno(err)),
-        }
+        reply_xattr(value, size, reply);
     }
 
-    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
-        let names = format!("{CID_XATTR}\0").into_bytes();
-        if size == 0 {
-            reply.size(names.len() as u32);
-        } else if names.len() > size as usize {
-            reply.error(errno(FsError::Range));
-        } else {
-            reply.data(&names);
-        }
+    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        reply_xattr(self.fs.listxattr(ino.0), size, reply);
+    }
+}
+
+fn reply_xattr(value: Result<Vec<u8>, FsError>, size: u32, reply: ReplyXattr) {
+    match value {
+        Ok(data) if size == 0 => reply.size(data.len() as u32),
+        Ok(data) if data.len() > size as usize => reply.error(errno(FsError::Range)),
+        Ok(data) => reply.data(&data),
+        Err(err) => reply.error(errno(err)),
     }
 }
 

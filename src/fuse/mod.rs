@@ -8,7 +8,8 @@ mod mount;
 pub use ipfs::IpfsFuse;
 pub use mfs::MfsFuse;
 pub use mount::{
-    MountError, MountOptions, detach, detach_stale_mount, mount_ipfs, mount_mfs, unmount,
+    MountError, MountOptions, detach, detach_stale_mount, mount_ipfs, mount_ipns, mount_mfs,
+    unmount,
 };
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -7,6 +7,7 @@ use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 
 use super::{IpfsFuse, MfsFuse};
 use crate::fs::ipfs::IpfsFs;
+use crate::fs::ipns::IpnsFs;
 use crate::fs::mfs::MfsFs;
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +139,34 @@ pub fn mount_mfs(
         MountOption::FSName("rsipfs-mfs".into()),
         MountOption::Subtype("rsipfs".into()),
         MountOption::DefaultPermissions,
+        MountOption::NoDev,
+        MountOption::NoSuid,
+    ];
+    fuser::spawn_mount(MfsFuse::new(fs, space_from), mountpoint, &config).map_err(|source| {
+        MountError::Mount {
+            path: mountpoint.display().to_string(),
+            source,
+        }
+    })
+}
+
+/// Mounts the /ipns tree at `mountpoint`: names resolved on lookup, our
+/// own writable. Permissions are checked by the kernel against the
+/// attributes shown (`default_permissions`).
+pub fn mount_ipns(
+    fs: Arc<IpnsFs>,
+    mountpoint: &Path,
+    space_from: &Path,
+    opts: &MountOptions,
+) -> Result<BackgroundSession, MountError> {
+    prepare(mountpoint)?;
+    let mut config = session_config(opts);
+    config.mount_options = vec![
+        MountOption::RW,
+        MountOption::FSName("rsipfs-ipns".into()),
+        MountOption::Subtype("rsipfs".into()),
+        MountOption::DefaultPermissions,
+        MountOption::NoAtime,
         MountOption::NoDev,
         MountOption::NoSuid,
     ];

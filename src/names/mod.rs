@@ -119,7 +119,11 @@ pub struct NameSystem {
     routing: Option<Arc<dyn ValueRouting>>,
     dnslink: Option<Arc<dyn DnsLinkLookup>>,
     cache: Mutex<HashMap<String, Cached>>,
+    kept: Mutex<Vec<KeptListener>>,
 }
+
+/// Told of each record kept here (the /ipns mount follows our names).
+pub type KeptListener = Box<dyn Fn(&Name) + Send + Sync>;
 
 fn datastore_key(name: &Name) -> String {
     format!("ipns/{name}")
@@ -156,6 +160,7 @@ impl NameSystem {
             routing,
             dnslink,
             cache: Mutex::default(),
+            kept: Mutex::default(),
         }
     }
 
@@ -316,7 +321,17 @@ impl NameSystem {
             .put(&datastore_key(name), &record.to_bytes())
             .map_err(repo_error)?;
         self.forget(&name.to_string());
+        if let Ok(listeners) = self.kept.lock() {
+            listeners.iter().for_each(|listener| listener(name));
+        }
         Ok(())
+    }
+
+    /// Calls `listener` with the name of each record kept from now on.
+    pub fn on_kept(&self, listener: KeptListener) {
+        if let Ok(mut listeners) = self.kept.lock() {
+            listeners.push(listener);
+        }
     }
 
     /// Keeps `record` and (online) sends it to the peers closest to the

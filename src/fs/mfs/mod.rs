@@ -681,10 +681,18 @@ impl MfsFs {
         }
     }
 
-    /// The CID of an inode's current content (committing what it needs).
     /// Whether anything changed since the last flush.
     pub fn has_changes(&self) -> bool {
         self.changed.load(Ordering::SeqCst)
+    }
+
+    /// Whether a handle open for writing is still open.
+    pub fn has_open_writers(&self) -> bool {
+        self.handles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .any(|handle| handle.writes)
     }
 
     /// The newest recorded version.
