@@ -151,3 +151,34 @@ fn a_damaged_block_fails_its_read_at_once_and_is_fetched_again() {
         ],
     );
 }
+
+#[test]
+fn ipns_names_travel_through_the_dht_and_bad_records_are_refused() {
+    let tool = mount_tests::rsipfs_bin()
+        .parent()
+        .expect("target dir")
+        .join("examples/dht_value");
+    assert!(
+        tool.exists(),
+        "{} is missing: build with --all-targets",
+        tool.display()
+    );
+    run_script(
+        "ipns_names_travel_through_the_dht_and_bad_records_are_refused",
+        "ipns_dht.sh",
+        |_| vec![tool.clone().into_os_string()],
+        &[
+            "OK resolved on C through the DHT",
+            "OK resolved through C's API",
+            "OK the newer record replaced the older on C",
+            "OK C keeps the newer record",
+            "OK servers serve the current record",
+            "OK the forged record is refused by the DHT servers",
+            "OK the flipped record is refused by the DHT servers",
+            "OK B logged the refusals",
+            "OK C still resolves the true record",
+            "OK the expired record is refused by the DHT servers",
+            "OK C does not resolve the expired name",
+        ],
+    );
+}

@@ -451,11 +451,16 @@ impl Endpoint {
         let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/5001");
         let addr =
             tcp_socket_addr(multiaddr).with_context(|| format!("Addresses.API {multiaddr:?}"))?;
+        // Online, names are resolved through and published to the DHT.
+        let routing = net
+            .clone()
+            .map(|net| Arc::new(net) as Arc<dyn rsipfs::names::ValueRouting>);
+        let names = Arc::new(rsipfs::names::NameSystem::new(routing, None));
         let state = ApiState {
             repo: Arc::clone(repo),
             mfs,
             store,
-            names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
+            names,
             net,
             mounter: Some(mounter),
             cors: Arc::new(rsipfs::api::cors::Cors::from_config(

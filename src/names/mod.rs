@@ -19,15 +19,32 @@ pub const MAX_RESOLVE_STEPS: usize = 32;
 /// How long a lookup on the network may take unless told (Kubo's
 /// `--dht-timeout` default).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A lookup's limit when told there is none.
+const NO_LIMIT: Duration = Duration::from_secs(3600);
+/// How long a put to the DHT may take.
+pub const PUT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Values stored with peers under a key (the DHT's `PUT_VALUE` and
 /// `GET_VALUE`). Values come back unvalidated: the caller judges them.
 pub trait ValueRouting: Send + Sync {
     /// Stores `value` under `key` with the peers closest to the key;
     /// returns how many took it.
-    fn put_value(&self, key: Vec<u8>, value: Vec<u8>, limit: Duration) -> Result<usize, String>;
+    fn put_value(
+        &self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        limit: Duration,
+    ) -> Result<usize, RoutingError>;
     /// The values peers hold under `key`, gathered within `limit`.
-    fn get_values(&self, key: Vec<u8>, limit: Duration) -> Result<Vec<Vec<u8>>, String>;
+    fn get_values(&self, key: Vec<u8>, limit: Duration) -> Result<Vec<Vec<u8>>, RoutingError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingError {
+    #[error("no peer known to send it to")]
+    NoPeers,
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// DNS TXT lookups, for DNSLink.
@@ -47,7 +64,7 @@ pub enum NameError {
     #[error("could not resolve {0}: more than {MAX_RESOLVE_STEPS} names in a row")]
     TooDeep(String),
     #[error("routing: {0}")]
-    Routing(String),
+    Routing(#[from] RoutingError),
     #[error("{0}")]
     Repo(String),
 }
@@ -206,10 +223,52 @@ impl NameSystem {
     }
 
     /// The best valid record for `name` known here or (online) to peers;
-    /// a better one from peers is kept.
-    pub fn best_record(&self, repo: &Repo, name: &Name, _opts: &ResolveOptions) -> Result<Record> {
-        self.stored_record(repo, name)?
-            .ok_or_else(|| NameError::NotFound(name.to_string()))
+    /// a better one from peers is kept. Peers' records that are not valid
+    /// for the name are ignored.
+    pub fn best_record(&self, repo: &Repo, name: &Name, opts: &ResolveOptions) -> Result<Record> {
+        let stored = self.stored_record(repo, name)?;
+        let Some(routing) = &self.routing else {
+            return stored.ok_or_else(|| NameError::NotFound(name.to_string()));
+        };
+        // Zero is no limit (Kubo's `--dht-timeout 0`): the DHT's own query
+        // timeout ends the lookup then.
+        let limit = if opts.timeout.is_zero() {
+            NO_LIMIT
+        } else {
+            opts.timeout
+        };
+        let values = match routing.get_values(name.routing_key(), limit) {
+            Ok(values) => values,
+            Err(err) if stored.is_some() => {
+                tracing::warn!("looking up {name} in the DHT: {err}");
+                Vec::new()
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let now = SystemTime::now();
+        let mut best_seen: Option<Record> = None;
+        for value in values {
+            match Record::validate(&value, name, now) {
+                Ok(record) => {
+                    if best_seen
+                        .as_ref()
+                        .is_none_or(|best| record.better_than(best))
+                    {
+                        best_seen = Some(record);
+                    }
+                }
+                Err(err) => tracing::info!("ignoring a record for {name} from the DHT: {err}"),
+            }
+        }
+        match (stored, best_seen) {
+            (Some(stored), Some(seen)) if !seen.better_than(&stored) => Ok(stored),
+            (_, Some(seen)) => {
+                self.keep_record(repo, name, &seen)?;
+                Ok(seen)
+            }
+            (Some(stored), None) => Ok(stored),
+            (None, None) => Err(NameError::NotFound(name.to_string())),
+        }
     }
 
     /// The record stored here for `name`, valid now.
@@ -243,8 +302,23 @@ impl NameSystem {
     }
 
     /// Keeps `record` and (online) sends it to the peers closest to the
-    /// name.
-    pub fn publish(&self, repo: &Repo, name: &Name, record: &Record) -> Result<()> {
-        self.keep_record(repo, name, record)
+    /// name; returns how many peers took it. With no peer known the record
+    /// is only kept here (and the republisher sends it later).
+    pub fn publish(&self, repo: &Repo, name: &Name, record: &Record) -> Result<usize> {
+        self.keep_record(repo, name, record)?;
+        let Some(routing) = &self.routing else {
+            return Ok(0);
+        };
+        match routing.put_value(name.routing_key(), record.to_bytes(), PUT_TIMEOUT) {
+            Ok(taken) => {
+                tracing::debug!("the record for {name} went to {taken} peers");
+                Ok(taken)
+            }
+            Err(RoutingError::NoPeers) => {
+                tracing::warn!("the record for {name} is kept here only: no peers known");
+                Ok(0)
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 }
