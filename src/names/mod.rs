@@ -322,3 +322,139 @@ impl NameSystem {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipns::record::NewRecord;
+    use crate::repo::InitOptions;
+    use libp2p_identity::Keypair;
+
+    /// Peers holding fixed values; remembers what was put.
+    #[derive(Default)]
+    struct FakePeers {
+        held: Mutex<Vec<Vec<u8>>>,
+        asked: Mutex<Vec<Duration>>,
+    }
+
+    impl ValueRouting for FakePeers {
+        fn put_value(
+            &self,
+            _key: Vec<u8>,
+            value: Vec<u8>,
+            _limit: Duration,
+        ) -> Result<usize, RoutingError> {
+            self.held.lock().unwrap().push(value);
+            Ok(1)
+        }
+        fn get_values(&self, _key: Vec<u8>, limit: Duration) -> Result<Vec<Vec<u8>>, RoutingError> {
+            self.asked.lock().unwrap().push(limit);
+            Ok(self.held.lock().unwrap().clone())
+        }
+    }
+
+    fn record(key: &Keypair, value: &str, sequence: u64, valid: Duration) -> Record {
+        Record::create(
+            key,
+            &NewRecord {
+                value,
+                sequence,
+                eol: SystemTime::now() + valid,
+                ttl: Duration::from_secs(60),
+                v1_compat: true,
+            },
+        )
+        .unwrap()
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn online() -> (tempfile::TempDir, Repo, Arc<FakePeers>, NameSystem) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::init(dir.path(), &InitOptions::default()).unwrap();
+        let peers = Arc::new(FakePeers::default());
+        let names = NameSystem::new(Some(peers.clone() as Arc<dyn ValueRouting>), None);
+        (dir, repo, peers, names)
+    }
+
+    #[test]
+    fn the_best_valid_record_from_peers_wins_and_is_kept() {
+        let (_dir, repo, peers, names) = online();
+        let key = Keypair::generate_ed25519();
+        let name = Name::of_key(&key.public());
+        let intruder = Keypair::generate_ed25519();
+        names
+            .keep_record(&repo, &name, &record(&key, "/ipfs/old", 1, HOUR))
+            .unwrap();
+        let mut flipped = record(&key, "/ipfs/flipped", 9, HOUR).to_bytes();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 1;
+        *peers.held.lock().unwrap() = vec![
+            record(&key, "/ipfs/newer", 2, HOUR).to_bytes(),
+            record(&key, "/ipfs/newest", 3, HOUR).to_bytes(),
+            // Higher sequences, but forged, flipped or expired: ignored.
+            record(&intruder, "/ipfs/forged", 10, HOUR).to_bytes(),
+            flipped,
+            record(&key, "/ipfs/expired", 11, Duration::ZERO).to_bytes(),
+            b"garbage".to_vec(),
+        ];
+        let opts = ResolveOptions {
+            timeout: Duration::from_secs(7),
+            ..ResolveOptions::default()
+        };
+        let best = names.best_record(&repo, &name, &opts).unwrap();
+        assert_eq!(best.value_text(), "/ipfs/newest");
+        assert_eq!(*peers.asked.lock().unwrap(), [Duration::from_secs(7)]);
+        let kept = names.stored_record(&repo, &name).unwrap().unwrap();
+        assert_eq!(kept.sequence, 3);
+    }
+
+    #[test]
+    fn a_better_stored_record_is_not_replaced_by_an_older_one_from_peers() {
+        let (_dir, repo, peers, names) = online();
+        let key = Keypair::generate_ed25519();
+        let name = Name::of_key(&key.public());
+        names
+            .keep_record(&repo, &name, &record(&key, "/ipfs/mine", 5, HOUR))
+            .unwrap();
+        *peers.held.lock().unwrap() = vec![record(&key, "/ipfs/stale", 4, HOUR).to_bytes()];
+        let best = names
+            .best_record(&repo, &name, &ResolveOptions::default())
+            .unwrap();
+        assert_eq!(best.value_text(), "/ipfs/mine");
+    }
+
+    #[test]
+    fn resolution_is_cached_by_ttl_unless_nocache() {
+        let (_dir, repo, peers, names) = online();
+        let key = Keypair::generate_ed25519();
+        let name = Name::of_key(&key.public());
+        names
+            .publish(&repo, &name, &record(&key, "/ipfs/one", 1, HOUR))
+            .unwrap();
+        assert_eq!(peers.held.lock().unwrap().len(), 1, "published to peers");
+        let path = format!("/ipns/{name}");
+        let opts = ResolveOptions::default();
+        assert_eq!(names.resolve(&repo, &path, &opts).unwrap(), "/ipfs/one");
+        *peers.held.lock().unwrap() = vec![record(&key, "/ipfs/two", 2, HOUR).to_bytes()];
+        // Within the TTL the cached answer stands, without asking peers.
+        let asked = peers.asked.lock().unwrap().len();
+        assert_eq!(names.resolve(&repo, &path, &opts).unwrap(), "/ipfs/one");
+        assert_eq!(peers.asked.lock().unwrap().len(), asked);
+        let fresh = ResolveOptions {
+            nocache: true,
+            ..ResolveOptions::default()
+        };
+        assert_eq!(names.resolve(&repo, &path, &fresh).unwrap(), "/ipfs/two");
+    }
+
+    #[test]
+    fn an_unknown_name_is_not_found() {
+        let (_dir, repo, _peers, names) = online();
+        let name = Name::of_key(&Keypair::generate_ed25519().public());
+        assert!(matches!(
+            names.best_record(&repo, &name, &ResolveOptions::default()),
+            Err(NameError::NotFound(_))
+        ));
+    }
+}

@@ -91,13 +91,16 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_record_is_kept_no_longer_than_the_max_age() {
+    fn a_valid_record_is_kept_no_longer_than_the_max_age_nor_its_eol() {
         let key = Keypair::generate_ed25519();
+        let long = record(&key, 1, DAY * 3);
+        let short = record(&key, 1, DAY / 24);
         let now = SystemTime::now();
-        let until = accept(&key_of(&key), &record(&key, 1, DAY * 3), None, now).unwrap();
+        let until = accept(&key_of(&key), &long, None, now).unwrap();
         assert!(until <= Instant::now() + MAX_RECORD_AGE);
-        let short = accept(&key_of(&key), &record(&key, 1, DAY / 24), None, now).unwrap();
-        assert!(short <= Instant::now() + Duration::from_secs(3600));
+        let until = accept(&key_of(&key), &short, None, now).unwrap();
+        assert!(until <= Instant::now() + DAY / 24);
+        assert!(until > Instant::now() + DAY / 25);
     }
 
     const DAY: Duration = Duration::from_secs(24 * 3600);
