@@ -182,3 +182,17 @@ fn ipns_names_travel_through_the_dht_and_bad_records_are_refused() {
         ],
     );
 }
+
+#[test]
+fn the_daemon_republishes_its_names() {
+    run_script(
+        "the_daemon_republishes_its_names",
+        "ipns_republish.sh",
+        |_| Vec::new(),
+        &[
+            "OK a lifetime shorter than the period is refused",
+            "OK B holds the republished record",
+            "OK same value and sequence, later end of life",
+        ],
+    );
+}

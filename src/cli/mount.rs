@@ -13,6 +13,8 @@ use rsipfs::fs::ipfs::IpfsFs;
 use rsipfs::fs::mfs::{Caller, Invalidation, MfsFs, spawn_flusher};
 use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs, unmount};
+use rsipfs::names::NameSystem;
+use rsipfs::names::republish::{RepublishConfig, Republisher};
 use rsipfs::net::{NetConfig, NetHandle, NetworkBlockstore, Node};
 use rsipfs::repo::{PinKind, Repo};
 
@@ -62,6 +64,7 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
             || repo.config_get("Mounts.FuseAllowOther")?.as_bool() == Some(true),
         ..MountOptions::default()
     };
+    let republishing = RepublishConfig::from_repo(&repo)?;
     let blocks: Arc<dyn Blockstore> = repo.blocks_shared();
     let node = if args.offline {
         None
@@ -95,6 +98,19 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     // While we hold the repository, other rsipfs commands come through the
     // API named in its `api` file.
     let net = node.as_ref().map(|n| n.handle.clone());
+    // Online, names are resolved through and published to the DHT, and
+    // ours are republished.
+    let routing = net
+        .clone()
+        .map(|net| Arc::new(net) as Arc<dyn rsipfs::names::ValueRouting>);
+    let names = Arc::new(NameSystem::new(routing, None));
+    let _republisher = match &node {
+        Some(_) => Some(
+            Republisher::start(Arc::clone(&names), Arc::clone(&repo), republishing)
+                .context("starting the IPNS republisher")?,
+        ),
+        None => None,
+    };
     let requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>> = Arc::default();
     let mounter: Arc<rsipfs::api::Mounter> = if mounting {
         Arc::new(|_, _| Err("already mounted by this daemon".to_string()))
@@ -104,7 +120,14 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     let gateway = Endpoint::start_gateway(&repo, Arc::clone(&store))?;
     // The `api` file is written before the mounts answer, so a command run
     // as soon as the mount is visible already finds the API.
-    let api = Endpoint::start_api(&repo, Arc::clone(&mfs.fs), Arc::clone(&store), net, mounter)?;
+    let api = Endpoint::start_api(
+        &repo,
+        Arc::clone(&mfs.fs),
+        Arc::clone(&store),
+        net,
+        names,
+        mounter,
+    )?;
     let mounted = mount_both(
         &repo,
         &store,
@@ -445,17 +468,13 @@ impl Endpoint {
         mfs: Arc<MfsFs>,
         store: Arc<dyn Blockstore>,
         net: Option<NetHandle>,
+        names: Arc<NameSystem>,
         mounter: Arc<rsipfs::api::Mounter>,
     ) -> Result<Self> {
         let configured = repo.config_get("Addresses.API")?;
         let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/5001");
         let addr =
             tcp_socket_addr(multiaddr).with_context(|| format!("Addresses.API {multiaddr:?}"))?;
-        // Online, names are resolved through and published to the DHT.
-        let routing = net
-            .clone()
-            .map(|net| Arc::new(net) as Arc<dyn rsipfs::names::ValueRouting>);
-        let names = Arc::new(rsipfs::names::NameSystem::new(routing, None));
         let state = ApiState {
             repo: Arc::clone(repo),
             mfs,

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::ipns::{Name, Record, RecordError};
 use crate::repo::Repo;
 
+pub mod republish;
+
 /// At most this many steps through names pointing at names.
 pub const MAX_RESOLVE_STEPS: usize = 32;
 /// How long a lookup on the network may take unless told (Kubo's
@@ -67,6 +69,8 @@ pub enum NameError {
     Routing(#[from] RoutingError),
     #[error("{0}")]
     Repo(String),
+    #[error("config: {0}")]
+    Config(String),
 }
 
 pub type Result<T, E = NameError> = std::result::Result<T, E>;
