@@ -178,7 +178,7 @@ fn ipns_names_travel_through_the_dht_and_bad_records_are_refused() {
             "OK B logged the refusals",
             "OK C still resolves the true record",
             "OK the expired record is refused by the DHT servers",
-            "OK C does not resolve the expired name",
+            "OK C does not resolve the expired name, at once",
         ],
     );
 }

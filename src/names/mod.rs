@@ -23,8 +23,9 @@ pub const MAX_RESOLVE_STEPS: usize = 32;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A lookup's limit when told there is none.
 const NO_LIMIT: Duration = Duration::from_secs(3600);
-/// How long a put to the DHT may take.
-pub const PUT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a put to the DHT may take: longer than the node's two queries
+/// (closest peers, then the puts), which end by themselves before.
+pub const PUT_TIMEOUT: Duration = Duration::from_secs(65);
 
 /// Values stored with peers under a key (the DHT's `PUT_VALUE` and
 /// `GET_VALUE`). Values come back unvalidated: the caller judges them.

@@ -47,6 +47,9 @@ const ASK_DHT_AFTER: Duration = Duration::from_millis(800);
 /// The DHT is asked again for a want still open after this.
 const ASK_DHT_AGAIN: Duration = Duration::from_secs(10);
 const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
+/// A DHT query (a lookup, or the puts to the closest peers) gives up after
+/// this; a put is two of them.
+pub const KAD_QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// A block request unanswered this long goes to another peer.
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -419,6 +422,7 @@ impl NodeTask {
                     // (`on_put_request`); republishing is the owner's job,
                     // as in Kubo, not the DHT's.
                     config
+                        .set_query_timeout(KAD_QUERY_TIMEOUT)
                         .set_record_filtering(kad::StoreInserts::FilterBoth)
                         .set_replication_interval(None)
                         .set_publication_interval(None);
