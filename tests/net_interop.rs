@@ -154,6 +154,7 @@ fn a_damaged_block_fails_its_read_at_once_and_is_fetched_again() {
 
 #[test]
 fn ipns_names_travel_through_the_dht_and_bad_records_are_refused() {
+    // tests/net/ipns_dht.sh says what is checked.
     let tool = mount_tests::rsipfs_bin()
         .parent()
         .expect("target dir")
@@ -175,6 +176,7 @@ fn ipns_names_travel_through_the_dht_and_bad_records_are_refused() {
             "OK servers serve the current record",
             "OK the forged record is refused by the DHT servers",
             "OK the flipped record is refused by the DHT servers",
+            "OK the oversized record is refused by the DHT servers",
             "OK B logged the refusals",
             "OK C still resolves the true record",
             "OK the expired record is refused by the DHT servers",

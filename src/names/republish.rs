@@ -17,6 +17,9 @@ use crate::repo::Repo;
 
 /// Kubo's defaults.
 pub const DEFAULT_PERIOD: Duration = Duration::from_secs(4 * 3600);
+/// The first round comes this soon after start (or after one period if
+/// shorter), as Kubo's, so a node that was down renews its names quickly.
+pub const FIRST_ROUND_AFTER: Duration = Duration::from_secs(60);
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(48 * 3600);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,8 +137,9 @@ impl Republisher {
         let thread = std::thread::Builder::new()
             .name("ipns-republish".into())
             .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(config.period)
-                {
+                let mut wait = config.period.min(FIRST_ROUND_AFTER);
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
+                    wait = config.period;
                     match republish_all(&names, &repo, config.lifetime) {
                         Ok(count) => tracing::debug!("republished {count} names"),
                         Err(err) => tracing::warn!("republishing names: {err}"),

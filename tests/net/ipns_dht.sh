@@ -55,7 +55,8 @@ IPFS_PATH=$W/x "$R" name publish --allow-offline --sequence 100 "/ipfs/$FIRST" >
 IPFS_PATH=$W/x "$R" name get "$(id_of x)" > "$W/forged.bin"
 python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[-3]^=1; open(sys.argv[2],"wb").write(b)' \
   "$W/current.bin" "$W/flipped.bin"
-for bad in forged flipped; do
+head -c 12000 /dev/urandom > "$W/oversized.bin"
+for bad in forged flipped oversized; do
   "$TOOL" put "$B_ADDR" "$NAME" "$W/$bad.bin" > "$W/put-$bad.out"
   grep -q "^taken [1-9]" "$W/put-$bad.out" || { echo "the $bad put reached nobody"; exit 1; }
   "$TOOL" get "$B_ADDR" "$NAME" "$W/$bad.bin" | grep -q "^served 0 of [1-9]" \
