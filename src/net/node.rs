@@ -358,8 +358,8 @@ struct NodeTask {
     /// Puts looking for the closest peers, and puts sent to them.
     finding_peers: HashMap<kad::QueryId, PendingPut>,
     putting: HashMap<kad::QueryId, (usize, std_mpsc::Sender<Result<usize, NetError>>)>,
-    /// Value lookups and where their values go.
-    getting: HashMap<kad::QueryId, std_mpsc::Sender<Found>>,
+    /// Value lookups under way.
+    getting: HashMap<kad::QueryId, values::Lookup>,
 }
 
 /// Someone waiting for a block, until its deadline.
@@ -425,7 +425,12 @@ impl NodeTask {
                         .set_query_timeout(KAD_QUERY_TIMEOUT)
                         .set_record_filtering(kad::StoreInserts::FilterBoth)
                         .set_replication_interval(None)
-                        .set_publication_interval(None);
+                        .set_publication_interval(None)
+                        // Every closest peer that had no record is told
+                        // the best one after a lookup (`values.rs`).
+                        .set_caching(kad::Caching::Enabled {
+                            max_peers: kad::K_VALUE.get() as u16,
+                        });
                     let mut kad = kad::Behaviour::with_config(
                         peer,
                         kad::store::MemoryStore::new(peer),
@@ -657,12 +662,9 @@ impl NodeTask {
             }
             Command::PutValue { key, value, reply } => self.put_value(key, value, reply),
             Command::GetValues { key, found } => {
-                let id = self
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .get_record(kad::RecordKey::new(&key));
-                self.getting.insert(id, found);
+                let key = kad::RecordKey::new(&key);
+                let id = self.swarm.behaviour_mut().kad.get_record(key.clone());
+                self.getting.insert(id, values::Lookup::new(key, found));
             }
             Command::Shutdown => {}
         }

@@ -65,6 +65,29 @@ pub fn accept(
     Ok(Instant::now() + valid_for.min(MAX_RECORD_AGE))
 }
 
+/// Of the values found under an `/ipns/` key, the index of the best valid
+/// record, if any is valid.
+pub fn best<'a>(
+    key: &[u8],
+    values: impl IntoIterator<Item = &'a [u8]>,
+    now: SystemTime,
+) -> Option<usize> {
+    let name = ipns_name(key).ok()?;
+    let mut best: Option<(usize, Record)> = None;
+    for (at, value) in values.into_iter().enumerate() {
+        let Ok(record) = Record::validate(value, &name, now) else {
+            continue;
+        };
+        if best
+            .as_ref()
+            .is_none_or(|(_, held)| record.better_than(held))
+        {
+            best = Some((at, record));
+        }
+    }
+    best.map(|(at, _)| at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +167,21 @@ mod tests {
             Err(Refusal::Worse { held: 5, .. })
         ));
         assert!(accept(&routing_key, &record(&key, 6, DAY), Some(&held), now).is_ok());
+    }
+
+    #[test]
+    fn the_best_of_several_values_is_the_highest_valid_sequence() {
+        let key = Keypair::generate_ed25519();
+        let other = Keypair::generate_ed25519();
+        let values = [
+            record(&key, 2, DAY),
+            record(&other, 9, DAY),
+            record(&key, 3, DAY),
+            b"junk".to_vec(),
+        ];
+        let now = SystemTime::now();
+        let found = best(&key_of(&key), values.iter().map(Vec::as_slice), now);
+        assert_eq!(found, Some(2));
+        assert_eq!(best(b"/pk/x", values.iter().map(Vec::as_slice), now), None);
     }
 }

@@ -19,7 +19,7 @@ wait_for() {
 }
 api_url() { python3 -c 'import sys; p=open(sys.argv[1]).read().split("/"); print(f"http://{p[2]}:{p[4]}")' "$W/$1/api"; }
 
-prepare a 4501; prepare b 4502; prepare c 4503; prepare x 4504
+prepare a 4501; prepare b 4502; prepare c 4503; prepare x 4504; prepare d 4505
 FIRST=$(echo first | IPFS_PATH=$W/a "$R" add -Q)
 SECOND=$(echo second | IPFS_PATH=$W/a "$R" add -Q)
 run a; run b; run c
@@ -41,6 +41,16 @@ wait_for 10 newer && echo "OK the newer record replaced the older on C"
 IPFS_PATH=$W/c "$R" name get "$NAME" > "$W/c-held.bin"
 IPFS_PATH=$W/c "$R" name inspect "$W/c-held.bin" | grep -q "^Sequence: *1$" \
   && echo "OK C keeps the newer record"
+
+# D joins after the publications: C's next lookup finds D among the closest
+# peers without the record and gives it the best one (as Kubo's DHT does).
+RSIPFS_LOG=rsipfs::net=debug run d
+IPFS_PATH=$W/d "$R" swarm connect "/ip4/127.0.0.1/tcp/4502/p2p/$(id_of b)" > /dev/null
+corrected() {
+  IPFS_PATH=$W/c "$R" name resolve --nocache "$NAME" > /dev/null
+  grep -q "kept a DHT record for $NAME from $(id_of c)" "$W/d.err"
+}
+wait_for 20 corrected && echo "OK C's lookup gave the record to D, which lacked it"
 
 # The bare peer's get counts what servers hold: A's current record is
 # served (so a refusal below means something).

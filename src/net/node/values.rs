@@ -45,6 +45,9 @@ impl NodeTask {
             SystemTime::now(),
         ) {
             Ok(until) => {
+                if let (Some(peer), Ok(name)) = (from, records::ipns_name(record.key.as_ref())) {
+                    tracing::debug!("kept a DHT record for {name} from {peer}");
+                }
                 record.expires = Some(until);
                 if let Err(err) = store.put(record) {
                     tracing::warn!("DHT store full: {err}");
@@ -112,24 +115,86 @@ impl NodeTask {
     }
 
     fn on_value(&mut self, id: kad::QueryId, result: kad::GetRecordResult, last: bool) {
-        let Some(found) = self.getting.get(&id) else {
+        let Some(lookup) = self.getting.get_mut(&id) else {
             return;
         };
-        let delivered = match result {
-            Ok(kad::GetRecordOk::FoundRecord(peer_record)) => {
-                found.send(Found::Value(peer_record.record.value)).is_ok()
+        let candidates = match result {
+            Ok(kad::GetRecordOk::FoundRecord(found)) => {
+                let value = found.record.value;
+                lookup.answers.push((found.peer, value.clone()));
+                let listening = lookup.found.send(Found::Value(value)).is_ok();
+                if listening && !last {
+                    return;
+                }
+                if !listening {
+                    // The caller has enough: stop asking, and (as Kubo
+                    // when its quorum is met) correct nobody.
+                    self.getting.remove(&id);
+                    if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                        query.finish();
+                    }
+                    return;
+                }
+                Vec::new()
             }
-            Ok(kad::GetRecordOk::FinishedWithNoAdditionalRecord { .. }) | Err(_) => false,
+            Ok(kad::GetRecordOk::FinishedWithNoAdditionalRecord { cache_candidates }) => {
+                cache_candidates.into_values().collect()
+            }
+            Err(_) => Vec::new(),
         };
-        if delivered && !last {
+        if let Some(lookup) = self.getting.remove(&id) {
+            let _ = lookup.found.send(Found::Done);
+            self.correct_peers(lookup, candidates);
+        }
+    }
+
+    /// After a lookup, as Kubo's DHT does: the best valid record found is
+    /// sent to the peers that answered with another (older or invalid) one
+    /// and to the closest peers that had none; kept here if ours was older.
+    fn correct_peers(&mut self, lookup: Lookup, without: Vec<libp2p::PeerId>) {
+        let Lookup { key, answers, .. } = lookup;
+        let values = answers.iter().map(|(_, value)| value.as_slice());
+        let Some(best) = records::best(key.as_ref(), values, SystemTime::now()) else {
             return;
+        };
+        let best = answers[best].1.clone();
+        let mut outdated = without;
+        let mut ours_outdated = false;
+        for (peer, value) in &answers {
+            match peer {
+                _ if *value == best => {}
+                Some(peer) => outdated.push(*peer),
+                None => ours_outdated = true,
+            }
         }
-        // Over, or nobody listens any more: stop asking.
-        if let Some(found) = self.getting.remove(&id) {
-            let _ = found.send(Found::Done);
+        let record = kad::Record::new(key, best);
+        if ours_outdated {
+            self.keep_if_acceptable(record.clone(), None);
         }
-        if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
-            query.finish();
+        outdated.sort();
+        outdated.dedup();
+        if !outdated.is_empty() {
+            tracing::debug!("sending the best record to {} peers", outdated.len());
+            let kad = &mut self.swarm.behaviour_mut().kad;
+            kad.put_record_to(record, outdated.into_iter(), kad::Quorum::One);
+        }
+    }
+}
+
+/// A value lookup: where values go as they come, and who said what.
+pub(super) struct Lookup {
+    key: kad::RecordKey,
+    found: std_mpsc::Sender<Found>,
+    /// Each answer and who gave it (`None`: this node's store).
+    answers: Vec<(Option<libp2p::PeerId>, Vec<u8>)>,
+}
+
+impl Lookup {
+    pub(super) fn new(key: kad::RecordKey, found: std_mpsc::Sender<Found>) -> Self {
+        Lookup {
+            key,
+            found,
+            answers: Vec::new(),
         }
     }
 }
