@@ -76,6 +76,19 @@ impl NodeTask {
             } => {
                 self.keep_if_acceptable(record, Some(source));
             }
+            // Filtering takes provider records too: they are kept as
+            // the DHT would keep them unfiltered.
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::AddProvider {
+                        record: Some(record),
+                    },
+            } => {
+                let store = self.swarm.behaviour_mut().kad.store_mut();
+                if let Err(err) = store.add_provider(record) {
+                    tracing::info!("provider record not kept: {err}");
+                }
+            }
             kad::Event::OutboundQueryProgressed {
                 id, result, step, ..
             } => match result {
