@@ -1,5 +1,6 @@
 //! `rsipfs name publish|resolve|get|put` on one node and between nodes
-//! (records carried by hand: the DHT does not carry them yet).
+//! (records carried by hand here; tests/net/ipns_dht.sh carries them over
+//! the DHT).
 
 mod common;
 
@@ -351,4 +352,30 @@ fn name_inspect_and_put_answer_in_kubos_shape_over_the_api() {
             .contains("refusing the record"),
         "{refused}"
     );
+}
+
+#[test]
+fn publish_refuses_lifetimes_and_ttls_kubo_refuses() {
+    let node = Node::new();
+    let cid = add(&node, "bounded\n");
+    let publish = |extra: &[&str]| {
+        let mut args = vec!["name", "publish", "--allow-offline"];
+        args.extend_from_slice(extra);
+        args.push(&cid);
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| node.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run(publish(&["--lifetime", "0s"])).contains("--lifetime must be positive"));
+    let stderr = run(publish(&["--lifetime", "1m", "--ttl", "2m"]));
+    assert!(
+        stderr.contains("must not be longer than --lifetime"),
+        "{stderr}"
+    );
+    // Without --ttl, the default (5m) is capped to the lifetime.
+    let args = publish(&["--lifetime", "1m", "-Q"]);
+    let name = node.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let record = node.work().join("bounded.rec");
+    std::fs::write(&record, node.ok_bytes(&["name", "get", name.trim()])).unwrap();
+    let inspected = node.ok(&["name", "inspect", record.to_str().unwrap()]);
+    assert!(inspected.contains("TTL:            1m0s"), "{inspected}");
 }

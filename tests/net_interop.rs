@@ -151,3 +151,51 @@ fn a_damaged_block_fails_its_read_at_once_and_is_fetched_again() {
         ],
     );
 }
+
+#[test]
+fn ipns_names_travel_through_the_dht_and_bad_records_are_refused() {
+    // tests/net/ipns_dht.sh says what is checked.
+    let tool = mount_tests::rsipfs_bin()
+        .parent()
+        .expect("target dir")
+        .join("examples/dht_value");
+    assert!(
+        tool.exists(),
+        "{} is missing: build with --all-targets",
+        tool.display()
+    );
+    run_script(
+        "ipns_names_travel_through_the_dht_and_bad_records_are_refused",
+        "ipns_dht.sh",
+        |_| vec![tool.clone().into_os_string()],
+        &[
+            "OK resolved on C through the DHT",
+            "OK resolved through C's API",
+            "OK the newer record replaced the older on C",
+            "OK C keeps the newer record",
+            "OK C's lookup gave the record to D, which lacked it",
+            "OK servers serve the current record",
+            "OK the forged record is refused by the DHT servers",
+            "OK the flipped record is refused by the DHT servers",
+            "OK the oversized record is refused by the DHT servers",
+            "OK B logged the refusals",
+            "OK C still resolves the true record",
+            "OK the expired record is refused by the DHT servers",
+            "OK C does not resolve the expired name, at once",
+        ],
+    );
+}
+
+#[test]
+fn the_daemon_republishes_its_names() {
+    run_script(
+        "the_daemon_republishes_its_names",
+        "ipns_republish.sh",
+        |_| Vec::new(),
+        &[
+            "OK a lifetime shorter than the period is refused",
+            "OK B holds the republished record",
+            "OK same value and sequence, later end of life",
+        ],
+    );
+}

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::upload::read_part;
 use super::{ApiError, ApiState, Args, json, run};
 use crate::commands::name::{self, PublishOptions};
+use crate::names::{DEFAULT_TIMEOUT, ResolveOptions};
 
 type Reply = Result<Response, ApiError>;
 
@@ -39,7 +40,10 @@ pub async fn publish(State(state): State<ApiState>, RawQuery(query): RawQuery) -
             .unwrap_or(name::SELF_KEY)
             .to_string(),
         lifetime: duration(&args, "lifetime", name::DEFAULT_LIFETIME)?,
-        ttl: duration(&args, "ttl", name::DEFAULT_TTL)?,
+        ttl: args
+            .get(&["ttl"])
+            .map(|_| duration(&args, "ttl", name::DEFAULT_TTL))
+            .transpose()?,
         sequence: args.number(&["sequence"])?,
         allow_offline: args.flag(&["allow-offline"])?,
         resolve: flag_default_on(&args, "resolve")?,
@@ -52,10 +56,14 @@ pub async fn publish(State(state): State<ApiState>, RawQuery(query): RawQuery) -
 pub async fn resolve(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let args = Args::parse(query.as_deref());
     let target = args.args().first().map(|s| s.to_string());
-    let recursive = flag_default_on(&args, "recursive")?;
+    let opts = ResolveOptions {
+        recursive: flag_default_on(&args, "recursive")?,
+        nocache: args.flag(&["nocache", "n"])?,
+        timeout: duration(&args, "dht-timeout", DEFAULT_TIMEOUT)?,
+    };
     Ok(json(
         &run(&state, move |core| {
-            name::resolve(core, target.as_deref(), recursive)
+            name::resolve(core, target.as_deref(), &opts)
         })
         .await?,
     ))

@@ -198,14 +198,15 @@ pub enum NameCmd {
         /// How long the record stays valid.
         #[arg(short, long, default_value = "48h")]
         lifetime: String,
-        /// How long resolvers may cache the record.
-        #[arg(long, default_value = "5m")]
-        ttl: String,
+        /// How long resolvers may cache the record (default 5m, at most
+        /// the lifetime).
+        #[arg(long)]
+        ttl: Option<String>,
         /// The record's sequence number (above the current one).
         #[arg(long)]
         sequence: Option<u64>,
-        /// Keep the record on this node only (records do not reach the
-        /// network yet).
+        /// Publish even with no daemon running: the record is kept on this
+        /// node only.
         #[arg(long)]
         allow_offline: bool,
         /// Check that the path resolves before publishing it.
@@ -221,6 +222,12 @@ pub enum NameCmd {
         /// Follow names that point at names, to a path.
         #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set)]
         recursive: bool,
+        /// Ask the network again rather than answer from the cache.
+        #[arg(short, long)]
+        nocache: bool,
+        /// How long to gather records from the DHT (0: no limit).
+        #[arg(long, default_value = "30s")]
+        dht_timeout: String,
     },
     /// Write the record held for a name to stdout.
     Get { name: String },

@@ -113,7 +113,7 @@ impl NameService for RepoNames {
         let opts = PublishOptions {
             key: key.to_string(),
             lifetime: name::DEFAULT_LIFETIME,
-            ttl: name::DEFAULT_TTL,
+            ttl: None,
             sequence: None,
             allow_offline: true,
             resolve: false,

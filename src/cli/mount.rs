@@ -13,6 +13,8 @@ use rsipfs::fs::ipfs::IpfsFs;
 use rsipfs::fs::mfs::{Caller, Invalidation, MfsFs, spawn_flusher};
 use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs, unmount};
+use rsipfs::names::NameSystem;
+use rsipfs::names::republish::{RepublishConfig, Republisher};
 use rsipfs::net::{NetConfig, NetHandle, NetworkBlockstore, Node};
 use rsipfs::repo::{PinKind, Repo};
 
@@ -70,6 +72,7 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
             || repo.config_get("Mounts.FuseAllowOther")?.as_bool() == Some(true),
         ..MountOptions::default()
     };
+    let republishing = RepublishConfig::from_repo(&repo)?;
     let blocks: Arc<dyn Blockstore> = repo.blocks_shared();
     let node = if args.offline {
         None
@@ -109,12 +112,6 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         )),
     };
     let mut mfs = MfsMount::open(&repo, Arc::clone(&store))?;
-    // One name system (one cache) for the gateway, the API and the /ipns
-    // mount: a name published through the API is seen by the mount at once.
-    let names = Arc::new(rsipfs::names::NameSystem::new(
-        None,
-        Some(rsipfs::names::dns::system()),
-    ));
     let ipns_dir = match (mounting, args.no_ipns, &args.ipns) {
         (false, _, _) | (true, true, _) => None,
         (true, false, Some(dir)) => Some(dir.clone()),
@@ -131,6 +128,21 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     // While we hold the repository, other rsipfs commands come through the
     // API named in its `api` file.
     let net = node.as_ref().map(|n| n.handle.clone());
+    // Online, names are resolved through and published to the DHT, and
+    // ours are republished. One name system (one cache) for the gateway,
+    // the API and the /ipns mount: a name published through the API is
+    // seen by the mount at once.
+    let routing = net
+        .clone()
+        .map(|net| Arc::new(net) as Arc<dyn rsipfs::names::ValueRouting>);
+    let names = Arc::new(NameSystem::new(routing, Some(rsipfs::names::dns::system())));
+    let _republisher = match &node {
+        Some(_) => Some(
+            Republisher::start(Arc::clone(&names), Arc::clone(&repo), republishing)
+                .context("starting the IPNS republisher")?,
+        ),
+        None => None,
+    };
     let requested: Arc<Mutex<Vec<(fuser::BackgroundSession, PathBuf)>>> = Arc::default();
     let requested_ipns: Arc<Mutex<Vec<IpnsMount>>> = Arc::default();
     let mounter: Arc<rsipfs::api::Mounter> = if mounting {
@@ -150,8 +162,8 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         &repo,
         Arc::clone(&mfs.fs),
         Arc::clone(&store),
-        Arc::clone(&names),
         net,
+        Arc::clone(&names),
         mounter,
     )?;
     let mounted = mount_both(
@@ -623,8 +635,8 @@ impl Endpoint {
         repo: &Arc<Repo>,
         mfs: Arc<MfsFs>,
         store: Arc<dyn Blockstore>,
-        names: Arc<rsipfs::names::NameSystem>,
         net: Option<NetHandle>,
+        names: Arc<NameSystem>,
         mounter: Arc<rsipfs::api::Mounter>,
     ) -> Result<Self> {
         let configured = repo.config_get("Addresses.API")?;

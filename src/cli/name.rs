@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use anyhow::{Context, Result};
 use rsipfs::commands::Core;
 use rsipfs::commands::name::{self, PublishOptions, Published, Resolved};
+use rsipfs::names::ResolveOptions;
 
 use super::Ctx;
 use super::args::NameCmd;
@@ -52,7 +53,7 @@ pub fn run(ctx: &Ctx, cmd: NameCmd) -> Result<()> {
             let opts = PublishOptions {
                 key: key.clone(),
                 lifetime: duration("lifetime", &lifetime)?,
-                ttl: duration("ttl", &ttl)?,
+                ttl: ttl.as_deref().map(|t| duration("ttl", t)).transpose()?,
                 sequence,
                 allow_offline,
                 resolve,
@@ -61,10 +62,10 @@ pub fn run(ctx: &Ctx, cmd: NameCmd) -> Result<()> {
                 ("arg", path.clone()),
                 ("key", key),
                 ("lifetime", lifetime),
-                ("ttl", ttl),
                 ("allow-offline", allow_offline.to_string()),
                 ("resolve", resolve.to_string()),
             ];
+            query.extend(ttl.map(|ttl| ("ttl", ttl)));
             if let Some(sequence) = sequence {
                 query.push(("sequence", sequence.to_string()));
             }
@@ -81,12 +82,23 @@ pub fn run(ctx: &Ctx, cmd: NameCmd) -> Result<()> {
         NameCmd::Resolve {
             name: target,
             recursive,
+            nocache,
+            dht_timeout,
         } => {
-            let mut query = vec![("recursive", recursive.to_string())];
+            let opts = ResolveOptions {
+                recursive,
+                nocache,
+                timeout: duration("dht-timeout", &dht_timeout)?,
+            };
+            let mut query = vec![
+                ("recursive", recursive.to_string()),
+                ("nocache", nocache.to_string()),
+                ("dht-timeout", dht_timeout),
+            ];
             query.extend(target.iter().map(|t| ("arg", t.clone())));
             let opened = ctx.open_repo_or_api()?;
             let resolved: Resolved = opened.run("name/resolve", &query, |core: &Core| {
-                name::resolve(core, target.as_deref(), recursive)
+                name::resolve(core, target.as_deref(), &opts)
             })?;
             writeln!(out, "{}", resolved.path)?;
         }

@@ -60,7 +60,8 @@ impl<'a> Core<'a> {
     pub fn content_path(&self, text: &str) -> Result<IpfsPath, CommandError> {
         let resolved;
         let text = if text.starts_with("/ipns/") {
-            resolved = name::resolve(self, Some(text), true)?.path;
+            let opts = crate::names::ResolveOptions::default();
+            resolved = name::resolve(self, Some(text), &opts)?.path;
             &resolved
         } else {
             text

@@ -177,7 +177,9 @@ pub struct Resolved {
 pub struct PublishOptions {
     pub key: String,
     pub lifetime: Duration,
-    pub ttl: Duration,
+    /// How long resolvers may cache it; when not given, the default capped
+    /// to the lifetime.
+    pub ttl: Option<Duration>,
     pub sequence: Option<u64>,
     pub allow_offline: bool,
     /// Check that the path resolves before publishing it.
@@ -243,13 +245,30 @@ fn publishable_path(core: &Core, path: &str, resolve: bool) -> Result<String, Co
     Ok(parsed.to_string())
 }
 
+/// The TTL a record gets, refusing what Kubo refuses: a lifetime of
+/// zero, and a TTL given longer than the lifetime.
+fn record_ttl(opts: &PublishOptions) -> Result<Duration, CommandError> {
+    if opts.lifetime.is_zero() {
+        return Err(bad_argument("--lifetime must be positive"));
+    }
+    match opts.ttl {
+        Some(ttl) if ttl > opts.lifetime => Err(bad_argument(format!(
+            "--ttl ({}) must not be longer than --lifetime ({})",
+            crate::go_duration::format(ttl),
+            crate::go_duration::format(opts.lifetime)
+        ))),
+        Some(ttl) => Ok(ttl),
+        None => Ok(DEFAULT_TTL.min(opts.lifetime)),
+    }
+}
+
 pub fn publish(core: &Core, path: &str, opts: &PublishOptions) -> Result<Published, CommandError> {
-    if !opts.allow_offline {
+    if !opts.allow_offline && !core.names.is_online() {
         return Err(bad_argument(
-            "can't publish while offline: IPNS records do not reach the network yet; pass \
-             --allow-offline to keep the record on this node",
+            "can't publish while offline: pass `--allow-offline` to override",
         ));
     }
+    let ttl = record_ttl(opts)?;
     let value = publishable_path(core, path, opts.resolve)?;
     let key = Repo::keystore_at(core.repo.path())
         .map_err(failed)?
@@ -278,7 +297,7 @@ pub fn publish(core: &Core, path: &str, opts: &PublishOptions) -> Result<Publish
             value: &value,
             sequence,
             eol: SystemTime::now() + opts.lifetime,
-            ttl: opts.ttl,
+            ttl,
             v1_compat: true,
         },
     )
@@ -293,8 +312,12 @@ pub fn publish(core: &Core, path: &str, opts: &PublishOptions) -> Result<Publish
 }
 
 /// The path `name` points to (this node's own when `None`), through
-/// names pointing at names when `recursive`.
-pub fn resolve(core: &Core, name: Option<&str>, recursive: bool) -> Result<Resolved, CommandError> {
+/// names pointing at names when `opts.recursive`.
+pub fn resolve(
+    core: &Core,
+    name: Option<&str>,
+    opts: &ResolveOptions,
+) -> Result<Resolved, CommandError> {
     let path = match name {
         Some(text) if text.starts_with("/ipns/") => text.to_string(),
         Some(text) => format!("/ipns/{text}"),
@@ -303,13 +326,9 @@ pub fn resolve(core: &Core, name: Option<&str>, recursive: bool) -> Result<Resol
             format!("/ipns/{}", Name::of_key(&identity.public()))
         }
     };
-    let opts = ResolveOptions {
-        recursive,
-        ..ResolveOptions::default()
-    };
     let path = core
         .names
-        .resolve(core.repo, &path, &opts)
+        .resolve(core.repo, &path, opts)
         .map_err(name_failed)?;
     Ok(Resolved { path })
 }

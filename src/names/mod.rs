@@ -18,21 +18,40 @@ pub mod dns;
 #[cfg(test)]
 mod dns_tests;
 pub mod dnslink;
+pub mod republish;
 
 /// At most this many steps through names pointing at names.
 pub const MAX_RESOLVE_STEPS: usize = 32;
 /// How long a lookup on the network may take unless told (Kubo's
 /// `--dht-timeout` default).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A lookup's limit when told there is none.
+const NO_LIMIT: Duration = Duration::from_secs(3600);
+/// How long a put to the DHT may take: longer than the node's two queries
+/// (closest peers, then the puts), which end by themselves before.
+pub const PUT_TIMEOUT: Duration = Duration::from_secs(65);
 
 /// Values stored with peers under a key (the DHT's `PUT_VALUE` and
 /// `GET_VALUE`). Values come back unvalidated: the caller judges them.
 pub trait ValueRouting: Send + Sync {
     /// Stores `value` under `key` with the peers closest to the key;
     /// returns how many took it.
-    fn put_value(&self, key: Vec<u8>, value: Vec<u8>, limit: Duration) -> Result<usize, String>;
+    fn put_value(
+        &self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        limit: Duration,
+    ) -> Result<usize, RoutingError>;
     /// The values peers hold under `key`, gathered within `limit`.
-    fn get_values(&self, key: Vec<u8>, limit: Duration) -> Result<Vec<Vec<u8>>, String>;
+    fn get_values(&self, key: Vec<u8>, limit: Duration) -> Result<Vec<Vec<u8>>, RoutingError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingError {
+    #[error("no peer known to send it to")]
+    NoPeers,
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// DNS TXT lookups, for DNSLink.
@@ -61,7 +80,7 @@ pub enum NameError {
     #[error("could not resolve {0}: more than {MAX_RESOLVE_STEPS} names in a row")]
     TooDeep(String),
     #[error("routing: {0}")]
-    Routing(String),
+    Routing(#[from] RoutingError),
     #[error(
         "could not resolve name {0}: _dnslink.{0} has no TXT record \"dnslink=/ipfs/…\" or \
          \"dnslink=/ipns/…\" (https://docs.ipfs.tech/concepts/dnslink/)"
@@ -76,6 +95,8 @@ pub enum NameError {
     Dns(String),
     #[error("{0}")]
     Repo(String),
+    #[error("config: {0}")]
+    Config(String),
 }
 
 pub type Result<T, E = NameError> = std::result::Result<T, E>;
@@ -288,10 +309,52 @@ impl NameSystem {
     }
 
     /// The best valid record for `name` known here or (online) to peers;
-    /// a better one from peers is kept.
-    pub fn best_record(&self, repo: &Repo, name: &Name, _opts: &ResolveOptions) -> Result<Record> {
-        self.stored_record(repo, name)?
-            .ok_or_else(|| NameError::NotFound(name.to_string()))
+    /// a better one from peers is kept. Peers' records that are not valid
+    /// for the name are ignored.
+    pub fn best_record(&self, repo: &Repo, name: &Name, opts: &ResolveOptions) -> Result<Record> {
+        let stored = self.stored_record(repo, name)?;
+        let Some(routing) = &self.routing else {
+            return stored.ok_or_else(|| NameError::NotFound(name.to_string()));
+        };
+        // Zero is no limit (Kubo's `--dht-timeout 0`): the DHT's own query
+        // timeout ends the lookup then.
+        let limit = if opts.timeout.is_zero() {
+            NO_LIMIT
+        } else {
+            opts.timeout
+        };
+        let values = match routing.get_values(name.routing_key(), limit) {
+            Ok(values) => values,
+            Err(err) if stored.is_some() => {
+                tracing::warn!("looking up {name} in the DHT: {err}");
+                Vec::new()
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let now = SystemTime::now();
+        let mut best_seen: Option<Record> = None;
+        for value in values {
+            match Record::validate(&value, name, now) {
+                Ok(record) => {
+                    if best_seen
+                        .as_ref()
+                        .is_none_or(|best| record.better_than(best))
+                    {
+                        best_seen = Some(record);
+                    }
+                }
+                Err(err) => tracing::info!("ignoring a record for {name} from the DHT: {err}"),
+            }
+        }
+        match (stored, best_seen) {
+            (Some(stored), Some(seen)) if !seen.better_than(&stored) => Ok(stored),
+            (_, Some(seen)) => {
+                self.keep_record(repo, name, &seen)?;
+                Ok(seen)
+            }
+            (Some(stored), None) => Ok(stored),
+            (None, None) => Err(NameError::NotFound(name.to_string())),
+        }
     }
 
     /// The record stored here for `name`, valid now.
@@ -335,8 +398,159 @@ impl NameSystem {
     }
 
     /// Keeps `record` and (online) sends it to the peers closest to the
-    /// name.
-    pub fn publish(&self, repo: &Repo, name: &Name, record: &Record) -> Result<()> {
-        self.keep_record(repo, name, record)
+    /// name; returns how many peers took it. With no peer known the record
+    /// is only kept here (and the republisher sends it later).
+    pub fn publish(&self, repo: &Repo, name: &Name, record: &Record) -> Result<usize> {
+        self.keep_record(repo, name, record)?;
+        let Some(routing) = &self.routing else {
+            return Ok(0);
+        };
+        match routing.put_value(name.routing_key(), record.to_bytes(), PUT_TIMEOUT) {
+            Ok(taken) => {
+                tracing::debug!("the record for {name} went to {taken} peers");
+                Ok(taken)
+            }
+            Err(RoutingError::NoPeers) => {
+                tracing::warn!("the record for {name} is kept here only: no peers known");
+                Ok(0)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipns::record::NewRecord;
+    use crate::repo::InitOptions;
+    use libp2p_identity::Keypair;
+
+    /// Peers holding fixed values; remembers what was put.
+    #[derive(Default)]
+    struct FakePeers {
+        held: Mutex<Vec<Vec<u8>>>,
+        asked: Mutex<Vec<Duration>>,
+    }
+
+    impl ValueRouting for FakePeers {
+        fn put_value(
+            &self,
+            _key: Vec<u8>,
+            value: Vec<u8>,
+            _limit: Duration,
+        ) -> Result<usize, RoutingError> {
+            self.held.lock().unwrap().push(value);
+            Ok(1)
+        }
+        fn get_values(&self, _key: Vec<u8>, limit: Duration) -> Result<Vec<Vec<u8>>, RoutingError> {
+            self.asked.lock().unwrap().push(limit);
+            Ok(self.held.lock().unwrap().clone())
+        }
+    }
+
+    fn record(key: &Keypair, value: &str, sequence: u64, valid: Duration) -> Record {
+        Record::create(
+            key,
+            &NewRecord {
+                value,
+                sequence,
+                eol: SystemTime::now() + valid,
+                ttl: Duration::from_secs(60),
+                v1_compat: true,
+            },
+        )
+        .unwrap()
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn online() -> (tempfile::TempDir, Repo, Arc<FakePeers>, NameSystem) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::init(dir.path(), &InitOptions::default()).unwrap();
+        let peers = Arc::new(FakePeers::default());
+        let names = NameSystem::new(Some(peers.clone() as Arc<dyn ValueRouting>), None);
+        (dir, repo, peers, names)
+    }
+
+    #[test]
+    fn the_best_valid_record_from_peers_wins_and_is_kept() {
+        let (_dir, repo, peers, names) = online();
+        let key = Keypair::generate_ed25519();
+        let name = Name::of_key(&key.public());
+        let intruder = Keypair::generate_ed25519();
+        names
+            .keep_record(&repo, &name, &record(&key, "/ipfs/old", 1, HOUR))
+            .unwrap();
+        let mut flipped = record(&key, "/ipfs/flipped", 9, HOUR).to_bytes();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 1;
+        *peers.held.lock().unwrap() = vec![
+            record(&key, "/ipfs/newer", 2, HOUR).to_bytes(),
+            record(&key, "/ipfs/newest", 3, HOUR).to_bytes(),
+            // Higher sequences, but forged, flipped or expired: ignored.
+            record(&intruder, "/ipfs/forged", 10, HOUR).to_bytes(),
+            flipped,
+            record(&key, "/ipfs/expired", 11, Duration::ZERO).to_bytes(),
+            b"garbage".to_vec(),
+        ];
+        let opts = ResolveOptions {
+            timeout: Duration::from_secs(7),
+            ..ResolveOptions::default()
+        };
+        let best = names.best_record(&repo, &name, &opts).unwrap();
+        assert_eq!(best.value_text(), "/ipfs/newest");
+        assert_eq!(*peers.asked.lock().unwrap(), [Duration::from_secs(7)]);
+        let kept = names.stored_record(&repo, &name).unwrap().unwrap();
+        assert_eq!(kept.sequence, 3);
+    }
+
+    #[test]
+    fn a_better_stored_record_is_not_replaced_by_an_older_one_from_peers() {
+        let (_dir, repo, peers, names) = online();
+        let key = Keypair::generate_ed25519();
+        let name = Name::of_key(&key.public());
+        names
+            .keep_record(&repo, &name, &record(&key, "/ipfs/mine", 5, HOUR))
+            .unwrap();
+        *peers.held.lock().unwrap() = vec![record(&key, "/ipfs/stale", 4, HOUR).to_bytes()];
+        let best = names
+            .best_record(&repo, &name, &ResolveOptions::default())
+            .unwrap();
+        assert_eq!(best.value_text(), "/ipfs/mine");
+    }
+
+    #[test]
+    fn resolution_is_cached_by_ttl_unless_nocache() {
+        let (_dir, repo, peers, names) = online();
+        let key = Keypair::generate_ed25519();
+        let name = Name::of_key(&key.public());
+        names
+            .publish(&repo, &name, &record(&key, "/ipfs/one", 1, HOUR))
+            .unwrap();
+        assert_eq!(peers.held.lock().unwrap().len(), 1, "published to peers");
+        let path = format!("/ipns/{name}");
+        let opts = ResolveOptions::default();
+        assert_eq!(names.resolve(&repo, &path, &opts).unwrap(), "/ipfs/one");
+        *peers.held.lock().unwrap() = vec![record(&key, "/ipfs/two", 2, HOUR).to_bytes()];
+        // Within the TTL the cached answer stands, without asking peers.
+        let asked = peers.asked.lock().unwrap().len();
+        assert_eq!(names.resolve(&repo, &path, &opts).unwrap(), "/ipfs/one");
+        assert_eq!(peers.asked.lock().unwrap().len(), asked);
+        let fresh = ResolveOptions {
+            nocache: true,
+            ..ResolveOptions::default()
+        };
+        assert_eq!(names.resolve(&repo, &path, &fresh).unwrap(), "/ipfs/two");
+    }
+
+    #[test]
+    fn an_unknown_name_is_not_found() {
+        let (_dir, repo, _peers, names) = online();
+        let name = Name::of_key(&Keypair::generate_ed25519().public());
+        assert!(matches!(
+            names.best_record(&repo, &name, &ResolveOptions::default()),
+            Err(NameError::NotFound(_))
+        ));
     }
 }

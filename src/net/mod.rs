@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod message;
 mod node;
 mod outbox;
+pub mod records;
 mod server;
 mod stats;
 pub mod wants;
@@ -18,11 +19,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use node::{NetConfig, NetHandle, Node, PeerInfo, start};
+pub use node::{Found, NetConfig, NetHandle, Node, PeerInfo, start};
 pub use stats::StatsSnapshot;
 
 use crate::blockstore::{Blockstore, BlockstoreError, Result as StoreResult};
 use crate::codec::cid::{Cid, Mh, cid_string};
+use crate::names::RoutingError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -36,7 +38,37 @@ pub enum NetError {
     BadAddress(String),
     #[error("starting the network node: {0}")]
     Start(String),
+    #[error("no peer to put the value with: the DHT knows no peers")]
+    NoPeers,
+    #[error("putting a value in the DHT: {0}")]
+    Put(String),
 }
+
+/// Values in the DHT, for IPNS: Kubo's resolver stops at 16 answers.
+impl crate::names::ValueRouting for NetHandle {
+    fn put_value(
+        &self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        limit: Duration,
+    ) -> Result<usize, RoutingError> {
+        NetHandle::put_value(self, key, value, limit).map_err(routing_error)
+    }
+
+    fn get_values(&self, key: Vec<u8>, limit: Duration) -> Result<Vec<Vec<u8>>, RoutingError> {
+        NetHandle::get_values(self, key, VALUES_ENOUGH, limit).map_err(routing_error)
+    }
+}
+
+fn routing_error(err: NetError) -> RoutingError {
+    match err {
+        NetError::NoPeers => RoutingError::NoPeers,
+        other => RoutingError::Failed(other.to_string()),
+    }
+}
+
+/// Answers a value lookup waits for at most (Kubo's `--dht-record-count`).
+pub const VALUES_ENOUGH: usize = 16;
 
 /// A blockstore that fetches what the local one lacks from the network
 /// (the node stores what it fetches). A block the local store finds damaged

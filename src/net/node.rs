@@ -23,6 +23,8 @@ use super::outbox::{Outbox, spawn_writer};
 use super::server::Server;
 use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
+
+mod values;
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
 
@@ -45,6 +47,9 @@ const ASK_DHT_AFTER: Duration = Duration::from_millis(800);
 /// The DHT is asked again for a want still open after this.
 const ASK_DHT_AGAIN: Duration = Duration::from_secs(10);
 const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
+/// A DHT query (a lookup, or the puts to the closest peers) gives up after
+/// this; a put is two of them.
+pub const KAD_QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// A block request unanswered this long goes to another peer.
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -88,7 +93,31 @@ enum Command {
     Wantlist {
         reply: std_mpsc::Sender<Vec<Cid>>,
     },
+    /// Puts a value with the peers closest to its key.
+    PutValue {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        reply: std_mpsc::Sender<Result<usize, NetError>>,
+    },
+    /// Streams the values peers hold under a key.
+    GetValues {
+        key: Vec<u8>,
+        found: std_mpsc::Sender<Found>,
+    },
     Shutdown,
+}
+
+/// What a value lookup yields, one at a time.
+pub enum Found {
+    Value(Vec<u8>),
+    /// The lookup is over.
+    Done,
+}
+
+/// A put waiting for the closest peers, then for their answers.
+struct PendingPut {
+    record: kad::Record,
+    reply: std_mpsc::Sender<Result<usize, NetError>>,
 }
 
 enum Inbound {
@@ -212,6 +241,49 @@ impl NetHandle {
         self.stats.snapshot()
     }
 
+    /// Puts `value` under `key` with the peers closest to the key (and
+    /// keeps it here when it is a valid IPNS record); how many took it.
+    pub fn put_value(
+        &self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        limit: Duration,
+    ) -> Result<usize, NetError> {
+        let (reply, answer) = std_mpsc::channel();
+        self.commands
+            .send(Command::PutValue { key, value, reply })
+            .map_err(|_| NetError::Stopped)?;
+        answer
+            .recv_timeout(limit)
+            .map_err(|_| NetError::Put("no answer in time".into()))?
+    }
+
+    /// The values held under `key` here and by the peers closest to it,
+    /// unvalidated: at most `enough` of them, gathered until the lookup
+    /// ends or `limit` passes.
+    pub fn get_values(
+        &self,
+        key: Vec<u8>,
+        enough: usize,
+        limit: Duration,
+    ) -> Result<Vec<Vec<u8>>, NetError> {
+        let deadline = Instant::now() + limit;
+        let (found, values_rx) = std_mpsc::channel();
+        self.commands
+            .send(Command::GetValues { key, found })
+            .map_err(|_| NetError::Stopped)?;
+        let mut values = Vec::new();
+        while values.len() < enough {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match values_rx.recv_timeout(left) {
+                Ok(Found::Value(value)) => values.push(value),
+                Ok(Found::Done) | Err(_) => break,
+            }
+        }
+        // Dropping the receiver ends the lookup at its next answer.
+        Ok(values)
+    }
+
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
         self.ask(
             |reply| Command::ListenAddrs { reply },
@@ -283,6 +355,11 @@ struct NodeTask {
     inbound_tx: mpsc::UnboundedSender<Inbound>,
     inbound_rx: mpsc::UnboundedReceiver<Inbound>,
     last_full_wantlist: Instant,
+    /// Puts looking for the closest peers, and puts sent to them.
+    finding_peers: HashMap<kad::QueryId, PendingPut>,
+    putting: HashMap<kad::QueryId, (usize, std_mpsc::Sender<Result<usize, NetError>>)>,
+    /// Value lookups under way.
+    getting: HashMap<kad::QueryId, values::Lookup>,
 }
 
 /// Someone waiting for a block, until its deadline.
@@ -340,7 +417,20 @@ impl NodeTask {
                 inbound: super::inbound::Behaviour::new(BITSWAP, accepted_tx),
                 kad: {
                     let peer = key.public().to_peer_id();
-                    let config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+                    let mut config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+                    // Values others put are judged before being kept
+                    // (`on_put_request`); republishing is the owner's job,
+                    // as in Kubo, not the DHT's.
+                    config
+                        .set_query_timeout(KAD_QUERY_TIMEOUT)
+                        .set_record_filtering(kad::StoreInserts::FilterBoth)
+                        .set_replication_interval(None)
+                        .set_publication_interval(None)
+                        // Every closest peer that had no record is told
+                        // the best one after a lookup (`values.rs`).
+                        .set_caching(kad::Caching::Enabled {
+                            max_peers: kad::K_VALUE.get() as u16,
+                        });
                     let mut kad = kad::Behaviour::with_config(
                         peer,
                         kad::store::MemoryStore::new(peer),
@@ -388,6 +478,9 @@ impl NodeTask {
             inbound_tx,
             inbound_rx,
             last_full_wantlist: Instant::now(),
+            finding_peers: HashMap::new(),
+            putting: HashMap::new(),
+            getting: HashMap::new(),
         };
         task.read_incoming(accepted_rx);
         Ok(task)
@@ -462,6 +555,7 @@ impl NodeTask {
                     }
                 }
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!("listening on {address}");
             }
@@ -572,6 +666,12 @@ impl NodeTask {
             }
             Command::Wantlist { reply } => {
                 let _ = reply.send(self.wants.keys().copied().collect());
+            }
+            Command::PutValue { key, value, reply } => self.put_value(key, value, reply),
+            Command::GetValues { key, found } => {
+                let key = kad::RecordKey::new(&key);
+                let id = self.swarm.behaviour_mut().kad.get_record(key.clone());
+                self.getting.insert(id, values::Lookup::new(key, found));
             }
             Command::Shutdown => {}
         }
