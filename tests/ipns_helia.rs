@@ -342,6 +342,52 @@ fn rsipfs_resolves_a_name_helia_published_through_the_dht() {
     assert_eq!(cat, text);
 }
 
+/// rsipfs as a DHT server between two Helia nodes: the publisher puts its
+/// record to rsipfs alone and stops; a Helia that comes later, knowing
+/// only rsipfs, gets the record from rsipfs's store.
+#[test]
+fn rsipfs_keeps_and_serves_a_record_helia_put_as_a_dht_server() {
+    if !inside_loopback_namespace("rsipfs_keeps_and_serves_a_record_helia_put_as_a_dht_server") {
+        return;
+    }
+    let (rsipfs, _) = Rsipfs::start(4513, b"unused\n");
+    let work = rsipfs.node.work();
+    let rsipfs_id = rsipfs.peer_id.clone();
+    let mut publisher = Helia::start(&work, "publisher", &[&rsipfs.addr]);
+    wait_for(
+        "the publisher's DHT takes rsipfs in",
+        NETWORK,
+        || publisher.dht_knows(&rsipfs_id),
+        || rsipfs.log(),
+    );
+    let cid = publisher.ok("add kept by rsipfs", NETWORK)["cid"]
+        .as_str()
+        .expect("cid")
+        .to_string();
+    let value = format!("/ipfs/{cid}");
+    let published = publisher.ok(&format!("publish k1 {value}"), NETWORK);
+    let name = published["name"].as_str().expect("name").to_string();
+    let publisher_id = publisher.peer_id.clone();
+    drop(publisher);
+    wait_for(
+        "the publisher is gone",
+        NETWORK,
+        || !rsipfs.node.ok(&["swarm", "peers"]).contains(&publisher_id),
+        || rsipfs.log(),
+    );
+
+    let mut later = Helia::start(&work, "later", &[&rsipfs.addr]);
+    wait_for(
+        "the later Helia's DHT takes rsipfs in",
+        NETWORK,
+        || later.dht_knows(&rsipfs_id),
+        || rsipfs.log(),
+    );
+    let resolved = later.ok(&format!("resolve {name} 30000"), NETWORK);
+    assert_eq!(resolved["value"], value.as_str(), "{}", rsipfs.log());
+    assert_eq!(resolved["sequence"], published["sequence"]);
+}
+
 /// The harness itself, with no rsipfs in it: what the two tests above ask
 /// of rsipfs, Helia does with Helia.
 #[test]
