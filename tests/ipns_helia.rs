@@ -299,6 +299,9 @@ fn helia_resolves_a_name_rsipfs_published_through_the_dht() {
 
     let resolved = far.ok(&format!("resolve {name} 30000"), NETWORK);
     assert_eq!(resolved["value"], value.as_str(), "{}", rsipfs.log());
+    // The node's own name is its peer ID too.
+    let by_peer_id = far.ok(&format!("resolve /ipns/{} 30000", rsipfs.peer_id), NETWORK);
+    assert_eq!(by_peer_id["value"], value.as_str());
     // The content behind the name comes from rsipfs over bitswap.
     let fetched = near.ok(&format!("get {cid} 30000"), NETWORK);
     assert_eq!(fetched["text"], std::str::from_utf8(content).unwrap());
