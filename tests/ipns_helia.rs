@@ -305,6 +305,17 @@ fn helia_resolves_a_name_rsipfs_published_through_the_dht() {
     // The content behind the name comes from rsipfs over bitswap.
     let fetched = near.ok(&format!("get {cid} 30000"), NETWORK);
     assert_eq!(fetched["text"], std::str::from_utf8(content).unwrap());
+
+    // A newer record from rsipfs replaces the one Helia has seen.
+    let added = rsipfs
+        .node
+        .run_stdin(&["add", "--cid-version", "1", "-Q"], b"a newer text\n");
+    assert!(added.status.success(), "add: {added:?}");
+    let newer = format!("/ipfs/{}", String::from_utf8_lossy(&added.stdout).trim());
+    rsipfs.ok_within(&["name", "publish", "-Q", &newer], NETWORK);
+    let resolved_newer = far.ok(&format!("resolve {name} 30000"), NETWORK);
+    assert_eq!(resolved_newer["value"], newer.as_str(), "{}", rsipfs.log());
+    assert!(resolved_newer["sequence"].as_u64() > resolved["sequence"].as_u64());
 }
 
 #[test]
@@ -314,10 +325,28 @@ fn rsipfs_resolves_a_name_helia_published_through_the_dht() {
     }
     let (rsipfs, _) = Rsipfs::start(4512, b"unused\n");
     let work = rsipfs.node.work();
-    // publisher - near - rsipfs: each end learns of the other only through
-    // the DHT.
+    // publisher - near, and the record put there, before rsipfs comes:
+    // rsipfs gets it with GET_VALUE from Helia.
     let mut publisher = Helia::start(&work, "publisher", &[]);
     let mut near = Helia::start(&work, "near", &[&publisher.addr]);
+    let publisher_id = publisher.peer_id.clone();
+    wait_for(
+        "the DHT of the Helia in the middle takes the publisher in",
+        NETWORK,
+        || near.dht_knows(&publisher_id),
+        String::new,
+    );
+    let text = "published by Helia, read by rsipfs";
+    let cid = publisher.ok(&format!("add {text}"), NETWORK)["cid"]
+        .as_str()
+        .expect("cid")
+        .to_string();
+    let published = publisher.ok(&format!("publish k1 {cid}"), NETWORK);
+    let name = published["name"].as_str().expect("name").to_string();
+    assert!(name.starts_with("k51"), "{published}");
+    let value = format!("/ipfs/{cid}");
+    assert_eq!(published["value"], value.as_str());
+
     rsipfs.ok_within(&["swarm", "connect", &near.addr], NETWORK);
     let rsipfs_id = rsipfs.peer_id.clone();
     wait_for(
@@ -326,16 +355,6 @@ fn rsipfs_resolves_a_name_helia_published_through_the_dht() {
         || near.dht_knows(&rsipfs_id),
         || rsipfs.log(),
     );
-
-    let text = "published by Helia, read by rsipfs";
-    let added = publisher.ok(&format!("add {text}"), NETWORK);
-    let cid = added["cid"].as_str().expect("cid").to_string();
-    let published = publisher.ok(&format!("publish k1 {cid}"), NETWORK);
-    let name = published["name"].as_str().expect("name").to_string();
-    assert!(name.starts_with("k51"), "{published}");
-    let value = format!("/ipfs/{cid}");
-    assert_eq!(published["value"], value.as_str());
-
     let resolved = rsipfs.ok_within(&["name", "resolve", &name], NETWORK);
     assert_eq!(resolved.trim(), value);
     let resolved = rsipfs.ok_within(&["name", "resolve", &format!("/ipns/{name}")], NETWORK);
@@ -343,6 +362,17 @@ fn rsipfs_resolves_a_name_helia_published_through_the_dht() {
     // The content behind the name is on the publisher alone.
     let cat = rsipfs.ok_within(&["cat", &format!("/ipns/{name}")], NETWORK);
     assert_eq!(cat, text);
+
+    // A newer record from Helia replaces the one rsipfs has seen.
+    let newer_cid = publisher.ok("add a newer text", NETWORK)["cid"]
+        .as_str()
+        .expect("cid")
+        .to_string();
+    let newer = format!("/ipfs/{newer_cid}");
+    let republished = publisher.ok(&format!("publish k1 {newer}"), NETWORK);
+    assert!(republished["sequence"].as_u64() > published["sequence"].as_u64());
+    let resolved = rsipfs.ok_within(&["name", "resolve", "--nocache", &name], NETWORK);
+    assert_eq!(resolved.trim(), newer);
 }
 
 /// rsipfs as a DHT server between two Helia nodes: the publisher puts its
