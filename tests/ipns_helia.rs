@@ -375,6 +375,34 @@ fn rsipfs_resolves_a_name_helia_published_through_the_dht() {
     assert_eq!(resolved.trim(), newer);
 }
 
+/// A name of an RSA key (`k2k4r8…`: the key's SHA-256, so the record
+/// carries the public key) published by rsipfs resolves in Helia.
+#[test]
+fn helia_resolves_a_name_rsipfs_published_with_an_rsa_key() {
+    if !inside_loopback_namespace("helia_resolves_a_name_rsipfs_published_with_an_rsa_key") {
+        return;
+    }
+    let (rsipfs, cid) = Rsipfs::start(4514, b"signed with RSA\n");
+    rsipfs
+        .node
+        .ok(&["key", "gen", "--type", "rsa", "--size", "2048", "rsa"]);
+    let work = rsipfs.node.work();
+    let mut helia = Helia::start(&work, "resolver", &[&rsipfs.addr]);
+    let rsipfs_id = rsipfs.peer_id.clone();
+    wait_for(
+        "Helia's DHT takes rsipfs in",
+        NETWORK,
+        || helia.dht_knows(&rsipfs_id),
+        || rsipfs.log(),
+    );
+    let value = format!("/ipfs/{cid}");
+    let name = rsipfs.ok_within(&["name", "publish", "--key", "rsa", "-Q", &value], NETWORK);
+    let name = name.trim();
+    assert!(name.starts_with("k2k4r8"), "an RSA key's name: {name}");
+    let resolved = helia.ok(&format!("resolve {name} 30000"), NETWORK);
+    assert_eq!(resolved["value"], value.as_str(), "{}", rsipfs.log());
+}
+
 /// rsipfs as a DHT server between two Helia nodes: the publisher puts its
 /// record to rsipfs alone and stops; a Helia that comes later, knowing
 /// only rsipfs, gets the record from rsipfs's store.
