@@ -404,11 +404,13 @@ fn helia_resolves_a_name_rsipfs_published_with_an_rsa_key() {
 }
 
 /// rsipfs as a DHT server between two Helia nodes: the publisher puts its
-/// record to rsipfs alone and stops; a Helia that comes later, knowing
-/// only rsipfs, gets the record from rsipfs's store.
+/// record to rsipfs alone, then a forged and an expired one with higher
+/// sequences, and stops; a Helia that comes later, knowing only rsipfs,
+/// gets the good record from rsipfs's store.
 #[test]
-fn rsipfs_keeps_and_serves_a_record_helia_put_as_a_dht_server() {
-    if !inside_loopback_namespace("rsipfs_keeps_and_serves_a_record_helia_put_as_a_dht_server") {
+fn rsipfs_keeps_a_record_helia_put_refuses_bad_ones_and_serves_it() {
+    if !inside_loopback_namespace("rsipfs_keeps_a_record_helia_put_refuses_bad_ones_and_serves_it")
+    {
         return;
     }
     let (rsipfs, _) = Rsipfs::start(4513, b"unused\n");
@@ -428,6 +430,20 @@ fn rsipfs_keeps_and_serves_a_record_helia_put_as_a_dht_server() {
     let value = format!("/ipfs/{cid}");
     let published = publisher.ok(&format!("publish k1 {value}"), NETWORK);
     let name = published["name"].as_str().expect("name").to_string();
+    let sequence = published["sequence"].as_u64().expect("sequence");
+    // Kept, either would replace the good record and the name would no
+    // longer resolve.
+    for (kind, higher) in [("forged", 5), ("expired", 6)] {
+        let put = publisher.ok(
+            &format!("put-bad {kind} k1 {value} {}", sequence + higher),
+            NETWORK,
+        );
+        let answered = put["answered"].as_array().expect("answered");
+        assert!(
+            answered.iter().any(|peer| peer == rsipfs_id.as_str()),
+            "the {kind} record reached rsipfs: {put}"
+        );
+    }
     let publisher_id = publisher.peer_id.clone();
     drop(publisher);
     wait_for(

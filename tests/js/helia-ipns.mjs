@@ -20,12 +20,16 @@
 //                               -> {"ok":true,"value","sequence"}
 //   get CID TIMEOUT_MS          the block's bytes, over bitswap if not here
 //                               -> {"ok":true,"text"}
+//   put-bad forged|expired KEY VALUE SEQUENCE
+//                               puts to the DHT, under KEY's name, a record
+//                               signed by another key or already expired
+//                               -> {"ok":true,"answered":[peer id...]}
 //   peers                       -> {"ok":true,"peers":[peer id...]}
 //   dht-peers                   the DHT routing table -> {"ok":true,"peers"}
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { ipns } from '@helia/ipns'
+import { createIPNSRecord, ipns, IPNSEntry, multihashToIPNSRoutingKey } from '@helia/ipns'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
@@ -106,6 +110,20 @@ const commands = {
     if (last == null) throw new Error(`nothing resolved for ${target}`)
     return { value: last.value, sequence: Number(last.record.sequence) }
   },
+  async 'put-bad' (kind, key, value, sequence) {
+    const owner = await helia.keychain.exportKey(key)
+    const lifetime = 3_600_000
+    const record = kind === 'forged'
+      ? await createIPNSRecord(await forger(), value, BigInt(sequence), lifetime)
+      : await createIPNSRecord(owner, value, BigInt(sequence), lifetime, { now: Date.now() - 2 * lifetime })
+    const routingKey = multihashToIPNSRoutingKey(owner.publicKey.toMultihash())
+    const answered = []
+    const events = helia.libp2p.services.dht.put(routingKey, IPNSEntry.encode(record), { signal: AbortSignal.timeout(30_000) })
+    for await (const event of events) {
+      if (event.name === 'PEER_RESPONSE') answered.push(event.from.toString())
+    }
+    return { answered }
+  },
   async get (cid, timeoutMs) {
     const bytes = await helia.blockstore.get(CID.parse(cid), { signal: AbortSignal.timeout(Number(timeoutMs)) })
     const chunks = []
@@ -121,6 +139,10 @@ const commands = {
     const table = helia.libp2p.services.dht.routingTable
     return { peers: [...(table.kb?.toIterable() ?? [])].map(p => p.peerId.toString()) }
   }
+}
+
+async function forger () {
+  return await helia.keychain.exportKey('forger').catch(() => helia.keychain.generateKey('forger'))
 }
 
 let stopping = false
