@@ -31,6 +31,11 @@ fn inside_loopback_namespace(test: &str) -> bool {
     let (Some(_), Some(netns)) = (common::node22_with("helia"), common::netns_script()) else {
         return false;
     };
+    // One namespace at a time: each runs two or three Node processes.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let out = Command::new(netns)
         .arg(std::env::current_exe().expect("test binary"))
         .args(["--exact", test, "--nocapture", "--test-threads", "1"])
