@@ -91,10 +91,20 @@ impl Helia {
     /// Starts one that dials `peers` first; its DHT and IPNS logs go to
     /// `dir/helia-<label>.log`.
     fn start(dir: &Path, label: &str, peers: &[&str]) -> Helia {
+        Self::start_with(dir, label, &[], peers)
+    }
+
+    /// One whose DHT is a client: it asks and puts, but serves no one.
+    fn start_client(dir: &Path, label: &str, peers: &[&str]) -> Helia {
+        Self::start_with(dir, label, &["--client"], peers)
+    }
+
+    fn start_with(dir: &Path, label: &str, options: &[&str], peers: &[&str]) -> Helia {
         let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
         let log = dir.join(format!("helia-{label}.log"));
         let mut child = Command::new(js.join("node_modules/.bin/node"))
             .arg(js.join("helia-ipns.mjs"))
+            .args(options)
             .args(peers)
             .env("DEBUG", "libp2p:kad-dht*,helia:ipns*")
             .stdin(Stdio::piped())
@@ -468,6 +478,46 @@ fn rsipfs_keeps_a_record_helia_put_refuses_bad_ones_and_serves_it() {
     let resolved = later.ok(&format!("resolve {name} 30000"), NETWORK);
     assert_eq!(resolved["value"], value.as_str(), "{}", rsipfs.log());
     assert_eq!(resolved["sequence"], published["sequence"]);
+}
+
+/// Helia as it mostly runs, a DHT client, with rsipfs as its DHT server:
+/// one Helia puts its record to rsipfs, which resolves it and serves it to
+/// another Helia client that comes later.
+#[test]
+fn helia_clients_publish_and_resolve_through_an_rsipfs_dht_server() {
+    if !inside_loopback_namespace("helia_clients_publish_and_resolve_through_an_rsipfs_dht_server")
+    {
+        return;
+    }
+    let (rsipfs, _) = Rsipfs::start(4515, b"unused\n");
+    let work = rsipfs.node.work();
+    let rsipfs_id = rsipfs.peer_id.clone();
+    let mut publisher = Helia::start_client(&work, "publisher", &[&rsipfs.addr]);
+    wait_for(
+        "the publisher's DHT takes rsipfs in",
+        NETWORK,
+        || publisher.dht_knows(&rsipfs_id),
+        || rsipfs.log(),
+    );
+    let cid = publisher.ok("add from a DHT client", NETWORK)["cid"]
+        .as_str()
+        .expect("cid")
+        .to_string();
+    let value = format!("/ipfs/{cid}");
+    let published = publisher.ok(&format!("publish k1 {value}"), NETWORK);
+    let name = published["name"].as_str().expect("name").to_string();
+    let resolved = rsipfs.ok_within(&["name", "resolve", &name], NETWORK);
+    assert_eq!(resolved.trim(), value);
+
+    let mut resolver = Helia::start_client(&work, "resolver", &[&rsipfs.addr]);
+    wait_for(
+        "the resolver's DHT takes rsipfs in",
+        NETWORK,
+        || resolver.dht_knows(&rsipfs_id),
+        || rsipfs.log(),
+    );
+    let resolved = resolver.ok(&format!("resolve {name} 30000"), NETWORK);
+    assert_eq!(resolved["value"], value.as_str(), "{}", rsipfs.log());
 }
 
 /// The harness itself, with no rsipfs in it: what the two tests above ask

@@ -1,10 +1,12 @@
 // A Helia node for the IPNS interop tests (tests/ipns_helia.rs): TCP on
-// 127.0.0.1, noise, yamux, a Kad DHT server on /ipfs/kad/1.0.0 that keeps
+// 127.0.0.1, noise, yamux, a Kad DHT on /ipfs/kad/1.0.0 (a server) that keeps
 // loopback addresses, bitswap, and nothing that reaches outside (no
 // bootstrap, no mDNS, no delegated routing, no gateways).
 //
-//   node helia-ipns.mjs [PEER_MULTIADDR...]
+//   node helia-ipns.mjs [--client] [PEER_MULTIADDR...]
 //
+// --client runs the DHT in client mode (Helia's usual mode on a node without
+// a public address): it asks and puts, but serves no one.
 // Needs Node 22 (tests/js/node_modules/.bin/node). Dials every given peer,
 // then prints one JSON line {"event":"ready","peerId","addrs"} and reads
 // commands from stdin, one a line, answering each with one JSON line
@@ -43,6 +45,9 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 
 const say = (line) => process.stdout.write(JSON.stringify(line) + '\n')
+const args = process.argv.slice(2)
+const clientMode = args[0] === '--client'
+const peers = clientMode ? args.slice(1) : args
 
 const helia = await createHelia({
   // createHelia adds delegated routers and public gateways unless told not to.
@@ -62,7 +67,7 @@ const helia = await createHelia({
       ping: ping(),
       dht: kadDHT({
         protocol: '/ipfs/kad/1.0.0',
-        clientMode: false,
+        clientMode,
         // The default mapper drops private (so loopback) addresses from the
         // peers the DHT learns and hands out.
         peerInfoMapper: passthroughMapper,
@@ -155,7 +160,7 @@ async function stop () {
 process.on('SIGTERM', stop)
 process.on('SIGINT', stop)
 
-for (const addr of process.argv.slice(2)) {
+for (const addr of peers) {
   try {
     await dial(addr)
   } catch (err) {
