@@ -100,9 +100,15 @@ impl Drop for Daemon {
 
 /// Starts the daemon on `node`'s repository; returns once its API is up.
 pub fn start_daemon(node: &Node) -> Daemon {
+    start_daemon_with(node, &["--offline"])
+}
+
+/// `rsipfs daemon ARGS` on `node`'s repository, its stderr in
+/// daemon.log; returns once its API is up.
+pub fn start_daemon_with(node: &Node, args: &[&str]) -> Daemon {
     let log = std::fs::File::create(node.dir.path().join("daemon.log")).expect("log");
     let child = node
-        .cmd(&["daemon", "--offline"])
+        .cmd(&[&["daemon"], args].concat())
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()
@@ -139,4 +145,51 @@ pub fn js_package_available(package: &str) -> bool {
     assert!(std::env::var_os("CI").is_none(), "{why}");
     eprintln!("SKIPPED: {why}");
     false
+}
+
+/// Node 22 from tests/js (npm `node`, which `.ci/run` installs with
+/// `npm ci` there) when it and the npm `package` are installed: Helia 7
+/// needs Node 22, the machine's may be older. Missing, a failure under CI,
+/// a message and a skip elsewhere.
+pub fn node22_with(package: &str) -> Option<PathBuf> {
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    let node = js.join("node_modules/.bin/node");
+    let version = std::process::Command::new(&node)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
+    let major = version
+        .as_deref()
+        .and_then(|v| v.strip_prefix('v')?.split('.').next()?.parse::<u32>().ok());
+    let why = if major.is_none_or(|m| m < 22) {
+        format!(
+            "Node 22 is not at {} (got {version:?}; run `npm ci` in tests/js)",
+            node.display()
+        )
+    } else if !js.join("node_modules").join(package).exists() {
+        format!("{package} is not installed (run `npm ci` in tests/js)")
+    } else {
+        return Some(node);
+    };
+    assert!(std::env::var_os("CI").is_none(), "{why}");
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// ../shared/tools/netns.sh (or under $SHARED_DIR): runs a command in a
+/// fresh network namespace with loopback alone. Missing, a failure under
+/// CI, a message and None elsewhere.
+pub fn netns_script() -> Option<PathBuf> {
+    let script = std::env::var_os("SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(shared_dir)
+        .join("tools/netns.sh");
+    if script.exists() {
+        return Some(script);
+    }
+    let why = format!("{} is missing", script.display());
+    assert!(std::env::var_os("CI").is_none(), "{why}");
+    eprintln!("SKIPPED: {why}");
+    None
 }
