@@ -188,7 +188,8 @@ pub(super) async fn respond(
     let mut response = if head {
         // The length is not known before the CAR is written: no
         // Content-Length, as the GET answer has none.
-        Body::empty().into_response()
+        Body::from_stream(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
+            .into_response()
     } else {
         let store = Arc::clone(store);
         let duplicates = request.duplicates;
