@@ -1,14 +1,17 @@
 //! The read-only HTTP gateway (`Addresses.Gateway`): `GET /ipfs/<cid>/path`
 //! serves files (with Range, ETag and an immutable Cache-Control), index
-//! pages or listings of directories, and with `?format=raw|car` the block or
-//! the DAG itself. `/ipns/<name>/path` (a key's name, a peer ID or a DNSLink
+//! pages or listings of directories, and with `?format=raw|car` (or the
+//! `Accept` header) the block or the DAG itself, verifiable by the client
+//! (the trustless gateway spec: `dag-scope`, `entity-bytes`, `car-dups`). `/ipns/<name>/path` (a key's name, a peer ID or a DNSLink
 //! domain) serves what the name points to, cached as long as its TTL says,
 //! and `?format=ipns-record` the name's signed record. Paths are checked
 //! before anything is read: `.` and `..` segments, encoded slashes and NULs
 //! are refused with 400.
 
+mod car;
 mod listing;
 mod mime;
+mod negotiate;
 mod range;
 
 use std::net::SocketAddr;
@@ -20,7 +23,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::content::{streamed, streamed_checked};
+use crate::api::content::streamed_checked;
 use crate::api::{ApiServer, Limits, off_runtime as blocking, percent_decode};
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
@@ -31,10 +34,10 @@ use crate::unixfs::UnixfsError;
 use crate::unixfs::dir;
 use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::{FileReader, load};
-use crate::unixfs::resolve::{Resolved, resolve_trail};
+use crate::unixfs::resolve::{Resolved, resolve_proof};
+use negotiate::{Format, IPNS_RECORD};
 
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
-const IPNS_RECORD: &str = "application/vnd.ipfs.ipns-record";
 
 /// What the gateway serves from: blocks, and names resolved through the
 /// repository's records and the name system.
@@ -68,13 +71,17 @@ fn bad(message: impl Into<String>) -> Failure {
     Failure(StatusCode::BAD_REQUEST, message.into())
 }
 
-/// Missing content is 404; a block that cannot be had is 504, as Kubo.
+/// Missing content is 404 (a missing path or a block that is not here,
+/// as the trustless gateway spec says); one that could not be had from
+/// the network in time is 504, as Kubo.
 fn unavailable(err: UnixfsError) -> Failure {
     match err {
-        UnixfsError::NoSuchLink { .. } | UnixfsError::NotADirectory(_) => {
+        UnixfsError::NoSuchLink { .. }
+        | UnixfsError::NotADirectory(_)
+        | UnixfsError::Block(BlockstoreError::NotFound(_)) => {
             Failure(StatusCode::NOT_FOUND, err.to_string())
         }
-        UnixfsError::Block(BlockstoreError::NotFound(_) | BlockstoreError::TimedOut(_)) => {
+        UnixfsError::Block(BlockstoreError::TimedOut(_)) => {
             Failure(StatusCode::GATEWAY_TIMEOUT, err.to_string())
         }
         other => Failure(StatusCode::BAD_GATEWAY, other.to_string()),
@@ -136,51 +143,6 @@ fn parse_target(raw_path: &str) -> Result<Target, Failure> {
         root,
         names,
         trailing_slash,
-    })
-}
-
-/// What the client asked for besides the content: `?format=` or `Accept`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Content,
-    Raw,
-    Car,
-}
-
-/// `?format=ipns-record` or `Accept: application/vnd.ipfs.ipns-record`.
-fn wants_ipns_record(query: Option<&str>, headers: &HeaderMap) -> bool {
-    let asked = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "format")
-        .map(|(_, v)| v.into_owned());
-    match asked.as_deref() {
-        Some(format) => format == "ipns-record",
-        None => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains(IPNS_RECORD)),
-    }
-}
-
-fn format_of(query: Option<&str>, headers: &HeaderMap) -> Result<Format, Failure> {
-    let asked = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "format")
-        .map(|(_, v)| v.into_owned());
-    match asked.as_deref() {
-        Some("raw") => return Ok(Format::Raw),
-        Some("car") => return Ok(Format::Car),
-        Some(other) => return Err(bad(format!("unsupported format {other:?}"))),
-        None => {}
-    }
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    Ok(if accept.contains("application/vnd.ipld.raw") {
-        Format::Raw
-    } else if accept.contains("application/vnd.ipld.car") {
-        Format::Car
-    } else {
-        Format::Content
     })
 }
 
@@ -293,10 +255,11 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
     let headers = request.headers().clone();
     let target = parse_target(uri.path())?;
     let head = method == Method::HEAD;
-    if wants_ipns_record(uri.query(), &headers) {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let asked = negotiate::asked(uri.query(), accept).map_err(bad)?;
+    if asked.format == Format::IpnsRecord {
         return ipns_record(&sources, &target, head).await;
     }
-    let format = format_of(uri.query(), &headers)?;
     let (path, cache_control) = match &target.root {
         Root::Cid(cid) => (
             IpfsPath {
@@ -317,16 +280,31 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
             (path, cache_for(resolved.ttl))
         }
     };
+    if only_if_cached(&headers) {
+        let (repo, root) = (Arc::clone(&sources.repo), path.root);
+        let here =
+            blocking(move || Ok::<_, Failure>(repo.blocks().has(&root).unwrap_or(false))).await?;
+        if !here {
+            return Err(Failure(
+                StatusCode::PRECONDITION_FAILED,
+                format!(
+                    "{} is not here, and Cache-Control: only-if-cached forbids fetching it",
+                    cid_string(&root)
+                ),
+            ));
+        }
+    }
+    let immutable_path = immutable_path_text(&path);
     let store = sources.store;
     let lookup = Arc::clone(&store);
-    let (resolved, trail) =
-        blocking(move || resolve_trail(lookup.as_ref(), &path).map_err(unavailable)).await?;
-    let roots: Vec<String> = trail.iter().map(cid_string).collect();
+    let (resolved, proof) =
+        blocking(move || resolve_proof(lookup.as_ref(), &path).map_err(unavailable)).await?;
+    let roots: Vec<String> = proof.trail.iter().map(cid_string).collect();
     let roots = roots.join(",");
-    let etag = match format {
-        Format::Content => format!("\"{}\"", cid_string(&resolved.cid)),
+    let etag = match &asked.format {
         Format::Raw => format!("\"{}.raw\"", cid_string(&resolved.cid)),
-        Format::Car => format!("\"{}.car\"", cid_string(&resolved.cid)),
+        Format::Car(request) => request.etag(&immutable_path, &resolved.cid),
+        _ => format!("\"{}\"", cid_string(&resolved.cid)),
     };
     if headers
         .get(header::IF_NONE_MATCH)
@@ -341,20 +319,40 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
             &roots,
         ));
     }
-    let response = match format {
+    let mut response = match asked.format {
         Format::Raw => {
-            let disposition = format!("attachment; filename=\"{}.bin\"", cid_string(&resolved.cid));
+            let name = format!("{}.bin", cid_string(&resolved.cid));
+            let disposition = attachment(uri.query(), &name);
             block(
                 &store,
                 &resolved.cid,
-                "application/vnd.ipld.raw",
+                negotiate::RAW,
                 Some(disposition),
                 head,
             )
             .await?
         }
-        Format::Car => car(&store, resolved.cid, head),
-        Format::Content if resolved.node.kind().is_dir() => {
+        Format::Car(request) => {
+            let selection = request.selection(&resolved.node)?;
+            let name = format!("{}.car", cid_string(&resolved.cid));
+            let mut response = car::respond(
+                &store,
+                proof.blocks,
+                resolved.cid,
+                selection,
+                &request,
+                head,
+            )
+            .await?;
+            if let Ok(value) = HeaderValue::from_str(&attachment(uri.query(), &name)) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        // The content itself (an IPNS record was answered above).
+        _ if resolved.node.kind().is_dir() => {
             if !target.trailing_slash {
                 let location = match uri.query() {
                     Some(q) => format!("{}/?{q}", uri.path()),
@@ -368,18 +366,35 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
             }
             directory(&store, resolved, &target, uri.path(), &headers, head).await?
         }
-        Format::Content if resolved.node.kind() == Kind::Other => {
+        _ if resolved.node.kind() == Kind::Other => {
             let Node::Opaque { codec, .. } = resolved.node else {
                 return Err(not_rendered(&resolved.cid));
             };
             let media_type = mime::from_codec(codec).ok_or_else(|| not_rendered(&resolved.cid))?;
             block(&store, &resolved.cid, media_type, None, head).await?
         }
-        Format::Content => {
+        _ => {
             let name = target.names.last().cloned().unwrap_or_default();
             file(&store, resolved, &name, &headers, head).await?
         }
     };
+    if asked.by_accept {
+        // The same answer, asked plainly by URL (for caches keyed by URL).
+        let format = if response_is_car(&response) {
+            "car"
+        } else {
+            "raw"
+        };
+        let location = match uri.query() {
+            Some(q) if !q.is_empty() => format!("{}?{q}&format={format}", uri.path()),
+            _ => format!("{}?format={format}", uri.path()),
+        };
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LOCATION, value);
+        }
+    }
     Ok(with_common(
         response,
         &etag,
@@ -387,6 +402,61 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
         uri.path(),
         &roots,
     ))
+}
+
+fn response_is_car(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(negotiate::CAR))
+}
+
+/// `Cache-Control: only-if-cached`: answer from what is here, or 412.
+fn only_if_cached(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|directive| directive.trim().eq_ignore_ascii_case("only-if-cached"))
+}
+
+/// `/ipfs/<root>/a/b`, what an `/ipns/` path resolved to.
+fn immutable_path_text(path: &IpfsPath) -> String {
+    let mut text = format!("/ipfs/{}", cid_string(&path.root));
+    for name in &path.components {
+        text.push('/');
+        text.push_str(name);
+    }
+    text
+}
+
+/// `Content-Disposition: attachment`, named by `?filename=` or else
+/// `default_name`; a name that is not plain ASCII goes in `filename*`.
+fn attachment(query: Option<&str>, default_name: &str) -> String {
+    let asked = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "filename")
+        .map(|(_, v)| v.into_owned())
+        .filter(|name| !name.is_empty());
+    let name = asked.as_deref().unwrap_or(default_name);
+    let plain = |c: char| c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ';
+    if name.chars().all(plain) {
+        return format!("attachment; filename=\"{name}\"");
+    }
+    let fallback: String = name
+        .chars()
+        .map(|c| if plain(c) { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// `roots`: the CIDs along the path, comma-separated (`X-Ipfs-Roots`).
@@ -414,6 +484,8 @@ fn with_common(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // The answer depends on Accept (raw block, CAR or content).
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     response
 }
 
@@ -462,30 +534,6 @@ async fn block(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-fn car(store: &Arc<dyn Blockstore>, root: Cid, head: bool) -> Response {
-    let disposition = format!("attachment; filename=\"{}.car\"", cid_string(&root));
-    let mut response = if head {
-        // The length is not known before the CAR is written: no
-        // Content-Length, as the GET answer has none.
-        Body::from_stream(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
-            .into_response()
-    } else {
-        let store = Arc::clone(store);
-        streamed("application/vnd.ipld.car; version=1", move |out| {
-            crate::dag::export_car(store.as_ref(), &root, out).map_err(|e| e.to_string())
-        })
-    };
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.ipld.car; version=1"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
 }
 
 async fn directory(

@@ -9,6 +9,7 @@ pub mod node;
 pub mod plan;
 pub mod reader;
 pub mod resolve;
+pub mod scope;
 pub mod streamed;
 pub mod tar;
 

@@ -24,23 +24,47 @@ pub fn resolve_trail(
     store: &dyn Blockstore,
     path: &IpfsPath,
 ) -> Result<(Resolved, Vec<Cid>), UnixfsError> {
+    resolve_proof(store, path).map(|(resolved, proof)| (resolved, proof.trail))
+}
+
+/// What it took to walk a path: the CIDs reached (the root's, then one per
+/// component), and every block read on the way before the end (each
+/// directory and the HAMT shards inside it), in the order read.
+pub struct PathProof {
+    pub trail: Vec<Cid>,
+    pub blocks: Vec<Cid>,
+}
+
+/// As `resolve`, also giving the blocks that prove the path: a client given
+/// them can walk the same path from the root CID alone.
+pub fn resolve_proof(
+    store: &dyn Blockstore,
+    path: &IpfsPath,
+) -> Result<(Resolved, PathProof), UnixfsError> {
     let mut cid = path.root;
     let mut node = load(store, &cid)?;
-    let mut trail = Vec::with_capacity(path.components.len() + 1);
-    trail.push(cid);
+    let mut proof = PathProof {
+        trail: Vec::with_capacity(path.components.len() + 1),
+        blocks: Vec::new(),
+    };
+    proof.trail.push(cid);
     for name in &path.components {
         if !node.kind().is_dir() {
             return Err(UnixfsError::NotADirectory(cid_string(&cid)));
         }
-        let entry = dir::lookup(store, &cid, name)?.ok_or_else(|| UnixfsError::NoSuchLink {
-            parent: cid_string(&cid),
-            name: name.clone(),
-        })?;
+        proof.blocks.push(cid);
+        let entry =
+            dir::lookup_through(store, &cid, name, &mut proof.blocks)?.ok_or_else(|| {
+                UnixfsError::NoSuchLink {
+                    parent: cid_string(&cid),
+                    name: name.clone(),
+                }
+            })?;
         cid = entry.cid;
         node = load(store, &cid)?;
-        trail.push(cid);
+        proof.trail.push(cid);
     }
-    Ok((Resolved { cid, node }, trail))
+    Ok((Resolved { cid, node }, proof))
 }
 
 /// Parses and resolves a path argument in one step.

@@ -175,12 +175,15 @@ fn load_shard(store: &dyn Blockstore, cid: &Cid) -> Result<(PbNode, UnixfsData),
     }
 }
 
+/// The entry `name` of the sharded directory `cid`; `shards` gets each
+/// child shard read on the way down, in order.
 pub fn lookup(
     store: &dyn Blockstore,
     cid: &Cid,
     node: PbNode,
     data: UnixfsData,
     name: &str,
+    shards: &mut Vec<Cid>,
 ) -> Result<Option<DirEntry>, DirError> {
     let geometry = check_shard(cid, &data)?;
     let key = hamt_key(name);
@@ -194,6 +197,7 @@ pub fn lookup(
         if rest.is_empty() {
             let (child, child_data) = load_shard(store, &link.cid)?;
             check_shard(&link.cid, &child_data)?;
+            shards.push(link.cid);
             cid = link.cid;
             node = child;
             continue;
@@ -220,6 +224,18 @@ pub fn list(
     let mut out = Vec::new();
     list_into(store, cid, &node, geometry, 0, &mut out)?;
     Ok(out)
+}
+
+/// The child shards that `node` (the shard `cid`) links to, in link order
+/// (its other links are entries).
+pub fn child_shards(cid: &Cid, node: &PbNode, data: &UnixfsData) -> Result<Vec<Cid>, DirError> {
+    let geometry = check_shard(cid, data)?;
+    Ok(node
+        .links
+        .iter()
+        .filter(|l| l.name().len() == geometry.hex_width)
+        .map(|l| l.cid)
+        .collect())
 }
 
 /// Shards fetched in parallel; results in the order of `cids`.

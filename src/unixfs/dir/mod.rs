@@ -166,9 +166,29 @@ pub(crate) fn decode_dir(cid: &Cid, block: &[u8]) -> Result<DirNode, DirError> {
 
 /// The entry named `name` in the directory `dir`, if any.
 pub fn lookup(store: &dyn Blockstore, dir: &Cid, name: &str) -> Result<Option<DirEntry>, DirError> {
+    lookup_through(store, dir, name, &mut Vec::new())
+}
+
+/// As [`lookup`]; `shards` gets the HAMT shards below `dir` that were read
+/// to find the entry, in order (none for a basic directory).
+pub fn lookup_through(
+    store: &dyn Blockstore,
+    dir: &Cid,
+    name: &str,
+    shards: &mut Vec<Cid>,
+) -> Result<Option<DirEntry>, DirError> {
     match load_dir(store, dir)? {
         DirNode::Basic(node) => Ok(basic::lookup(&node, name)),
-        DirNode::Hamt(node, data) => hamt::lookup(store, dir, node, data, name),
+        DirNode::Hamt(node, data) => hamt::lookup(store, dir, node, data, name, shards),
+    }
+}
+
+/// The shards a HAMT shard links to, in link order: empty for a basic
+/// directory.
+pub fn child_shards(dir: &Cid, block: &[u8]) -> Result<Vec<Cid>, DirError> {
+    match decode_dir(dir, block)? {
+        DirNode::Basic(_) => Ok(Vec::new()),
+        DirNode::Hamt(node, data) => hamt::child_shards(dir, &node, &data),
     }
 }
 
