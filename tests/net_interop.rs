@@ -175,6 +175,7 @@ fn ipns_names_travel_through_the_dht_and_bad_records_are_refused() {
             "OK C keeps the newer record",
             "OK C's lookup gave the record to D, which lacked it",
             "OK servers serve the current record",
+            "OK name put on an online node reaches the DHT servers",
             "OK the forged record is refused by the DHT servers",
             "OK the flipped record is refused by the DHT servers",
             "OK the oversized record is refused by the DHT servers",

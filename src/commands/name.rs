@@ -212,17 +212,18 @@ fn store_record(core: &Core, name: &Name, record: &Record) -> Result<(), Command
         && !record.better_than(&held)
     {
         // The same record again (a republish) is welcome, as in Kubo.
-        if held.to_bytes() == record.to_bytes() {
-            return Ok(());
+        if held.to_bytes() != record.to_bytes() {
+            return Err(bad_argument(format!(
+                "a record for {name} with sequence {} is already here; the new one (sequence \
+                 {}) is not newer",
+                held.sequence, record.sequence
+            )));
         }
-        return Err(bad_argument(format!(
-            "a record for {name} with sequence {} is already here; the new one (sequence {}) \
-             is not newer",
-            held.sequence, record.sequence
-        )));
     }
+    // Online it also goes to the peers closest to the name.
     core.names
-        .keep_record(core.repo, name, record)
+        .publish(core.repo, name, record)
+        .map(|_| ())
         .map_err(name_failed)
 }
 

@@ -59,6 +59,15 @@ B_ADDR="/ip4/127.0.0.1/tcp/4502/p2p/$(id_of b)"
 "$TOOL" get "$B_ADDR" "$NAME" "$W/current.bin" | grep -q "^served [1-9]" \
   && echo "OK servers serve the current record"
 
+# `name put` of a record made elsewhere (X, offline) on an online node (C)
+# sends it to the DHT too, as Kubo's does: B then serves it.
+IPFS_PATH=$W/x "$R" key gen carried > /dev/null
+CARRIED=$(IPFS_PATH=$W/x "$R" name publish --allow-offline --key carried -Q "/ipfs/$FIRST")
+IPFS_PATH=$W/x "$R" name get "$CARRIED" > "$W/carried.bin"
+IPFS_PATH=$W/c "$R" name put "$CARRIED" "$W/carried.bin" > /dev/null
+"$TOOL" get "$B_ADDR" "$CARRIED" "$W/carried.bin" | grep -q "^served [1-9]" \
+  && echo "OK name put on an online node reaches the DHT servers"
+
 # Forged: a record signed by another key (X's, sequence 100) under A's name,
 # and A's own record with a byte of its signed data flipped.
 IPFS_PATH=$W/x "$R" name publish --allow-offline --sequence 100 "/ipfs/$FIRST" > /dev/null
