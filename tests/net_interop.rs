@@ -188,6 +188,25 @@ fn ipns_names_travel_through_the_dht_and_bad_records_are_refused() {
 }
 
 #[test]
+fn a_file_written_through_one_nodes_ipns_mount_reads_on_another() {
+    // tests/net/ipns_mount_two_nodes.sh says what is checked.
+    run_script(
+        "a_file_written_through_one_nodes_ipns_mount_reads_on_another",
+        "ipns_mount_two_nodes.sh",
+        |_| Vec::new(),
+        &[
+            "OK A reads its write by name",
+            "OK B's CLI sees the first version",
+            "OK B's mount sees the first version",
+            "OK A reads its overwrite",
+            "OK B's CLI sees the second version",
+            "OK B's mount sees the second version",
+            "OK B keeps A's newer record",
+        ],
+    );
+}
+
+#[test]
 fn the_daemon_republishes_its_names() {
     run_script(
         "the_daemon_republishes_its_names",

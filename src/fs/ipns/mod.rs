@@ -445,6 +445,8 @@ impl IpnsFs {
             })
         };
         let Some((tag, fs, based_on)) = open.as_ref().map(|(t, f, b, _)| (*t, f, *b)) else {
+            drop(opening);
+            self.forget_foreign(name);
             return;
         };
         let record = self.service.own_record(name);
@@ -466,6 +468,24 @@ impl IpnsFs {
         if let (Some(hook), Some((_, _, _, key))) = (hook, open) {
             hook(&Invalidation::Entry(ROOT, key));
             hook(&Invalidation::Entry(ROOT, name.to_string()));
+        }
+    }
+
+    /// A newer record of a name shown read-only was kept (`name resolve`
+    /// found it): the kernel forgets the name, so the mount agrees with the
+    /// CLI at once rather than after the old record's TTL. Told from
+    /// another thread: the record may have come from a lookup under the
+    /// root, which the kernel would make the notification wait for.
+    fn forget_foreign(&self, name: &str) {
+        let shown = self.state().names.values().any(|node| node.name == name);
+        let hook = self
+            .invalidate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let (true, Some(hook)) = (shown, hook) {
+            let name = name.to_string();
+            std::thread::spawn(move || hook(&Invalidation::Entry(ROOT, name)));
         }
     }
 
