@@ -98,7 +98,7 @@ fn kubo_rpc_client_adds_reads_lists_and_pins() {
 }
 
 #[test]
-fn kubo_rpc_client_makes_lists_renames_and_removes_keys() {
+fn kubo_rpc_client_makes_lists_renames_and_removes_keys_and_publishes_names() {
     if !common::js_package_available("kubo-rpc-client") {
         return;
     }
@@ -156,6 +156,11 @@ fn kubo_rpc_client_makes_lists_renames_and_removes_keys() {
             got["after"][0]["id"].as_str().unwrap()
         )
     );
+    let published = format!("/ipfs/{}", got["cid"].as_str().expect("cid"));
+    assert_eq!(got["published"]["name"], rsa);
+    assert_eq!(got["published"]["value"], published.as_str());
+    assert_eq!(got["resolved"], serde_json::json!([published]));
+    assert_eq!(node.ok(&["name", "resolve", rsa]).trim(), published);
     daemon.assert_alive();
 }
 

@@ -1,4 +1,4 @@
-// kubo-rpc-client's key commands against rsipfs (tests/rpc_client.rs):
+// kubo-rpc-client's key and name commands against rsipfs (tests/rpc_client.rs):
 //   node rpc-keys.mjs <api url>
 // prints what each call answered, and the messages of the calls refused.
 import { create } from 'kubo-rpc-client'
@@ -23,4 +23,12 @@ const escape = await refused(() => client.key.gen('../up', { type: 'ed25519' }))
 const nul = await refused(() => client.key.gen('a\u0000b', { type: 'ed25519' }))
 const small = await refused(() => client.key.gen('small', { type: 'rsa', size: 1024 }))
 const after = await client.key.list()
-console.log(JSON.stringify({ ed, rsa, listed, renamed, removed, self, escape, nul, small, after }))
+// A name published under the RSA key, then resolved.
+const { cid } = await client.add('published through kubo-rpc-client\n')
+const published = await client.name.publish(`/ipfs/${cid}`, { key: 'js-rsa', allowOffline: true })
+const resolved = []
+for await (const path of client.name.resolve(published.name)) resolved.push(path)
+console.log(JSON.stringify({
+  ed, rsa, listed, renamed, removed, self, escape, nul, small, after,
+  cid: cid.toString(), published, resolved
+}))
