@@ -8,6 +8,7 @@ mod common;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
+use common::gateway::{get, header, start_gateway};
 use common::{Node, start_daemon};
 use rsipfs::api::ApiServer;
 use rsipfs::repo::Repo;
@@ -45,39 +46,6 @@ fn serve_tree() -> Served {
     }
 }
 
-/// The gateway on `node`'s repository, which it holds from now on (CLI
-/// commands on it fail until the returned repository is dropped).
-fn start_gateway(node: &Node) -> (ApiServer, String, Arc<Repo>) {
-    let repo = Arc::new(Repo::open(&node.repo()).expect("open repo"));
-    let sources = rsipfs::gateway::Sources {
-        repo: Arc::clone(&repo),
-        store: repo.blocks_shared(),
-        // Names through the records here; DNSLink is tested against a
-        // real DNS server in tests/dnslink.rs.
-        names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
-    };
-    let gateway = rsipfs::gateway::start(
-        "127.0.0.1:0".parse().unwrap(),
-        sources,
-        rsipfs::api::Limits::default(),
-    )
-    .expect("gateway");
-    let base = format!("http://{}", gateway.addr);
-    (gateway, base, repo)
-}
-
-fn get(url: &str, headers: &[(&str, &str)]) -> ureq::http::Response<ureq::Body> {
-    let mut request = ureq::get(url)
-        .config()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build();
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.call().expect("request")
-}
-
 fn body(mut response: ureq::http::Response<ureq::Body>) -> Vec<u8> {
     response
         .body_mut()
@@ -85,14 +53,6 @@ fn body(mut response: ureq::http::Response<ureq::Body>) -> Vec<u8> {
         .limit(100 << 20)
         .read_to_vec()
         .expect("body")
-}
-
-fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
 }
 
 /// A raw request line, so that no client tidies the path first.

@@ -240,6 +240,27 @@ impl Rsipfs {
         (rsipfs, cid)
     }
 
+    /// A Helia that dials this node first, once its DHT has taken this
+    /// node into its routing table.
+    fn helia(&self, work: &Path, label: &str) -> Helia {
+        self.helia_knowing_us(Helia::start(work, label, &[&self.addr]))
+    }
+
+    /// As `helia`, with a DHT client Helia.
+    fn helia_client(&self, work: &Path, label: &str) -> Helia {
+        self.helia_knowing_us(Helia::start_client(work, label, &[&self.addr]))
+    }
+
+    fn helia_knowing_us(&self, mut helia: Helia) -> Helia {
+        wait_for(
+            "Helia's DHT takes rsipfs into its routing table (rsipfs must announce /ipfs/kad/1.0.0 and answer as a server)",
+            NETWORK,
+            || helia.dht_knows(&self.peer_id),
+            || self.log(),
+        );
+        helia
+    }
+
     fn log(&self) -> String {
         format!(
             "--- rsipfs daemon.log (tail)\n{}",
@@ -402,14 +423,7 @@ fn helia_resolves_a_name_rsipfs_published_with_an_rsa_key() {
         .node
         .ok(&["key", "gen", "--type", "rsa", "--size", "2048", "rsa"]);
     let work = rsipfs.node.work();
-    let mut helia = Helia::start(&work, "resolver", &[&rsipfs.addr]);
-    let rsipfs_id = rsipfs.peer_id.clone();
-    wait_for(
-        "Helia's DHT takes rsipfs in",
-        NETWORK,
-        || helia.dht_knows(&rsipfs_id),
-        || rsipfs.log(),
-    );
+    let mut helia = rsipfs.helia(&work, "resolver");
     let value = format!("/ipfs/{cid}");
     let name = rsipfs.ok_within(&["name", "publish", "--key", "rsa", "-Q", &value], NETWORK);
     let name = name.trim();
@@ -431,13 +445,7 @@ fn rsipfs_keeps_a_record_helia_put_refuses_bad_ones_and_serves_it() {
     let (rsipfs, _) = Rsipfs::start(4513, b"unused\n");
     let work = rsipfs.node.work();
     let rsipfs_id = rsipfs.peer_id.clone();
-    let mut publisher = Helia::start(&work, "publisher", &[&rsipfs.addr]);
-    wait_for(
-        "the publisher's DHT takes rsipfs in",
-        NETWORK,
-        || publisher.dht_knows(&rsipfs_id),
-        || rsipfs.log(),
-    );
+    let mut publisher = rsipfs.helia(&work, "publisher");
     let cid = publisher.ok("add kept by rsipfs", NETWORK)["cid"]
         .as_str()
         .expect("cid")
@@ -468,13 +476,7 @@ fn rsipfs_keeps_a_record_helia_put_refuses_bad_ones_and_serves_it() {
         || rsipfs.log(),
     );
 
-    let mut later = Helia::start(&work, "later", &[&rsipfs.addr]);
-    wait_for(
-        "the later Helia's DHT takes rsipfs in",
-        NETWORK,
-        || later.dht_knows(&rsipfs_id),
-        || rsipfs.log(),
-    );
+    let mut later = rsipfs.helia(&work, "later");
     let resolved = later.ok(&format!("resolve {name} 30000"), NETWORK);
     assert_eq!(resolved["value"], value.as_str(), "{}", rsipfs.log());
     assert_eq!(resolved["sequence"], published["sequence"]);
@@ -491,14 +493,7 @@ fn helia_clients_publish_and_resolve_through_an_rsipfs_dht_server() {
     }
     let (rsipfs, _) = Rsipfs::start(4515, b"unused\n");
     let work = rsipfs.node.work();
-    let rsipfs_id = rsipfs.peer_id.clone();
-    let mut publisher = Helia::start_client(&work, "publisher", &[&rsipfs.addr]);
-    wait_for(
-        "the publisher's DHT takes rsipfs in",
-        NETWORK,
-        || publisher.dht_knows(&rsipfs_id),
-        || rsipfs.log(),
-    );
+    let mut publisher = rsipfs.helia_client(&work, "publisher");
     let cid = publisher.ok("add from a DHT client", NETWORK)["cid"]
         .as_str()
         .expect("cid")
@@ -509,13 +504,7 @@ fn helia_clients_publish_and_resolve_through_an_rsipfs_dht_server() {
     let resolved = rsipfs.ok_within(&["name", "resolve", &name], NETWORK);
     assert_eq!(resolved.trim(), value);
 
-    let mut resolver = Helia::start_client(&work, "resolver", &[&rsipfs.addr]);
-    wait_for(
-        "the resolver's DHT takes rsipfs in",
-        NETWORK,
-        || resolver.dht_knows(&rsipfs_id),
-        || rsipfs.log(),
-    );
+    let mut resolver = rsipfs.helia_client(&work, "resolver");
     let resolved = resolver.ok(&format!("resolve {name} 30000"), NETWORK);
     assert_eq!(resolved["value"], value.as_str(), "{}", rsipfs.log());
 }

@@ -17,6 +17,25 @@ fn cid_of(node: &Node, bytes: &[u8]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// Runs `tests/js/<script>` with node against the daemon's API; returns
+/// the JSON it prints.
+fn run_script(node: &Node, script: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/js")
+        .join(script);
+    let out = Command::new("node")
+        .arg(&path)
+        .arg(node.api_url())
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from the script")
+}
+
 #[test]
 fn kubo_rpc_client_adds_reads_lists_and_pins() {
     if !common::js_package_available("kubo-rpc-client") {
@@ -24,18 +43,7 @@ fn kubo_rpc_client_adds_reads_lists_and_pins() {
     }
     let node = Node::new();
     let _daemon = start_daemon(&node);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/rpc-client.mjs");
-    let out = Command::new("node")
-        .arg(&script)
-        .arg(node.api_url())
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "kubo-rpc-client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+    let got = run_script(&node, "rpc-client.mjs");
 
     let hello = b"hello from kubo-rpc-client\n";
     assert_eq!(got["single"]["cid"], cid_of(&node, hello));
@@ -104,18 +112,7 @@ fn kubo_rpc_client_makes_lists_renames_and_removes_keys_and_publishes_names() {
     }
     let node = Node::new();
     let daemon = start_daemon(&node);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/rpc-keys.mjs");
-    let out = Command::new("node")
-        .arg(&script)
-        .arg(node.api_url())
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "rpc-keys.mjs failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+    let got = run_script(&node, "rpc-keys.mjs");
     let ed = got["ed"]["id"].as_str().expect("ed id");
     let rsa = got["rsa"]["id"].as_str().expect("rsa id");
     assert_eq!(got["ed"]["name"], "js-ed");

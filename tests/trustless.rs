@@ -14,6 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::Node;
+use common::gateway::{get, head, header, start_gateway};
 use rsipfs::api::ApiServer;
 use rsipfs::codec::car::CarReader;
 use rsipfs::codec::cid::{cid_string, verify};
@@ -28,20 +29,9 @@ struct Served {
 
 /// The gateway, in-process, on `node`'s repository (held from now on).
 fn serve(node: Node) -> Served {
-    let repo = Arc::new(Repo::open(&node.repo()).expect("open repo"));
-    let sources = rsipfs::gateway::Sources {
-        repo: Arc::clone(&repo),
-        store: repo.blocks_shared(),
-        names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
-    };
-    let gateway = rsipfs::gateway::start(
-        "127.0.0.1:0".parse().unwrap(),
-        sources,
-        rsipfs::api::Limits::default(),
-    )
-    .expect("gateway");
+    let (gateway, base, repo) = start_gateway(&node);
     Served {
-        base: format!("http://{}", gateway.addr),
+        base,
         node,
         repo,
         _gateway: gateway,
@@ -85,37 +75,6 @@ fn served_fixtures() -> Served {
     let node = Node::new();
     import(&node, &fixture_cars());
     serve(node)
-}
-
-fn get(url: &str, headers: &[(&str, &str)]) -> ureq::http::Response<ureq::Body> {
-    request(ureq::get(url), headers)
-}
-
-fn head(url: &str, headers: &[(&str, &str)]) -> ureq::http::Response<ureq::Body> {
-    request(ureq::head(url), headers)
-}
-
-fn request(
-    request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
-    headers: &[(&str, &str)],
-) -> ureq::http::Response<ureq::Body> {
-    let mut request = request
-        .config()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build();
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.call().expect("request")
-}
-
-fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
 }
 
 fn body(mut response: ureq::http::Response<ureq::Body>) -> Vec<u8> {

@@ -9,6 +9,7 @@ use super::{IpfsFuse, MfsFuse};
 use crate::fs::ipfs::IpfsFs;
 use crate::fs::ipns::IpnsFs;
 use crate::fs::mfs::MfsFs;
+use crate::fs::writable::WritableFs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
@@ -132,22 +133,7 @@ pub fn mount_mfs(
     space_from: &Path,
     opts: &MountOptions,
 ) -> Result<BackgroundSession, MountError> {
-    prepare(mountpoint)?;
-    let mut config = session_config(opts);
-    config.mount_options = vec![
-        MountOption::RW,
-        MountOption::FSName("rsipfs-mfs".into()),
-        MountOption::Subtype("rsipfs".into()),
-        MountOption::DefaultPermissions,
-        MountOption::NoDev,
-        MountOption::NoSuid,
-    ];
-    fuser::spawn_mount(MfsFuse::new(fs, space_from), mountpoint, &config).map_err(|source| {
-        MountError::Mount {
-            path: mountpoint.display().to_string(),
-            source,
-        }
-    })
+    mount_writable(fs, mountpoint, space_from, opts, "rsipfs-mfs", &[])
 }
 
 /// Mounts the /ipns tree at `mountpoint`: names resolved on lookup, our
@@ -159,17 +145,38 @@ pub fn mount_ipns(
     space_from: &Path,
     opts: &MountOptions,
 ) -> Result<BackgroundSession, MountError> {
+    mount_writable(
+        fs,
+        mountpoint,
+        space_from,
+        opts,
+        "rsipfs-ipns",
+        &[MountOption::NoAtime],
+    )
+}
+
+/// Mounts a writable tree read-write, permissions checked by the kernel
+/// (`default_permissions`); `extra` options come after the common ones.
+fn mount_writable<F: WritableFs>(
+    fs: Arc<F>,
+    mountpoint: &Path,
+    space_from: &Path,
+    opts: &MountOptions,
+    fs_name: &str,
+    extra: &[MountOption],
+) -> Result<BackgroundSession, MountError> {
     prepare(mountpoint)?;
     let mut config = session_config(opts);
     config.mount_options = vec![
         MountOption::RW,
-        MountOption::FSName("rsipfs-ipns".into()),
+        MountOption::FSName(fs_name.into()),
         MountOption::Subtype("rsipfs".into()),
         MountOption::DefaultPermissions,
-        MountOption::NoAtime,
-        MountOption::NoDev,
-        MountOption::NoSuid,
     ];
+    config.mount_options.extend_from_slice(extra);
+    config
+        .mount_options
+        .extend([MountOption::NoDev, MountOption::NoSuid]);
     fuser::spawn_mount(MfsFuse::new(fs, space_from), mountpoint, &config).map_err(|source| {
         MountError::Mount {
             path: mountpoint.display().to_string(),

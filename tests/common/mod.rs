@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 pub use mount_tests::Node;
 
+pub mod gateway;
+
 pub fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
