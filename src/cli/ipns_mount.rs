@@ -13,7 +13,7 @@ use rsipfs::commands::Core;
 use rsipfs::commands::name::{self, PublishOptions};
 use rsipfs::fs::ipfs::IpfsFs;
 use rsipfs::fs::ipns::{IpnsFs, NameService, OwnKey, RecordInfo, Resolution, SavedTree};
-use rsipfs::fs::mfs::{Invalidation, MfsFs, PersistRoot};
+use rsipfs::fs::mfs::{MfsFs, PersistRoot};
 use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipns, unmount};
 use rsipfs::ipns::{Name, Record};
@@ -208,16 +208,7 @@ impl IpnsMount {
         let fs = Arc::new(IpnsFs::new(Arc::new(service), content, debounce(&repo)?));
         let session = mount_ipns(Arc::clone(&fs), dir, repo.path(), opts)
             .with_context(|| format!("mounting /ipns at {}", dir.display()))?;
-        let notifier = session.notifier();
-        fs.set_invalidate(Box::new(move |change| {
-            // The kernel may not know the inode or name: nothing to drop then.
-            let _ = match change {
-                Invalidation::Inode(ino) => notifier.inval_inode(fuser::INodeNo(*ino), 0, 0),
-                Invalidation::Entry(parent, name) => {
-                    notifier.inval_entry(fuser::INodeNo(*parent), std::ffi::OsStr::new(name))
-                }
-            };
-        }));
+        fs.set_invalidate(super::mount::kernel_invalidator(&session));
         let following = Arc::downgrade(&fs);
         names.on_kept(Box::new(move |name| {
             if let Some(fs) = following.upgrade() {

@@ -10,7 +10,7 @@ use rsipfs::blockstore::Blockstore;
 use rsipfs::codec::cid::Cid;
 use rsipfs::fs::cache::CachedBlockstore;
 use rsipfs::fs::ipfs::IpfsFs;
-use rsipfs::fs::mfs::{Caller, Invalidation, MfsFs, spawn_flusher};
+use rsipfs::fs::mfs::{Caller, Invalidate, Invalidation, MfsFs, spawn_flusher};
 use rsipfs::fs::summaries::SummaryStore;
 use rsipfs::fuse::{MountOptions, mount_ipfs, mount_mfs, unmount};
 use rsipfs::names::NameSystem;
@@ -511,6 +511,20 @@ struct MfsMount {
     stop_flusher: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// Tells the kernel behind `session` to drop what a writable tree changed.
+pub(super) fn kernel_invalidator(session: &fuser::BackgroundSession) -> Invalidate {
+    let notifier = session.notifier();
+    Box::new(move |change| {
+        // The kernel may not know the inode or name: nothing to drop then.
+        let _ = match change {
+            Invalidation::Inode(ino) => notifier.inval_inode(fuser::INodeNo(*ino), 0, 0),
+            Invalidation::Entry(parent, name) => {
+                notifier.inval_entry(fuser::INodeNo(*parent), std::ffi::OsStr::new(name))
+            }
+        };
+    })
+}
+
 fn mount_mfs_tree(
     fs: &Arc<MfsFs>,
     repo: &Repo,
@@ -519,16 +533,7 @@ fn mount_mfs_tree(
 ) -> Result<fuser::BackgroundSession> {
     let session = mount_mfs(Arc::clone(fs), dir, repo.path(), opts)
         .with_context(|| format!("mounting MFS at {}", dir.display()))?;
-    let notifier = session.notifier();
-    fs.set_invalidate(Box::new(move |change| {
-        // The kernel may not know the inode or name: nothing to drop then.
-        let _ = match change {
-            Invalidation::Inode(ino) => notifier.inval_inode(fuser::INodeNo(*ino), 0, 0),
-            Invalidation::Entry(parent, name) => {
-                notifier.inval_entry(fuser::INodeNo(*parent), std::ffi::OsStr::new(name))
-            }
-        };
-    }));
+    fs.set_invalidate(kernel_invalidator(&session));
     println!("MFS mounted at: {}", dir.display());
     Ok(session)
 }
