@@ -183,7 +183,8 @@ impl Drop for PinGuard {
     fn drop(&mut self) {
         let mut state = self.lock.state();
         state.holders -= 1;
-        if state.holders == 0 {
+        // Only a collector waits for the last holder to go.
+        if state.holders == 0 && state.collectors_waiting > 0 {
             self.lock.changed.notify_all();
         }
     }

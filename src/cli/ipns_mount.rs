@@ -3,8 +3,8 @@
 //! same path as `name publish`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use rsipfs::blockstore::Blockstore;
@@ -26,12 +26,20 @@ const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(1);
 
 /// The repository's names, as the /ipns tree asks for them.
 pub struct RepoNames {
-    pub repo: Arc<Repo>,
-    pub store: Arc<dyn Blockstore>,
-    pub names: Arc<NameSystem>,
+    repo: Arc<Repo>,
+    store: Arc<dyn Blockstore>,
+    names: Arc<NameSystem>,
     /// How long resolving a name may take (`--dht-timeout`).
-    pub timeout: Duration,
+    timeout: Duration,
+    /// Our keys as last read, with the keystore's state then: every
+    /// lookup under /ipns asks for them, and reading and decoding each key
+    /// file for it would cost more than the lookup itself.
+    own_keys: Mutex<Option<(KeysState, Vec<OwnKey>)>>,
 }
+
+/// When the keystore directory and the identity's key file last changed:
+/// keys are added, renamed, removed and rotated by replacing files.
+type KeysState = (Option<SystemTime>, Option<SystemTime>);
 
 fn record_info(record: &Record) -> RecordInfo {
     RecordInfo {
@@ -43,6 +51,43 @@ fn record_info(record: &Record) -> RecordInfo {
 }
 
 impl RepoNames {
+    pub fn new(
+        repo: Arc<Repo>,
+        store: Arc<dyn Blockstore>,
+        names: Arc<NameSystem>,
+        timeout: Duration,
+    ) -> Self {
+        RepoNames {
+            repo,
+            store,
+            names,
+            timeout,
+            own_keys: Mutex::new(None),
+        }
+    }
+
+    fn keys_state(&self) -> KeysState {
+        let changed = |file: &str| {
+            std::fs::metadata(self.repo.path().join(file))
+                .and_then(|meta| meta.modified())
+                .ok()
+        };
+        (changed("keystore"), changed("keys"))
+    }
+
+    fn read_own_keys(&self) -> Result<Vec<OwnKey>, String> {
+        let keystore = Repo::keystore_at(self.repo.path()).map_err(|e| e.to_string())?;
+        Ok(keystore
+            .list()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|info| OwnKey {
+                name: Name::of_key(&info.key.public()).to_string(),
+                key: info.name,
+            })
+            .collect())
+    }
+
     fn core(&self) -> Core<'_> {
         Core {
             repo: &self.repo,
@@ -62,16 +107,23 @@ impl RepoNames {
 
 impl NameService for RepoNames {
     fn own_keys(&self) -> Result<Vec<OwnKey>, String> {
-        let keystore = Repo::keystore_at(self.repo.path()).map_err(|e| e.to_string())?;
-        Ok(keystore
-            .list()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|info| OwnKey {
-                name: Name::of_key(&info.key.public()).to_string(),
-                key: info.name,
-            })
-            .collect())
+        let state = self.keys_state();
+        let mut cached = self.own_keys.lock().unwrap_or_else(|p| p.into_inner());
+        // A file's time moves in coarse ticks: two changes a moment apart
+        // may leave the same time, so a state this recent is not trusted.
+        let settled = |time: Option<SystemTime>| {
+            time.is_none_or(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(1)))
+        };
+        if let Some((seen, keys)) = cached.as_ref()
+            && *seen == state
+            && settled(state.0)
+            && settled(state.1)
+        {
+            return Ok(keys.clone());
+        }
+        let keys = self.read_own_keys()?;
+        *cached = Some((state, keys.clone()));
+        Ok(keys)
     }
 
     fn resolve(&self, target: &str) -> Result<Resolution, String> {

@@ -178,12 +178,12 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     let ipns = match (mounted, ipns_dir) {
         (Ok(ipfs), None) => Ok((ipfs, None)),
         (Ok(ipfs), Some(dir)) => {
-            let service = RepoNames {
-                repo: Arc::clone(&repo),
-                store: Arc::clone(&store),
-                names: Arc::clone(&names),
-                timeout: resolve_timeout,
-            };
+            let service = RepoNames::new(
+                Arc::clone(&repo),
+                Arc::clone(&store),
+                Arc::clone(&names),
+                resolve_timeout,
+            );
             match IpnsMount::mount(service, &dir, &opts) {
                 Ok(ipns) => Ok((ipfs, Some(ipns))),
                 Err(err) => {
@@ -324,12 +324,12 @@ fn mounter(
             return Err("already mounted".to_string());
         }
         if let Some(dir) = &ipns_dir {
-            let service = RepoNames {
-                repo: Arc::clone(&repo),
-                store: Arc::clone(&store),
-                names: Arc::clone(&ipns.names),
-                timeout: ipns.timeout,
-            };
+            let service = RepoNames::new(
+                Arc::clone(&repo),
+                Arc::clone(&store),
+                Arc::clone(&ipns.names),
+                ipns.timeout,
+            );
             ipns_mounted.push(IpnsMount::mount(service, dir, &opts).map_err(|e| format!("{e:#}"))?);
         }
         let ipfs_session = mount_ipfs_tree(&repo, Arc::clone(&store), &ipfs, &opts)

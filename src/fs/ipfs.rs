@@ -7,16 +7,15 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 
 use super::attr::{Attr, FileKind};
+use super::file_reads::FileReads;
 use super::inodes::{Entry, Inodes, ROOT};
-use super::prefetch::Prefetcher;
-use super::read_streams::AHEAD_IN_ALL;
 use super::summaries::{LISTING_MIN_ENTRIES, SummaryStore};
 use super::{FsError, Listing};
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, cid_string, parse_cid};
 use crate::unixfs::dir;
 use crate::unixfs::node::{Node, Summary};
-use crate::unixfs::reader::{FileReader, NodeCache, load};
+use crate::unixfs::reader::load;
 
 /// Supplies the CIDs the root directory lists (the recursive pins).
 pub type RootLister = Box<dyn Fn() -> Vec<Cid> + Send + Sync>;
@@ -25,15 +24,9 @@ pub struct IpfsFs {
     store: Arc<dyn Blockstore>,
     list_roots: RootLister,
     inodes: RwLock<Inodes>,
-    nodes: Arc<NodeCache>,
-    prefetcher: Prefetcher,
+    reads: Arc<FileReads>,
     summaries: Option<Arc<dyn SummaryStore>>,
 }
-
-/// Decoded nodes kept for file reads: the leaves all readers share ahead of
-/// them, 8 MiB more for the inner nodes and the leaves being read, counted
-/// in the default chunker's 256 KiB leaves (128 nodes).
-const CACHED_NODES: usize = ((AHEAD_IN_ALL + (8 << 20)) / (256 << 10)) as usize;
 
 /// Workers that load a directory's children at once.
 const LIST_WORKERS: usize = 8;
@@ -44,14 +37,12 @@ const XATTR_SIZE: &str = "user.ipfs.size";
 
 impl IpfsFs {
     pub fn new(store: Arc<dyn Blockstore>, list_roots: RootLister) -> Self {
-        let nodes = Arc::new(NodeCache::new(Arc::clone(&store), CACHED_NODES));
-        let prefetcher = Prefetcher::new(Arc::clone(&nodes));
+        let reads = Arc::new(FileReads::new(Arc::clone(&store)));
         IpfsFs {
             store,
             list_roots,
             inodes: RwLock::new(Inodes::default()),
-            nodes,
-            prefetcher,
+            reads,
             summaries: None,
         }
     }
@@ -163,18 +154,14 @@ impl IpfsFs {
             FileKind::File => {}
             _ => return Err(FsError::Invalid),
         }
-        let reader = FileReader::open_cached(&self.nodes, &entry.cid)
-            .map_err(|e| io_error(&entry.cid, e))?;
-        let buf = reader
-            .read_bytes(offset, size as u64)
-            .map_err(|e| io_error(&entry.cid, e))?;
-        self.prefetcher.advance(
-            ino,
-            &entry.cid,
-            offset..offset + buf.len() as u64,
-            reader.size(),
-        );
-        Ok(buf)
+        self.reads
+            .read(&entry.cid, offset, size)
+            .map_err(|e| io_error(&entry.cid, e))
+    }
+
+    /// The file reads of this tree, for other trees to share.
+    pub fn file_reads(&self) -> Arc<FileReads> {
+        Arc::clone(&self.reads)
     }
 
     pub fn readlink(&self, ino: u64) -> Result<Vec<u8>, FsError> {

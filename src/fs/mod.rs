@@ -4,6 +4,7 @@
 
 pub mod attr;
 pub mod cache;
+pub mod file_reads;
 pub mod inodes;
 pub mod ipfs;
 pub mod ipns;

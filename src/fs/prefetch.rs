@@ -25,7 +25,7 @@ struct Job {
 
 pub struct Prefetcher {
     /// Locked together with the streams, so a refused slice is planned again.
-    planning: Mutex<(ReadStreams, SyncSender<Job>)>,
+    planning: Mutex<(ReadStreams<Cid>, SyncSender<Job>)>,
 }
 
 impl Prefetcher {
@@ -46,13 +46,13 @@ impl Prefetcher {
         }
     }
 
-    /// Notes that `range` of `ino` (file `cid` of `size` bytes) was read.
-    pub fn advance(&self, ino: u64, cid: &Cid, range: Range<u64>, size: u64) {
+    /// Notes that `range` of file `cid` (`size` bytes) was read.
+    pub fn advance(&self, cid: &Cid, range: Range<u64>, size: u64) {
         let Ok(mut planning) = self.planning.lock() else {
             return;
         };
         let (streams, jobs) = &mut *planning;
-        streams.read(ino, range, size, Instant::now(), |range| {
+        streams.read(*cid, range, size, Instant::now(), |range| {
             jobs.try_send(Job { cid: *cid, range }).is_ok()
         });
     }

@@ -8,6 +8,7 @@
 //! windows larger than that in total would evict each other's leaves
 //! before they are read.
 
+use std::hash::Hash;
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -57,14 +58,16 @@ impl Stream {
     }
 }
 
-pub struct ReadStreams {
-    files: LruCache<u64, Vec<Stream>>,
+/// Files are told apart by `K`: an inode, or the CID of immutable content
+/// (readers of one CID through any inode share their streams).
+pub struct ReadStreams<K: Hash + Eq = u64> {
+    files: LruCache<K, Vec<Stream>>,
     clock: u64,
     /// The streams read within ACTIVE_FOR, by id, with their last read.
     active: Vec<(u64, Instant)>,
 }
 
-impl Default for ReadStreams {
+impl<K: Hash + Eq> Default for ReadStreams<K> {
     fn default() -> Self {
         ReadStreams {
             files: LruCache::new(NonZeroUsize::new(FILES).expect("non-zero")),
@@ -74,14 +77,14 @@ impl Default for ReadStreams {
     }
 }
 
-impl ReadStreams {
-    /// Records a read of `range` of file `ino` (`size` bytes long) and plans
+impl<K: Hash + Eq> ReadStreams<K> {
+    /// Records a read of `range` of file `file` (`size` bytes long) and plans
     /// the read-ahead it calls for, one SLICE at a time through `queue`.
     /// `queue` answers false when it takes no more; the rest is planned
     /// again by a later read rather than lost.
     pub fn read(
         &mut self,
-        ino: u64,
+        file: K,
         range: Range<u64>,
         size: u64,
         now: Instant,
@@ -89,7 +92,7 @@ impl ReadStreams {
     ) {
         self.clock += 1;
         let tick = self.clock;
-        let streams = self.files.get_or_insert_mut(ino, Vec::new);
+        let streams = self.files.get_or_insert_mut(file, Vec::new);
         let continued = streams
             .iter()
             .enumerate()

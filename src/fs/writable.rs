@@ -125,7 +125,7 @@ impl WritableFs for MfsFs {
         MfsFs::create(self, caller, parent, name, perm)
     }
     fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Bytes, FsError> {
-        MfsFs::read(self, ino, offset, size).map(Bytes::from)
+        MfsFs::read(self, ino, offset, size)
     }
     fn write(&self, ino: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {
         MfsFs::write(self, ino, offset, data)

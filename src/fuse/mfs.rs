@@ -95,6 +95,7 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         let _ = config.add_capabilities(wanted);
         let _ = config.set_max_write(1 << 20);
         let _ = config.set_max_readahead(1 << 20);
+        let _ = config.set_max_background(64);
         Ok(())
     }
 

@@ -392,6 +392,7 @@ impl IpnsFs {
                 return Ok(None);
             }
         };
+        fs.share_file_reads(self.content.file_reads());
         let hook = Arc::clone(&self.invalidate);
         fs.set_invalidate(Box::new(move |change| {
             let global = match change {
@@ -756,7 +757,7 @@ impl WritableFs for IpnsFs {
             Place::Root => Err(FsError::IsADirectory),
             Place::Content(ino) => self.content.read(ino, offset, size),
             Place::Name(index) => self.content.read(self.name_target(index)?, offset, size),
-            Place::Tree(tag, sub) => self.tree(tag)?.read(sub, offset, size).map(Bytes::from),
+            Place::Tree(tag, sub) => self.tree(tag)?.read(sub, offset, size),
         }
     }
 

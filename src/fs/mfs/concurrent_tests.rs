@@ -908,7 +908,8 @@ fn contents(fs: &MfsFs, dir: u64, at: &Path, out: &mut BTreeMap<Path, Kind>) {
         } else {
             let bytes = fs
                 .read(entry.attr.ino, 0, entry.attr.size as u32 + 1)
-                .unwrap();
+                .unwrap()
+                .to_vec();
             out.insert(path, Kind::File(bytes));
         }
     }

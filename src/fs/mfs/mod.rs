@@ -11,9 +11,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+
+use super::file_reads::FileReads;
 use super::{Attr, FileKind, FsError, Listing};
 use crate::blockstore::Blockstore;
 use crate::blockstore::{GcLock, InFlightStore, PinGuard};
@@ -105,6 +108,9 @@ pub struct MfsFs {
     gc: Arc<GcLock>,
     /// The stores of imports running in the background.
     in_flight: Mutex<Vec<Weak<InFlightStore>>>,
+    /// Reads of files as stored (not changed since their last commit);
+    /// made on the first such read unless shared with another tree.
+    file_reads: OnceLock<Arc<FileReads>>,
 }
 
 #[derive(Clone, Copy)]
@@ -194,6 +200,7 @@ impl MfsFs {
             invalidate: Mutex::new(None),
             gc: GcLock::new(),
             in_flight: Mutex::new(Vec::new()),
+            file_reads: OnceLock::new(),
         })
     }
 
@@ -592,12 +599,33 @@ impl MfsFs {
         Ok((attr, fh))
     }
 
-    pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
-        // Reading a file being imported finishes the import.
+    pub fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Bytes, FsError> {
         let _writing = self.writing();
-        self.file(ino)?
-            .with(|content| content.read(&self.store, &self.file_opts, offset, size as usize))
+        let file = self.file(ino)?;
+        // Unchanged since its commit: read as /ipfs reads, through the
+        // shared node cache with read-ahead, without the content's lock.
+        // A write that returned before this read began has marked it dirty.
+        let summary = file.summary();
+        if let (true, Some(stored)) = (summary.clean, summary.committed) {
+            return self
+                .file_reads()
+                .read(&stored.cid, offset, size)
+                .map_err(|err| self.content_failed(ino, err.into()));
+        }
+        // Reading a file being imported finishes the import.
+        file.with(|content| content.read(&self.store, &self.file_opts, offset, size as usize))
+            .map(Bytes::from)
             .map_err(|err| self.content_failed(ino, err))
+    }
+
+    /// Shares `reads` (another tree's) for this tree's stored files.
+    pub fn share_file_reads(&self, reads: Arc<FileReads>) {
+        let _ = self.file_reads.set(reads);
+    }
+
+    fn file_reads(&self) -> &FileReads {
+        self.file_reads
+            .get_or_init(|| Arc::new(FileReads::new(Arc::clone(&self.store))))
     }
 
     pub fn write(&self, ino: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {

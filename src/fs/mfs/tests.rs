@@ -106,7 +106,7 @@ fn posix_errors() {
     s.fs.rename(ROOT_INO, "g", d, "f", RenameMode::Replace)
         .unwrap();
     let f = s.fs.lookup(d, "f").unwrap();
-    assert_eq!(s.fs.read(f.ino, 0, 10).unwrap(), b"y");
+    assert_eq!(&s.fs.read(f.ino, 0, 10).unwrap()[..], b"y");
     assert_eq!(s.fs.lookup(ROOT_INO, "g").unwrap_err(), FsError::NotFound);
 }
 
@@ -118,7 +118,7 @@ fn hard_links_share_an_inode_and_special_files_stay_out_of_the_dag() {
     assert_eq!((linked.ino, linked.nlink), (f, 2));
     s.fs.write(f, 0, b"SH").unwrap();
     let b = s.fs.lookup(ROOT_INO, "b").unwrap();
-    assert_eq!(s.fs.read(b.ino, 0, 10).unwrap(), b"SHared");
+    assert_eq!(&s.fs.read(b.ino, 0, 10).unwrap()[..], b"SHared");
     s.fs.make(
         Caller::default(),
         ROOT_INO,
@@ -148,7 +148,7 @@ fn past_versions_are_read_only() {
     assert_eq!(listing.len(), 2);
     let old = s.fs.lookup(history.ino, "1").unwrap();
     let old_f = s.fs.lookup(old.ino, "f").unwrap();
-    assert_eq!(s.fs.read(old_f.ino, 0, 10).unwrap(), b"v1");
+    assert_eq!(&s.fs.read(old_f.ino, 0, 10).unwrap()[..], b"v1");
     assert_eq!(old_f.perm & 0o222, 0);
     assert_eq!(s.fs.open(old_f.ino, true).unwrap_err(), FsError::ReadOnly);
     assert_eq!(s.fs.unlink(old.ino, "f").unwrap_err(), FsError::ReadOnly);
@@ -157,7 +157,7 @@ fn past_versions_are_read_only() {
         FsError::ReadOnly
     );
     // The current version is untouched.
-    assert_eq!(s.fs.read(f, 0, 10).unwrap(), b"v2");
+    assert_eq!(&s.fs.read(f, 0, 10).unwrap()[..], b"v2");
 }
 
 #[test]
@@ -236,7 +236,7 @@ fn dead_versions_are_swept_only_while_no_other_writer_is_at_work() {
     fs.sync(true).unwrap();
     assert!(!s.store.has(&first).unwrap() && !s.store.has(&second).unwrap());
     assert_eq!(fs.read(attr.ino, 0, 6 << 20).unwrap(), big);
-    assert_eq!(fs.read(f, 0, 100).unwrap(), b"third version");
+    assert_eq!(&fs.read(f, 0, 100).unwrap()[..], b"third version");
 }
 
 /// A collection between two writes of a file imported in the background:

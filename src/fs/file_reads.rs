@@ -1,0 +1,42 @@
+//! Reads of stored files, whichever tree shows them: decoded nodes kept in
+//! one cache, and read-ahead filling it for sequential readers. Stored
+//! content is immutable, so readers of one CID through /ipfs, a name under
+//! /ipns or a clean file of a writable tree share both.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::prefetch::Prefetcher;
+use super::read_streams::AHEAD_IN_ALL;
+use crate::blockstore::Blockstore;
+use crate::codec::cid::Cid;
+use crate::unixfs::UnixfsError;
+use crate::unixfs::reader::{FileReader, NodeCache};
+
+/// Decoded nodes kept: the leaves all readers share ahead of them, 8 MiB
+/// more for the inner nodes and the leaves being read, counted in the
+/// default chunker's 256 KiB leaves (128 nodes).
+const CACHED_NODES: usize = ((AHEAD_IN_ALL + (8 << 20)) / (256 << 10)) as usize;
+
+pub struct FileReads {
+    nodes: Arc<NodeCache>,
+    prefetcher: Prefetcher,
+}
+
+impl FileReads {
+    pub fn new(store: Arc<dyn Blockstore>) -> Self {
+        let nodes = Arc::new(NodeCache::new(store, CACHED_NODES));
+        let prefetcher = Prefetcher::new(Arc::clone(&nodes));
+        FileReads { nodes, prefetcher }
+    }
+
+    /// Up to `size` bytes of file `cid` from `offset` (fewer at its end).
+    pub fn read(&self, cid: &Cid, offset: u64, size: u32) -> Result<Bytes, UnixfsError> {
+        let reader = FileReader::open_cached(&self.nodes, cid)?;
+        let bytes = reader.read_bytes(offset, u64::from(size))?;
+        self.prefetcher
+            .advance(cid, offset..offset + bytes.len() as u64, reader.size());
+        Ok(bytes)
+    }
+}
