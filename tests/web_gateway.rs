@@ -280,6 +280,9 @@ fn subdomains_serve_their_site_from_its_root() {
     );
     assert!(html.contains("href=\"one.html\""), "{html}");
     assert!(html.contains(">21 B</td>"), "{html}");
+    // Behind a proxy, X-Forwarded-Host names the origin.
+    let proxied = s.get_with(&s.addr.clone(), "/two.html", &[("X-Forwarded-Host", &site)]);
+    assert_eq!(proxied.text(), "my two\n");
     // A CIDv0 subdomain is served as it is named (as Kubo).
     let v0 = s.get(&format!("{EXAMPLES}.ipfs.localhost:{{port}}"), "/two.html");
     assert_eq!(v0.text(), "my two\n");
@@ -368,6 +371,8 @@ fn bad_hosts_and_long_labels_are_refused_clearly() {
         assert_eq!(answer.status, 400, "{host}: {}", answer.text());
         assert!(answer.text().contains(says), "{host}: {}", answer.text());
     }
+    let unicode = s.get("é.ipfs.localhost", "/");
+    assert_eq!(unicode.status, 400, "{}", unicode.text());
     // Label injection: a CID followed by other labels is no CID.
     let injected = s.get(&format!("{}.evil.ipfs.localhost", v1(SPA)), "/");
     assert_eq!(injected.status, 400, "{}", injected.text());

@@ -259,11 +259,11 @@ mod tests {
             ),
             path in "(/[a-z:*]{0,3}){0,5}",
         ) {
-            if let Ok(rules) = parse(&file) {
-                if let Some((rule, to)) = first_match(&rules, &path) {
-                    prop_assert!(STATUSES.contains(&rule.status));
-                    prop_assert!(!to.is_empty());
-                }
+            if let Ok(rules) = parse(&file)
+                && let Some((rule, to)) = first_match(&rules, &path)
+            {
+                prop_assert!(STATUSES.contains(&rule.status));
+                prop_assert!(!to.is_empty());
             }
         }
     }
