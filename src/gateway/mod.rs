@@ -7,6 +7,11 @@
 //! and `?format=ipns-record` the name's signed record. Paths are checked
 //! before anything is read: `.` and `..` segments, encoded slashes and NULs
 //! are refused with 400.
+//!
+//! The Host header picks the origin first ([`hostname`]): `<cid>.ipfs.localhost`
+//! and DNSLink hosts serve a site from its root, where its `_redirects`
+//! ([`redirects`]) applies to missing paths. `?format=tar` and
+//! `?format=dag-json|dag-cbor` ([`convert`]) are the other answers Kubo gives.
 
 mod car;
 mod convert;
