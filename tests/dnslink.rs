@@ -71,6 +71,9 @@ fn dnslink_names_resolve_through_a_real_dns_server() {
         "OK gateway chain, max-age the least TTL",
         "OK gateway no record for dnslink",
         "OK gateway missing dnslink",
+        "OK gateway dnslink host",
+        "OK gateway inlined dnslink subdomain",
+        "OK gateway dnslink inlined over https",
         "OK dns down",
     ] {
         // A check's line may end with a figure in parentheses.

@@ -353,7 +353,7 @@ fn answers_carry_the_headers_the_spec_asks() {
     assert_eq!(header(&raw, "content-length"), "31");
     assert_eq!(
         header(&raw, "content-disposition"),
-        format!("attachment; filename=\"{ASCII}.bin\"")
+        format!("attachment; filename=\"{ASCII}.bin\"; filename*=UTF-8''{ASCII}.bin")
     );
     assert_eq!(header(&raw, "x-content-type-options"), "nosniff");
     assert_eq!(
@@ -369,7 +369,7 @@ fn answers_carry_the_headers_the_spec_asks() {
     );
     assert_eq!(
         header(&named, "content-disposition"),
-        "attachment; filename=\"foobar.bin\""
+        "attachment; filename=\"foobar.bin\"; filename*=UTF-8''foobar.bin"
     );
     assert_eq!(
         header(&named, "content-location"),
@@ -384,7 +384,7 @@ fn answers_carry_the_headers_the_spec_asks() {
     );
     assert_eq!(
         header(&car, "content-disposition"),
-        format!("attachment; filename=\"{MULTIBLOCK}.car\"")
+        format!("attachment; filename=\"{MULTIBLOCK}.car\"; filename*=UTF-8''{MULTIBLOCK}.car")
     );
     assert_eq!(header(&car, "x-content-type-options"), "nosniff");
     assert_eq!(header(&car, "accept-ranges"), "none");

@@ -683,7 +683,10 @@ impl Endpoint {
             store,
             names,
         };
-        let server = rsipfs::gateway::start(addr, sources, limits)
+        let gateway_section = repo.config_get("Gateway").unwrap_or_default();
+        let hosts = rsipfs::gateway::Hosts::from_config(&gateway_section)
+            .map_err(|err| anyhow::anyhow!("config Gateway.{err}"))?;
+        let server = rsipfs::gateway::start(addr, sources, hosts, limits)
             .with_context(|| format!("serving the gateway on {addr}"))?;
         println!("Gateway server listening on {}", server.multiaddr());
         let url = format!("http://{}", server.addr);

@@ -7,12 +7,22 @@
 //! and `?format=ipns-record` the name's signed record. Paths are checked
 //! before anything is read: `.` and `..` segments, encoded slashes and NULs
 //! are refused with 400.
+//!
+//! The Host header picks the origin first ([`hostname`]): `<cid>.ipfs.localhost`
+//! and DNSLink hosts serve a site from its root, where its `_redirects`
+//! ([`redirects`]) applies to missing paths. `?format=tar` and
+//! `?format=dag-json|dag-cbor` ([`convert`]) are the other answers Kubo gives.
 
 mod car;
+mod convert;
+mod hostname;
 mod listing;
 mod mime;
 mod negotiate;
 mod range;
+mod redirects;
+
+pub use hostname::{Hosts, PublicGateway};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +30,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::content::streamed_checked;
@@ -35,6 +45,8 @@ use crate::unixfs::dir;
 use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::{FileReader, load};
 use crate::unixfs::resolve::{Resolved, resolve_proof};
+use crate::unixfs::tar::write_tar;
+use hostname::{Incoming, Origin, Routed};
 use negotiate::{Format, IPNS_RECORD};
 
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
@@ -48,9 +60,25 @@ pub struct Sources {
     pub names: Arc<NameSystem>,
 }
 
-/// Serves the gateway on `addr` (port 0 picks one) until stopped.
-pub fn start(addr: SocketAddr, sources: Sources, limits: Limits) -> std::io::Result<ApiServer> {
-    let app = Router::new().fallback(serve).with_state(sources);
+#[derive(Clone)]
+struct App {
+    sources: Sources,
+    hosts: Arc<Hosts>,
+}
+
+/// Serves the gateway on `addr` (port 0 picks one) until stopped; `hosts`
+/// says which Host headers are subdomain or path gateways
+/// (`Gateway.PublicGateways`).
+pub fn start(
+    addr: SocketAddr,
+    sources: Sources,
+    hosts: Hosts,
+    limits: Limits,
+) -> std::io::Result<ApiServer> {
+    let app = Router::new().fallback(serve).with_state(App {
+        sources,
+        hosts: Arc::new(hosts),
+    });
     crate::api::serve(addr, app, "gateway", limits)
 }
 
@@ -146,11 +174,89 @@ fn parse_target(raw_path: &str) -> Result<Target, Failure> {
     })
 }
 
-async fn serve(State(sources): State<Sources>, request: Request) -> Response {
-    match answer(sources, request).await {
-        Ok(response) => response,
-        Err(failure) => failure.into_response(),
+async fn serve(State(app): State<App>, request: Request) -> Response {
+    let (headers, uri) = (request.headers().clone(), request.uri().clone());
+    let routed = match route(&app, &headers, &uri).await {
+        Ok(routed) => routed,
+        Err(failure) => return failure.into_response(),
+    };
+    let answered = match routed {
+        Routed::Serve {
+            content_path,
+            origin,
+        } => answer(app.sources, request, content_path, origin).await,
+        Routed::Redirect(url) => redirect(StatusCode::MOVED_PERMANENTLY, &url),
+        Routed::NotFound(why) => Err(Failure(StatusCode::NOT_FOUND, why)),
+        Routed::Bad(why) => Err(bad(why)),
+    };
+    answered.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn redirect(status: StatusCode, location: &str) -> Result<Response, Failure> {
+    let value = HeaderValue::from_str(location)
+        .map_err(|_| bad(format!("cannot redirect to {location:?}")))?;
+    Ok((status, [(header::LOCATION, value)]).into_response())
+}
+
+/// Which content the Host header and path ask for. DNS (for DNSLink
+/// hosts) is asked off the runtime, and only when the host needs it.
+async fn route(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<Routed, Failure> {
+    let text = |name: &str| -> Result<String, Failure> {
+        headers.get(name).map_or(Ok(String::new()), |value| {
+            value
+                .to_str()
+                .map(str::to_string)
+                .map_err(|_| bad(format!("the {name} header is not ASCII")))
+        })
+    };
+    let mut host = text("x-forwarded-host")?;
+    if host.is_empty() {
+        host = text("host")?;
     }
+    if host.is_empty() {
+        host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+    }
+    let https = text("x-forwarded-proto")? == "https";
+    let path = uri.path().to_string();
+    let query = uri.query().map(str::to_string);
+    let (quick, needs_dns) = {
+        let needs_dns = std::cell::Cell::new(false);
+        let incoming = Incoming {
+            host: &host,
+            path: &path,
+            query: query.as_deref(),
+            https,
+        };
+        let quick = hostname::route(&app.hosts, &incoming, &|_| {
+            needs_dns.set(true);
+            false
+        });
+        (quick, needs_dns.get())
+    };
+    if !needs_dns {
+        return Ok(quick);
+    }
+    let (sources, hosts) = (app.sources.clone(), Arc::clone(&app.hosts));
+    blocking(move || {
+        let incoming = Incoming {
+            host: &host,
+            path: &path,
+            query: query.as_deref(),
+            https,
+        };
+        let options = ResolveOptions {
+            recursive: false,
+            ..ResolveOptions::default()
+        };
+        let has_dnslink = |domain: &str| {
+            sources
+                .names
+                .resolve_path(&sources.repo, &format!("/ipns/{domain}"), &options)
+                .is_ok()
+        };
+        Ok(hostname::route(&hosts, &incoming, &has_dnslink))
+    })
+    .await
 }
 
 /// A name that cannot be resolved: 400 for what is no name at all, else as
@@ -238,7 +344,15 @@ async fn ipns_record(sources: &Sources, target: &Target, head: bool) -> Result<R
     Ok(response)
 }
 
-async fn answer(sources: Sources, request: Request) -> Result<Response, Failure> {
+/// `content_path` is the `/ipfs/…` or `/ipns/…` path the request stands
+/// for; the request's own path is what the client sees (they differ on a
+/// subdomain or DNSLink origin).
+async fn answer(
+    sources: Sources,
+    request: Request,
+    content_path: String,
+    origin: Origin,
+) -> Result<Response, Failure> {
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
         let mut refused = Failure(
@@ -253,10 +367,11 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
     }
     let uri = request.uri().clone();
     let headers = request.headers().clone();
-    let target = parse_target(uri.path())?;
+    let target = parse_target(&content_path)?;
     let head = method == Method::HEAD;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let asked = negotiate::asked(uri.query(), accept).map_err(bad)?;
+    let query = uri.query().unwrap_or("").to_string();
     if asked.format == Format::IpnsRecord {
         return ipns_record(&sources, &target, head).await;
     }
@@ -294,17 +409,51 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
             ));
         }
     }
-    let immutable_path = immutable_path_text(&path);
     let store = sources.store;
     let lookup = Arc::clone(&store);
-    let (resolved, proof) =
-        blocking(move || resolve_proof(lookup.as_ref(), &path).map_err(unavailable)).await?;
+    let asked_path = path.clone();
+    let found =
+        blocking(move || Ok::<_, Failure>(resolve_proof(lookup.as_ref(), &asked_path))).await?;
+    let (path, rewritten, (resolved, proof)) = match found {
+        Ok(found) => (path, false, found),
+        // A site's `_redirects` is read only for what is not there.
+        Err(err @ UnixfsError::NoSuchLink { .. })
+            if origin == Origin::Site && asked.format == Format::Content =>
+        {
+            match site_redirect(&store, &path, &query).await? {
+                SiteRedirect::None => return Err(unavailable(err)),
+                SiteRedirect::Answer(response) => return Ok(response),
+                SiteRedirect::Page(status, page) => {
+                    let (response, page_cid) = error_page(&store, status, &page, head).await?;
+                    let etag = format!("\"{}\"", cid_string(&page_cid));
+                    return Ok(with_common(
+                        response,
+                        &etag,
+                        &cache_control,
+                        &content_path,
+                        "",
+                    ));
+                }
+                SiteRedirect::Rewrite(rewritten) => {
+                    let lookup = Arc::clone(&store);
+                    let asked_path = rewritten.clone();
+                    let found = blocking(move || {
+                        resolve_proof(lookup.as_ref(), &asked_path).map_err(unavailable)
+                    })
+                    .await?;
+                    (rewritten, true, found)
+                }
+            }
+        }
+        Err(err) => return Err(unavailable(err)),
+    };
+    let immutable_path = immutable_path_text(&path);
     let roots: Vec<String> = proof.trail.iter().map(cid_string).collect();
     let roots = roots.join(",");
     let etag = match &asked.format {
-        Format::Raw => format!("\"{}.raw\"", cid_string(&resolved.cid)),
         Format::Car(request) => request.etag(&immutable_path, &resolved.cid),
-        _ => format!("\"{}\"", cid_string(&resolved.cid)),
+        Format::Content | Format::IpnsRecord => format!("\"{}\"", cid_string(&resolved.cid)),
+        other => format!("\"{}.{}\"", cid_string(&resolved.cid), other.word()),
     };
     if headers
         .get(header::IF_NONE_MATCH)
@@ -315,14 +464,15 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
             StatusCode::NOT_MODIFIED.into_response(),
             &etag,
             &cache_control,
-            uri.path(),
+            &content_path,
             &roots,
         ));
     }
+    let format_word = asked.format.word();
     let mut response = match asked.format {
         Format::Raw => {
             let name = format!("{}.bin", cid_string(&resolved.cid));
-            let disposition = attachment(uri.query(), &name);
+            let disposition = attachment(&query, &name);
             block(
                 &store,
                 &resolved.cid,
@@ -344,16 +494,27 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
                 head,
             )
             .await?;
-            if let Ok(value) = HeaderValue::from_str(&attachment(uri.query(), &name)) {
+            if let Ok(value) = HeaderValue::from_str(&attachment(&query, &name)) {
                 response
                     .headers_mut()
                     .insert(header::CONTENT_DISPOSITION, value);
             }
             response
         }
+        Format::Tar => {
+            let name = format!("{}.tar", cid_string(&resolved.cid));
+            let disposition = attachment(&query, &name);
+            tar(&store, resolved, disposition, head).await?
+        }
+        Format::Codec(target) => {
+            let name = format!("{}.{}", cid_string(&resolved.cid), target.extension());
+            codec(&store, &resolved.cid, target, &query, &name, head).await?
+        }
         // The content itself (an IPNS record was answered above).
         _ if resolved.node.kind().is_dir() => {
-            if !target.trailing_slash {
+            // A rewritten path is served where it was asked (redirecting
+            // it would ask the same rewrite again).
+            if !target.trailing_slash && !rewritten {
                 let location = match uri.query() {
                     Some(q) => format!("{}/?{q}", uri.path()),
                     None => format!("{}/", uri.path()),
@@ -364,7 +525,11 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
                 )
                     .into_response());
             }
-            directory(&store, resolved, &target, uri.path(), &headers, head).await?
+            let listed = Listed {
+                content_path: &content_path,
+                depth: target.names.len(),
+            };
+            directory(&store, resolved, listed, &headers, head).await?
         }
         _ if resolved.node.kind() == Kind::Other => {
             let Node::Opaque { codec, .. } = resolved.node else {
@@ -374,8 +539,23 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
             block(&store, &resolved.cid, media_type, None, head).await?
         }
         _ => {
-            let name = target.names.last().cloned().unwrap_or_default();
-            file(&store, resolved, &name, &headers, head).await?
+            let name = path.components.last().cloned().unwrap_or_default();
+            let mut response = file(&store, resolved, &name, &headers, head).await?;
+            // `?filename=` names the file; `download=true` makes it a
+            // download rather than shown (as Kubo).
+            if let Some(asked) = query_value(&query, "filename") {
+                let kind = if query_value(&query, "download").as_deref() == Some("true") {
+                    "attachment"
+                } else {
+                    "inline"
+                };
+                if let Ok(value) = HeaderValue::from_str(&content_disposition(kind, &asked)) {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_DISPOSITION, value);
+                }
+            }
+            response
         }
     };
     if asked.by_accept {
@@ -383,7 +563,7 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
         let format = if response_is_car(&response) {
             "car"
         } else {
-            "raw"
+            format_word
         };
         let location = match uri.query() {
             Some(q) if !q.is_empty() => format!("{}?{q}&format={format}", uri.path()),
@@ -399,7 +579,7 @@ async fn answer(sources: Sources, request: Request) -> Result<Response, Failure>
         response,
         &etag,
         &cache_control,
-        uri.path(),
+        &content_path,
         &roots,
     ))
 }
@@ -432,31 +612,47 @@ fn immutable_path_text(path: &IpfsPath) -> String {
     text
 }
 
-/// `Content-Disposition: attachment`, named by `?filename=` or else
-/// `default_name`; a name that is not plain ASCII goes in `filename*`.
-fn attachment(query: Option<&str>, default_name: &str) -> String {
-    let asked = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "filename")
+/// A query parameter's value (the first, decoded), if not empty.
+fn query_value(query: &str, key: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
-        .filter(|name| !name.is_empty());
-    let name = asked.as_deref().unwrap_or(default_name);
-    let plain = |c: char| c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ';
-    if name.chars().all(plain) {
-        return format!("attachment; filename=\"{name}\"");
-    }
-    let fallback: String = name
+        .filter(|v| !v.is_empty())
+}
+
+/// `Content-Disposition: attachment`, named by `?filename=` or else
+/// `default_name`.
+fn attachment(query: &str, default_name: &str) -> String {
+    let name = query_value(query, "filename");
+    content_disposition("attachment", name.as_deref().unwrap_or(default_name))
+}
+
+/// Kubo's form: `filename` with every non-ASCII character as `_`, and the
+/// exact name in `filename*`, both percent-encoded as a URL path segment.
+fn content_disposition(kind: &str, name: &str) -> String {
+    let ascii: String = name
         .chars()
-        .map(|c| if plain(c) { c } else { '_' })
+        .map(|c| if c.is_ascii() { c } else { '_' })
         .collect();
-    let mut encoded = String::new();
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(byte as char);
+    format!(
+        "{kind}; filename=\"{}\"; filename*=UTF-8''{}",
+        path_escape(&ascii),
+        path_escape(name)
+    )
+}
+
+/// Percent-encoding of a URL path segment (what Go's `url.PathEscape`
+/// leaves alone stays).
+fn path_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~$&+,:;=@".contains(&byte) {
+            out.push(byte as char);
         } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+            out.push_str(&format!("%{byte:02X}"));
         }
     }
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    out
 }
 
 /// `roots`: the CIDs along the path, comma-separated (`X-Ipfs-Roots`).
@@ -536,11 +732,17 @@ async fn block(
     Ok(response)
 }
 
+/// Where a listing is: its content path, and how many names below the
+/// root the request's URL is (for relative breadcrumb links).
+struct Listed<'a> {
+    content_path: &'a str,
+    depth: usize,
+}
+
 async fn directory(
     store: &Arc<dyn Blockstore>,
     resolved: Resolved,
-    target: &Target,
-    url_path: &str,
+    listed: Listed<'_>,
     headers: &HeaderMap,
     head: bool,
 ) -> Result<Response, Failure> {
@@ -577,7 +779,7 @@ async fn directory(
         };
         return file(store, resolved, "index.html", headers, head).await;
     }
-    let html = listing::page(url_path, &rows, !target.names.is_empty());
+    let html = listing::page(listed.content_path, &rows, listed.depth);
     let length = html.len();
     let body = if head {
         Body::empty()
@@ -670,6 +872,220 @@ async fn file(
             HeaderValue::from_str(&format!("bytes {start}-{}/{size}", start + length - 1))
     {
         answer.insert(header::CONTENT_RANGE, value);
+    }
+    Ok(response)
+}
+
+/// What a site's `_redirects` made of a path that is not there.
+enum SiteRedirect {
+    /// No `_redirects`, or no rule for the path.
+    None,
+    /// A redirect, answered.
+    Answer(Response),
+    /// A 200 rule: serve this path instead.
+    Rewrite(IpfsPath),
+    /// A 404/410/451 rule: this page, with this status.
+    Page(StatusCode, IpfsPath),
+}
+
+fn redirects_failure(why: impl std::fmt::Display) -> Failure {
+    Failure(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("trouble processing _redirects file: {why}"),
+    )
+}
+
+/// `/a/b?x` of a rule's target (a path from the site's root) under `root`.
+fn site_path(root: &Cid, to: &str) -> Result<IpfsPath, Failure> {
+    let path = to.split(['?', '#']).next().unwrap_or_default();
+    let mut components = Vec::new();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        let name = percent_decode(segment, false)
+            .filter(|n| n != "." && n != ".." && !n.contains(['/', '\0']))
+            .ok_or_else(|| redirects_failure(format!("bad target path {to:?}")))?;
+        components.push(name);
+    }
+    Ok(IpfsPath {
+        root: *root,
+        components,
+    })
+}
+
+/// The rules of the `_redirects` at the root of `path`'s site, applied
+/// to `path` (specs.ipfs.tech/http-gateways/web-redirects-file).
+async fn site_redirect(
+    store: &Arc<dyn Blockstore>,
+    path: &IpfsPath,
+    query: &str,
+) -> Result<SiteRedirect, Failure> {
+    let (reader_store, root) = (Arc::clone(store), path.root);
+    let file = blocking(move || {
+        let at = IpfsPath {
+            root,
+            components: vec!["_redirects".into()],
+        };
+        match resolve_proof(reader_store.as_ref(), &at) {
+            Err(UnixfsError::NoSuchLink { .. }) => Ok(None),
+            Err(err) => Err(redirects_failure(err)),
+            Ok((resolved, _)) if resolved.node.kind() != Kind::File => {
+                Err(redirects_failure("_redirects is not a file"))
+            }
+            Ok((resolved, _)) => {
+                let reader =
+                    FileReader::from_node(reader_store.as_ref(), &resolved.cid, resolved.node)
+                        .map_err(redirects_failure)?;
+                // One byte past the limit tells a file that is too large.
+                let mut bytes = vec![0; redirects::MAX_SIZE + 1];
+                let n = reader.read_at(0, &mut bytes).map_err(redirects_failure)?;
+                bytes.truncate(n);
+                Ok(Some(bytes))
+            }
+        }
+    })
+    .await?;
+    let Some(file) = file else {
+        return Ok(SiteRedirect::None);
+    };
+    let rules = redirects::parse(&file).map_err(|e| {
+        Failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("trouble processing _redirects file: could not parse _redirects: {e}"),
+        )
+    })?;
+    let asked = format!("/{}", path.components.join("/"));
+    let Some((rule, to)) = redirects::first_match(&rules, &asked) else {
+        return Ok(SiteRedirect::None);
+    };
+    match rule.status {
+        200 => {
+            if !to.starts_with('/') {
+                return Err(redirects_failure(format!(
+                    "a 200 rewrite must name a path of the site, not {to:?}"
+                )));
+            }
+            Ok(SiteRedirect::Rewrite(site_path(&path.root, &to)?))
+        }
+        404 | 410 | 451 => {
+            let status = StatusCode::from_u16(rule.status).map_err(redirects_failure)?;
+            Ok(SiteRedirect::Page(status, site_path(&path.root, &to)?))
+        }
+        status => {
+            // The request's query goes along, after the target's own.
+            let location = match (query.is_empty(), to.contains('?')) {
+                (true, _) => to,
+                (false, true) => format!("{to}&{query}"),
+                (false, false) => format!("{to}?{query}"),
+            };
+            let status = StatusCode::from_u16(status).map_err(redirects_failure)?;
+            Ok(SiteRedirect::Answer(redirect(status, &location)?))
+        }
+    }
+}
+
+/// A `_redirects` 404/410/451 page: the file at `page`, with `status`;
+/// and the file's CID.
+async fn error_page(
+    store: &Arc<dyn Blockstore>,
+    status: StatusCode,
+    page: &IpfsPath,
+    head: bool,
+) -> Result<(Response, Cid), Failure> {
+    let (lookup, at) = (Arc::clone(store), page.clone());
+    let (resolved, _) = blocking(move || {
+        resolve_proof(lookup.as_ref(), &at)
+            .map_err(|e| redirects_failure(format!("the {} page: {e}", status.as_u16())))
+    })
+    .await?;
+    if resolved.node.kind() != Kind::File {
+        return Err(redirects_failure(format!(
+            "the {} page is not a file",
+            status.as_u16()
+        )));
+    }
+    let page_cid = resolved.cid;
+    let mut response = file(store, resolved, "page.html", &HeaderMap::new(), head).await?;
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    Ok((response, page_cid))
+}
+
+/// `?format=tar`: the file or tree as a tar stream, its root entry named
+/// by its CID (as Kubo).
+async fn tar(
+    store: &Arc<dyn Blockstore>,
+    resolved: Resolved,
+    disposition: String,
+    head: bool,
+) -> Result<Response, Failure> {
+    let mut response = if head {
+        Body::empty().into_response()
+    } else {
+        let (writer_store, cid, node) = (Arc::clone(store), resolved.cid, resolved.node);
+        let name = cid_string(&cid);
+        streamed_checked(negotiate::TAR, move |out| {
+            write_tar(writer_store.as_ref(), &cid, node, &name, out).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|message| Failure(StatusCode::BAD_GATEWAY, message))?
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(negotiate::TAR),
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `?format=dag-json|dag-cbor|json|cbor`: the block in that codec.
+async fn codec(
+    store: &Arc<dyn Blockstore>,
+    cid: &Cid,
+    target: convert::Target,
+    query: &str,
+    default_name: &str,
+    head: bool,
+) -> Result<Response, Failure> {
+    let (store, cid) = (Arc::clone(store), *cid);
+    let body = blocking(move || {
+        let block =
+            get_required(store.as_ref(), &cid).map_err(|e| unavailable(UnixfsError::Block(e)))?;
+        convert::convert(&cid, block.to_vec(), target).map_err(|err| match err {
+            convert::ConvertError::NotSupported(why) => bad(why),
+            convert::ConvertError::Undecodable(why) => Failure(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{} does not decode: {why}", cid_string(&cid)),
+            ),
+        })
+    })
+    .await?;
+    // JSON shows in a browser; CBOR is bytes to save.
+    let download = query_value(query, "download").as_deref() == Some("true");
+    let kind = if target.extension() == "json" && !download {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let name = query_value(query, "filename").unwrap_or_else(|| default_name.to_string());
+    let length = body.len();
+    let mut response = if head {
+        Body::empty()
+    } else {
+        Body::from(body)
+    }
+    .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(target.media_type()),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(kind, &name)) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
 }

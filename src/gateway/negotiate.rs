@@ -4,10 +4,12 @@
 //! query first and then from the chosen `Accept` entry.
 
 use super::car::CarRequest;
+use super::convert::Target;
 
 pub(super) const RAW: &str = "application/vnd.ipld.raw";
 pub(super) const CAR: &str = "application/vnd.ipld.car";
 pub(super) const IPNS_RECORD: &str = "application/vnd.ipfs.ipns-record";
+pub(super) const TAR: &str = "application/x-tar";
 
 #[derive(Debug, PartialEq)]
 pub(super) enum Format {
@@ -16,6 +18,24 @@ pub(super) enum Format {
     Raw,
     Car(CarRequest),
     IpnsRecord,
+    /// A file or a tree as a tar stream.
+    Tar,
+    /// The block in another IPLD codec.
+    Codec(Target),
+}
+
+impl Format {
+    /// The `?format=` word that asks for it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Format::Content => "",
+            Format::Raw => "raw",
+            Format::Car(_) => "car",
+            Format::IpnsRecord => "ipns-record",
+            Format::Tar => "tar",
+            Format::Codec(target) => target.format(),
+        }
+    }
 }
 
 /// The format asked, and whether only the `Accept` header asked it (so
@@ -81,6 +101,11 @@ pub(super) fn asked(query: Option<&str>, accept: Option<&str>) -> Result<Asked, 
         let format = match format.as_str() {
             "raw" => Format::Raw,
             "ipns-record" => Format::IpnsRecord,
+            "tar" => Format::Tar,
+            "dag-json" => Format::Codec(Target::DagJson),
+            "dag-cbor" => Format::Codec(Target::DagCbor),
+            "json" => Format::Codec(Target::Json),
+            "cbor" => Format::Codec(Target::Cbor),
             "car" => {
                 // The Accept header may still say which CAR (version, order,
                 // duplicates); the query's own car-* parameters come first.
@@ -108,6 +133,9 @@ pub(super) fn asked(query: Option<&str>, accept: Option<&str>) -> Result<Asked, 
         let format = match range.essence.as_str() {
             RAW => Format::Raw,
             IPNS_RECORD => Format::IpnsRecord,
+            TAR => Format::Tar,
+            "application/vnd.ipld.dag-json" => Format::Codec(Target::DagJson),
+            "application/vnd.ipld.dag-cbor" => Format::Codec(Target::DagCbor),
             CAR => match CarRequest::from_params(&range.params, &query) {
                 Ok(request) => Format::Car(request),
                 Err(why) => {
@@ -162,6 +190,16 @@ mod tests {
         assert_eq!(format("", "text/html,*/*"), Ok(Format::Content));
         assert_eq!(format("", ""), Ok(Format::Content));
         assert_eq!(format("format=ipns-record", ""), Ok(Format::IpnsRecord));
+        assert_eq!(format("format=tar", ""), Ok(Format::Tar));
+        assert_eq!(
+            format("format=dag-json", "application/vnd.ipld.dag-cbor"),
+            Ok(Format::Codec(Target::DagJson))
+        );
+        assert_eq!(
+            format("", "text/html;q=0.5, application/vnd.ipld.dag-cbor"),
+            Ok(Format::Codec(Target::DagCbor))
+        );
+        assert_eq!(format("", "application/x-tar"), Ok(Format::Tar));
         assert!(format("format=zip", "").unwrap_err().contains("zip"));
     }
 

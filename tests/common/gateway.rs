@@ -12,17 +12,31 @@ pub type Response = ureq::http::Response<ureq::Body>;
 /// The gateway on `node`'s repository, which it holds from now on (CLI
 /// commands on it fail until the returned repository is dropped).
 pub fn start_gateway(node: &Node) -> (ApiServer, String, Arc<Repo>) {
+    // Names through the records here; DNSLink is tested against a real DNS
+    // server in tests/dnslink.rs.
+    start_gateway_with(
+        node,
+        rsipfs::names::NameSystem::new(None, None),
+        rsipfs::gateway::Hosts::default(),
+    )
+}
+
+/// As `start_gateway`, with this name system and these gateway hosts.
+pub fn start_gateway_with(
+    node: &Node,
+    names: rsipfs::names::NameSystem,
+    hosts: rsipfs::gateway::Hosts,
+) -> (ApiServer, String, Arc<Repo>) {
     let repo = Arc::new(Repo::open(&node.repo()).expect("open repo"));
     let sources = rsipfs::gateway::Sources {
         repo: Arc::clone(&repo),
         store: repo.blocks_shared(),
-        // Names through the records here; DNSLink is tested against a
-        // real DNS server in tests/dnslink.rs.
-        names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
+        names: Arc::new(names),
     };
     let gateway = rsipfs::gateway::start(
         "127.0.0.1:0".parse().unwrap(),
         sources,
+        hosts,
         rsipfs::api::Limits::default(),
     )
     .expect("gateway");

@@ -101,6 +101,18 @@ code=$(curl -sS -o "$W/b4" -w '%{http_code}' "$GW/ipns/nowhere.example/")
 [ "$code" = 500 ] && grep -q "_dnslink.nowhere.example has no TXT record" "$W/b4" \
   && echo "OK gateway missing dnslink"
 
+# DNSLink in the Host header: the domain as its own origin, and inlined in
+# one label on the localhost subdomain gateway.
+PORT=${GW##*:}
+[ "$(curl -sS -H "Host: site.example" "$GW/hello.txt")" = "hello through DNS" ] \
+  && echo "OK gateway dnslink host"
+[ "$(curl -sS -H "Host: site-example.ipns.localhost:$PORT" "$GW/sub/deep.txt")" = "deeper" ] \
+  && echo "OK gateway inlined dnslink subdomain"
+loc=$(curl -sS -o /dev/null -w '%{redirect_url}' -H "Host: localhost:$PORT" \
+  -H "X-Forwarded-Proto: https" "$GW/ipns/site.example/hello.txt")
+[ "$loc" = "https://site-example.ipns.localhost:$PORT/hello.txt" ] \
+  && echo "OK gateway dnslink inlined over https"
+
 # The DNS server gone: a clear error, in time.
 kill "$DNS"; wait "$DNS" 2>/dev/null || true
 start=$SECONDS
