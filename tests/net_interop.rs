@@ -245,8 +245,9 @@ fn dnsaddr_bootstrap(test: &str, mode: &'static str) {
         "dnsaddr_bootstrap.sh",
         |_| vec![mode.into()],
         &[
-            "OK id shows the listen address",
+            "OK id and swarm addrs show the listen address",
             "OK joined through the dnsaddr bootstrap entry",
+            "OK a dnsaddr loop is refused",
             "OK read what only A has",
             "OK C and A connected over",
         ],
