@@ -65,7 +65,7 @@ pub struct NetConfig {
     pub dns: Arc<dyn DnsLinkLookup>,
 }
 
-/// How long the `/dnsaddr` bootstrap entries may take to resolve.
+/// How long the `/dnsaddr` bootstrap entries may take to resolve, all of them.
 const BOOTSTRAP_DNS_LIMIT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug)]
@@ -381,8 +381,10 @@ fn resolve_bootstrap(handle: &NetHandle, entries: Vec<Multiaddr>) {
     let spawned = std::thread::Builder::new()
         .name("dnsaddr-bootstrap".into())
         .spawn(move || {
+            let deadline = Instant::now() + BOOTSTRAP_DNS_LIMIT;
             for entry in entries {
-                match dnsaddr::expand(&entry, handle.dns.as_ref(), BOOTSTRAP_DNS_LIMIT) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match dnsaddr::expand(&entry, handle.dns.as_ref(), left) {
                     Ok(addrs) => {
                         tracing::info!("bootstrap {entry}: {} addresses", addrs.len());
                         let _ = handle.commands.send(Command::Dial { addrs });
