@@ -283,3 +283,25 @@ fn blocks_flow_both_ways_between_rsipfs_and_kubo_over_quic() {
         ],
     );
 }
+
+#[test]
+fn a_provider_is_found_by_the_dht_lookup_alone() {
+    let test = "a_provider_is_found_by_the_dht_lookup_alone";
+    let here = ["/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
+    if !here {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: iptables is not installed (apt-get install iptables)"
+        );
+        eprintln!("SKIPPED {test}: iptables is not installed");
+        return;
+    }
+    run_script(
+        test,
+        "provider_lookup.sh",
+        |_| Vec::new(),
+        &["OK found A through the DHT provider lookup"],
+    );
+}
