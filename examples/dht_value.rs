@@ -28,6 +28,7 @@ fn main() {
             keypair: libp2p::identity::Keypair::generate_ed25519(),
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
             bootstrap: Vec::new(),
+            dns: rsipfs::names::dns::system(),
         },
         Arc::new(MemoryBlockstore::new()),
     )

@@ -454,8 +454,8 @@ impl Drop for Daemon {
 }
 
 #[test]
-fn a_daemon_on_the_default_config_starts_and_says_what_it_skips() {
-    let test = "a_daemon_on_the_default_config_starts_and_says_what_it_skips";
+fn a_daemon_on_the_default_config_listens_on_tcp_and_quic_and_resolves_dnsaddr() {
+    let test = "a_daemon_on_the_default_config_listens_on_tcp_and_quic_and_resolves_dnsaddr";
     let Some(netns) = netns(test) else { return };
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
@@ -467,7 +467,7 @@ fn a_daemon_on_the_default_config_starts_and_says_what_it_skips() {
         .arg(rsipfs_bin())
         .arg("daemon")
         .env("IPFS_PATH", &repo)
-        .env("RSIPFS_LOG", "warn")
+        .env("RSIPFS_LOG", "info")
         .stdin(Stdio::null());
     let mut daemon = Daemon::spawn(command, dir.path());
     daemon.wait_ready();
@@ -475,22 +475,16 @@ fn a_daemon_on_the_default_config_starts_and_says_what_it_skips() {
     for listening in [
         "Swarm listening on /ip4/127.0.0.1/tcp/4001",
         "Swarm listening on /ip6/::1/tcp/4001",
+        "Swarm listening on /ip4/127.0.0.1/udp/4001/quic-v1",
+        "Swarm listening on /ip6/::1/udp/4001/quic-v1",
     ] {
         assert!(out.contains(listening), "{listening}?\n{out}\n{err}");
     }
-    for skipped in [
-        "Addresses.Swarm: skipping 2 (QUIC is not supported yet): \
-         /ip4/0.0.0.0/udp/4001/quic-v1 /ip6/::/udp/4001/quic-v1",
-        "Bootstrap: skipping 5 (DNS names are not resolved yet): /dnsaddr/bootstrap.libp2p.io/",
-        "Bootstrap: skipping 1 (QUIC is not supported yet): /ip4/104.131.131.82/udp/4001/quic-v1/",
-    ] {
-        assert!(err.contains(skipped), "{skipped}?\n{err}");
-    }
-    assert_eq!(
-        err.matches("skipping").count(),
-        3,
-        "one line per config key and reason:\n{err}"
+    assert!(
+        err.contains("Bootstrap: resolving 5 /dnsaddr entries"),
+        "{err}"
     );
+    assert!(!err.contains("skipping"), "nothing is skipped:\n{err}");
     drop(daemon);
 
     // Kubo's `auto` placeholder is the same list; with AutoConf off, none.
@@ -502,12 +496,14 @@ fn a_daemon_on_the_default_config_starts_and_says_what_it_skips() {
             .arg(rsipfs_bin())
             .arg("daemon")
             .env("IPFS_PATH", &repo)
+            .env("RSIPFS_LOG", "info")
             .stdin(Stdio::null());
         let mut daemon = Daemon::spawn(command, dir.path());
         daemon.wait_ready();
         let err = daemon.stderr();
         assert_eq!(
-            err.matches("Bootstrap: skipping 5 (DNS names").count(),
+            err.matches("Bootstrap: resolving 5 /dnsaddr entries")
+                .count(),
             dnsaddr_lines,
             "AutoConf.Enabled {autoconf}:\n{err}"
         );

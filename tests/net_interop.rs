@@ -219,3 +219,89 @@ fn the_daemon_republishes_its_names() {
         ],
     );
 }
+
+/// Whether dnsmasq is here; where it is not, a failure under CI.
+fn dnsmasq_available(test: &str) -> bool {
+    let here = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
+    if !here {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: dnsmasq is not installed (apt-get install dnsmasq-base)"
+        );
+        eprintln!("SKIPPED {test}: dnsmasq is not installed");
+    }
+    here
+}
+
+/// tests/net/dnsaddr_bootstrap.sh in MODE tcp or quic.
+fn dnsaddr_bootstrap(test: &str, mode: &'static str) {
+    if !dnsmasq_available(test) {
+        return;
+    }
+    run_script(
+        test,
+        "dnsaddr_bootstrap.sh",
+        |_| vec![mode.into()],
+        &[
+            "OK id and swarm addrs show the listen address",
+            "OK joined through the dnsaddr bootstrap entry",
+            "OK a dnsaddr loop is refused",
+            "OK read what only A has",
+            "OK C and A connected over",
+        ],
+    );
+}
+
+#[test]
+fn a_node_bootstrapped_by_dnsaddr_reads_what_only_a_peer_two_hops_away_has() {
+    dnsaddr_bootstrap(
+        "a_node_bootstrapped_by_dnsaddr_reads_what_only_a_peer_two_hops_away_has",
+        "tcp",
+    );
+}
+
+#[test]
+fn a_node_bootstrapped_by_dnsaddr_reads_from_a_quic_only_provider() {
+    dnsaddr_bootstrap(
+        "a_node_bootstrapped_by_dnsaddr_reads_from_a_quic_only_provider",
+        "quic",
+    );
+}
+
+#[test]
+fn blocks_flow_both_ways_between_rsipfs_and_kubo_over_quic() {
+    run_script(
+        "blocks_flow_both_ways_between_rsipfs_and_kubo_over_quic",
+        "kubo_quic.sh",
+        |tools| vec![tools.clone().into_os_string()],
+        &[
+            "OK connected to Kubo over QUIC",
+            "OK read from Kubo over QUIC",
+            "OK Kubo fetched from rsipfs over QUIC",
+        ],
+    );
+}
+
+#[test]
+fn a_provider_is_found_by_the_dht_lookup_alone() {
+    let test = "a_provider_is_found_by_the_dht_lookup_alone";
+    let here = ["/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
+    if !here {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: iptables is not installed (apt-get install iptables)"
+        );
+        eprintln!("SKIPPED {test}: iptables is not installed");
+        return;
+    }
+    run_script(
+        test,
+        "provider_lookup.sh",
+        |_| Vec::new(),
+        &["OK found A through the DHT provider lookup"],
+    );
+}

@@ -392,6 +392,7 @@ fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
             parse("Addresses.Swarm", strings(&config, "/Addresses/Swarm"))?,
         ),
         bootstrap: usable("Bootstrap", parse("Bootstrap", bootstrap_entries(&config))?),
+        dns: rsipfs::names::dns::system(),
     };
     rsipfs::net::start(net, blocks).context("starting the network node")
 }
@@ -456,19 +457,29 @@ fn usable(key: &str, addrs: Vec<libp2p::Multiaddr>) -> Vec<libp2p::Multiaddr> {
     kept
 }
 
-/// Why the node cannot use `addr` yet, if it cannot.
+/// Why the node cannot use `addr`, if it cannot: it speaks TCP and QUIC-v1
+/// over IP addresses or DNS names (resolved when dialled).
 fn unsupported(addr: &libp2p::Multiaddr) -> Option<&'static str> {
     use libp2p::multiaddr::Protocol;
     let mut parts = addr.iter();
-    match (parts.next(), parts.next()) {
-        (Some(Protocol::Ip4(_) | Protocol::Ip6(_)), Some(Protocol::Tcp(_))) => None,
-        (Some(Protocol::Ip4(_) | Protocol::Ip6(_)), Some(Protocol::Udp(_))) => {
-            Some("QUIC is not supported yet")
-        }
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Protocol::Dnsaddr(_)), _, _) => None,
         (
-            Some(Protocol::Dnsaddr(_) | Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_)),
-            _,
-        ) => Some("DNS names are not resolved yet"),
+            Some(
+                Protocol::Ip4(_)
+                | Protocol::Ip6(_)
+                | Protocol::Dns(_)
+                | Protocol::Dns4(_)
+                | Protocol::Dns6(_),
+            ),
+            transport,
+            quic,
+        ) => match (transport, quic) {
+            (Some(Protocol::Tcp(_)), _) => None,
+            (Some(Protocol::Udp(_)), Some(Protocol::QuicV1)) => None,
+            (Some(Protocol::Udp(_)), _) => Some("only QUIC-v1 is spoken over UDP"),
+            _ => Some("no transport for it"),
+        },
         _ => Some("no transport for it"),
     }
 }

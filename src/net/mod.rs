@@ -1,13 +1,15 @@
-//! The node on the network: libp2p (TCP, noise, yamux, identify, ping) and
-//! bitswap, on its own tokio runtime. The sync core reaches it only through
-//! [`NetHandle`]: ask for a block with a deadline, get the verified block or
-//! an error naming the CID.
+//! The node on the network: libp2p (TCP and QUIC, noise, yamux, identify,
+//! ping, DNS names resolved on dial) and bitswap, on its own tokio runtime.
+//! The sync core reaches it only through [`NetHandle`]: ask for a block
+//! with a deadline, get the verified block or an error naming the CID.
 
+pub mod dnsaddr;
 mod inbound;
 pub mod ledger;
 pub mod message;
 mod node;
 mod outbox;
+mod quic;
 pub mod records;
 mod server;
 mod stats;

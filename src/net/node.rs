@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, kad, noise, ping, tcp, yamux};
 use tokio::sync::mpsc;
 
 use super::NetError;
+use super::dnsaddr;
 use super::message::{
     self, DONT_HAVE, Entry, HAVE, MAX_BLOCK, Message, WANT_BLOCK, WANT_HAVE, Wantlist,
 };
@@ -27,6 +29,7 @@ use super::wants::{Ask, AskKind, WantManager};
 mod values;
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
+use crate::names::DnsLinkLookup;
 
 /// Newest first: outgoing streams try them in this order (all but the
 /// unversioned one).
@@ -56,9 +59,14 @@ const BLOCK_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct NetConfig {
     pub keypair: Keypair,
     pub listen: Vec<Multiaddr>,
-    /// Dialled at start.
+    /// Dialled at start; `/dnsaddr` entries once resolved.
     pub bootstrap: Vec<Multiaddr>,
+    /// Where `/dnsaddr` TXT records are read (the system's resolver).
+    pub dns: Arc<dyn DnsLinkLookup>,
 }
+
+/// How long the `/dnsaddr` bootstrap entries may take to resolve, all of them.
+const BOOTSTRAP_DNS_LIMIT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug)]
 pub struct PeerInfo {
@@ -72,10 +80,15 @@ enum Command {
         deadline: Instant,
         reply: std_mpsc::Sender<Vec<u8>>,
     },
+    /// Dials `peer` at any of `addrs` and answers when connected.
     Connect {
-        addr: Multiaddr,
+        addrs: Vec<Multiaddr>,
         peer: PeerId,
         reply: std_mpsc::Sender<Result<(), String>>,
+    },
+    /// Dials these addresses, one dial per peer they name.
+    Dial {
+        addrs: Vec<Multiaddr>,
     },
     Disconnect {
         peer: PeerId,
@@ -144,6 +157,7 @@ pub struct NetHandle {
     pub peer_id: PeerId,
     pub public_key: libp2p::identity::PublicKey,
     stats: Arc<Stats>,
+    dns: Arc<dyn DnsLinkLookup>,
 }
 
 /// A running node; dropping it stops it.
@@ -187,7 +201,8 @@ impl NetHandle {
             .map_err(|_| NetError::Timeout(cid_string(cid)))
     }
 
-    /// Dials `/ip4/…/tcp/…/p2p/<peer>` and waits for the connection.
+    /// Dials `/ip4/…/tcp/…/p2p/<peer>` (or `/udp/…/quic-v1`, `/dns…`,
+    /// `/dnsaddr/…`) and waits for the connection.
     pub fn connect(&self, addr: &Multiaddr, limit: Duration) -> Result<PeerId, NetError> {
         let peer = match addr.iter().last() {
             Some(Protocol::P2p(peer)) => peer,
@@ -197,14 +212,19 @@ impl NetHandle {
                 )));
             }
         };
+        let deadline = Instant::now() + limit;
+        let addrs = if dnsaddr::has_dnsaddr(addr) {
+            dnsaddr::expand(addr, self.dns.as_ref(), limit).map_err(|err| NetError::Connect {
+                addr: addr.to_string(),
+                reason: err.to_string(),
+            })?
+        } else {
+            vec![addr.clone()]
+        };
         let result = self
             .ask(
-                |reply| Command::Connect {
-                    addr: addr.clone(),
-                    peer,
-                    reply,
-                },
-                limit,
+                |reply| Command::Connect { addrs, peer, reply },
+                deadline.saturating_duration_since(Instant::now()),
             )
             .ok_or_else(|| NetError::Connect {
                 addr: addr.to_string(),
@@ -307,6 +327,13 @@ pub fn start(config: NetConfig, store: Arc<dyn Blockstore>) -> Result<Node, NetE
     let (started_tx, started_rx) = std_mpsc::channel();
     let stats = Arc::new(Stats::default());
     let task_stats = Arc::clone(&stats);
+    let dns = Arc::clone(&config.dns);
+    let dnsaddr_bootstrap: Vec<Multiaddr> = config
+        .bootstrap
+        .iter()
+        .filter(|a| dnsaddr::has_dnsaddr(a))
+        .cloned()
+        .collect();
     let thread = std::thread::Builder::new()
         .name("net-node".into())
         .spawn(move || {
@@ -324,18 +351,88 @@ pub fn start(config: NetConfig, store: Arc<dyn Blockstore>) -> Result<Node, NetE
         })
         .map_err(|e| NetError::Start(e.to_string()))?;
     match started_rx.recv() {
-        Ok(Ok(())) => Ok(Node {
-            handle: NetHandle {
+        Ok(Ok(())) => {
+            let handle = NetHandle {
                 commands,
                 peer_id,
                 public_key,
                 stats,
-            },
-            thread: Some(thread),
-        }),
+                dns,
+            };
+            resolve_bootstrap(&handle, dnsaddr_bootstrap);
+            Ok(Node {
+                handle,
+                thread: Some(thread),
+            })
+        }
         Ok(Err(err)) => Err(err),
         Err(_) => Err(NetError::Start("the node thread stopped".into())),
     }
+}
+
+/// Resolves the `/dnsaddr` bootstrap entries on a thread of their own (DNS
+/// may be slow or down) and dials what they name.
+fn resolve_bootstrap(handle: &NetHandle, entries: Vec<Multiaddr>) {
+    if entries.is_empty() {
+        return;
+    }
+    tracing::info!("Bootstrap: resolving {} /dnsaddr entries", entries.len());
+    let handle = handle.clone();
+    let spawned = std::thread::Builder::new()
+        .name("dnsaddr-bootstrap".into())
+        .spawn(move || {
+            let deadline = Instant::now() + BOOTSTRAP_DNS_LIMIT;
+            for entry in entries {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match dnsaddr::expand(&entry, handle.dns.as_ref(), left) {
+                    Ok(addrs) => {
+                        tracing::info!("bootstrap {entry}: {} addresses", addrs.len());
+                        let _ = handle.commands.send(Command::Dial { addrs });
+                    }
+                    Err(err) => tracing::warn!("bootstrap: {err}"),
+                }
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!("not resolving the /dnsaddr bootstrap entries: {err}");
+    }
+}
+
+/// The system's DNS configuration for the swarm's DNS transport; without
+/// one (no /etc/resolv.conf) names simply do not resolve.
+fn dns_config() -> (libp2p::dns::ResolverConfig, libp2p::dns::ResolverOpts) {
+    match hickory_resolver::system_conf::read_system_conf() {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::warn!("no DNS for /dns addresses: reading /etc/resolv.conf: {err}");
+            (
+                libp2p::dns::ResolverConfig::from_name_servers(Vec::new()),
+                libp2p::dns::ResolverOpts::default(),
+            )
+        }
+    }
+}
+
+/// Dial options for `addrs`: one per peer named by a `/p2p` suffix (all
+/// its addresses in one dial), one per address naming none.
+fn dials(addrs: Vec<Multiaddr>) -> Vec<DialOpts> {
+    let mut by_peer: Vec<(PeerId, Vec<Multiaddr>)> = Vec::new();
+    let mut dials = Vec::new();
+    for addr in addrs {
+        match addr.iter().last() {
+            Some(Protocol::P2p(peer)) => match by_peer.iter_mut().find(|(p, _)| *p == peer) {
+                Some((_, list)) => list.push(addr),
+                None => by_peer.push((peer, vec![addr])),
+            },
+            _ => dials.push(DialOpts::unknown_peer_id().address(addr).build()),
+        }
+    }
+    dials.extend(
+        by_peer
+            .into_iter()
+            .map(|(peer, addrs)| DialOpts::peer_id(peer).addresses(addrs).build()),
+    );
+    dials
 }
 
 struct NodeTask {
@@ -399,6 +496,7 @@ impl NodeTask {
     ) -> Result<Self, NetError> {
         let start_err = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
         let (accepted_tx, accepted_rx) = mpsc::unbounded_channel();
+        let dns_resolver = dns_config();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
             .with_tokio()
             .with_tcp(
@@ -407,6 +505,9 @@ impl NodeTask {
                 yamux::Config::default,
             )
             .map_err(|e| start_err(&e))?
+            .with_other_transport(super::quic::transport)
+            .map_err(|e| start_err(&e))?
+            .with_dns_config(dns_resolver.0, dns_resolver.1)
             .with_behaviour(|key| Behaviour {
                 identify: identify::Behaviour::new(
                     identify::Config::new("/ipfs/id/1.0.0".into(), key.public())
@@ -457,9 +558,13 @@ impl NodeTask {
         if !config.listen.is_empty() && listen_errors.len() == config.listen.len() {
             return Err(NetError::Start(listen_errors.join("; ")));
         }
-        for addr in config.bootstrap {
-            if let Err(err) = swarm.dial(addr.clone()) {
-                tracing::warn!("bootstrap {addr}: {err}");
+        let direct = config
+            .bootstrap
+            .into_iter()
+            .filter(|a| !dnsaddr::has_dnsaddr(a));
+        for dial in dials(direct.collect()) {
+            if let Err(err) = swarm.dial(dial) {
+                tracing::warn!("bootstrap: {err}");
             }
         }
         let control = swarm.behaviour().streams.new_control();
@@ -627,15 +732,27 @@ impl NodeTask {
                     self.send_asks(asks);
                 }
             }
-            Command::Connect { addr, peer, reply } => {
+            Command::Connect { addrs, peer, reply } => {
                 if self.swarm.is_connected(&peer) {
                     let _ = reply.send(Ok(()));
                     return;
                 }
-                match self.swarm.dial(addr) {
+                match self.swarm.dial(
+                    DialOpts::peer_id(peer)
+                        .condition(PeerCondition::Disconnected)
+                        .addresses(addrs)
+                        .build(),
+                ) {
                     Ok(()) => self.connecting.entry(peer).or_default().push(reply),
                     Err(err) => {
                         let _ = reply.send(Err(err.to_string()));
+                    }
+                }
+            }
+            Command::Dial { addrs } => {
+                for dial in dials(addrs) {
+                    if let Err(err) = self.swarm.dial(dial) {
+                        tracing::warn!("dial: {err}");
                     }
                 }
             }

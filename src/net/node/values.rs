@@ -105,6 +105,14 @@ impl NodeTask {
                     }
                 }
                 kad::QueryResult::GetRecord(result) => self.on_value(id, result, step.last),
+                kad::QueryResult::Bootstrap(result) if step.last => {
+                    let kad = &mut self.swarm.behaviour_mut().kad;
+                    let known: usize = kad.kbuckets().map(|b| b.num_entries()).sum();
+                    match result {
+                        Ok(_) => tracing::debug!("DHT walk done: {known} peers known"),
+                        Err(err) => tracing::debug!("DHT walk ended: {err}; {known} peers known"),
+                    }
+                }
                 _ => {}
             },
             _ => {}
