@@ -8,7 +8,10 @@
 #     the daemon's API;
 #  b. reading <mount>/ipns/<name>/F against <mount>/ipfs/<cid>/F (1 MiB
 #     reads, like cat), warm: before each read all caches are dropped and
-#     the repository's block files read back in, outside the time taken.
+#     the repository's block files read back in, outside the time taken;
+#     only the reads are timed (the file is opened before);
+#  c. the same with the `cat` program timed whole (lookups, open, reads,
+#     close), after the same cache drop.
 # The small file is read SMALL_READS times per round (a tenth of that
 # through the mounts, each read costing a cache drop).
 #   scripts/bench-ipns-cat.sh [SIZE_MIB] [ROUNDS] [SMALL_READS]
@@ -51,14 +54,15 @@ seconds() {
 }
 repeat() { local n=$1; shift; for _ in $(seq "$n"); do "$@"; done; }
 api_cat() { IPFS_PATH=$W/n1 "$R" cat "$1"; }
-# Reads the file COUNT times through the mount, printing the seconds the
-# reads took. Before each read, outside the time taken, all page caches are
-# dropped (fadvise DONTNEED leaves the /ipfs mount's pages in place) and the
-# repository's block files read back in.
-mount_read() {
-    python3 - "$1" "$2" "$W/n1/blocks" <<'PY'
-import os, sys, time
-path, count, blocks = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# mount_time read|cat PATH COUNT: reads the file COUNT times through the
+# mount, printing the seconds the reads took (read: the reads of an open
+# file; cat: the `cat` program, start to end). Before each read, outside the
+# time taken, all page caches are dropped (fadvise DONTNEED leaves the
+# /ipfs mount's pages in place) and the repository's block files read back in.
+mount_time() {
+    python3 - "$2" "$3" "$W/n1/blocks" "$1" <<'PY'
+import os, subprocess, sys, time
+path, count, blocks, how = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 total = 0.0
 for _ in range(count):
     os.sync()
@@ -69,6 +73,11 @@ for _ in range(count):
             with open(os.path.join(top, name), "rb") as f:
                 while f.read(1 << 20):
                     pass
+    if how == "cat":
+        start = time.perf_counter()
+        subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
+        total += time.perf_counter() - start
+        continue
     fd = os.open(path, os.O_RDONLY)
     start = time.perf_counter()
     while os.read(fd, 1 << 20):
@@ -78,9 +87,14 @@ for _ in range(count):
 print(f"{total:.6f}")
 PY
 }
+mount_read() { mount_time read "$@"; }
+mount_cat() { mount_time cat "$@"; }
 # timed READER COUNT PATH: seconds for COUNT reads of PATH.
 timed() {
-    if [ "$1" = mount_read ]; then mount_read "$3" "$2"; else seconds repeat "$2" "$1" "$3"; fi
+    case $1 in
+        mount_read | mount_cat) "$1" "$3" "$2" ;;
+        *) seconds repeat "$2" "$1" "$3" ;;
+    esac
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -123,3 +137,5 @@ compare "rsipfs cat big" 1 api_cat big
 compare "rsipfs cat small" "$SMALL_READS" api_cat small
 compare "mount read big" 1 mount_read big
 compare "mount read small" "$(((SMALL_READS + 9) / 10))" mount_read small
+compare "mount cat big" 1 mount_cat big
+compare "mount cat small" "$(((SMALL_READS + 9) / 10))" mount_cat small

@@ -141,7 +141,14 @@ pub struct NameSystem {
     dnslink: Option<Arc<dyn DnsLinkLookup>>,
     cache: Mutex<HashMap<String, Cached>>,
     kept: Mutex<Vec<KeptListener>>,
+    /// Records read from the datastore and found valid, with their bytes:
+    /// the same bytes read again need no second signature check (every
+    /// lookup of a name of ours under /ipns reads its record).
+    checked: Mutex<HashMap<String, (Vec<u8>, Record)>>,
 }
+
+/// Stored records whose check is remembered, at most.
+const CHECKED_RECORDS: usize = 1024;
 
 /// Told of each record kept here (the /ipns mount follows our names).
 pub type KeptListener = Box<dyn Fn(&Name) + Send + Sync>;
@@ -182,6 +189,7 @@ impl NameSystem {
             dnslink,
             cache: Mutex::default(),
             kept: Mutex::default(),
+            checked: Mutex::default(),
         }
     }
 
@@ -364,17 +372,39 @@ impl NameSystem {
             .map_err(repo_error)?
             .get(&datastore_key(name))
             .map_err(repo_error)?;
-        match stored {
-            None => Ok(None),
-            Some(bytes) => match Record::validate(&bytes, name, SystemTime::now()) {
-                Ok(record) => Ok(Some(record)),
-                Err(RecordError::Expired(_)) => Ok(None),
-                Err(error) => Err(NameError::BadRecord {
-                    name: name.to_string(),
-                    error,
-                }),
-            },
+        let Some(bytes) = stored else {
+            return Ok(None);
+        };
+        let now = SystemTime::now();
+        let key = name.to_string();
+        if let Some((seen, record)) = self.checked().get(&key)
+            && *seen == bytes
+        {
+            // Checked already; only time has passed since.
+            return Ok(record
+                .eol
+                .is_some_and(|eol| eol > now)
+                .then(|| record.clone()));
         }
+        match Record::validate(&bytes, name, now) {
+            Ok(record) => {
+                let mut checked = self.checked();
+                if checked.len() >= CHECKED_RECORDS {
+                    checked.clear();
+                }
+                checked.insert(key, (bytes, record.clone()));
+                Ok(Some(record))
+            }
+            Err(RecordError::Expired(_)) => Ok(None),
+            Err(error) => Err(NameError::BadRecord {
+                name: name.to_string(),
+                error,
+            }),
+        }
+    }
+
+    fn checked(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, Record)>> {
+        self.checked.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Keeps a valid record for `name` here, replacing what was stored.
@@ -503,6 +533,41 @@ mod tests {
         assert_eq!(*peers.asked.lock().unwrap(), [Duration::from_secs(7)]);
         let kept = names.stored_record(&repo, &name).unwrap().unwrap();
         assert_eq!(kept.sequence, 3);
+    }
+
+    #[test]
+    fn a_stored_record_checked_once_is_still_refused_when_damaged_or_expired() {
+        let (_dir, repo, _peers, names) = online();
+        let key = Keypair::generate_ed25519();
+        let name = Name::of_key(&key.public());
+        let short = record(&key, "/ipfs/short", 1, Duration::from_millis(300));
+        names.keep_record(&repo, &name, &short).unwrap();
+        let read = names.stored_record(&repo, &name).unwrap().unwrap();
+        assert_eq!(read.value_text(), "/ipfs/short");
+        // Read again: the same record, from the check remembered.
+        assert_eq!(names.stored_record(&repo, &name).unwrap().unwrap(), read);
+        // Its end of life passes: no longer valid, though checked before.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while SystemTime::now() <= read.eol.unwrap() {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(names.stored_record(&repo, &name).unwrap(), None);
+        // Different bytes under the name (a flipped bit on disk) are checked.
+        let long = record(&key, "/ipfs/long", 2, HOUR);
+        names.keep_record(&repo, &name, &long).unwrap();
+        assert_eq!(names.stored_record(&repo, &name).unwrap().unwrap(), long);
+        let mut flipped = long.to_bytes();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 1;
+        repo.datastore()
+            .unwrap()
+            .put(&datastore_key(&name), &flipped)
+            .unwrap();
+        assert!(matches!(
+            names.stored_record(&repo, &name),
+            Err(NameError::BadRecord { .. })
+        ));
     }
 
     #[test]
