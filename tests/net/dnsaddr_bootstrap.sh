@@ -48,17 +48,7 @@ dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --pid-file= \
   --txt-record=_dnsaddr.loop2.test,"dnsaddr=/dnsaddr/loop.test/p2p/$B_ID" \
   2> "$W/dnsmasq.err" &
 pids+=($!)
-echo "nameserver 127.0.0.1" > "$W/resolv.conf"
-mount --bind "$W/resolv.conf" /etc/resolv.conf
-for _ in $(seq 100); do
-  python3 - <<'PY' 2>/dev/null && break
-import socket
-q = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x09bootstrap\x04test\x00\x00\x10\x00\x01"
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-s.sendto(q, ("127.0.0.1", 53)); s.recv(512)
-PY
-  sleep 0.1
-done
+use_local_dns
 
 head -c 3000000 /dev/urandom > "$W/only-a.bin"
 CID=$(IPFS_PATH=$W/a "$R" add -Q "$W/only-a.bin")

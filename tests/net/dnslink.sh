@@ -38,17 +38,7 @@ dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --pid-file= \
   2> "$W/dnsmasq.err" &
 DNS=$!
 pids+=("$DNS")
-echo "nameserver 127.0.0.1" > "$W/resolv.conf"
-mount --bind "$W/resolv.conf" /etc/resolv.conf
-for _ in $(seq 100); do
-  python3 - <<'PY' 2>/dev/null && break
-import socket
-q = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04site\x07example\x00\x00\x10\x00\x01"
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-s.sendto(q, ("127.0.0.1", 53)); s.recv(512)
-PY
-  sleep 0.1
-done
+use_local_dns
 
 # fails_with TEXT CMD...: CMD fails, and says TEXT.
 fails_with() {

@@ -20,3 +20,20 @@ run() {
 }
 
 id_of() { IPFS_PATH=$W/$1 "$R" id | python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])'; }
+
+# use_local_dns: this namespace's /etc/resolv.conf (bind-mounted) points at
+# the DNS server on 127.0.0.1:53; returns once that server answers.
+use_local_dns() {
+  echo "nameserver 127.0.0.1" > "$W/resolv.conf"
+  mount --bind "$W/resolv.conf" /etc/resolv.conf
+  for _ in $(seq 100); do
+    python3 - <<'PY' 2>/dev/null && return
+import socket
+q = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x02up\x04test\x00\x00\x10\x00\x01"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+s.sendto(q, ("127.0.0.1", 53)); s.recv(512)
+PY
+    sleep 0.1
+  done
+  echo "the DNS server on 127.0.0.1:53 did not answer"; exit 1
+}
