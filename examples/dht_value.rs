@@ -29,6 +29,10 @@ fn main() {
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
             bootstrap: Vec::new(),
             dns: rsipfs::names::dns::system(),
+            watermarks: None,
+            peering: Vec::new(),
+            limits: rsipfs::net::limits::Limits::system_defaults(),
+            announce: Default::default(),
         },
         Arc::new(MemoryBlockstore::new()),
     )

@@ -305,3 +305,49 @@ fn a_provider_is_found_by_the_dht_lookup_alone() {
         &["OK found A through the DHT provider lookup"],
     );
 }
+
+#[test]
+fn the_connection_manager_trims_to_its_watermarks_and_keeps_peering_peers() {
+    run_script(
+        "the_connection_manager_trims_to_its_watermarks_and_keeps_peering_peers",
+        "connmgr.sh",
+        |_| Vec::new(),
+        &[
+            "OK peering peer connected at start",
+            "OK direction shown",
+            "OK peering ls",
+            "OK trimmed below the high watermark",
+            "OK protected peers kept",
+            "OK latency shown",
+            "OK peering peer reconnected",
+        ],
+    );
+}
+
+#[test]
+fn floods_are_held_to_the_resource_limits_and_announced_addresses_reach_peers() {
+    let flood = mount_tests::rsipfs_bin()
+        .parent()
+        .expect("target dir")
+        .join("examples/stream_flood");
+    assert!(
+        flood.exists(),
+        "{} is missing: build with --all-targets",
+        flood.display()
+    );
+    run_script(
+        "floods_are_held_to_the_resource_limits_and_announced_addresses_reach_peers",
+        "limits_announce.sh",
+        |_| vec![flood.clone().into_os_string()],
+        &[
+            "OK NoAnnounce and AppendAnnounce seen by a peer",
+            "OK id shows the announced addresses",
+            "OK Announce replaces the listen addresses",
+            "OK stream flood held to the limit",
+            "OK id answers during the flood",
+            "OK a block is served during the flood",
+            "OK descriptors bounded",
+            "OK refusals logged, rate-limited",
+        ],
+    );
+}

@@ -37,11 +37,43 @@ pub fn identity(public: &libp2p::identity::PublicKey, addrs: &[String]) -> serde
     })
 }
 
-pub async fn id(State(state): State<ApiState>) -> Reply {
+/// Our identity with the addresses we announce, or with `arg`, what a
+/// connected peer told us about itself.
+pub async fn id(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
     let net = online(&state)?;
-    let body = blocking(move || {
-        let addrs: Vec<String> = net.listen_addrs().iter().map(|a| a.to_string()).collect();
-        Ok(identity(&net.public_key, &addrs))
+    let args = Args::parse(query.as_deref());
+    let peer = match args.args().first() {
+        Some(text) => Some(
+            text.parse::<libp2p::PeerId>()
+                .map_err(|e| ApiError::bad_request(format!("{text}: {e}")))?,
+        ),
+        None => None,
+    };
+    let body = blocking(move || match peer {
+        None => {
+            let addrs: Vec<String> = net
+                .announced_addrs()
+                .iter()
+                .map(|a| a.to_string())
+                .collect();
+            Ok(identity(&net.public_key, &addrs))
+        }
+        Some(peer) => {
+            let info = net.identity_of(peer).ok_or_else(|| {
+                ApiError::internal(format!("{peer}: not connected, nothing known of it"))
+            })?;
+            let key = multibase::encode(
+                multibase::Base::Base64Pad,
+                info.public_key.encode_protobuf(),
+            );
+            Ok(json!({
+                "ID": peer.to_string(),
+                "PublicKey": &key[1..],
+                "Addresses": info.addrs.iter().map(|a| format!("{a}/p2p/{peer}")).collect::<Vec<_>>(),
+                "AgentVersion": info.agent,
+                "Protocols": info.protocols,
+            }))
+        }
     })
     .await?;
     Ok(Json(body).into_response())
@@ -93,7 +125,15 @@ pub async fn peers(State(state): State<ApiState>) -> Reply {
     let peers = blocking(move || Ok(net.peers())).await?;
     let peers: Vec<serde_json::Value> = peers
         .into_iter()
-        .map(|p| json!({ "Addr": p.addr.to_string(), "Peer": p.peer.to_string() }))
+        .map(|p| {
+            json!({
+                "Addr": p.addr.to_string(),
+                "Peer": p.peer.to_string(),
+                // Kubo's network.Direction: 1 inbound, 2 outbound.
+                "Direction": if p.outbound { 2 } else { 1 },
+                "Latency": p.latency.map(crate::go_duration::format).unwrap_or_default(),
+            })
+        })
         .collect();
     Ok(Json(json!({ "Peers": peers })).into_response())
 }
@@ -126,4 +166,80 @@ pub async fn bitswap_stat(State(state): State<ApiState>) -> Reply {
         "DataSent": stats.data_sent,
     }))
     .into_response())
+}
+
+/// `swarm peering add`: protects peers and keeps them connected (until
+/// restart; `Peering.Peers` is the lasting list).
+pub async fn peering_add(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let net = online(&state)?;
+    let args = Args::parse(query.as_deref());
+    if args.args().is_empty() {
+        return Err(ApiError::bad_request("argument \"address\" is required"));
+    }
+    let mut by_peer: Vec<(libp2p::PeerId, Vec<libp2p::Multiaddr>)> = Vec::new();
+    for text in args.args() {
+        let mut addr: libp2p::Multiaddr = text
+            .parse()
+            .map_err(|e| ApiError::bad_request(format!("{text}: {e}")))?;
+        let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.pop() else {
+            return Err(ApiError::bad_request(format!("{text}: no /p2p/<peer id>")));
+        };
+        match by_peer.iter_mut().find(|(p, _)| *p == peer) {
+            Some((_, addrs)) => addrs.push(addr),
+            None => by_peer.push((peer, vec![addr])),
+        }
+    }
+    let mut lines = Vec::new();
+    for (peer, addrs) in by_peer {
+        net.peering_add(peer, addrs)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        lines.push(json!({ "ID": peer.to_string(), "Status": "success" }));
+    }
+    Ok(Json(json!({ "Peers": lines })).into_response())
+}
+
+pub async fn peering_rm(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Reply {
+    let net = online(&state)?;
+    let args = Args::parse(query.as_deref());
+    let peers = args
+        .args()
+        .into_iter()
+        .map(|text| {
+            text.parse::<libp2p::PeerId>()
+                .map_err(|e| ApiError::bad_request(format!("{text}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if peers.is_empty() {
+        return Err(ApiError::bad_request("argument \"ID\" is required"));
+    }
+    let lines = blocking(move || {
+        let mut lines = Vec::new();
+        for peer in peers {
+            let known = net
+                .peering_remove(peer)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            if !known {
+                return Err(ApiError::bad_request(format!("{peer}: not a peering peer")));
+            }
+            lines.push(json!({ "ID": peer.to_string(), "Status": "success" }));
+        }
+        Ok(lines)
+    })
+    .await?;
+    Ok(Json(json!({ "Peers": lines })).into_response())
+}
+
+pub async fn peering_ls(State(state): State<ApiState>) -> Reply {
+    let net = online(&state)?;
+    let peers = blocking(move || Ok(net.peering_list())).await?;
+    let peers: Vec<serde_json::Value> = peers
+        .into_iter()
+        .map(|(peer, addrs)| {
+            json!({
+                "ID": peer.to_string(),
+                "Addrs": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "Peers": peers })).into_response())
 }

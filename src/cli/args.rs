@@ -56,8 +56,9 @@ pub enum Command {
     /// Run the node and the API (and with --mount, the mounts) until
     /// SIGINT/SIGTERM.
     Daemon(DaemonArgs),
-    /// Show the node's identity (JSON, as Kubo's).
-    Id,
+    /// Show the node's identity (JSON, as Kubo's), or with a peer ID what
+    /// that connected peer told us about itself.
+    Id { peer: Option<String> },
     /// Connections to other nodes (needs a running daemon or mount).
     #[command(subcommand)]
     Swarm(SwarmCmd),
@@ -342,9 +343,32 @@ pub enum SwarmCmd {
     /// Close connections to peers.
     Disconnect { addrs: Vec<String> },
     /// List connected peers.
-    Peers,
+    Peers {
+        /// Show each connection's latency (the last ping).
+        #[arg(long)]
+        latency: bool,
+        /// Show whether we dialled it (outbound) or it dialled us (inbound).
+        #[arg(long)]
+        direction: bool,
+        /// Both of the above.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// List the addresses this node listens on.
     Addrs,
+    /// Peers kept connected and never trimmed (`Peering.Peers` and these).
+    #[command(subcommand)]
+    Peering(PeeringCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PeeringCmd {
+    /// Protect /…/p2p/<peer> addresses and keep them connected.
+    Add { addrs: Vec<String> },
+    /// Stop protecting peers (by ID).
+    Rm { ids: Vec<String> },
+    /// List the peering peers.
+    Ls,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ mod ipns_mount;
 mod keys;
 mod mount;
 mod name;
+mod net_config;
 mod node_cmds;
 mod objects;
 mod pins;
@@ -88,7 +89,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Pin(cmd) => pins::pin(&ctx, cmd),
         Command::Mount(args) => mount::run(&ctx, args),
         Command::Daemon(args) => mount::daemon(&ctx, args),
-        Command::Id => node_cmds::id(&ctx),
+        Command::Id { peer } => node_cmds::id(&ctx, peer),
         Command::Swarm(cmd) => node_cmds::swarm(&ctx, cmd),
         Command::Files(cmd) => files::run(&ctx, cmd),
         Command::Name(cmd) => name::run(&ctx, cmd),

@@ -393,6 +393,10 @@ fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
         ),
         bootstrap: usable("Bootstrap", parse("Bootstrap", bootstrap_entries(&config))?),
         dns: rsipfs::names::dns::system(),
+        watermarks: super::net_config::watermarks(&config)?,
+        peering: super::net_config::peering(&config)?,
+        limits: super::net_config::resource_limits(&config)?,
+        announce: super::net_config::announce(&config)?,
     };
     rsipfs::net::start(net, blocks).context("starting the network node")
 }

@@ -3,9 +3,12 @@
 //! The sync core reaches it only through [`NetHandle`]: ask for a block
 //! with a deadline, get the verified block or an error naming the CID.
 
+pub mod announce;
+pub mod connmgr;
 pub mod dnsaddr;
 mod inbound;
 pub mod ledger;
+pub mod limits;
 pub mod message;
 mod node;
 mod outbox;
@@ -21,7 +24,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use node::{Found, NetConfig, NetHandle, Node, PeerInfo, start};
+pub use node::{Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, start};
 pub use stats::StatsSnapshot;
 
 use crate::blockstore::{Blockstore, BlockstoreError, Result as StoreResult};

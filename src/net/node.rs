@@ -9,15 +9,22 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, kad, noise, ping, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, Transport, connection_limits, identify, kad, noise,
+    ping, tcp, yamux,
+};
 use tokio::sync::mpsc;
 
 use super::NetError;
+use super::announce::AnnounceConfig;
+use super::connmgr::{self, Backoff, Connected, Watermarks};
 use super::dnsaddr;
+use super::limits::{Limits, RefusalLog};
 use super::message::{
     self, DONT_HAVE, Entry, HAVE, MAX_BLOCK, Message, WANT_BLOCK, WANT_HAVE, Wantlist,
 };
@@ -63,7 +70,16 @@ pub struct NetConfig {
     pub bootstrap: Vec<Multiaddr>,
     /// Where `/dnsaddr` TXT records are read (the system's resolver).
     pub dns: Arc<dyn DnsLinkLookup>,
+    /// `Swarm.ConnMgr`; None when its type is `none`.
+    pub watermarks: Option<Watermarks>,
+    /// `Peering.Peers`: kept connected, never trimmed.
+    pub peering: Vec<(PeerId, Vec<Multiaddr>)>,
+    pub limits: Limits,
+    pub announce: AnnounceConfig,
 }
+
+/// Refused connections are logged at most this often.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// How long the `/dnsaddr` bootstrap entries may take to resolve, all of them.
 const BOOTSTRAP_DNS_LIMIT: Duration = Duration::from_secs(30);
@@ -72,6 +88,19 @@ const BOOTSTRAP_DNS_LIMIT: Duration = Duration::from_secs(30);
 pub struct PeerInfo {
     pub peer: PeerId,
     pub addr: Multiaddr,
+    /// We dialled it (else it dialled us).
+    pub outbound: bool,
+    /// The last ping's round trip.
+    pub latency: Option<Duration>,
+}
+
+/// What a peer told us about itself (identify).
+#[derive(Clone, Debug)]
+pub struct PeerIdentity {
+    pub public_key: libp2p::identity::PublicKey,
+    pub addrs: Vec<Multiaddr>,
+    pub agent: String,
+    pub protocols: Vec<String>,
 }
 
 enum Command {
@@ -102,6 +131,25 @@ enum Command {
     },
     ListenAddrs {
         reply: std_mpsc::Sender<Vec<Multiaddr>>,
+    },
+    /// The addresses we announce (identify, `id`).
+    Announced {
+        reply: std_mpsc::Sender<Vec<Multiaddr>>,
+    },
+    Identity {
+        peer: PeerId,
+        reply: std_mpsc::Sender<Option<PeerIdentity>>,
+    },
+    PeeringAdd {
+        peer: PeerId,
+        addrs: Vec<Multiaddr>,
+    },
+    PeeringRemove {
+        peer: PeerId,
+        reply: std_mpsc::Sender<bool>,
+    },
+    PeeringList {
+        reply: std_mpsc::Sender<Vec<(PeerId, Vec<Multiaddr>)>>,
     },
     Wantlist {
         reply: std_mpsc::Sender<Vec<Cid>>,
@@ -141,6 +189,8 @@ enum Inbound {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    /// First: a refused connection costs no other behaviour anything.
+    limits: connection_limits::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     /// Outgoing bitswap streams.
@@ -311,6 +361,45 @@ impl NetHandle {
         )
         .unwrap_or_default()
     }
+
+    /// The addresses we tell peers (`Addresses.Announce` and the rest).
+    pub fn announced_addrs(&self) -> Vec<Multiaddr> {
+        self.ask(|reply| Command::Announced { reply }, Duration::from_secs(5))
+            .unwrap_or_default()
+    }
+
+    /// What a connected peer told us about itself.
+    pub fn identity_of(&self, peer: PeerId) -> Option<PeerIdentity> {
+        self.ask(
+            |reply| Command::Identity { peer, reply },
+            Duration::from_secs(5),
+        )
+        .flatten()
+    }
+
+    /// Protects `peer` and keeps it connected (`swarm peering add`).
+    pub fn peering_add(&self, peer: PeerId, addrs: Vec<Multiaddr>) -> Result<(), NetError> {
+        self.commands
+            .send(Command::PeeringAdd { peer, addrs })
+            .map_err(|_| NetError::Stopped)
+    }
+
+    /// Whether `peer` was a peering peer.
+    pub fn peering_remove(&self, peer: PeerId) -> Result<bool, NetError> {
+        self.ask(
+            |reply| Command::PeeringRemove { peer, reply },
+            Duration::from_secs(5),
+        )
+        .ok_or(NetError::Stopped)
+    }
+
+    pub fn peering_list(&self) -> Vec<(PeerId, Vec<Multiaddr>)> {
+        self.ask(
+            |reply| Command::PeeringList { reply },
+            Duration::from_secs(5),
+        )
+        .unwrap_or_default()
+    }
 }
 
 /// Starts the node on a thread of its own, listening on `config.listen`.
@@ -413,6 +502,32 @@ fn dns_config() -> (libp2p::dns::ResolverConfig, libp2p::dns::ResolverOpts) {
     }
 }
 
+/// An inbound connection still without a secure, multiplexed session
+/// after this is dropped (go-libp2p's accept timeout): a socket that never
+/// speaks must not hold a pending slot for ever.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// TCP with noise and yamux, at most `streams` streams per connection.
+fn tcp_transport(
+    key: &Keypair,
+    streams: usize,
+) -> Result<
+    libp2p::core::transport::Boxed<(PeerId, StreamMuxerBox)>,
+    Box<dyn std::error::Error + Send + Sync>,
+> {
+    let mut yamux = yamux::Config::default();
+    yamux.set_max_num_streams(streams);
+    Ok(
+        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+            .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+            .authenticate(noise::Config::new(key)?)
+            .multiplex(yamux)
+            .timeout(HANDSHAKE_TIMEOUT)
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .boxed(),
+    )
+}
+
 /// Dial options for `addrs`: one per peer named by a `/p2p` suffix (all
 /// its addresses in one dial), one per address naming none.
 fn dials(addrs: Vec<Multiaddr>) -> Vec<DialOpts> {
@@ -457,6 +572,36 @@ struct NodeTask {
     putting: HashMap<kad::QueryId, (usize, std_mpsc::Sender<Result<usize, NetError>>)>,
     /// Value lookups under way.
     getting: HashMap<kad::QueryId, values::Lookup>,
+    watermarks: Option<Watermarks>,
+    peering: HashMap<PeerId, PeeringPeer>,
+    /// What connected peers told us about themselves.
+    identified: HashMap<PeerId, identify::Info>,
+    announce: AnnounceConfig,
+    refusals: RefusalLog,
+}
+
+/// A protected peer kept connected: reconnected with a backoff.
+struct PeeringPeer {
+    addrs: Vec<Multiaddr>,
+    backoff: Backoff,
+    /// When to dial next; None while connected or a dial is under way.
+    next_dial: Option<Instant>,
+}
+
+impl PeeringPeer {
+    fn new(addrs: Vec<Multiaddr>) -> Self {
+        PeeringPeer {
+            addrs,
+            backoff: Backoff::default(),
+            next_dial: Some(Instant::now()),
+        }
+    }
+
+    fn retry_later(&mut self, peer: &PeerId) {
+        let delay = self.backoff.next_delay(connmgr::jitter());
+        tracing::debug!("peering: {peer} redialled in {delay:?}");
+        self.next_dial = Some(Instant::now() + delay);
+    }
 }
 
 /// Someone waiting for a block, until its deadline.
@@ -465,6 +610,12 @@ type Waiter = (std_mpsc::Sender<Vec<u8>>, Instant);
 struct Peer {
     addr: Multiaddr,
     outbox: Outbox,
+    since: Instant,
+    connections: usize,
+    outbound: bool,
+    latency: Option<Duration>,
+    /// Block bytes received from it.
+    useful: u64,
 }
 
 fn entry_for(ask: &Ask<PeerId>) -> Entry {
@@ -497,21 +648,36 @@ impl NodeTask {
         let start_err = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
         let (accepted_tx, accepted_rx) = mpsc::unbounded_channel();
         let dns_resolver = dns_config();
+        let limits = config.limits.clone();
+        tracing::info!(
+            "resource limits: {} inbound connections ({} in handshake), {} per peer, {} streams per connection",
+            limits.inbound,
+            limits.pending_inbound,
+            limits.per_peer,
+            limits.streams_per_connection
+        );
+        let streams = limits.streams_per_connection;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
             .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
+            .with_other_transport(|key| tcp_transport(key, streams))
             .map_err(|e| start_err(&e))?
-            .with_other_transport(super::quic::transport)
+            .with_other_transport(move |key| super::quic::transport(key, streams))
             .map_err(|e| start_err(&e))?
             .with_dns_config(dns_resolver.0, dns_resolver.1)
             .with_behaviour(|key| Behaviour {
+                limits: connection_limits::Behaviour::new(
+                    connection_limits::ConnectionLimits::default()
+                        .with_max_established_incoming(Some(limits.inbound))
+                        .with_max_pending_incoming(Some(limits.pending_inbound))
+                        .with_max_established_per_peer(Some(limits.per_peer)),
+                ),
+                // Peers hear the announced addresses (external ones, set
+                // in `refresh_announced`), not the raw listen addresses.
                 identify: identify::Behaviour::new(
                     identify::Config::new("/ipfs/id/1.0.0".into(), key.public())
-                        .with_agent_version(format!("rsipfs/{}", env!("CARGO_PKG_VERSION"))),
+                        .with_agent_version(format!("rsipfs/{}", env!("CARGO_PKG_VERSION")))
+                        .with_hide_listen_addrs(true)
+                        .with_push_listen_addr_updates(true),
                 ),
                 ping: ping::Behaviour::default(),
                 streams: libp2p_stream::Behaviour::new(),
@@ -569,7 +735,12 @@ impl NodeTask {
         }
         let control = swarm.behaviour().streams.new_control();
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
-        let task = NodeTask {
+        let peering = config
+            .peering
+            .into_iter()
+            .map(|(peer, addrs)| (peer, PeeringPeer::new(addrs)))
+            .collect();
+        let mut task = NodeTask {
             swarm,
             server: Server::start(Arc::clone(&store), Arc::clone(&stats)),
             stats,
@@ -586,7 +757,14 @@ impl NodeTask {
             finding_peers: HashMap::new(),
             putting: HashMap::new(),
             getting: HashMap::new(),
+            watermarks: config.watermarks,
+            peering,
+            identified: HashMap::new(),
+            announce: config.announce,
+            refusals: RefusalLog::new(REFUSAL_LOG_EVERY),
         };
+        task.refresh_announced();
+        task.dial_peering();
         task.read_incoming(accepted_rx);
         Ok(task)
     }
@@ -627,7 +805,11 @@ impl NodeTask {
                     Some(command) => self.on_command(command),
                 },
                 Some(inbound) = self.inbound_rx.recv() => self.on_inbound(inbound),
-                _ = tick.tick() => self.rebroadcast(),
+                _ = tick.tick() => {
+                    self.trim_connections();
+                    self.dial_peering();
+                    self.rebroadcast();
+                }
             }
         }
     }
@@ -638,9 +820,26 @@ impl NodeTask {
                 peer_id,
                 info,
                 ..
-            })) if info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL) => {
-                for addr in info.listen_addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+            })) => {
+                if info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL) {
+                    for addr in &info.listen_addrs {
+                        self.swarm
+                            .behaviour_mut()
+                            .kad
+                            .add_address(&peer_id, addr.clone());
+                    }
+                }
+                if self.peers.contains_key(&peer_id) {
+                    self.identified.insert(peer_id, info);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            })) => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.latency = Some(rtt);
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
@@ -663,6 +862,19 @@ impl NodeTask {
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!("listening on {address}");
+                self.refresh_announced();
+            }
+            SwarmEvent::ExpiredListenAddr { .. } => self.refresh_announced(),
+            SwarmEvent::IncomingConnectionError {
+                error: libp2p::swarm::ListenError::Denied { cause },
+                send_back_addr,
+                ..
+            } => {
+                if let Some(count) = self.refusals.refused(Instant::now()) {
+                    tracing::warn!(
+                        "refused {count} incoming connection(s), the last from {send_back_addr}: {cause}"
+                    );
+                }
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
@@ -677,10 +889,27 @@ impl NodeTask {
                 if let Some(Protocol::P2p(_)) = addr.iter().last() {
                     addr.pop();
                 }
-                if !self.peers.contains_key(&peer_id) {
+                if let Some(peering) = self.peering.get_mut(&peer_id) {
+                    peering.backoff.reset();
+                    peering.next_dial = None;
+                }
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.connections += 1;
+                } else {
                     let outbox = spawn_writer(self.control.clone(), peer_id, &BITSWAP[..3]);
                     self.server.connect(peer_id, outbox.clone());
-                    self.peers.insert(peer_id, Peer { addr, outbox });
+                    self.peers.insert(
+                        peer_id,
+                        Peer {
+                            addr,
+                            outbox,
+                            since: Instant::now(),
+                            connections: 1,
+                            outbound: endpoint.is_dialer(),
+                            latency: None,
+                            useful: 0,
+                        },
+                    );
                     // A new peer hears everything we want.
                     let asks = self.asking.connect(peer_id, Instant::now());
                     self.send_asks(asks);
@@ -691,10 +920,20 @@ impl NodeTask {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                num_established,
                 ..
-            } => {
+            } if num_established > 0 => {
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.connections = num_established as usize;
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, .. } => {
                 self.peers.remove(&peer_id);
+                self.identified.remove(&peer_id);
+                if let Some(peering) = self.peering.get_mut(&peer_id) {
+                    tracing::info!("peering: lost {peer_id}");
+                    peering.retry_later(&peer_id);
+                }
                 self.server.disconnect(&peer_id);
                 let asks = self.asking.disconnect(peer_id, Instant::now());
                 self.send_asks(asks);
@@ -706,6 +945,12 @@ impl NodeTask {
             } => {
                 for reply in self.connecting.remove(&peer).unwrap_or_default() {
                     let _ = reply.send(Err(error.to_string()));
+                }
+                if !self.swarm.is_connected(&peer)
+                    && let Some(peering) = self.peering.get_mut(&peer)
+                    && peering.next_dial.is_none()
+                {
+                    peering.retry_later(&peer);
                 }
             }
             _ => {}
@@ -774,12 +1019,44 @@ impl NodeTask {
                     .map(|(peer, p)| PeerInfo {
                         peer: *peer,
                         addr: p.addr.clone(),
+                        outbound: p.outbound,
+                        latency: p.latency,
                     })
                     .collect();
                 let _ = reply.send(peers);
             }
             Command::ListenAddrs { reply } => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
+            }
+            Command::Announced { reply } => {
+                let _ = reply.send(self.swarm.external_addresses().cloned().collect());
+            }
+            Command::Identity { peer, reply } => {
+                let _ = reply.send(self.identified.get(&peer).map(|info| PeerIdentity {
+                    public_key: info.public_key.clone(),
+                    addrs: info.listen_addrs.clone(),
+                    agent: info.agent_version.clone(),
+                    protocols: info.protocols.iter().map(|p| p.to_string()).collect(),
+                }));
+            }
+            Command::PeeringAdd { peer, addrs } => {
+                let mut entry = PeeringPeer::new(addrs);
+                if self.swarm.is_connected(&peer) {
+                    entry.next_dial = None;
+                }
+                self.peering.insert(peer, entry);
+                self.dial_peering();
+            }
+            Command::PeeringRemove { peer, reply } => {
+                let _ = reply.send(self.peering.remove(&peer).is_some());
+            }
+            Command::PeeringList { reply } => {
+                let _ = reply.send(
+                    self.peering
+                        .iter()
+                        .map(|(peer, p)| (*peer, p.addrs.clone()))
+                        .collect(),
+                );
             }
             Command::Wantlist { reply } => {
                 let _ = reply.send(self.wants.keys().copied().collect());
@@ -851,6 +1128,9 @@ impl NodeTask {
         }
         if bytes > 0 {
             self.server.received(from, bytes);
+            if let Some(peer) = self.peers.get_mut(&from) {
+                peer.useful += bytes as u64;
+            }
         }
         self.send_asks(cancels);
     }
@@ -889,6 +1169,91 @@ impl NodeTask {
             && !p.outbox.send_wants(msg)
         {
             tracing::debug!("{peer}: want queue full, message dropped");
+        }
+    }
+
+    /// Sets the external addresses, which identify sends, to what
+    /// `Addresses.Announce` and its siblings make of the listen addresses,
+    /// and pushes them to connected peers when they changed.
+    fn refresh_announced(&mut self) {
+        let listening: Vec<Multiaddr> = self.swarm.listeners().cloned().collect();
+        let wanted = self.announce.addresses(&listening);
+        let current: Vec<Multiaddr> = self.swarm.external_addresses().cloned().collect();
+        let mut changed = false;
+        for addr in current.iter().filter(|a| !wanted.contains(a)) {
+            self.swarm.remove_external_address(addr);
+            changed = true;
+        }
+        for addr in wanted.into_iter().filter(|a| !current.contains(a)) {
+            self.swarm.add_external_address(addr);
+            changed = true;
+        }
+        if changed {
+            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            if !peers.is_empty() {
+                self.swarm.behaviour_mut().identify.push(peers);
+            }
+        }
+    }
+
+    /// Above the high watermark, disconnects the least useful peers down
+    /// to the low one (`Swarm.ConnMgr`).
+    fn trim_connections(&mut self) {
+        let Some(marks) = &self.watermarks else {
+            return;
+        };
+        let connected: Vec<Connected<PeerId>> = self
+            .peers
+            .iter()
+            .map(|(peer, p)| Connected {
+                peer: *peer,
+                connections: p.connections,
+                since: p.since,
+                protected: self.peering.contains_key(peer),
+                useful: p.useful,
+            })
+            .collect();
+        let trimmed = connmgr::to_trim(marks, &connected, Instant::now());
+        if trimmed.is_empty() {
+            return;
+        }
+        tracing::info!(
+            "connection manager: {} peers over the high watermark {}, closing {}",
+            connected.len(),
+            marks.high,
+            trimmed.len()
+        );
+        for peer in trimmed {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+    }
+
+    /// Dials the peering peers whose turn has come.
+    fn dial_peering(&mut self) {
+        let now = Instant::now();
+        let due: Vec<(PeerId, Vec<Multiaddr>)> = self
+            .peering
+            .iter_mut()
+            .filter(|(_, p)| p.next_dial.is_some_and(|at| at <= now))
+            .map(|(peer, p)| {
+                p.next_dial = None;
+                (*peer, p.addrs.clone())
+            })
+            .collect();
+        for (peer, addrs) in due {
+            if self.swarm.is_connected(&peer) {
+                continue;
+            }
+            let dial = DialOpts::peer_id(peer)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .addresses(addrs)
+                .build();
+            if let Err(err) = self.swarm.dial(dial) {
+                tracing::debug!("peering: dialling {peer}: {err}");
+                if let Some(p) = self.peering.get_mut(&peer) {
+                    p.retry_later(&peer);
+                }
+            }
         }
     }
 

@@ -24,9 +24,12 @@ use libp2p::{PeerId, quic};
 pub type QuicTransport = Map<quic::tokio::Transport, WrapFn>;
 type WrapFn = fn((PeerId, quic::Connection), ConnectedPoint) -> (PeerId, Connection);
 
-pub fn transport(key: &Keypair) -> QuicTransport {
+/// `max_streams`: streams a peer may have open at once on one connection.
+pub fn transport(key: &Keypair, max_streams: usize) -> QuicTransport {
     let wrap: WrapFn = |(peer, connection), _| (peer, Connection(connection));
-    quic::tokio::Transport::new(quic::Config::new(key)).map(wrap)
+    let mut config = quic::Config::new(key);
+    config.max_concurrent_stream_limit = u32::try_from(max_streams).unwrap_or(u32::MAX);
+    quic::tokio::Transport::new(config).map(wrap)
 }
 
 pub struct Connection(quic::Connection);
