@@ -21,6 +21,7 @@ mod mime;
 mod negotiate;
 mod range;
 mod redirects;
+mod routing;
 
 pub use hostname::{Hosts, PublicGateway};
 
@@ -32,13 +33,17 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::StreamExt;
 
 use crate::api::content::streamed_checked;
 use crate::api::{ApiServer, Limits, off_runtime as blocking, percent_decode};
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
 use crate::ipns::Name;
+use crate::metrics::GatewayMetrics;
 use crate::names::{NameError, NameSystem, Resolution, ResolveOptions};
+use crate::net::NetHandle;
 use crate::repo::Repo;
 use crate::unixfs::UnixfsError;
 use crate::unixfs::dir;
@@ -60,10 +65,33 @@ pub struct Sources {
     pub names: Arc<NameSystem>,
 }
 
+/// What the gateway serves besides content.
+#[derive(Clone)]
+pub struct Extras {
+    /// `/routing/v1` (`Gateway.ExposeRoutingAPI`, default true as in Kubo).
+    pub routing_api: bool,
+    /// The network node the routing API asks; offline it answers from
+    /// what is here.
+    pub net: Option<NetHandle>,
+    /// Where each answer is counted.
+    pub metrics: Option<GatewayMetrics>,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Extras {
+            routing_api: true,
+            net: None,
+            metrics: None,
+        }
+    }
+}
+
 #[derive(Clone)]
 struct App {
     sources: Sources,
     hosts: Arc<Hosts>,
+    net: Option<NetHandle>,
 }
 
 /// Serves the gateway on `addr` (port 0 picks one) until stopped; `hosts`
@@ -75,11 +103,56 @@ pub fn start(
     hosts: Hosts,
     limits: Limits,
 ) -> std::io::Result<ApiServer> {
-    let app = Router::new().fallback(serve).with_state(App {
+    start_with(addr, sources, hosts, limits, Extras::default())
+}
+
+/// As [`start`], with the routing API and metrics as `extras` say.
+pub fn start_with(
+    addr: SocketAddr,
+    sources: Sources,
+    hosts: Hosts,
+    limits: Limits,
+    extras: Extras,
+) -> std::io::Result<ApiServer> {
+    let state = App {
         sources,
         hosts: Arc::new(hosts),
-    });
+        net: extras.net,
+    };
+    let mut router = Router::new();
+    if extras.routing_api {
+        router = router
+            .route("/routing/v1/providers/{cid}", get(routing::providers))
+            .route("/routing/v1/peers/{peer}", get(routing::peers))
+            .route(
+                "/routing/v1/ipns/{name}",
+                get(routing::get_ipns).put(routing::put_ipns),
+            );
+    }
+    let mut app = router.fallback(serve).with_state(state);
+    if let Some(metrics) = extras.metrics {
+        app = app.layer(axum::middleware::from_fn_with_state(metrics, counted));
+    }
     crate::api::serve(addr, app, "gateway", limits)
+}
+
+/// Counts each answer: its status and how long its head took, then the
+/// body's bytes as they are sent.
+async fn counted(
+    State(metrics): State<GatewayMetrics>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.answered(response.status().as_u16(), started.elapsed());
+    let (parts, body) = response.into_parts();
+    let body = Body::from_stream(body.into_data_stream().inspect(move |chunk| {
+        if let Ok(chunk) = chunk {
+            metrics.sent(chunk.len());
+        }
+    }));
+    Response::from_parts(parts, body)
 }
 
 struct Failure(StatusCode, String);

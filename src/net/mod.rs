@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use node::{Found, NetConfig, NetHandle, Node, PeerInfo, start};
+pub use node::{Found, NetConfig, NetHandle, Node, PeerInfo, PeerRecord, start};
 pub use stats::StatsSnapshot;
 
 use crate::blockstore::{Blockstore, BlockstoreError, Result as StoreResult};

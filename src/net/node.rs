@@ -26,10 +26,12 @@ use super::server::Server;
 use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
 
+mod lookups;
 mod values;
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
 use crate::names::DnsLinkLookup;
+pub use lookups::PeerRecord;
 
 /// Newest first: outgoing streams try them in this order (all but the
 /// unversioned one).
@@ -116,6 +118,16 @@ enum Command {
     GetValues {
         key: Vec<u8>,
         found: std_mpsc::Sender<Found>,
+    },
+    /// Streams the providers of a block, each once, until the lookup ends.
+    FindProviders {
+        cid: Cid,
+        found: std_mpsc::Sender<PeerRecord>,
+    },
+    /// A peer's addresses: known here, or looked up in the DHT.
+    FindPeer {
+        peer: PeerId,
+        reply: std_mpsc::Sender<Option<PeerRecord>>,
     },
     Shutdown,
 }
@@ -304,6 +316,23 @@ impl NetHandle {
         Ok(values)
     }
 
+    /// The providers of `cid` in the DHT (this node too, when it provides
+    /// it), each once as the lookup finds them; the receiver ends with the
+    /// lookup. Dropping it ends the lookup.
+    pub fn find_providers(&self, cid: &Cid) -> Result<std_mpsc::Receiver<PeerRecord>, NetError> {
+        let (found, records) = std_mpsc::channel();
+        self.commands
+            .send(Command::FindProviders { cid: *cid, found })
+            .map_err(|_| NetError::Stopped)?;
+        Ok(records)
+    }
+
+    /// `peer`'s addresses, when connected or found in the DHT within `limit`.
+    pub fn find_peer(&self, peer: PeerId, limit: Duration) -> Option<PeerRecord> {
+        self.ask(|reply| Command::FindPeer { peer, reply }, limit)
+            .flatten()
+    }
+
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
         self.ask(
             |reply| Command::ListenAddrs { reply },
@@ -457,6 +486,8 @@ struct NodeTask {
     putting: HashMap<kad::QueryId, (usize, std_mpsc::Sender<Result<usize, NetError>>)>,
     /// Value lookups under way.
     getting: HashMap<kad::QueryId, values::Lookup>,
+    /// Provider and peer lookups asked for by the routing API.
+    lookups: lookups::Lookups,
 }
 
 /// Someone waiting for a block, until its deadline.
@@ -586,6 +617,7 @@ impl NodeTask {
             finding_peers: HashMap::new(),
             putting: HashMap::new(),
             getting: HashMap::new(),
+            lookups: lookups::Lookups::default(),
         };
         task.read_incoming(accepted_rx);
         Ok(task)
@@ -638,11 +670,28 @@ impl NodeTask {
                 peer_id,
                 info,
                 ..
-            })) if info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL) => {
-                for addr in info.listen_addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+            })) => {
+                let bitswap = info.protocols.iter().any(|p| BITSWAP.contains(&p.as_ref()));
+                self.lookups
+                    .identified(peer_id, &info.listen_addrs, bitswap);
+                if info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL) {
+                    for addr in info.listen_addrs {
+                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
                 }
             }
+            SwarmEvent::NewExternalAddrOfPeer { peer_id, address } => {
+                self.lookups.learned(peer_id, address);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result:
+                    kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
+                        providers,
+                        ..
+                    })),
+                ..
+            })) if self.lookups.wants_providers(&id) => self.providers_found(id, providers),
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
                 result:
                     kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
@@ -667,6 +716,8 @@ impl NodeTask {
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
             } => {
+                self.lookups
+                    .learned(peer_id, endpoint.get_remote_address().clone());
                 if endpoint.is_dialer() {
                     self.swarm
                         .behaviour_mut()
@@ -790,6 +841,8 @@ impl NodeTask {
                 let id = self.swarm.behaviour_mut().kad.get_record(key.clone());
                 self.getting.insert(id, values::Lookup::new(key, found));
             }
+            Command::FindProviders { cid, found } => self.find_providers(cid, found),
+            Command::FindPeer { peer, reply } => self.find_peer(peer, reply),
             Command::Shutdown => {}
         }
     }
@@ -912,6 +965,10 @@ impl NodeTask {
         }
         asks.extend(self.asking.expire(now));
         self.send_asks(asks);
+        self.stats.set_wantlist(self.wants.len());
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        let known: usize = kad.kbuckets().map(|b| b.num_entries()).sum();
+        self.stats.set_routing_table_peers(known);
         if self.wants.is_empty() {
             // Counted from when there is something to want again.
             self.last_full_wantlist = now;
