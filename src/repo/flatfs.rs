@@ -545,6 +545,26 @@ mod tests {
         assert_eq!(store.usage().unwrap(), (1, 1));
     }
 
+    #[test]
+    fn counted_usage_follows_puts_and_deletes_after_one_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let builder = crate::codec::cid::CidBuilder::default();
+        let a = builder.cid_of(RAW, b"first");
+        store.put(&a, b"first").unwrap();
+        assert_eq!(store.counted_usage(), None, "not counted before the walk");
+        store.count_usage().unwrap();
+        assert_eq!(store.counted_usage(), Some((1, 5)));
+        let b = builder.cid_of(RAW, b"second!");
+        store.put(&b, b"second!").unwrap();
+        store.put(&b, b"second!").unwrap();
+        assert_eq!(store.counted_usage(), Some((2, 12)));
+        assert!(store.delete(&a).unwrap());
+        assert!(!store.delete(&a).unwrap());
+        assert_eq!(store.counted_usage(), Some((1, 7)));
+        assert_eq!(store.usage().unwrap(), (1, 7));
+    }
+
     fn flip_a_byte(path: &Path) {
         let mut bytes = std::fs::read(path).unwrap();
         let middle = bytes.len() / 2;

@@ -50,20 +50,19 @@ pub fn parse(text: &str) -> HashMap<String, f64> {
         let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line:?}"));
         let name = series.split('{').next().unwrap_or_default();
         assert!(valid_name(name), "bad metric name in {line:?}");
-        if let Some(labels) = series.strip_prefix(name) {
-            if !labels.is_empty() {
-                let inner = labels
-                    .strip_prefix('{')
-                    .and_then(|l| l.strip_suffix('}'))
-                    .unwrap_or_else(|| panic!("bad labels in {line:?}"));
-                for label in inner.split(',') {
-                    let (key, quoted) = label.split_once('=').unwrap_or_else(|| panic!("{line:?}"));
-                    assert!(valid_name(key), "bad label in {line:?}");
-                    assert!(
-                        quoted.len() >= 2 && quoted.starts_with('"') && quoted.ends_with('"'),
-                        "bad label value in {line:?}"
-                    );
-                }
+        let labels = &series[name.len()..];
+        if !labels.is_empty() {
+            let inner = labels
+                .strip_prefix('{')
+                .and_then(|l| l.strip_suffix('}'))
+                .unwrap_or_else(|| panic!("bad labels in {line:?}"));
+            for label in inner.split(',') {
+                let (key, quoted) = label.split_once('=').unwrap_or_else(|| panic!("{line:?}"));
+                assert!(valid_name(key), "bad label in {line:?}");
+                assert!(
+                    quoted.len() >= 2 && quoted.starts_with('"') && quoted.ends_with('"'),
+                    "bad label value in {line:?}"
+                );
             }
         }
         let value: f64 = value
