@@ -51,6 +51,11 @@ fn a_scrape_counts_mount_gateway_and_repo_work() {
     std::fs::write(mount.mfs_path("new.txt"), b"written through /mfs\n").unwrap();
     let answer = common::gateway::get(&format!("{gateway}/ipfs/{cid}"), &[]);
     assert_eq!(answer.status(), 200);
+    // Counting the bytes keeps the length known up front.
+    assert_eq!(
+        common::gateway::header(&answer, "content-length"),
+        content.len().to_string()
+    );
     let body = answer.into_body().read_to_vec().expect("body");
     assert_eq!(body.len(), content.len());
     let missing = common::gateway::get(&format!("{gateway}/ipfs/not-a-cid"), &[]);

@@ -34,7 +34,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures::StreamExt;
 
 use crate::api::content::streamed_checked;
 use crate::api::{ApiServer, Limits, off_runtime as blocking, percent_decode};
@@ -146,13 +145,41 @@ async fn counted(
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     metrics.answered(response.status().as_u16(), started.elapsed());
-    let (parts, body) = response.into_parts();
-    let body = Body::from_stream(body.into_data_stream().inspect(move |chunk| {
-        if let Ok(chunk) = chunk {
-            metrics.sent(chunk.len());
+    response.map(|inner| Body::new(CountedBody { inner, metrics }))
+}
+
+/// A body that counts the bytes it yields; its size hint stays the inner
+/// body's, so lengths known before are still sent as Content-Length.
+struct CountedBody {
+    inner: Body,
+    metrics: GatewayMetrics,
+}
+
+impl http_body::Body for CountedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            this.metrics.sent(data.len());
         }
-    }));
-    Response::from_parts(parts, body)
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 struct Failure(StatusCode, String);

@@ -120,7 +120,7 @@ pub(super) async fn peers(
         let form = form(&headers)?;
         let found = app.net.clone().map(|net| {
             let (tx, rx) = std_mpsc::channel();
-            std::thread::spawn(move || {
+            tokio::task::spawn_blocking(move || {
                 if let Some(record) = net.find_peer(peer, LOOKUP_LIMIT) {
                     let _ = tx.send(record);
                 }
@@ -184,7 +184,7 @@ async fn answer(form: Form, key: &str, found: Option<std_mpsc::Receiver<PeerReco
     };
     let (lines, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let _ = lines.try_send(ndjson_line(&first));
-    std::thread::spawn(move || {
+    tokio::task::spawn_blocking(move || {
         while let Ok(record) =
             found.recv_timeout(deadline.saturating_duration_since(Instant::now()))
         {
