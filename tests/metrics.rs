@@ -48,7 +48,8 @@ fn a_scrape_counts_mount_gateway_and_repo_work() {
     let read = std::fs::read(mount.path(&cid)).expect("read through /ipfs");
     assert_eq!(read, content);
     assert!(std::fs::metadata(mount.path("bafkqaaa-no-such-cid")).is_err());
-    std::fs::write(mount.mfs_path("new.txt"), b"written through /mfs\n").unwrap();
+    std::fs::create_dir(mount.mfs_path("dir")).unwrap();
+    std::fs::write(mount.mfs_path("dir/new.txt"), b"written through /mfs\n").unwrap();
     let answer = common::gateway::get(&format!("{gateway}/ipfs/{cid}"), &[]);
     assert_eq!(answer.status(), 200);
     // Counting the bytes keeps the length known up front.
@@ -63,6 +64,16 @@ fn a_scrape_counts_mount_gateway_and_repo_work() {
 
     let after = scrape(&api);
     let moved = |series: &str| value(&after, series) - value(&before, series);
+    assert_eq!(
+        moved("rsipfs_fuse_operations_total{op=\"mkdir\"}"),
+        1.0,
+        "{after:?}"
+    );
+    assert_eq!(
+        moved("rsipfs_fuse_operations_total{op=\"create\"}"),
+        1.0,
+        "{after:?}"
+    );
     assert!(
         moved("rsipfs_fuse_operations_total{op=\"read\"}") >= 1.0,
         "{after:?}"

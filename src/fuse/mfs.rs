@@ -188,17 +188,19 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         rdev: u32,
         reply: ReplyEntry,
     ) {
-        let result = name_str(name).and_then(|name| {
-            let kind = kind_of_mode(mode)?;
-            self.fs.make(
-                caller(req),
-                parent.0,
-                name,
-                &NewNode {
-                    rdev,
-                    ..NewNode::of(kind, mode & !umask)
-                },
-            )
+        let result = self.timed("mknod", || {
+            name_str(name).and_then(|name| {
+                let kind = kind_of_mode(mode)?;
+                self.fs.make(
+                    caller(req),
+                    parent.0,
+                    name,
+                    &NewNode {
+                        rdev,
+                        ..NewNode::of(kind, mode & !umask)
+                    },
+                )
+            })
         });
         reply_entry(&*self.fs, result, reply);
     }
@@ -212,13 +214,15 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         umask: u32,
         reply: ReplyEntry,
     ) {
-        let result = name_str(name).and_then(|name| {
-            self.fs.make(
-                caller(req),
-                parent.0,
-                name,
-                &NewNode::of(FileKind::Directory, mode & !umask),
-            )
+        let result = self.timed("mkdir", || {
+            name_str(name).and_then(|name| {
+                self.fs.make(
+                    caller(req),
+                    parent.0,
+                    name,
+                    &NewNode::of(FileKind::Directory, mode & !umask),
+                )
+            })
         });
         reply_entry(&*self.fs, result, reply);
     }
@@ -249,17 +253,19 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         target: &Path,
         reply: ReplyEntry,
     ) {
-        let result = name_str(link_name).and_then(|name| {
-            let target = Some(target.as_os_str().as_bytes());
-            self.fs.make(
-                caller(req),
-                parent.0,
-                name,
-                &NewNode {
-                    target,
-                    ..NewNode::of(FileKind::Symlink, 0o777)
-                },
-            )
+        let result = self.timed("symlink", || {
+            name_str(link_name).and_then(|name| {
+                let target = Some(target.as_os_str().as_bytes());
+                self.fs.make(
+                    caller(req),
+                    parent.0,
+                    name,
+                    &NewNode {
+                        target,
+                        ..NewNode::of(FileKind::Symlink, 0o777)
+                    },
+                )
+            })
         });
         reply_entry(&*self.fs, result, reply);
     }
@@ -302,7 +308,9 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
     ) {
         reply_entry(
             &*self.fs,
-            name_str(newname).and_then(|name| self.fs.link(ino.0, newparent.0, name)),
+            self.timed("link", || {
+                name_str(newname).and_then(|name| self.fs.link(ino.0, newparent.0, name))
+            }),
             reply,
         );
     }
