@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod go_duration;
 pub mod ipns;
 pub mod memory;
+pub mod metrics;
 pub mod mfs;
 pub mod names;
 pub mod net;

@@ -25,7 +25,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use crate::blockstore::Blockstore;
 use crate::fs::mfs::MfsFs;
@@ -44,6 +44,8 @@ pub struct ApiState {
     pub mounter: Option<Arc<Mounter>>,
     /// Which web origins may call the API.
     pub cors: Arc<cors::Cors>,
+    /// What `/debug/metrics/prometheus` serves (the process's registry).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Given the mount points asked for, mounts them and returns where they are.
@@ -148,6 +150,7 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/bootstrap/rm/all", post(bootstrap::remove_all))
         .route("/api/v0/files/chcid", post(files::chcid))
         .route("/api/v0/files/restore", post(files::restore))
+        .route("/debug/metrics/prometheus", get(prometheus))
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -183,6 +186,21 @@ async fn mount(
         "MFS": mounted.mfs,
     }))
     .into_response())
+}
+
+/// Kubo's metrics endpoint, GET as Prometheus scrapes it.
+async fn prometheus(axum::extract::State(state): axum::extract::State<ApiState>) -> Response {
+    let Some(metrics) = state.metrics else {
+        return (StatusCode::NOT_FOUND, "no metrics in this process\n").into_response();
+    };
+    match metrics.encode() {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding the metrics failed\n",
+        )
+            .into_response(),
+    }
 }
 
 /// A web page must not drive the API: requests that carry an Origin (every

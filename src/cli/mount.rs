@@ -67,11 +67,15 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     // the mask and only the sigwait below receives them.
     let signals = termination_signals();
     let repo = Arc::new(ctx.open_repo()?);
+    // One registry for the process, scraped through the API.
+    let metrics = Arc::new(rsipfs::metrics::Metrics::new());
     let opts = MountOptions {
         allow_other: args.allow_other
             || repo.config_get("Mounts.FuseAllowOther")?.as_bool() == Some(true),
+        metrics: Some(metrics.fuse.clone()),
         ..MountOptions::default()
     };
+    watch_repo_usage(&repo, &metrics);
     let republishing = RepublishConfig::from_repo(&repo)?;
     let blocks: Arc<dyn Blockstore> = repo.blocks_shared();
     let node = if args.offline {
@@ -80,6 +84,8 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         Some(start_node(&repo, Arc::clone(&blocks))?)
     };
     if let Some(node) = &node {
+        let handle = node.handle.clone();
+        metrics.watch_network(Box::new(move || handle.bitswap_stats()));
         if repo
             .config_get("Provide.Enabled")
             .ok()
@@ -155,7 +161,13 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         };
         mounter(&repo, &store, &mfs.fs, &opts, Arc::clone(&requested), ipns)
     };
-    let gateway = Endpoint::start_gateway(&repo, Arc::clone(&store), Arc::clone(&names))?;
+    let gateway = Endpoint::start_gateway(
+        &repo,
+        Arc::clone(&store),
+        Arc::clone(&names),
+        net.clone(),
+        &metrics,
+    )?;
     // The `api` file is written before the mounts answer, so a command run
     // as soon as the mount is visible already finds the API.
     let api = Endpoint::start_api(
@@ -165,6 +177,7 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
         net,
         Arc::clone(&names),
         mounter,
+        metrics,
     )?;
     let mounted = mount_both(
         &repo,
@@ -380,6 +393,24 @@ fn announce(repo: &Arc<Repo>, net: NetHandle) {
     if let Err(err) = spawned {
         tracing::warn!("not announcing blocks: {err}");
     }
+}
+
+/// The repository's block count and size for the metrics: counted once on
+/// a thread of its own, then kept up to date as blocks come and go.
+fn watch_repo_usage(repo: &Repo, metrics: &rsipfs::metrics::Metrics) {
+    let blocks = repo.blocks_shared();
+    let counting = Arc::clone(&blocks);
+    let spawned = std::thread::Builder::new()
+        .name("repo-usage".into())
+        .spawn(move || {
+            if let Err(err) = counting.count_usage() {
+                tracing::warn!("counting the repository's blocks: {err}");
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!("not counting the repository's blocks: {err}");
+    }
+    metrics.watch_repo(Box::new(move || blocks.counted_usage()));
 }
 
 /// The libp2p node, with the repository's identity and swarm addresses.
@@ -658,6 +689,7 @@ impl Endpoint {
         net: Option<NetHandle>,
         names: Arc<NameSystem>,
         mounter: Arc<rsipfs::api::Mounter>,
+        metrics: Arc<rsipfs::metrics::Metrics>,
     ) -> Result<Self> {
         let configured = repo.config_get("Addresses.API")?;
         let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/5001");
@@ -673,6 +705,7 @@ impl Endpoint {
             cors: Arc::new(rsipfs::api::cors::Cors::from_config(
                 &repo.config_get("API.HTTPHeaders").unwrap_or_default(),
             )),
+            metrics: Some(metrics),
         };
         let limits = http_limits(repo, "API")?;
         let server = rsipfs::api::start(addr, state, limits)
@@ -687,6 +720,8 @@ impl Endpoint {
         repo: &Arc<Repo>,
         store: Arc<dyn Blockstore>,
         names: Arc<rsipfs::names::NameSystem>,
+        net: Option<NetHandle>,
+        metrics: &rsipfs::metrics::Metrics,
     ) -> Result<Self> {
         let configured = repo.config_get("Addresses.Gateway")?;
         let multiaddr = configured.as_str().unwrap_or("/ip4/127.0.0.1/tcp/8080");
@@ -701,7 +736,17 @@ impl Endpoint {
         let gateway_section = repo.config_get("Gateway").unwrap_or_default();
         let hosts = rsipfs::gateway::Hosts::from_config(&gateway_section)
             .map_err(|err| anyhow::anyhow!("config Gateway.{err}"))?;
-        let server = rsipfs::gateway::start(addr, sources, hosts, limits)
+        // Kubo serves /routing/v1 unless Gateway.ExposeRoutingAPI is false.
+        let routing_api = gateway_section
+            .get("ExposeRoutingAPI")
+            .and_then(|v| v.as_bool())
+            != Some(false);
+        let extras = rsipfs::gateway::Extras {
+            routing_api,
+            net,
+            metrics: Some(metrics.gateway.clone()),
+        };
+        let server = rsipfs::gateway::start_with(addr, sources, hosts, limits, extras)
             .with_context(|| format!("serving the gateway on {addr}"))?;
         println!("Gateway server listening on {}", server.multiaddr());
         let url = format!("http://{}", server.addr);

@@ -13,6 +13,7 @@ use super::{DirHandles, IMMUTABLE_TTL, file_attr};
 use crate::fs::FsError;
 use crate::fs::inodes::ROOT;
 use crate::fs::ipfs::IpfsFs;
+use crate::metrics::FuseMetrics;
 
 /// The pinned-roots listing changes as pins do; keep it fresh.
 const ROOT_TTL: Duration = Duration::from_secs(1);
@@ -20,6 +21,7 @@ const ROOT_TTL: Duration = Duration::from_secs(1);
 pub struct IpfsFuse {
     fs: Arc<IpfsFs>,
     dirs: DirHandles,
+    metrics: Option<FuseMetrics>,
 }
 
 impl IpfsFuse {
@@ -27,7 +29,21 @@ impl IpfsFuse {
         IpfsFuse {
             fs,
             dirs: DirHandles::default(),
+            metrics: None,
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Option<FuseMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    fn timed<T>(
+        &self,
+        name: &'static str,
+        op: impl FnOnce() -> Result<T, FsError>,
+    ) -> Result<T, FsError> {
+        super::timed(self.metrics.as_ref(), name, op)
     }
 
     fn ttl(ino: u64) -> Duration {
@@ -63,21 +79,23 @@ impl fuser::Filesystem for IpfsFuse {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        match name_str(name).and_then(|name| self.fs.lookup(parent.0, name)) {
+        match self.timed("lookup", || {
+            name_str(name).and_then(|name| self.fs.lookup(parent.0, name))
+        }) {
             Ok(attr) => reply.entry(&IMMUTABLE_TTL, &file_attr(&attr), Generation(0)),
             Err(err) => reply.error(errno(err)),
         }
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.fs.getattr(ino.0) {
+        match self.timed("getattr", || self.fs.getattr(ino.0)) {
             Ok(attr) => reply.attr(&Self::ttl(ino.0), &file_attr(&attr)),
             Err(err) => reply.error(errno(err)),
         }
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
-        match self.fs.readlink(ino.0) {
+        match self.timed("readlink", || self.fs.readlink(ino.0)) {
             Ok(target) => reply.data(&target),
             Err(err) => reply.error(errno(err)),
         }
@@ -105,14 +123,14 @@ impl fuser::Filesystem for IpfsFuse {
         reply: ReplyData,
     ) {
         tracing::trace!("read {} bytes at {offset}", size);
-        match self.fs.read(ino.0, offset, size) {
+        match self.timed("read", || self.fs.read(ino.0, offset, size)) {
             Ok(data) => reply.data(&data),
             Err(err) => reply.error(errno(err)),
         }
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        match self.fs.readdir(ino.0) {
+        match self.timed("opendir", || self.fs.readdir(ino.0)) {
             Ok(listing) => {
                 reply.opened(self.dirs.open(listing), FopenFlags::empty());
             }

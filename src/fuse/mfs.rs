@@ -19,12 +19,14 @@ use super::{DirHandles, file_attr, unix_time};
 use crate::fs::mfs::{Caller, NewNode, RenameMode, SetAttr};
 use crate::fs::writable::WritableFs;
 use crate::fs::{Attr, FileKind, FsError};
+use crate::metrics::FuseMetrics;
 
 pub struct MfsFuse<F: WritableFs> {
     fs: Arc<F>,
     /// Where `statfs` reports space from: the repository's disk.
     space_from: PathBuf,
     dirs: DirHandles,
+    metrics: Option<FuseMetrics>,
 }
 
 impl<F: WritableFs> MfsFuse<F> {
@@ -33,7 +35,21 @@ impl<F: WritableFs> MfsFuse<F> {
             fs,
             space_from: space_from.to_path_buf(),
             dirs: DirHandles::default(),
+            metrics: None,
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Option<FuseMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    fn timed<T>(
+        &self,
+        name: &'static str,
+        op: impl FnOnce() -> Result<T, FsError>,
+    ) -> Result<T, FsError> {
+        super::timed(self.metrics.as_ref(), name, op)
     }
 }
 
@@ -106,15 +122,17 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         reply_entry(
             &*self.fs,
-            name_str(name)
-                .map_err(|_| FsError::NotFound)
-                .and_then(|name| self.fs.lookup(parent.0, name)),
+            self.timed("lookup", || {
+                name_str(name)
+                    .map_err(|_| FsError::NotFound)
+                    .and_then(|name| self.fs.lookup(parent.0, name))
+            }),
             reply,
         );
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.fs.getattr(ino.0) {
+        match self.timed("getattr", || self.fs.getattr(ino.0)) {
             Ok(attr) => reply.attr(&self.fs.ttl(ino.0), &file_attr(&attr)),
             Err(err) => reply.error(errno(err)),
         }
@@ -147,14 +165,14 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
             mtime: time_or_now(mtime),
             ctime: ctime.map(unix_time),
         };
-        match self.fs.setattr(ino.0, &set) {
+        match self.timed("setattr", || self.fs.setattr(ino.0, &set)) {
             Ok(attr) => reply.attr(&self.fs.ttl(ino.0), &file_attr(&attr)),
             Err(err) => reply.error(errno(err)),
         }
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
-        match self.fs.readlink(ino.0) {
+        match self.timed("readlink", || self.fs.readlink(ino.0)) {
             Ok(target) => reply.data(&target),
             Err(err) => reply.error(errno(err)),
         }
@@ -170,17 +188,19 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         rdev: u32,
         reply: ReplyEntry,
     ) {
-        let result = name_str(name).and_then(|name| {
-            let kind = kind_of_mode(mode)?;
-            self.fs.make(
-                caller(req),
-                parent.0,
-                name,
-                &NewNode {
-                    rdev,
-                    ..NewNode::of(kind, mode & !umask)
-                },
-            )
+        let result = self.timed("mknod", || {
+            name_str(name).and_then(|name| {
+                let kind = kind_of_mode(mode)?;
+                self.fs.make(
+                    caller(req),
+                    parent.0,
+                    name,
+                    &NewNode {
+                        rdev,
+                        ..NewNode::of(kind, mode & !umask)
+                    },
+                )
+            })
         });
         reply_entry(&*self.fs, result, reply);
     }
@@ -194,27 +214,33 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         umask: u32,
         reply: ReplyEntry,
     ) {
-        let result = name_str(name).and_then(|name| {
-            self.fs.make(
-                caller(req),
-                parent.0,
-                name,
-                &NewNode::of(FileKind::Directory, mode & !umask),
-            )
+        let result = self.timed("mkdir", || {
+            name_str(name).and_then(|name| {
+                self.fs.make(
+                    caller(req),
+                    parent.0,
+                    name,
+                    &NewNode::of(FileKind::Directory, mode & !umask),
+                )
+            })
         });
         reply_entry(&*self.fs, result, reply);
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         reply_empty(
-            name_str(name).and_then(|name| self.fs.unlink(parent.0, name)),
+            self.timed("unlink", || {
+                name_str(name).and_then(|name| self.fs.unlink(parent.0, name))
+            }),
             reply,
         );
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         reply_empty(
-            name_str(name).and_then(|name| self.fs.rmdir(parent.0, name)),
+            self.timed("rmdir", || {
+                name_str(name).and_then(|name| self.fs.rmdir(parent.0, name))
+            }),
             reply,
         );
     }
@@ -227,17 +253,19 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         target: &Path,
         reply: ReplyEntry,
     ) {
-        let result = name_str(link_name).and_then(|name| {
-            let target = Some(target.as_os_str().as_bytes());
-            self.fs.make(
-                caller(req),
-                parent.0,
-                name,
-                &NewNode {
-                    target,
-                    ..NewNode::of(FileKind::Symlink, 0o777)
-                },
-            )
+        let result = self.timed("symlink", || {
+            name_str(link_name).and_then(|name| {
+                let target = Some(target.as_os_str().as_bytes());
+                self.fs.make(
+                    caller(req),
+                    parent.0,
+                    name,
+                    &NewNode {
+                        target,
+                        ..NewNode::of(FileKind::Symlink, 0o777)
+                    },
+                )
+            })
         });
         reply_entry(&*self.fs, result, reply);
     }
@@ -261,9 +289,11 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         } else {
             return reply.error(Errno::EINVAL);
         };
-        let result = name_str(name).and_then(|name| {
-            let new_name = name_str(newname)?;
-            self.fs.rename(parent.0, name, newparent.0, new_name, mode)
+        let result = self.timed("rename", || {
+            name_str(name).and_then(|name| {
+                let new_name = name_str(newname)?;
+                self.fs.rename(parent.0, name, newparent.0, new_name, mode)
+            })
         });
         reply_empty(result, reply);
     }
@@ -278,14 +308,16 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
     ) {
         reply_entry(
             &*self.fs,
-            name_str(newname).and_then(|name| self.fs.link(ino.0, newparent.0, name)),
+            self.timed("link", || {
+                name_str(newname).and_then(|name| self.fs.link(ino.0, newparent.0, name))
+            }),
             reply,
         );
     }
 
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let writes = flags.0 & libc::O_ACCMODE != libc::O_RDONLY;
-        match self.fs.open(ino.0, writes) {
+        match self.timed("open", || self.fs.open(ino.0, writes)) {
             Ok(fh) if self.fs.keeps_cache(ino.0) => {
                 reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
             }
@@ -304,9 +336,11 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         _flags: i32,
         reply: ReplyCreate,
     ) {
-        let result = name_str(name).and_then(|name| {
-            kind_of_mode(mode)?;
-            self.fs.create(caller(req), parent.0, name, mode & !umask)
+        let result = self.timed("create", || {
+            name_str(name).and_then(|name| {
+                kind_of_mode(mode)?;
+                self.fs.create(caller(req), parent.0, name, mode & !umask)
+            })
         });
         match result {
             Ok((attr, fh)) => reply.created(
@@ -331,7 +365,7 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        match self.fs.read(ino.0, offset, size) {
+        match self.timed("read", || self.fs.read(ino.0, offset, size)) {
             Ok(data) => reply.data(&data),
             Err(err) => reply.error(errno(err)),
         }
@@ -349,7 +383,7 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        match self.fs.write(ino.0, offset, data) {
+        match self.timed("write", || self.fs.write(ino.0, offset, data)) {
             Ok(written) => reply.written(written),
             Err(err) => reply.error(errno(err)),
         }
@@ -363,7 +397,7 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         _lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
-        reply_empty(self.fs.flush_handle(fh.0), reply);
+        reply_empty(self.timed("flush", || self.fs.flush_handle(fh.0)), reply);
     }
 
     fn release(
@@ -388,11 +422,11 @@ impl<F: WritableFs> fuser::Filesystem for MfsFuse<F> {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        reply_empty(self.fs.fsync(ino.0), reply);
+        reply_empty(self.timed("fsync", || self.fs.fsync(ino.0)), reply);
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        match self.fs.readdir(ino.0) {
+        match self.timed("opendir", || self.fs.readdir(ino.0)) {
             Ok(listing) => {
                 reply.opened(self.dirs.open(listing), FopenFlags::empty());
             }

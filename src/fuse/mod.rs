@@ -17,7 +17,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use fuser::{FileAttr, FileType, Generation, INodeNo, ReplyDirectory, ReplyDirectoryPlus};
 
 use crate::codec::unixfs_pb::UnixTime;
-use crate::fs::{Attr, FileKind, Listing};
+use crate::fs::{Attr, FileKind, FsError, Listing};
+use crate::metrics::FuseMetrics;
+
+/// Runs a request's `op` on the core, counted in `metrics` when there are any.
+pub(crate) fn timed<T>(
+    metrics: Option<&FuseMetrics>,
+    name: &'static str,
+    op: impl FnOnce() -> Result<T, FsError>,
+) -> Result<T, FsError> {
+    match metrics {
+        Some(metrics) => metrics.timed(name, op),
+        None => op(),
+    }
+}
 
 /// Read-only content never changes: let the kernel cache it for long.
 pub const IMMUTABLE_TTL: Duration = Duration::from_secs(24 * 3600);

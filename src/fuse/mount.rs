@@ -35,6 +35,8 @@ pub struct MountOptions {
     pub threads: usize,
     /// Let other users than the mounting one read the mount.
     pub allow_other: bool,
+    /// Where kernel requests are counted.
+    pub metrics: Option<crate::metrics::FuseMetrics>,
 }
 
 impl Default for MountOptions {
@@ -42,6 +44,7 @@ impl Default for MountOptions {
         MountOptions {
             threads: 4,
             allow_other: false,
+            metrics: None,
         }
     }
 }
@@ -100,7 +103,12 @@ pub fn mount_ipfs(
         MountOption::NoDev,
         MountOption::NoSuid,
     ];
-    fuser::spawn_mount(IpfsFuse::new(fs), mountpoint, &config).map_err(|source| MountError::Mount {
+    fuser::spawn_mount(
+        IpfsFuse::new(fs).with_metrics(opts.metrics.clone()),
+        mountpoint,
+        &config,
+    )
+    .map_err(|source| MountError::Mount {
         path: mountpoint.display().to_string(),
         source,
     })
@@ -177,10 +185,13 @@ fn mount_writable<F: WritableFs>(
     config
         .mount_options
         .extend([MountOption::NoDev, MountOption::NoSuid]);
-    fuser::spawn_mount(MfsFuse::new(fs, space_from), mountpoint, &config).map_err(|source| {
-        MountError::Mount {
-            path: mountpoint.display().to_string(),
-            source,
-        }
+    fuser::spawn_mount(
+        MfsFuse::new(fs, space_from).with_metrics(opts.metrics.clone()),
+        mountpoint,
+        &config,
+    )
+    .map_err(|source| MountError::Mount {
+        path: mountpoint.display().to_string(),
+        source,
     })
 }

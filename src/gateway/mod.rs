@@ -21,6 +21,7 @@ mod mime;
 mod negotiate;
 mod range;
 mod redirects;
+mod routing;
 
 pub use hostname::{Hosts, PublicGateway};
 
@@ -32,13 +33,16 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 use crate::api::content::streamed_checked;
 use crate::api::{ApiServer, Limits, off_runtime as blocking, percent_decode};
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
 use crate::ipns::Name;
+use crate::metrics::GatewayMetrics;
 use crate::names::{NameError, NameSystem, Resolution, ResolveOptions};
+use crate::net::NetHandle;
 use crate::repo::Repo;
 use crate::unixfs::UnixfsError;
 use crate::unixfs::dir;
@@ -60,10 +64,33 @@ pub struct Sources {
     pub names: Arc<NameSystem>,
 }
 
+/// What the gateway serves besides content.
+#[derive(Clone)]
+pub struct Extras {
+    /// `/routing/v1` (`Gateway.ExposeRoutingAPI`, default true as in Kubo).
+    pub routing_api: bool,
+    /// The network node the routing API asks; offline it answers from
+    /// what is here.
+    pub net: Option<NetHandle>,
+    /// Where each answer is counted.
+    pub metrics: Option<GatewayMetrics>,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Extras {
+            routing_api: true,
+            net: None,
+            metrics: None,
+        }
+    }
+}
+
 #[derive(Clone)]
 struct App {
     sources: Sources,
     hosts: Arc<Hosts>,
+    net: Option<NetHandle>,
 }
 
 /// Serves the gateway on `addr` (port 0 picks one) until stopped; `hosts`
@@ -75,11 +102,84 @@ pub fn start(
     hosts: Hosts,
     limits: Limits,
 ) -> std::io::Result<ApiServer> {
-    let app = Router::new().fallback(serve).with_state(App {
+    start_with(addr, sources, hosts, limits, Extras::default())
+}
+
+/// As [`start`], with the routing API and metrics as `extras` say.
+pub fn start_with(
+    addr: SocketAddr,
+    sources: Sources,
+    hosts: Hosts,
+    limits: Limits,
+    extras: Extras,
+) -> std::io::Result<ApiServer> {
+    let state = App {
         sources,
         hosts: Arc::new(hosts),
-    });
+        net: extras.net,
+    };
+    let mut router = Router::new();
+    if extras.routing_api {
+        router = router
+            .route("/routing/v1/providers/{cid}", get(routing::providers))
+            .route("/routing/v1/peers/{peer}", get(routing::peers))
+            .route(
+                "/routing/v1/ipns/{name}",
+                get(routing::get_ipns).put(routing::put_ipns),
+            );
+    }
+    let mut app = router.fallback(serve).with_state(state);
+    if let Some(metrics) = extras.metrics {
+        app = app.layer(axum::middleware::from_fn_with_state(metrics, counted));
+    }
     crate::api::serve(addr, app, "gateway", limits)
+}
+
+/// Counts each answer: its status and how long its head took, then the
+/// body's bytes as they are sent.
+async fn counted(
+    State(metrics): State<GatewayMetrics>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.answered(response.status().as_u16(), started.elapsed());
+    response.map(|inner| Body::new(CountedBody { inner, metrics }))
+}
+
+/// A body that counts the bytes it yields; its size hint stays the inner
+/// body's, so lengths known before are still sent as Content-Length.
+struct CountedBody {
+    inner: Body,
+    metrics: GatewayMetrics,
+}
+
+impl http_body::Body for CountedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            this.metrics.sent(data.len());
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 struct Failure(StatusCode, String);

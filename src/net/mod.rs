@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use node::{Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, start};
+pub use node::{Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, PeerRecord, start};
 pub use stats::StatsSnapshot;
 
 use crate::blockstore::{Blockstore, BlockstoreError, Result as StoreResult};

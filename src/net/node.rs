@@ -33,10 +33,12 @@ use super::server::Server;
 use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
 
+mod lookups;
 mod values;
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
 use crate::names::DnsLinkLookup;
+pub use lookups::PeerRecord;
 
 /// Newest first: outgoing streams try them in this order (all but the
 /// unversioned one).
@@ -164,6 +166,16 @@ enum Command {
     GetValues {
         key: Vec<u8>,
         found: std_mpsc::Sender<Found>,
+    },
+    /// Streams the providers of a block, each once, until the lookup ends.
+    FindProviders {
+        cid: Cid,
+        found: std_mpsc::Sender<PeerRecord>,
+    },
+    /// A peer's addresses: known here, or looked up in the DHT.
+    FindPeer {
+        peer: PeerId,
+        reply: std_mpsc::Sender<Option<PeerRecord>>,
     },
     Shutdown,
 }
@@ -352,6 +364,23 @@ impl NetHandle {
         }
         // Dropping the receiver ends the lookup at its next answer.
         Ok(values)
+    }
+
+    /// The providers of `cid` in the DHT (this node too, when it provides
+    /// it), each once as the lookup finds them; the receiver ends with the
+    /// lookup. Dropping it ends the lookup.
+    pub fn find_providers(&self, cid: &Cid) -> Result<std_mpsc::Receiver<PeerRecord>, NetError> {
+        let (found, records) = std_mpsc::channel();
+        self.commands
+            .send(Command::FindProviders { cid: *cid, found })
+            .map_err(|_| NetError::Stopped)?;
+        Ok(records)
+    }
+
+    /// `peer`'s addresses, when connected or found in the DHT within `limit`.
+    pub fn find_peer(&self, peer: PeerId, limit: Duration) -> Option<PeerRecord> {
+        self.ask(|reply| Command::FindPeer { peer, reply }, limit)
+            .flatten()
     }
 
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
@@ -578,6 +607,8 @@ struct NodeTask {
     identified: HashMap<PeerId, identify::Info>,
     announce: AnnounceConfig,
     refusals: RefusalLog,
+    /// Provider and peer lookups asked for by the routing API.
+    lookups: lookups::Lookups,
 }
 
 /// A protected peer kept connected: reconnected with a backoff.
@@ -762,6 +793,7 @@ impl NodeTask {
             identified: HashMap::new(),
             announce: config.announce,
             refusals: RefusalLog::new(REFUSAL_LOG_EVERY),
+            lookups: lookups::Lookups::default(),
         };
         task.refresh_announced();
         task.dial_peering();
@@ -821,6 +853,9 @@ impl NodeTask {
                 info,
                 ..
             })) => {
+                let bitswap = info.protocols.iter().any(|p| BITSWAP.contains(&p.as_ref()));
+                self.lookups
+                    .identified(peer_id, &info.listen_addrs, bitswap);
                 if info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL) {
                     for addr in &info.listen_addrs {
                         self.swarm
@@ -842,6 +877,18 @@ impl NodeTask {
                     p.latency = Some(rtt);
                 }
             }
+            SwarmEvent::NewExternalAddrOfPeer { peer_id, address } => {
+                self.lookups.learned(peer_id, address);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result:
+                    kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
+                        providers,
+                        ..
+                    })),
+                ..
+            })) if self.lookups.wants_providers(&id) => self.providers_found(id, providers),
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
                 result:
                     kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
@@ -879,6 +926,8 @@ impl NodeTask {
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
             } => {
+                self.lookups
+                    .learned(peer_id, endpoint.get_remote_address().clone());
                 if endpoint.is_dialer() {
                     self.swarm
                         .behaviour_mut()
@@ -1067,6 +1116,8 @@ impl NodeTask {
                 let id = self.swarm.behaviour_mut().kad.get_record(key.clone());
                 self.getting.insert(id, values::Lookup::new(key, found));
             }
+            Command::FindProviders { cid, found } => self.find_providers(cid, found),
+            Command::FindPeer { peer, reply } => self.find_peer(peer, reply),
             Command::Shutdown => {}
         }
     }
@@ -1277,6 +1328,10 @@ impl NodeTask {
         }
         asks.extend(self.asking.expire(now));
         self.send_asks(asks);
+        self.stats.set_wantlist(self.wants.len());
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        let known: usize = kad.kbuckets().map(|b| b.num_entries()).sum();
+        self.stats.set_routing_table_peers(known);
         if self.wants.is_empty() {
             // Counted from when there is something to want again.
             self.last_full_wantlist = now;

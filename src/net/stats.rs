@@ -1,5 +1,6 @@
-//! Bitswap counters, as `ipfs bitswap stat` reports them; shared by the
-//! swarm task, the server workers and whoever asks.
+//! Bitswap counters, as `ipfs bitswap stat` reports them, and the DHT's
+//! gauges; shared by the swarm task, the server workers and whoever asks
+//! (the API, the metrics scrape).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,6 +12,9 @@ pub struct Stats {
     dup_data_received: AtomicU64,
     blocks_sent: AtomicU64,
     data_sent: AtomicU64,
+    wantlist: AtomicU64,
+    routing_table_peers: AtomicU64,
+    provides: AtomicU64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,6 +27,12 @@ pub struct StatsSnapshot {
     pub dup_data_received: u64,
     pub blocks_sent: u64,
     pub data_sent: u64,
+    /// Blocks wanted from the network right now.
+    pub wantlist: u64,
+    /// Peers in the DHT's routing table.
+    pub routing_table_peers: u64,
+    /// Provider records announced in the DHT (each CID each time).
+    pub provides: u64,
 }
 
 impl Stats {
@@ -42,6 +52,19 @@ impl Stats {
         self.data_sent.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
+    pub fn set_wantlist(&self, wanted: usize) {
+        self.wantlist.store(wanted as u64, Ordering::Relaxed);
+    }
+
+    pub fn set_routing_table_peers(&self, peers: usize) {
+        self.routing_table_peers
+            .store(peers as u64, Ordering::Relaxed);
+    }
+
+    pub fn provided(&self) {
+        self.provides.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         StatsSnapshot {
@@ -51,6 +74,9 @@ impl Stats {
             dup_data_received: get(&self.dup_data_received),
             blocks_sent: get(&self.blocks_sent),
             data_sent: get(&self.data_sent),
+            wantlist: get(&self.wantlist),
+            routing_table_peers: get(&self.routing_table_peers),
+            provides: get(&self.provides),
         }
     }
 }

@@ -26,7 +26,8 @@ use std::num::NonZeroUsize;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use lru::LruCache;
@@ -51,6 +52,32 @@ pub struct FlatFs {
     hash_on_read: AtomicBool,
     /// Blocks read and found whole in this process, by [`verified_key`].
     verified: Mutex<LruCache<u64, ()>>,
+    usage: Usage,
+}
+
+/// The store's block count and size kept up to date without a walk: one
+/// walk gives the baseline ([`FlatFs::count_usage`]), then each block this
+/// process stores or deletes moves the counts. Blocks written while the
+/// walk runs may be counted twice or not at all.
+#[derive(Default)]
+struct Usage {
+    blocks: AtomicI64,
+    bytes: AtomicI64,
+    baseline: OnceLock<(i64, i64)>,
+}
+
+impl Usage {
+    fn changed(&self, blocks: i64, bytes: i64) {
+        self.blocks.fetch_add(blocks, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn now(&self) -> (i64, i64) {
+        (
+            self.blocks.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// A block's key in the verified set: 64 bits of its digest, which a hash
@@ -74,6 +101,7 @@ impl FlatFs {
             verified: Mutex::new(LruCache::new(
                 NonZeroUsize::new(VERIFIED_KEPT).expect("non-zero"),
             )),
+            usage: Usage::default(),
         })
     }
 
@@ -127,6 +155,32 @@ impl FlatFs {
         }
         path.push(rest);
         path
+    }
+
+    /// Walks the store once for the baseline of [`FlatFs::counted_usage`];
+    /// later calls do nothing.
+    pub fn count_usage(&self) -> Result<()> {
+        if self.usage.baseline.get().is_some() {
+            return Ok(());
+        }
+        let (blocks, bytes) = self.usage()?;
+        let (changed_blocks, changed_bytes) = self.usage.now();
+        let _ = self
+            .usage
+            .baseline
+            .set((blocks as i64 - changed_blocks, bytes as i64 - changed_bytes));
+        Ok(())
+    }
+
+    /// (block count, total bytes) without a walk, once [`FlatFs::count_usage`]
+    /// has run.
+    pub fn counted_usage(&self) -> Option<(u64, u64)> {
+        let (blocks, bytes) = *self.usage.baseline.get()?;
+        let (changed_blocks, changed_bytes) = self.usage.now();
+        Some((
+            (blocks + changed_blocks).max(0) as u64,
+            (bytes + changed_bytes).max(0) as u64,
+        ))
     }
 
     /// (block count, total bytes).
@@ -354,6 +408,7 @@ impl Blockstore for FlatFs {
             });
         }
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        self.usage.changed(1, data.len() as i64);
         // A good copy replaces one set aside as damaged.
         match std::fs::remove_file(self.quarantine_path(cid.hash())) {
             Ok(()) => tracing::info!("block {} stored again after damage", cid_string(cid)),
@@ -366,12 +421,16 @@ impl Blockstore for FlatFs {
     fn delete(&self, cid: &Cid) -> Result<bool> {
         self.verified_lock().pop(&verified_key(cid.hash()));
         let mut removed = false;
-        for path in [
-            self.block_path(cid.hash()),
-            self.quarantine_path(cid.hash()),
-        ] {
+        let stored = self.block_path(cid.hash());
+        let size = std::fs::metadata(&stored).map(|m| m.len() as i64).ok();
+        for path in [stored, self.quarantine_path(cid.hash())] {
             match std::fs::remove_file(&path) {
-                Ok(()) => removed = true,
+                Ok(()) => {
+                    if let (false, Some(size)) = (removed, size) {
+                        self.usage.changed(-1, -size);
+                    }
+                    removed = true;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(source) => {
                     return Err(BlockstoreError::Io {
@@ -484,6 +543,26 @@ mod tests {
         std::fs::write(dir.path().join("junk.txt"), b"junk").unwrap();
         assert_eq!(store.all_keys().unwrap().len(), 1);
         assert_eq!(store.usage().unwrap(), (1, 1));
+    }
+
+    #[test]
+    fn counted_usage_follows_puts_and_deletes_after_one_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let builder = crate::codec::cid::CidBuilder::default();
+        let a = builder.cid_of(RAW, b"first");
+        store.put(&a, b"first").unwrap();
+        assert_eq!(store.counted_usage(), None, "not counted before the walk");
+        store.count_usage().unwrap();
+        assert_eq!(store.counted_usage(), Some((1, 5)));
+        let b = builder.cid_of(RAW, b"second!");
+        store.put(&b, b"second!").unwrap();
+        store.put(&b, b"second!").unwrap();
+        assert_eq!(store.counted_usage(), Some((2, 12)));
+        assert!(store.delete(&a).unwrap());
+        assert!(!store.delete(&a).unwrap());
+        assert_eq!(store.counted_usage(), Some((1, 7)));
+        assert_eq!(store.usage().unwrap(), (1, 7));
     }
 
     fn flip_a_byte(path: &Path) {

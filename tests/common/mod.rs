@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 pub use mount_tests::Node;
 
 pub mod gateway;
+pub mod prometheus;
 
 pub fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")

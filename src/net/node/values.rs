@@ -97,8 +97,14 @@ impl NodeTask {
                         Ok(ok) => ok.peers,
                         Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
                     };
-                    self.send_put(id, peers.into_iter().map(|p| p.peer_id).collect());
+                    if self.lookups.wants_peer(&id) {
+                        self.peer_found(id, peers);
+                    } else {
+                        self.send_put(id, peers.into_iter().map(|p| p.peer_id).collect());
+                    }
                 }
+                kad::QueryResult::GetProviders(_) if step.last => self.lookups.providers_done(&id),
+                kad::QueryResult::StartProviding(Ok(_)) => self.stats.provided(),
                 kad::QueryResult::PutRecord(result) => {
                     if let Some((asked, reply)) = self.putting.remove(&id) {
                         let _ = reply.send(put_outcome(asked, result));
