@@ -666,7 +666,12 @@ struct Endpoint {
 impl Endpoint {
     fn publish(server: ApiServer, repo: &Repo, name: &str, address: &str) -> Result<Self> {
         let file = repo.path().join(name);
-        if let Err(err) = std::fs::write(&file, address) {
+        // Written aside and renamed: a reader never sees it empty or half written.
+        let partial = repo.path().join(format!(".{name}.partial"));
+        let written =
+            std::fs::write(&partial, address).and_then(|()| std::fs::rename(&partial, &file));
+        if let Err(err) = written {
+            let _ = std::fs::remove_file(&partial);
             server.stop();
             return Err(err).with_context(|| format!("writing {}", file.display()));
         }
