@@ -2,7 +2,7 @@
 //! state (wants and waiters); a task per peer writes its outgoing messages,
 //! and a task per incoming stream reads messages in.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
@@ -50,6 +50,8 @@ const BITSWAP: &[&str] = &[
 ];
 /// Deadlines, slow block requests and the DHT are looked at this often.
 const TICK: Duration = Duration::from_secs(1);
+/// How long asking for our listen addresses waits for listeners to start.
+const LISTEN_WAIT: Duration = Duration::from_secs(3);
 /// Each peer gets our whole wantlist again this often, in case a message
 /// was lost. Not more often: a want-block repeated while the block is on
 /// its way makes the peer send it twice.
@@ -609,6 +611,12 @@ struct NodeTask {
     refusals: RefusalLog,
     /// Provider and peer lookups asked for by the routing API.
     lookups: lookups::Lookups,
+    /// Listeners that have reported no address yet: until they have (or
+    /// LISTEN_WAIT passed), asking for our listen addresses waits, so the
+    /// daemon prints them all once ready.
+    starting_listeners: HashSet<libp2p::core::transport::ListenerId>,
+    listen_addrs_asked: Vec<std_mpsc::Sender<Vec<Multiaddr>>>,
+    started_at: Instant,
 }
 
 /// A protected peer kept connected: reconnected with a backoff.
@@ -746,10 +754,16 @@ impl NodeTask {
         // As Kubo: one address that cannot be listened on (IPv6 off, a port
         // taken) is logged; only when none can be is the start a failure.
         let mut listen_errors = Vec::new();
+        let mut starting_listeners = HashSet::new();
         for addr in &config.listen {
-            if let Err(e) = swarm.listen_on(addr.clone()) {
-                tracing::warn!("not listening on {addr}: {e}");
-                listen_errors.push(format!("listening on {addr}: {e}"));
+            match swarm.listen_on(addr.clone()) {
+                Ok(id) => {
+                    starting_listeners.insert(id);
+                }
+                Err(e) => {
+                    tracing::warn!("not listening on {addr}: {e}");
+                    listen_errors.push(format!("listening on {addr}: {e}"));
+                }
             }
         }
         if !config.listen.is_empty() && listen_errors.len() == config.listen.len() {
@@ -794,6 +808,9 @@ impl NodeTask {
             announce: config.announce,
             refusals: RefusalLog::new(REFUSAL_LOG_EVERY),
             lookups: lookups::Lookups::default(),
+            starting_listeners,
+            listen_addrs_asked: Vec::new(),
+            started_at: Instant::now(),
         };
         task.refresh_announced();
         task.dial_peering();
@@ -838,6 +855,7 @@ impl NodeTask {
                 },
                 Some(inbound) = self.inbound_rx.recv() => self.on_inbound(inbound),
                 _ = tick.tick() => {
+                    self.answer_listen_addrs(self.started_at.elapsed() > LISTEN_WAIT);
                     self.trim_connections();
                     self.dial_peering();
                     self.rebroadcast();
@@ -907,10 +925,15 @@ impl NodeTask {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
-            SwarmEvent::NewListenAddr { address, .. } => {
+            SwarmEvent::NewListenAddr {
+                address,
+                listener_id,
+            } => {
                 tracing::info!("listening on {address}");
                 self.refresh_announced();
+                self.listener_started(listener_id);
             }
+            SwarmEvent::ListenerClosed { listener_id, .. } => self.listener_started(listener_id),
             SwarmEvent::ExpiredListenAddr { .. } => self.refresh_announced(),
             SwarmEvent::IncomingConnectionError {
                 error: libp2p::swarm::ListenError::Denied { cause },
@@ -1075,7 +1098,8 @@ impl NodeTask {
                 let _ = reply.send(peers);
             }
             Command::ListenAddrs { reply } => {
-                let _ = reply.send(self.swarm.listeners().cloned().collect());
+                self.listen_addrs_asked.push(reply);
+                self.answer_listen_addrs(false);
             }
             Command::Announced { reply } => {
                 let _ = reply.send(self.swarm.external_addresses().cloned().collect());
@@ -1249,6 +1273,23 @@ impl NodeTask {
 
     /// Above the high watermark, disconnects the least useful peers down
     /// to the low one (`Swarm.ConnMgr`).
+    fn listener_started(&mut self, id: libp2p::core::transport::ListenerId) {
+        self.starting_listeners.remove(&id);
+        self.answer_listen_addrs(false);
+    }
+
+    /// Answers those who asked for our listen addresses, once every
+    /// listener has reported (or `anyway`).
+    fn answer_listen_addrs(&mut self, anyway: bool) {
+        if self.listen_addrs_asked.is_empty() || !(anyway || self.starting_listeners.is_empty()) {
+            return;
+        }
+        let addrs: Vec<Multiaddr> = self.swarm.listeners().cloned().collect();
+        for reply in self.listen_addrs_asked.drain(..) {
+            let _ = reply.send(addrs.clone());
+        }
+    }
+
     fn trim_connections(&mut self) {
         let Some(marks) = &self.watermarks else {
             return;
