@@ -16,16 +16,12 @@ use std::time::{Duration, Instant};
 use common::Node;
 use serde_json::Value;
 
-/// Set to the test's name in the copy of the test binary that runs inside
-/// the namespace.
-const INSIDE: &str = "RSIPFS_TEST_IN_NETNS";
-
 /// Whether the test's body runs here. Outside the namespace it runs the
 /// test again inside a fresh one, asserts that passed, and returns false;
 /// where Node 22, Helia or netns.sh is missing, it skips with a message
 /// (a failure under CI).
 fn inside_loopback_namespace(test: &str) -> bool {
-    if std::env::var(INSIDE).as_deref() == Ok(test) {
+    if common::in_loopback_namespace(test) {
         return true;
     }
     let (Some(_), Some(netns)) = (common::node22_with("helia"), common::netns_script()) else {
@@ -36,18 +32,7 @@ fn inside_loopback_namespace(test: &str) -> bool {
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let out = Command::new(netns)
-        .arg(std::env::current_exe().expect("test binary"))
-        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
-        .env(INSIDE, test)
-        .output()
-        .expect("run netns.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "{test} in a loopback namespace failed\n--- stdout\n{stdout}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::rerun_in_loopback_namespace(&netns, test);
     false
 }
 

@@ -159,14 +159,10 @@ fn the_routing_api_can_be_turned_off() {
     assert_eq!(answer.status(), 404);
 }
 
-/// Set to the test's name in the copy of the test binary that runs inside
-/// the namespace.
-const INSIDE: &str = "RSIPFS_TEST_IN_NETNS";
-
 /// Whether the test's body runs here; outside the namespace it runs the
 /// test again inside a fresh one and asserts that passed.
 fn inside_loopback_namespace(test: &str) -> bool {
-    if std::env::var(INSIDE).as_deref() == Ok(test) {
+    if common::in_loopback_namespace(test) {
         return true;
     }
     let (Some(_), Some(netns)) = (
@@ -175,18 +171,7 @@ fn inside_loopback_namespace(test: &str) -> bool {
     ) else {
         return false;
     };
-    let out = Command::new(netns)
-        .arg(std::env::current_exe().expect("test binary"))
-        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
-        .env(INSIDE, test)
-        .output()
-        .expect("run netns.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "{test} in a loopback namespace failed\n--- stdout\n{stdout}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::rerun_in_loopback_namespace(&netns, test);
     false
 }
 

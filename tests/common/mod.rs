@@ -196,3 +196,28 @@ pub fn netns_script() -> Option<PathBuf> {
     eprintln!("SKIPPED: {why}");
     None
 }
+
+/// Set, to the test's name, in a test process re-run inside a namespace.
+const IN_NETNS: &str = "RSIPFS_TEST_IN_NETNS";
+
+/// Whether this process is `test` re-run by [`rerun_in_loopback_namespace`].
+pub fn in_loopback_namespace(test: &str) -> bool {
+    std::env::var(IN_NETNS).as_deref() == Ok(test)
+}
+
+/// Runs `test` of this test binary again inside a fresh network namespace
+/// with loopback alone (`netns`, from [`netns_script`]); asserts it passed.
+pub fn rerun_in_loopback_namespace(netns: &Path, test: &str) {
+    let out = std::process::Command::new(netns)
+        .arg(std::env::current_exe().expect("test binary"))
+        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env(IN_NETNS, test)
+        .output()
+        .expect("run netns.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{test} in a loopback namespace failed\n--- stdout\n{stdout}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
