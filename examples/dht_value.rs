@@ -29,6 +29,7 @@ fn main() {
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
             bootstrap: Vec::new(),
             dns: rsipfs::names::dns::system(),
+            providers: Arc::new(rsipfs::net::providers::MemoryProviders::default()),
         },
         Arc::new(MemoryBlockstore::new()),
     )

@@ -383,7 +383,7 @@ fn announce(repo: &Arc<Repo>, net: NetHandle) {
 }
 
 /// The libp2p node, with the repository's identity and swarm addresses.
-fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
+fn start_node(repo: &Arc<Repo>, blocks: Arc<dyn Blockstore>) -> Result<Node> {
     let config = repo.config_get("")?;
     let net = NetConfig {
         keypair: repo.keypair()?,
@@ -393,6 +393,7 @@ fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
         ),
         bootstrap: usable("Bootstrap", parse("Bootstrap", bootstrap_entries(&config))?),
         dns: rsipfs::names::dns::system(),
+        providers: Arc::clone(repo) as Arc<dyn rsipfs::net::providers::ProviderBook>,
     };
     rsipfs::net::start(net, blocks).context("starting the network node")
 }

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod message;
 mod node;
 mod outbox;
+pub mod providers;
 mod quic;
 pub mod records;
 mod server;
