@@ -320,6 +320,22 @@ fn names_and_providers_are_found_through_kubos_lan_dht() {
 }
 
 #[test]
+fn provider_records_and_the_reprovide_schedule_survive_restarts() {
+    // tests/net/provider_restart.sh says what is checked.
+    run_script(
+        "provider_records_and_the_reprovide_schedule_survive_restarts",
+        "provider_restart.sh",
+        |_| Vec::new(),
+        &[
+            "OK X reprovides every 2 s",
+            "OK stats provide shows the last round",
+            "OK C found A through the record B kept across its restart",
+            "OK A restarted keeps its schedule",
+        ],
+    );
+}
+
+#[test]
 fn a_provider_is_found_by_the_dht_lookup_alone() {
     let test = "a_provider_is_found_by_the_dht_lookup_alone";
     if !iptables_available(test) {

@@ -93,6 +93,7 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/swarm/peers", post(node::peers))
         .route("/api/v0/swarm/addrs/listen", post(node::listen_addrs))
         .route("/api/v0/bitswap/stat", post(node::bitswap_stat))
+        .route("/api/v0/stats/provide", post(node::provide_stat))
         .route("/api/v0/add", post(add::add))
         .route("/api/v0/ls", post(objects::ls))
         .route("/api/v0/refs", post(objects::refs))

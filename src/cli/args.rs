@@ -61,6 +61,9 @@ pub enum Command {
     /// Connections to other nodes (needs a running daemon or mount).
     #[command(subcommand)]
     Swarm(SwarmCmd),
+    /// Statistics of the running node.
+    #[command(subcommand)]
+    Stats(StatsCmd),
     /// Work with the mutable file system (MFS).
     #[command(subcommand)]
     Files(FilesCmd),
@@ -333,6 +336,12 @@ pub enum FilesCmd {
     /// Make a recorded version (its number from `files log`, or its commit
     /// CID) the current tree; the change is recorded as a new version.
     Restore { version: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StatsCmd {
+    /// What the node announced in the DHT (needs a running daemon).
+    Provide,
 }
 
 #[derive(Subcommand, Debug)]

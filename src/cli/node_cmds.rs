@@ -68,3 +68,52 @@ pub fn swarm(ctx: &Ctx, cmd: SwarmCmd) -> Result<()> {
     }
     finish(out)
 }
+
+/// `stats provide`, laid out as Kubo prints it.
+pub fn stats_provide(ctx: &Ctx) -> Result<()> {
+    let body = online(ctx)?.json("stats/provide", &[])?;
+    let number = |field: &str| human_number(body[field].as_u64().unwrap_or_default());
+    let duration = |field: &str| {
+        let nanos = body[field].as_u64().unwrap_or_default();
+        format!("{:?}", std::time::Duration::from_nanos(nanos))
+    };
+    let mut out = stdout();
+    writeln!(out, "TotalProvides:          {}", number("TotalProvides"))?;
+    writeln!(
+        out,
+        "AvgProvideDuration:     {}",
+        duration("AvgProvideDuration")
+    )?;
+    writeln!(
+        out,
+        "LastReprovideDuration:  {}",
+        duration("LastReprovideDuration")
+    )?;
+    writeln!(
+        out,
+        "LastReprovideBatchSize: {}",
+        number("LastReprovideBatchSize")
+    )?;
+    finish(out)
+}
+
+/// Kubo's humanized count: `1234` is `1.2k (1,234)`.
+fn human_number(n: u64) -> String {
+    if n < 1000 {
+        return n.to_string();
+    }
+    let (scaled, unit) = if n < 1_000_000 {
+        (n as f64 / 1e3, "k")
+    } else {
+        (n as f64 / 1e6, "M")
+    };
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{scaled:.1}{unit} ({grouped})")
+}

@@ -23,7 +23,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use node::{Found, NetConfig, NetHandle, Node, PeerInfo, start};
-pub use stats::StatsSnapshot;
+pub use stats::{ProvideStats, StatsSnapshot};
 
 use crate::blockstore::{Blockstore, BlockstoreError, Result as StoreResult};
 use crate::codec::cid::{Cid, Mh, cid_string};

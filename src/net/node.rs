@@ -260,7 +260,17 @@ impl NetHandle {
 
     /// Announces in the DHT (in the background) that we have `cids`.
     pub fn provide(&self, cids: Vec<Cid>) {
+        self.stats.provided(cids.len());
         let _ = self.commands.send(Command::Provide { cids });
+    }
+
+    /// Notes a reprovide round, for `stats provide`.
+    pub fn reprovided(&self, cids: usize, took: Duration) {
+        self.stats.reprovided(cids, took);
+    }
+
+    pub fn provide_stats(&self) -> super::ProvideStats {
+        self.stats.provide_stats()
     }
 
     pub fn disconnect(&self, peer: PeerId) {
@@ -481,6 +491,10 @@ struct NodeTask {
     /// Provider records kept as a DHT server (both DHTs).
     providers: Arc<ProviderCache>,
     last_expiry: Instant,
+    /// Connected peers' listen addresses (identify): kept with the
+    /// provider records they send, as Kubo does, since rust-libp2p puts
+    /// only confirmed external addresses in ADD_PROVIDER.
+    listen_addrs: HashMap<PeerId, Vec<Multiaddr>>,
 }
 
 /// Someone waiting for a block, until its deadline.
@@ -581,6 +595,7 @@ impl NodeTask {
     /// A peer's listen addresses go to each DHT it speaks: all of them to
     /// the WAN one, the private ones to the LAN one.
     fn on_identify(&mut self, peer: PeerId, info: identify::Info) {
+        self.listen_addrs.insert(peer, info.listen_addrs.clone());
         let speaks = |protocol: &str| info.protocols.iter().any(|p| p.as_ref() == protocol);
         if speaks(KAD_PROTOCOL) {
             for addr in &info.listen_addrs {
@@ -681,6 +696,7 @@ impl NodeTask {
             getting: HashMap::new(),
             providers,
             last_expiry: Instant::now(),
+            listen_addrs: HashMap::new(),
         };
         task.read_incoming(accepted_rx);
         Ok(task)
@@ -779,6 +795,7 @@ impl NodeTask {
                 ..
             } => {
                 self.peers.remove(&peer_id);
+                self.listen_addrs.remove(&peer_id);
                 self.server.disconnect(&peer_id);
                 let asks = self.asking.disconnect(peer_id, Instant::now());
                 self.send_asks(asks);

@@ -312,10 +312,14 @@ mod tests {
         let mut store = DhtStore::new(PeerId::random(), Arc::clone(&cache));
         let (a, b) = (PeerId::random(), PeerId::random());
         let key = RecordKey::new(b"k");
-        store.add_provider(record(b"k", a, PROVIDE_VALIDITY)).unwrap();
+        store
+            .add_provider(record(b"k", a, PROVIDE_VALIDITY))
+            .unwrap();
         assert_eq!(store.providers(&key).len(), 1);
         cache.flush();
-        store.add_provider(record(b"k", b, PROVIDE_VALIDITY)).unwrap();
+        store
+            .add_provider(record(b"k", b, PROVIDE_VALIDITY))
+            .unwrap();
         let found: Vec<PeerId> = store.providers(&key).iter().map(|r| r.provider).collect();
         assert_eq!(found, [a, b]);
         assert_eq!(store.providers(&key)[0].addresses.len(), 1);

@@ -9,8 +9,8 @@
 
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, TableError};
 
-use super::datastore::{Datastore, db_err};
 use super::Result;
+use super::datastore::{Datastore, db_err};
 
 const PROVIDERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("providers");
 
@@ -99,7 +99,10 @@ impl Datastore {
                         let for_key = table
                             .range(prefix.as_slice()..)
                             .map_err(db_err)?
-                            .take_while(|r| r.as_ref().is_ok_and(|(k, _)| k.value().starts_with(&prefix)))
+                            .take_while(|r| {
+                                r.as_ref()
+                                    .is_ok_and(|(k, _)| k.value().starts_with(&prefix))
+                            })
                             .take(limits.per_key)
                             .count();
                         let total = table.len().map_err(db_err)?;
@@ -249,7 +252,10 @@ mod tests {
         assert_eq!(store.keep_providers(&rows, LIMITS).unwrap(), 2);
         assert_eq!(store.providers(b"k1", 0).unwrap().len(), 3);
         // A held provider is still renewed at the limit.
-        assert_eq!(store.keep_providers(&[row(b"k1", 0, 500)], LIMITS).unwrap(), 0);
+        assert_eq!(
+            store.keep_providers(&[row(b"k1", 0, 500)], LIMITS).unwrap(),
+            0
+        );
         let rows: Vec<_> = (0..4).map(|p| row(b"k2", p, 100)).collect();
         // Two more fit in all (5), the third key row is over the total.
         assert_eq!(store.keep_providers(&rows[..3], LIMITS).unwrap(), 1);

@@ -26,7 +26,8 @@ prepare a 0
 IPFS_PATH=$W/a "$R" config --json Addresses.Swarm "[\"/ip4/$A/tcp/4605\"]"
 RSIPFS_LOG=rsipfs::net=debug run a
 IPFS_PATH=$W/a "$R" swarm connect "/ip4/$D/tcp/4603/p2p/$D_ID" > /dev/null
-# Added online: announced at once, in both DHTs.
+# Added online, once D is in A's LAN table: announced at once.
+for _ in $(seq 100); do grep -q "LAN DHT walk done" "$W/a.err" && break; sleep 0.1; done
 head -c 300000 /dev/urandom > "$W/only-a.bin"
 CID_A=$(IPFS_PATH=$W/a "$R" add -Q "$W/only-a.bin")
 NAME=$(IPFS_PATH=$W/a "$R" name publish -Q "/ipfs/$CID_A")

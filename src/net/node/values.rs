@@ -96,9 +96,14 @@ impl NodeTask {
             kad::Event::InboundRequest {
                 request:
                     kad::InboundRequest::AddProvider {
-                        record: Some(record),
+                        record: Some(mut record),
                     },
             } => {
+                if record.addresses.is_empty()
+                    && let Some(addrs) = self.listen_addrs.get(&record.provider)
+                {
+                    record.addresses = addrs.clone();
+                }
                 tracing::debug!("{dht:?} DHT: provider record from {}", record.provider);
                 let store = self.kad(dht).store_mut();
                 if let Err(err) = store.add_provider(record) {
