@@ -137,6 +137,16 @@ enum Command {
         key: Vec<u8>,
         found: std_mpsc::Sender<Found>,
     },
+    /// Streams the providers of a key found in both DHTs.
+    FindProviders {
+        key: Vec<u8>,
+        found: std_mpsc::Sender<PeerId>,
+    },
+    /// The addresses of a peer: known here, or from the DHTs.
+    FindPeer {
+        peer: PeerId,
+        found: std_mpsc::Sender<Vec<Multiaddr>>,
+    },
     Shutdown,
 }
 
@@ -335,6 +345,40 @@ impl NetHandle {
         Ok(values)
     }
 
+    /// The providers of `cid` in both DHTs, at most `enough`, gathered
+    /// until the lookups end or `limit` passes.
+    pub fn find_providers(
+        &self,
+        cid: &Cid,
+        enough: usize,
+        limit: Duration,
+    ) -> Result<Vec<PeerId>, NetError> {
+        let deadline = Instant::now() + limit;
+        let (found, providers_rx) = std_mpsc::channel();
+        let key = cid.hash().to_bytes();
+        self.commands
+            .send(Command::FindProviders { key, found })
+            .map_err(|_| NetError::Stopped)?;
+        let mut providers = Vec::new();
+        while providers.len() < enough {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match providers_rx.recv_timeout(left) {
+                Ok(peer) if !providers.contains(&peer) => providers.push(peer),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(providers)
+    }
+
+    /// The addresses of `peer`, from a connection or the DHTs; None when
+    /// neither knows it within `limit`.
+    pub fn find_peer(&self, peer: PeerId, limit: Duration) -> Option<Vec<Multiaddr>> {
+        let (found, addrs_rx) = std_mpsc::channel();
+        self.commands.send(Command::FindPeer { peer, found }).ok()?;
+        addrs_rx.recv_timeout(limit).ok()
+    }
+
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
         self.ask(
             |reply| Command::ListenAddrs { reply },
@@ -495,6 +539,9 @@ struct NodeTask {
     /// provider records they send, as Kubo does, since rust-libp2p puts
     /// only confirmed external addresses in ADD_PROVIDER.
     listen_addrs: HashMap<PeerId, Vec<Multiaddr>>,
+    /// `routing findprovs` and `routing findpeer` lookups under way.
+    provider_lookups: HashMap<(Dht, kad::QueryId), std_mpsc::Sender<PeerId>>,
+    peer_lookups: HashMap<(Dht, kad::QueryId), (PeerId, std_mpsc::Sender<Vec<Multiaddr>>)>,
 }
 
 /// Someone waiting for a block, until its deadline.
@@ -697,6 +744,8 @@ impl NodeTask {
             providers,
             last_expiry: Instant::now(),
             listen_addrs: HashMap::new(),
+            provider_lookups: HashMap::new(),
+            peer_lookups: HashMap::new(),
         };
         task.read_incoming(accepted_rx);
         Ok(task)
@@ -763,6 +812,12 @@ impl NodeTask {
             }
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!("listening on {address}");
+                // Our ADD_PROVIDER messages carry the external addresses,
+                // and Kubo's DHT drops a provider record without any.
+                self.swarm.add_external_address(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.swarm.remove_external_address(&address);
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
@@ -895,6 +950,23 @@ impl NodeTask {
                     let id = self.kad(dht).get_record(key.clone());
                     let lookup = values::Lookup::new(key.clone(), found.clone(), open.clone());
                     self.getting.insert((dht, id), lookup);
+                }
+            }
+            Command::FindProviders { key, found } => {
+                let key = kad::RecordKey::new(&key);
+                for dht in BOTH {
+                    let id = self.kad(dht).get_providers(key.clone());
+                    self.provider_lookups.insert((dht, id), found.clone());
+                }
+            }
+            Command::FindPeer { peer, found } => {
+                if let Some(addrs) = self.listen_addrs.get(&peer) {
+                    let _ = found.send(addrs.clone());
+                    return;
+                }
+                for dht in BOTH {
+                    let id = self.kad(dht).get_closest_peers(peer);
+                    self.peer_lookups.insert((dht, id), (peer, found.clone()));
                 }
             }
             Command::Shutdown => {}

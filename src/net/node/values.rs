@@ -113,15 +113,38 @@ impl NodeTask {
             kad::Event::OutboundQueryProgressed {
                 id, result, step, ..
             } => match result {
-                kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
-                    providers,
-                    ..
-                })) => self.dial_providers(providers),
+                kad::QueryResult::GetProviders(found) => {
+                    let Some(lookup) = self.provider_lookups.get(&(dht, id)) else {
+                        if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = found {
+                            self.dial_providers(providers);
+                        }
+                        return;
+                    };
+                    let mut listening = true;
+                    if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = found {
+                        listening = providers.into_iter().all(|p| lookup.send(p).is_ok());
+                    }
+                    if !listening || step.last {
+                        // Dropping the last sender tells the caller.
+                        self.provider_lookups.remove(&(dht, id));
+                        if let Some(mut query) = self.kad(dht).query_mut(&id) {
+                            query.finish();
+                        }
+                    }
+                }
                 kad::QueryResult::GetClosestPeers(found) => {
                     let peers = match found {
                         Ok(ok) => ok.peers,
                         Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
                     };
+                    if let Some((target, reply)) = self.peer_lookups.remove(&(dht, id)) {
+                        if let Some(info) = peers.iter().find(|p| p.peer_id == target)
+                            && !info.addrs.is_empty()
+                        {
+                            let _ = reply.send(info.addrs.clone());
+                        }
+                        return;
+                    }
                     self.send_put(dht, id, peers.into_iter().map(|p| p.peer_id).collect());
                 }
                 kad::QueryResult::PutRecord(result) => {
