@@ -315,6 +315,9 @@ fn names_and_providers_are_found_through_kubos_lan_dht() {
             "OK C's LAN DHT took Kubo node D",
             "OK C resolved A's name from Kubo's LAN DHT, A being gone",
             "OK C found Kubo node P through the LAN DHT provider lookup",
+            "OK routing findprovs lists P",
+            "OK routing findpeer gives P's address",
+            "OK routing get gives A's record",
         ],
     );
 }
@@ -331,6 +334,7 @@ fn provider_records_and_the_reprovide_schedule_survive_restarts() {
             "OK stats provide shows the last round",
             "OK C found A through the record B kept across its restart",
             "OK A restarted keeps its schedule",
+            "OK routing provide announced a block findprovs then finds",
         ],
     );
 }

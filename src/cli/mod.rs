@@ -91,6 +91,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Id => node_cmds::id(&ctx),
         Command::Swarm(cmd) => node_cmds::swarm(&ctx, cmd),
         Command::Stats(args::StatsCmd::Provide) => node_cmds::stats_provide(&ctx),
+        Command::Routing(cmd) => node_cmds::routing(&ctx, cmd),
         Command::Files(cmd) => files::run(&ctx, cmd),
         Command::Name(cmd) => name::run(&ctx, cmd),
         Command::Key(cmd) => keys::run(&ctx, cmd),

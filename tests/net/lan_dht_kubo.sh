@@ -60,3 +60,12 @@ timeout 60 env IPFS_PATH="$W/c" "$R" cat "$CID_P" > "$W/got-p.bin"
 cmp "$W/only-p.bin" "$W/got-p.bin" \
   && grep -q "asking the DHT for providers of $CID_P" "$W/c.err" \
   && echo "OK C found Kubo node P through the LAN DHT provider lookup"
+
+# The same through `routing`: the providers, a peer's addresses, the record.
+IPFS_PATH=$W/c "$R" routing findprovs -n 1 "$CID_P" | grep -qx "$P_ID" \
+  && echo "OK routing findprovs lists P"
+IPFS_PATH=$W/c "$R" routing findpeer "$P_ID" | grep -qx "/ip4/$P/udp/4602/quic-v1" \
+  && echo "OK routing findpeer gives P's address"
+IPFS_PATH=$W/c "$R" routing get "/ipns/$NAME" > "$W/record.bin"
+IPFS_PATH=$W/c "$R" name inspect "$W/record.bin" | grep -q "/ipfs/$CID_A" \
+  && echo "OK routing get gives A's record"

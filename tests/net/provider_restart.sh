@@ -67,3 +67,11 @@ wait_log a.err "next reprovide in" 100
 grep -q "next reprovide in 3[56][0-9][0-9]s" "$W/a.err" \
   && ! grep -q "reprovided" "$W/a.err" \
   && echo "OK A restarted keeps its schedule: $(grep -o 'next reprovide in [0-9]*s' "$W/a.err")"
+
+# `routing provide` announces at once: B, restarted, hears of a block A
+# added before without announcing it (reprovide is an hour away).
+LATE=$(echo late | IPFS_PATH=$W/a "$R" block put)
+IPFS_PATH=$W/a "$R" swarm connect "$B_ADDR" > /dev/null
+IPFS_PATH=$W/a "$R" routing provide "$LATE"
+IPFS_PATH=$W/c "$R" routing findprovs "$LATE" | grep -qx "$A_ID" \
+  && echo "OK routing provide announced a block findprovs then finds"
