@@ -541,8 +541,11 @@ struct NodeTask {
     listen_addrs: HashMap<PeerId, Vec<Multiaddr>>,
     /// `routing findprovs` and `routing findpeer` lookups under way.
     provider_lookups: HashMap<(Dht, kad::QueryId), std_mpsc::Sender<PeerId>>,
-    peer_lookups: HashMap<(Dht, kad::QueryId), (PeerId, std_mpsc::Sender<Vec<Multiaddr>>)>,
+    peer_lookups: HashMap<(Dht, kad::QueryId), PeerLookup>,
 }
+
+/// A `findpeer`: the peer looked for, and where its addresses go.
+type PeerLookup = (PeerId, std_mpsc::Sender<Vec<Multiaddr>>);
 
 /// Someone waiting for a block, until its deadline.
 type Waiter = (std_mpsc::Sender<Vec<u8>>, Instant);

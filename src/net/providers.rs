@@ -66,14 +66,17 @@ impl ProviderBook for Repo {
     }
 }
 
+/// Rows by (key, provider).
+type Rows = HashMap<(Vec<u8>, Vec<u8>), ProviderRow>;
+
 /// A book in memory (a node without a repository: tools and tests).
 #[derive(Default)]
 pub struct MemoryProviders {
-    rows: Mutex<HashMap<(Vec<u8>, Vec<u8>), ProviderRow>>,
+    rows: Mutex<Rows>,
 }
 
 impl MemoryProviders {
-    fn rows(&self) -> MutexGuard<'_, HashMap<(Vec<u8>, Vec<u8>), ProviderRow>> {
+    fn rows(&self) -> MutexGuard<'_, Rows> {
         self.rows.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -86,10 +86,10 @@ impl NodeTask {
                 self.keep_if_acceptable(dht, record, Some(source));
             }
             // The LAN table takes peers met on private addresses only.
-            kad::Event::RoutablePeer { peer, address } if dht == Dht::Lan => {
-                if is_private(&address) {
-                    self.kad(Dht::Lan).add_address(&peer, address);
-                }
+            kad::Event::RoutablePeer { peer, address }
+                if dht == Dht::Lan && is_private(&address) =>
+            {
+                self.kad(Dht::Lan).add_address(&peer, address);
             }
             // Filtering takes provider records too: they are kept as
             // the DHT would keep them unfiltered.
