@@ -26,8 +26,9 @@ prepare a 0
 IPFS_PATH=$W/a "$R" config --json Addresses.Swarm "[\"/ip4/$A/tcp/4605\"]"
 RSIPFS_LOG=rsipfs::net=debug run a
 IPFS_PATH=$W/a "$R" swarm connect "/ip4/$D/tcp/4603/p2p/$D_ID" > /dev/null
-# Added online, once D is in A's LAN table: announced at once.
+# Once D is in A's LAN table (identify done), puts and provides reach it.
 for _ in $(seq 100); do grep -q "LAN DHT walk done" "$W/a.err" && break; sleep 0.1; done
+# Added online: announced at once.
 head -c 300000 /dev/urandom > "$W/only-a.bin"
 CID_A=$(IPFS_PATH=$W/a "$R" add -Q "$W/only-a.bin")
 NAME=$(IPFS_PATH=$W/a "$R" name publish -Q "/ipfs/$CID_A")
