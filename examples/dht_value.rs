@@ -33,6 +33,7 @@ fn main() {
             peering: Vec::new(),
             limits: rsipfs::net::limits::Limits::system_defaults(),
             announce: Default::default(),
+            providers: Arc::new(rsipfs::net::providers::MemoryProviders::default()),
         },
         Arc::new(MemoryBlockstore::new()),
     )

@@ -20,4 +20,5 @@ pub mod names;
 pub mod net;
 pub mod pin;
 pub mod repo;
+pub mod reprovide;
 pub mod unixfs;

@@ -284,9 +284,8 @@ fn blocks_flow_both_ways_between_rsipfs_and_kubo_over_quic() {
     );
 }
 
-#[test]
-fn a_provider_is_found_by_the_dht_lookup_alone() {
-    let test = "a_provider_is_found_by_the_dht_lookup_alone";
+/// Whether iptables is installed; under CI its absence is a failure.
+fn iptables_available(test: &str) -> bool {
     let here = ["/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"]
         .iter()
         .any(|p| std::path::Path::new(p).exists());
@@ -296,6 +295,54 @@ fn a_provider_is_found_by_the_dht_lookup_alone() {
             "{test}: iptables is not installed (apt-get install iptables)"
         );
         eprintln!("SKIPPED {test}: iptables is not installed");
+    }
+    here
+}
+
+#[test]
+fn names_and_providers_are_found_through_kubos_lan_dht() {
+    let test = "names_and_providers_are_found_through_kubos_lan_dht";
+    if !iptables_available(test) {
+        return;
+    }
+    run_script(
+        test,
+        "lan_dht_kubo.sh",
+        |tools| vec![tools.clone().into_os_string()],
+        &[
+            "OK A put its name in Kubo's LAN DHT",
+            "OK a Kubo node that knows only D read A's file",
+            "OK C's LAN DHT took Kubo node D",
+            "OK C resolved A's name from Kubo's LAN DHT, A being gone",
+            "OK C found Kubo node P through the LAN DHT provider lookup",
+            "OK routing findprovs lists P",
+            "OK routing findpeer gives P's address",
+            "OK routing get gives A's record",
+        ],
+    );
+}
+
+#[test]
+fn provider_records_and_the_reprovide_schedule_survive_restarts() {
+    // tests/net/provider_restart.sh says what is checked.
+    run_script(
+        "provider_records_and_the_reprovide_schedule_survive_restarts",
+        "provider_restart.sh",
+        |_| Vec::new(),
+        &[
+            "OK X reprovides every 2 s",
+            "OK stats provide shows the last round",
+            "OK C found A through the record B kept across its restart",
+            "OK A restarted keeps its schedule",
+            "OK routing provide announced a block findprovs then finds",
+        ],
+    );
+}
+
+#[test]
+fn a_provider_is_found_by_the_dht_lookup_alone() {
+    let test = "a_provider_is_found_by_the_dht_lookup_alone";
+    if !iptables_available(test) {
         return;
     }
     run_script(

@@ -13,6 +13,7 @@ mod keys;
 mod names;
 pub mod node;
 mod objects;
+mod routing;
 mod server;
 mod upload;
 
@@ -98,6 +99,11 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/swarm/peering/rm", post(node::peering_rm))
         .route("/api/v0/swarm/peering/ls", post(node::peering_ls))
         .route("/api/v0/bitswap/stat", post(node::bitswap_stat))
+        .route("/api/v0/stats/provide", post(node::provide_stat))
+        .route("/api/v0/routing/findprovs", post(routing::findprovs))
+        .route("/api/v0/routing/findpeer", post(routing::findpeer))
+        .route("/api/v0/routing/provide", post(routing::provide))
+        .route("/api/v0/routing/get", post(routing::get))
         .route("/api/v0/add", post(add::add))
         .route("/api/v0/ls", post(objects::ls))
         .route("/api/v0/refs", post(objects::refs))

@@ -146,6 +146,20 @@ pub async fn listen_addrs(State(state): State<ApiState>) -> Reply {
 }
 
 /// `ipfs bitswap stat`: what we want now, from whom, and the block counters.
+/// Kubo's `stats provide`: durations in nanoseconds, as Go's JSON has them.
+pub async fn provide_stat(State(state): State<ApiState>) -> Reply {
+    let net = online(&state)?;
+    let stats = net.provide_stats();
+    let nanos = u64::try_from(stats.last_reprovide_duration.as_nanos()).unwrap_or(u64::MAX);
+    Ok(Json(json!({
+        "TotalProvides": stats.total_provides,
+        "AvgProvideDuration": 0,
+        "LastReprovideDuration": nanos,
+        "LastReprovideBatchSize": stats.last_reprovide_batch_size,
+    }))
+    .into_response())
+}
+
 pub async fn bitswap_stat(State(state): State<ApiState>) -> Reply {
     let net = online(&state)?;
     let (wantlist, peers, stats) =

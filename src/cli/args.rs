@@ -62,6 +62,12 @@ pub enum Command {
     /// Connections to other nodes (needs a running daemon or mount).
     #[command(subcommand)]
     Swarm(SwarmCmd),
+    /// Statistics of the running node.
+    #[command(subcommand)]
+    Stats(StatsCmd),
+    /// Ask the DHTs directly (needs a running daemon).
+    #[command(subcommand)]
+    Routing(RoutingCmd),
     /// Work with the mutable file system (MFS).
     #[command(subcommand)]
     Files(FilesCmd),
@@ -334,6 +340,35 @@ pub enum FilesCmd {
     /// Make a recorded version (its number from `files log`, or its commit
     /// CID) the current tree; the change is recorded as a new version.
     Restore { version: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StatsCmd {
+    /// What the node announced in the DHT (needs a running daemon).
+    Provide,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoutingCmd {
+    /// Announce that this node has these blocks.
+    Provide {
+        /// Every block of the DAGs below them too.
+        #[arg(short, long)]
+        recursive: bool,
+        #[arg(required = true)]
+        cids: Vec<String>,
+    },
+    /// The peers that provide a CID.
+    Findprovs {
+        /// How many providers to find.
+        #[arg(short = 'n', long = "num-providers", default_value_t = 20)]
+        num_providers: u64,
+        cid: String,
+    },
+    /// The addresses of a peer.
+    Findpeer { peer: String },
+    /// The value stored under an /ipns/<name> key, as raw bytes.
+    Get { key: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -91,6 +91,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Daemon(args) => mount::daemon(&ctx, args),
         Command::Id { peer } => node_cmds::id(&ctx, peer),
         Command::Swarm(cmd) => node_cmds::swarm(&ctx, cmd),
+        Command::Stats(args::StatsCmd::Provide) => node_cmds::stats_provide(&ctx),
+        Command::Routing(cmd) => node_cmds::routing(&ctx, cmd),
         Command::Files(cmd) => files::run(&ctx, cmd),
         Command::Name(cmd) => name::run(&ctx, cmd),
         Command::Key(cmd) => keys::run(&ctx, cmd),

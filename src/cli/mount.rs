@@ -1,13 +1,13 @@
 //! `rsipfs mount` and `rsipfs daemon`: the network node, the API, and the
 //! /ipfs, /ipns and /mfs mounts, served until SIGINT/SIGTERM.
 
+use rsipfs::reprovide::{ReprovideConfig, Reprovider};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use rsipfs::api::{ApiServer, ApiState};
 use rsipfs::blockstore::Blockstore;
-use rsipfs::codec::cid::Cid;
 use rsipfs::fs::cache::CachedBlockstore;
 use rsipfs::fs::ipfs::IpfsFs;
 use rsipfs::fs::mfs::{Caller, Invalidate, Invalidation, MfsFs, spawn_flusher};
@@ -86,17 +86,23 @@ fn serve(ctx: &Ctx, args: MountArgs, mounting: bool) -> Result<()> {
     if let Some(node) = &node {
         let handle = node.handle.clone();
         metrics.watch_network(Box::new(move || handle.bitswap_stats()));
-        if repo
-            .config_get("Provide.Enabled")
-            .ok()
-            .and_then(|v| v.as_bool())
-            == Some(false)
+    }
+    let reproviding = ReprovideConfig::from_repo(&repo)?;
+    let _reprovider = match &node {
+        Some(_)
+            if repo
+                .config_get("Provide.Enabled")
+                .ok()
+                .and_then(|v| v.as_bool())
+                == Some(false) =>
         {
             tracing::info!("Provide.Enabled is false: announcing nothing");
-        } else {
-            announce(&repo, node.handle.clone());
+            None
         }
-    }
+        Some(node) => Reprovider::start(Arc::clone(&repo), node.handle.clone(), reproviding)
+            .context("starting the reprovider")?,
+        None => None,
+    };
     let local_or_net: Arc<dyn Blockstore> = match &node {
         Some(node) => Arc::new(NetworkBlockstore::new(
             blocks,
@@ -359,42 +365,6 @@ fn mounter(
     })
 }
 
-/// Blocks announced in full when the repository holds at most this many;
-/// above it only the pinned roots are.
-const PROVIDE_ALL_UP_TO: usize = 10_000;
-
-/// Announces in the DHT, in the background, what this repository offers:
-/// every block of a small repository, else the pinned roots and the MFS
-/// root.
-fn announce(repo: &Arc<Repo>, net: NetHandle) {
-    let repo = Arc::clone(repo);
-    let spawned = std::thread::Builder::new()
-        .name("provide".into())
-        .spawn(move || {
-            let keys = repo.blocks().all_keys().unwrap_or_default();
-            let cids = if keys.len() <= PROVIDE_ALL_UP_TO {
-                keys
-            } else {
-                let mut roots: Vec<Cid> = repo
-                    .datastore()
-                    .and_then(|ds| ds.pins())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(cid, _)| cid)
-                    .collect();
-                roots.extend(repo.mfs_root().ok().flatten());
-                roots
-            };
-            for batch in cids.chunks(256) {
-                net.provide(batch.to_vec());
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-        });
-    if let Err(err) = spawned {
-        tracing::warn!("not announcing blocks: {err}");
-    }
-}
-
 /// The repository's block count and size for the metrics: counted once on
 /// a thread of its own, then kept up to date as blocks come and go.
 fn watch_repo_usage(repo: &Repo, metrics: &rsipfs::metrics::Metrics) {
@@ -414,7 +384,7 @@ fn watch_repo_usage(repo: &Repo, metrics: &rsipfs::metrics::Metrics) {
 }
 
 /// The libp2p node, with the repository's identity and swarm addresses.
-fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
+fn start_node(repo: &Arc<Repo>, blocks: Arc<dyn Blockstore>) -> Result<Node> {
     let config = repo.config_get("")?;
     let net = NetConfig {
         keypair: repo.keypair()?,
@@ -428,6 +398,7 @@ fn start_node(repo: &Repo, blocks: Arc<dyn Blockstore>) -> Result<Node> {
         peering: super::net_config::peering(&config)?,
         limits: super::net_config::resource_limits(&config)?,
         announce: super::net_config::announce(&config)?,
+        providers: Arc::clone(repo) as Arc<dyn rsipfs::net::providers::ProviderBook>,
     };
     rsipfs::net::start(net, blocks).context("starting the network node")
 }

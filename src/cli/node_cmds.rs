@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 
-use super::args::{PeeringCmd, SwarmCmd};
+use super::args::{PeeringCmd, RoutingCmd, SwarmCmd};
 use super::remote::Api;
 use super::{Ctx, Opened, finish, stdout};
 
@@ -126,4 +126,110 @@ fn peering(api: &Api, cmd: PeeringCmd) -> Result<Vec<String>> {
             .map(|p| p["ID"].as_str().unwrap_or_default().to_string())
             .collect(),
     })
+}
+
+/// `stats provide`, laid out as Kubo prints it.
+pub fn stats_provide(ctx: &Ctx) -> Result<()> {
+    let body = online(ctx)?.json("stats/provide", &[])?;
+    let number = |field: &str| human_number(body[field].as_u64().unwrap_or_default());
+    let duration = |field: &str| {
+        let nanos = body[field].as_u64().unwrap_or_default();
+        format!("{:?}", std::time::Duration::from_nanos(nanos))
+    };
+    let mut out = stdout();
+    writeln!(out, "TotalProvides:          {}", number("TotalProvides"))?;
+    writeln!(
+        out,
+        "AvgProvideDuration:     {}",
+        duration("AvgProvideDuration")
+    )?;
+    writeln!(
+        out,
+        "LastReprovideDuration:  {}",
+        duration("LastReprovideDuration")
+    )?;
+    writeln!(
+        out,
+        "LastReprovideBatchSize: {}",
+        number("LastReprovideBatchSize")
+    )?;
+    finish(out)
+}
+
+/// Kubo's humanized count: `1234` is `1.2k (1,234)`.
+fn human_number(n: u64) -> String {
+    if n < 1000 {
+        return n.to_string();
+    }
+    let (scaled, unit) = if n < 1_000_000 {
+        (n as f64 / 1e3, "k")
+    } else {
+        (n as f64 / 1e6, "M")
+    };
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{scaled:.1}{unit} ({grouped})")
+}
+
+/// The `Responses` of Kubo's query events, each as (ID, addresses).
+fn responses(events: &[serde_json::Value]) -> Vec<(String, Vec<String>)> {
+    events
+        .iter()
+        .flat_map(|e| e["Responses"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            let addrs = r["Addrs"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect();
+            (r["ID"].as_str().unwrap_or_default().to_string(), addrs)
+        })
+        .collect()
+}
+
+pub fn routing(ctx: &Ctx, cmd: RoutingCmd) -> Result<()> {
+    let api = online(ctx)?;
+    let mut out = stdout();
+    match cmd {
+        RoutingCmd::Provide { recursive, cids } => {
+            let mut query: Vec<(&str, String)> = cids.into_iter().map(|c| ("arg", c)).collect();
+            query.push(("recursive", recursive.to_string()));
+            api.bytes("routing/provide", &query)?;
+        }
+        RoutingCmd::Findprovs { num_providers, cid } => {
+            let query = [("arg", cid), ("num-providers", num_providers.to_string())];
+            let events: Vec<serde_json::Value> = api.lines("routing/findprovs", &query)?;
+            for (id, _) in responses(&events) {
+                writeln!(out, "{id}")?;
+            }
+        }
+        RoutingCmd::Findpeer { peer } => {
+            let events: Vec<serde_json::Value> = api.lines("routing/findpeer", &[("arg", peer)])?;
+            for (_, addrs) in responses(&events) {
+                for addr in addrs {
+                    writeln!(out, "{addr}")?;
+                }
+            }
+        }
+        RoutingCmd::Get { key } => {
+            let events: Vec<serde_json::Value> = api.lines("routing/get", &[("arg", key)])?;
+            let extra = events
+                .iter()
+                .find_map(|e| e["Extra"].as_str())
+                .unwrap_or_default();
+            let value = multibase::decode(format!("M{extra}"))
+                .map_err(|e| anyhow::anyhow!("the API sent a malformed value: {e}"))?
+                .1;
+            out.write_all(&value)?;
+        }
+    }
+    finish(out)
 }

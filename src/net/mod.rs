@@ -12,6 +12,7 @@ pub mod limits;
 pub mod message;
 mod node;
 mod outbox;
+pub mod providers;
 mod quic;
 pub mod records;
 mod server;
@@ -25,7 +26,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use node::{Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, PeerRecord, start};
-pub use stats::StatsSnapshot;
+pub use stats::{ProvideStats, StatsSnapshot};
 
 use crate::blockstore::{Blockstore, BlockstoreError, Result as StoreResult};
 use crate::codec::cid::{Cid, Mh, cid_string};

@@ -29,6 +29,7 @@ use super::message::{
     self, DONT_HAVE, Entry, HAVE, MAX_BLOCK, Message, WANT_BLOCK, WANT_HAVE, Wantlist,
 };
 use super::outbox::{Outbox, spawn_writer};
+use super::providers::{DhtStore, ProviderBook, ProviderCache};
 use super::server::Server;
 use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
@@ -61,6 +62,23 @@ const ASK_DHT_AFTER: Duration = Duration::from_millis(800);
 /// The DHT is asked again for a want still open after this.
 const ASK_DHT_AGAIN: Duration = Duration::from_secs(10);
 const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
+/// Kubo's LAN DHT: only peers on private and loopback addresses.
+const LAN_KAD_PROTOCOL: &str = "/ipfs/lan/kad/1.0.0";
+/// How often expired provider records are swept from the datastore.
+const EXPIRE_PROVIDERS_EVERY: Duration = Duration::from_secs(3600);
+
+/// Which of the two DHTs (Kubo's dual DHT): the public one, or the LAN one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Dht {
+    Wan,
+    Lan,
+}
+
+/// Lookups, provides and puts go to both, as Kubo's dual DHT sends them.
+/// Unlike Kubo's, our WAN DHT also takes peers on private addresses (so
+/// rsipfs and Helia nodes on a LAN find each other on it): provides go to
+/// both rather than to the WAN one alone once it has peers.
+const BOTH: [Dht; 2] = [Dht::Wan, Dht::Lan];
 /// A DHT query (a lookup, or the puts to the closest peers) gives up after
 /// this; a put is two of them.
 pub const KAD_QUERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -80,6 +98,8 @@ pub struct NetConfig {
     pub peering: Vec<(PeerId, Vec<Multiaddr>)>,
     pub limits: Limits,
     pub announce: AnnounceConfig,
+    /// Where provider records kept as a DHT server go.
+    pub providers: Arc<dyn ProviderBook>,
 }
 
 /// Refused connections are logged at most this often.
@@ -192,7 +212,7 @@ pub enum Found {
 /// A put waiting for the closest peers, then for their answers.
 struct PendingPut {
     record: kad::Record,
-    reply: std_mpsc::Sender<Result<usize, NetError>>,
+    tally: values::PutTally,
 }
 
 enum Inbound {
@@ -211,7 +231,8 @@ struct Behaviour {
     streams: libp2p_stream::Behaviour,
     /// Incoming bitswap streams.
     inbound: super::inbound::Behaviour,
-    kad: kad::Behaviour<kad::store::MemoryStore>,
+    kad: kad::Behaviour<DhtStore>,
+    lan_kad: kad::Behaviour<DhtStore>,
 }
 
 /// The sync side's way into the node.
@@ -303,7 +324,17 @@ impl NetHandle {
 
     /// Announces in the DHT (in the background) that we have `cids`.
     pub fn provide(&self, cids: Vec<Cid>) {
+        self.stats.provided(cids.len());
         let _ = self.commands.send(Command::Provide { cids });
+    }
+
+    /// Notes a reprovide round, for `stats provide`.
+    pub fn reprovided(&self, cids: usize, took: Duration) {
+        self.stats.reprovided(cids, took);
+    }
+
+    pub fn provide_stats(&self) -> super::ProvideStats {
+        self.stats.provide_stats()
     }
 
     pub fn disconnect(&self, peer: PeerId) {
@@ -599,10 +630,13 @@ struct NodeTask {
     inbound_rx: mpsc::UnboundedReceiver<Inbound>,
     last_full_wantlist: Instant,
     /// Puts looking for the closest peers, and puts sent to them.
-    finding_peers: HashMap<kad::QueryId, PendingPut>,
-    putting: HashMap<kad::QueryId, (usize, std_mpsc::Sender<Result<usize, NetError>>)>,
+    finding_peers: HashMap<(Dht, kad::QueryId), PendingPut>,
+    putting: HashMap<(Dht, kad::QueryId), (usize, values::PutTally)>,
     /// Value lookups under way.
-    getting: HashMap<kad::QueryId, values::Lookup>,
+    getting: HashMap<(Dht, kad::QueryId), values::Lookup>,
+    /// Provider records kept as a DHT server (both DHTs).
+    providers: Arc<ProviderCache>,
+    last_expiry: Instant,
     watermarks: Option<Watermarks>,
     peering: HashMap<PeerId, PeeringPeer>,
     /// What connected peers told us about themselves.
@@ -678,7 +712,103 @@ fn wantlist(entries: Vec<Entry>, full: bool) -> Message {
     }
 }
 
+/// A Kademlia behaviour for one of the two DHTs, storing provider records
+/// in the shared book.
+fn dht_behaviour(
+    key: &Keypair,
+    dht: Dht,
+    providers: Arc<ProviderCache>,
+) -> kad::Behaviour<DhtStore> {
+    let peer = key.public().to_peer_id();
+    let protocol = match dht {
+        Dht::Wan => KAD_PROTOCOL,
+        Dht::Lan => LAN_KAD_PROTOCOL,
+    };
+    let mut config = kad::Config::new(StreamProtocol::new(protocol));
+    // Values others put are judged before being kept
+    // (`on_put_request`); republishing is the owner's job,
+    // as in Kubo, not the DHT's.
+    config
+        .set_query_timeout(KAD_QUERY_TIMEOUT)
+        .set_record_filtering(kad::StoreInserts::FilterBoth)
+        .set_replication_interval(None)
+        .set_publication_interval(None)
+        .set_provider_record_ttl(Some(super::providers::PROVIDE_VALIDITY))
+        // Every closest peer that had no record is told
+        // the best one after a lookup (`values.rs`).
+        .set_caching(kad::Caching::Enabled {
+            max_peers: kad::K_VALUE.get() as u16,
+        });
+    if dht == Dht::Lan {
+        // Only peers on private addresses enter the LAN table
+        // (`on_kad_event` checks each).
+        config.set_kbucket_inserts(kad::BucketInserts::Manual);
+    }
+    let mut kad = kad::Behaviour::with_config(peer, DhtStore::new(peer, providers), config);
+    // Answer queries even without a confirmed public address:
+    // on a LAN or loopback there is none.
+    kad.set_mode(Some(kad::Mode::Server));
+    kad
+}
+
+/// Sweeps expired provider records off the async runtime.
+fn expire_providers(providers: &Arc<ProviderCache>) {
+    let providers = Arc::clone(providers);
+    tokio::task::spawn_blocking(move || providers.expire());
+}
+
+/// Whether `addr` is on a private, loopback or link-local network: the
+/// addresses Kubo's LAN DHT takes.
+pub(super) fn is_private(addr: &Multiaddr) -> bool {
+    match addr.iter().next() {
+        Some(Protocol::Ip4(ip)) => ip.is_private() || ip.is_loopback() || ip.is_link_local(),
+        Some(Protocol::Ip6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80
+        }
+        _ => false,
+    }
+}
+
 impl NodeTask {
+    pub(super) fn kad(&mut self, dht: Dht) -> &mut kad::Behaviour<DhtStore> {
+        match dht {
+            Dht::Wan => &mut self.swarm.behaviour_mut().kad,
+            Dht::Lan => &mut self.swarm.behaviour_mut().lan_kad,
+        }
+    }
+
+    /// A peer's listen addresses go to each DHT it speaks: all of them to
+    /// the WAN one, the private ones to the LAN one.
+    fn on_identify(&mut self, peer: PeerId, info: identify::Info) {
+        let bitswap = info.protocols.iter().any(|p| BITSWAP.contains(&p.as_ref()));
+        self.lookups.identified(peer, &info.listen_addrs, bitswap);
+        let speaks = |protocol: &str| info.protocols.iter().any(|p| p.as_ref() == protocol);
+        if speaks(KAD_PROTOCOL) {
+            for addr in &info.listen_addrs {
+                self.kad(Dht::Wan).add_address(&peer, addr.clone());
+            }
+        }
+        if speaks(LAN_KAD_PROTOCOL) {
+            for addr in info.listen_addrs.iter().filter(|a| is_private(a)) {
+                self.kad(Dht::Lan).add_address(&peer, addr.clone());
+            }
+        }
+        if self.peers.contains_key(&peer) {
+            self.identified.insert(peer, info);
+        }
+    }
+
+    /// Dials providers a lookup found, for bitswap to ask.
+    pub(super) fn dial_providers(&mut self, providers: impl IntoIterator<Item = PeerId>) {
+        for provider in providers {
+            if provider != *self.swarm.local_peer_id() && !self.swarm.is_connected(&provider) {
+                tracing::debug!("dialling provider {provider}");
+                let _ = self.swarm.dial(provider);
+            }
+        }
+    }
+
     fn new(
         config: NetConfig,
         store: Arc<dyn Blockstore>,
@@ -696,6 +826,8 @@ impl NodeTask {
             limits.streams_per_connection
         );
         let streams = limits.streams_per_connection;
+        let providers = ProviderCache::new(config.providers);
+        expire_providers(&providers);
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
             .with_tokio()
             .with_other_transport(|key| tcp_transport(key, streams))
@@ -721,32 +853,8 @@ impl NodeTask {
                 ping: ping::Behaviour::default(),
                 streams: libp2p_stream::Behaviour::new(),
                 inbound: super::inbound::Behaviour::new(BITSWAP, accepted_tx),
-                kad: {
-                    let peer = key.public().to_peer_id();
-                    let mut config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
-                    // Values others put are judged before being kept
-                    // (`on_put_request`); republishing is the owner's job,
-                    // as in Kubo, not the DHT's.
-                    config
-                        .set_query_timeout(KAD_QUERY_TIMEOUT)
-                        .set_record_filtering(kad::StoreInserts::FilterBoth)
-                        .set_replication_interval(None)
-                        .set_publication_interval(None)
-                        // Every closest peer that had no record is told
-                        // the best one after a lookup (`values.rs`).
-                        .set_caching(kad::Caching::Enabled {
-                            max_peers: kad::K_VALUE.get() as u16,
-                        });
-                    let mut kad = kad::Behaviour::with_config(
-                        peer,
-                        kad::store::MemoryStore::new(peer),
-                        config,
-                    );
-                    // Answer queries even without a confirmed public address:
-                    // on a LAN or loopback there is none.
-                    kad.set_mode(Some(kad::Mode::Server));
-                    kad
-                },
+                kad: dht_behaviour(key, Dht::Wan, Arc::clone(&providers)),
+                lan_kad: dht_behaviour(key, Dht::Lan, Arc::clone(&providers)),
             })
             .map_err(|e| start_err(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
@@ -811,6 +919,8 @@ impl NodeTask {
             starting_listeners,
             listen_addrs_asked: Vec::new(),
             started_at: Instant::now(),
+            providers,
+            last_expiry: Instant::now(),
         };
         task.refresh_announced();
         task.dial_peering();
@@ -858,6 +968,11 @@ impl NodeTask {
                     self.answer_listen_addrs(self.started_at.elapsed() > LISTEN_WAIT);
                     self.trim_connections();
                     self.dial_peering();
+                    self.providers.flush();
+                    if self.last_expiry.elapsed() >= EXPIRE_PROVIDERS_EVERY {
+                        self.last_expiry = Instant::now();
+                        expire_providers(&self.providers);
+                    }
                     self.rebroadcast();
                 }
             }
@@ -870,22 +985,7 @@ impl NodeTask {
                 peer_id,
                 info,
                 ..
-            })) => {
-                let bitswap = info.protocols.iter().any(|p| BITSWAP.contains(&p.as_ref()));
-                self.lookups
-                    .identified(peer_id, &info.listen_addrs, bitswap);
-                if info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL) {
-                    for addr in &info.listen_addrs {
-                        self.swarm
-                            .behaviour_mut()
-                            .kad
-                            .add_address(&peer_id, addr.clone());
-                    }
-                }
-                if self.peers.contains_key(&peer_id) {
-                    self.identified.insert(peer_id, info);
-                }
-            }
+            })) => self.on_identify(peer_id, info),
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 peer,
                 result: Ok(rtt),
@@ -898,33 +998,10 @@ impl NodeTask {
             SwarmEvent::NewExternalAddrOfPeer { peer_id, address } => {
                 self.lookups.learned(peer_id, address);
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                id,
-                result:
-                    kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
-                        providers,
-                        ..
-                    })),
-                ..
-            })) if self.lookups.wants_providers(&id) => self.providers_found(id, providers),
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                result:
-                    kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
-                        providers,
-                        ..
-                    })),
-                ..
-            })) => {
-                for provider in providers {
-                    if provider != *self.swarm.local_peer_id()
-                        && !self.swarm.is_connected(&provider)
-                    {
-                        tracing::debug!("dialling provider {provider}");
-                        let _ = self.swarm.dial(provider);
-                    }
-                }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(Dht::Wan, event),
+            SwarmEvent::Behaviour(BehaviourEvent::LanKad(event)) => {
+                self.on_kad_event(Dht::Lan, event)
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
             SwarmEvent::NewListenAddr {
                 address,
                 listener_id,
@@ -1079,8 +1156,10 @@ impl NodeTask {
             Command::Provide { cids } => {
                 for cid in cids {
                     let key = kad::RecordKey::new(&cid.hash().to_bytes());
-                    if let Err(err) = self.swarm.behaviour_mut().kad.start_providing(key) {
-                        tracing::warn!("providing {}: {err}", cid_string(&cid));
+                    for dht in BOTH {
+                        if let Err(err) = self.kad(dht).start_providing(key.clone()) {
+                            tracing::warn!("providing {}: {err}", cid_string(&cid));
+                        }
                     }
                 }
             }
@@ -1137,8 +1216,12 @@ impl NodeTask {
             Command::PutValue { key, value, reply } => self.put_value(key, value, reply),
             Command::GetValues { key, found } => {
                 let key = kad::RecordKey::new(&key);
-                let id = self.swarm.behaviour_mut().kad.get_record(key.clone());
-                self.getting.insert(id, values::Lookup::new(key, found));
+                let open = values::OpenLookups::new(BOTH.len());
+                for dht in BOTH {
+                    let id = self.kad(dht).get_record(key.clone());
+                    let lookup = values::Lookup::new(key.clone(), found.clone(), open.clone());
+                    self.getting.insert((dht, id), lookup);
+                }
             }
             Command::FindProviders { cid, found } => self.find_providers(cid, found),
             Command::FindPeer { peer, reply } => self.find_peer(peer, reply),
@@ -1393,7 +1476,9 @@ impl NodeTask {
                 *asked = Some(now);
                 let key = kad::RecordKey::new(&cid.hash().to_bytes());
                 tracing::debug!("asking the DHT for providers of {}", cid_string(cid));
-                self.swarm.behaviour_mut().kad.get_providers(key);
+                let behaviour = self.swarm.behaviour_mut();
+                behaviour.kad.get_providers(key.clone());
+                behaviour.lan_kad.get_providers(key);
             }
         }
     }

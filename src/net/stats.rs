@@ -15,6 +15,19 @@ pub struct Stats {
     wantlist: AtomicU64,
     routing_table_peers: AtomicU64,
     provides: AtomicU64,
+    last_reprovide_nanos: AtomicU64,
+    last_reprovide_batch: AtomicU64,
+}
+
+/// What `stats provide` shows (Kubo's fields).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProvideStats {
+    /// CIDs announced since start (each to both DHTs).
+    pub total_provides: u64,
+    /// How long the last reprovide round took to hand its CIDs out.
+    pub last_reprovide_duration: std::time::Duration,
+    /// How many CIDs the last round announced.
+    pub last_reprovide_batch_size: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,8 +74,26 @@ impl Stats {
             .store(peers as u64, Ordering::Relaxed);
     }
 
-    pub fn provided(&self) {
-        self.provides.fetch_add(1, Ordering::Relaxed);
+    pub fn provided(&self, cids: usize) {
+        self.provides.fetch_add(cids as u64, Ordering::Relaxed);
+    }
+
+    pub fn reprovided(&self, cids: usize, took: std::time::Duration) {
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.last_reprovide_nanos.store(nanos, Ordering::Relaxed);
+        self.last_reprovide_batch
+            .store(cids as u64, Ordering::Relaxed);
+    }
+
+    pub fn provide_stats(&self) -> ProvideStats {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        ProvideStats {
+            total_provides: get(&self.provides),
+            last_reprovide_duration: std::time::Duration::from_nanos(get(
+                &self.last_reprovide_nanos
+            )),
+            last_reprovide_batch_size: get(&self.last_reprovide_batch),
+        }
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {

@@ -78,7 +78,7 @@ pub struct Rebuilt {
     pub bad_lines: Vec<usize>,
 }
 
-fn db_err(e: impl std::fmt::Display) -> RepoError {
+pub(super) fn db_err(e: impl std::fmt::Display) -> RepoError {
     RepoError::Datastore(e.to_string())
 }
 
@@ -196,7 +196,7 @@ impl Datastore {
 
     /// Runs `f` on the database unless it is known damaged; a panic marks
     /// it damaged and is an error naming the file.
-    fn guarded<T>(&self, f: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
+    pub(super) fn guarded<T>(&self, f: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
         let mut known = self.damaged.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(reason) = known.as_ref() {
             return Err(damaged(&self.file, reason));

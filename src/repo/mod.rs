@@ -14,6 +14,7 @@ pub use ipns_trees::IpnsTree;
 mod lock;
 pub mod private_key;
 mod profile;
+pub mod providers;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

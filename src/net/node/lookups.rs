@@ -9,7 +9,7 @@ use std::sync::mpsc as std_mpsc;
 use libp2p::{Multiaddr, PeerId, kad};
 use lru::LruCache;
 
-use super::NodeTask;
+use super::{BOTH, Dht, NodeTask};
 use crate::codec::cid::Cid;
 
 /// Peers whose addresses are remembered, the least recently seen going first.
@@ -32,20 +32,44 @@ struct Known {
     bitswap: bool,
 }
 
+/// One caller's provider lookup, run in both DHTs.
+struct ProviderStream {
+    found: std_mpsc::Sender<PeerRecord>,
+    sent: HashSet<PeerId>,
+    /// Queries (one per DHT) not finished yet.
+    open: usize,
+}
+
+/// One caller's peer lookup, run in both DHTs: the first to find the
+/// peer answers; None when neither does.
+struct PeerWait {
+    peer: PeerId,
+    reply: Option<std_mpsc::Sender<Option<PeerRecord>>>,
+    open: usize,
+}
+
+type QueryKey = (Dht, kad::QueryId);
+
 pub(super) struct Lookups {
     known: LruCache<PeerId, Known>,
-    /// Provider lookups: where records go, and who was already sent.
-    providers: HashMap<kad::QueryId, (std_mpsc::Sender<PeerRecord>, HashSet<PeerId>)>,
-    /// Peer lookups: who is looked for, and who waits for the answer.
-    peers: HashMap<kad::QueryId, (PeerId, std_mpsc::Sender<Option<PeerRecord>>)>,
+    next: u64,
+    /// Provider lookups: each DHT query, and the caller's stream it feeds.
+    provider_queries: HashMap<QueryKey, u64>,
+    provider_streams: HashMap<u64, ProviderStream>,
+    /// Peer lookups, likewise.
+    peer_queries: HashMap<QueryKey, u64>,
+    peer_waits: HashMap<u64, PeerWait>,
 }
 
 impl Default for Lookups {
     fn default() -> Self {
         Lookups {
             known: LruCache::new(NonZeroUsize::new(PEERS_KEPT).expect("non-zero")),
-            providers: HashMap::new(),
-            peers: HashMap::new(),
+            next: 0,
+            provider_queries: HashMap::new(),
+            provider_streams: HashMap::new(),
+            peer_queries: HashMap::new(),
+            peer_waits: HashMap::new(),
         }
     }
 }
@@ -83,17 +107,31 @@ impl Lookups {
         }
     }
 
-    pub(super) fn wants_providers(&self, id: &kad::QueryId) -> bool {
-        self.providers.contains_key(id)
+    fn next_number(&mut self) -> u64 {
+        self.next += 1;
+        self.next
     }
 
-    pub(super) fn wants_peer(&self, id: &kad::QueryId) -> bool {
-        self.peers.contains_key(id)
+    pub(super) fn wants_providers(&self, dht: Dht, id: &kad::QueryId) -> bool {
+        self.provider_queries.contains_key(&(dht, *id))
     }
 
-    /// The lookup is over: its receiver sees the end.
-    pub(super) fn providers_done(&mut self, id: &kad::QueryId) {
-        self.providers.remove(id);
+    pub(super) fn wants_peer(&self, dht: Dht, id: &kad::QueryId) -> bool {
+        self.peer_queries.contains_key(&(dht, *id))
+    }
+
+    /// One of the stream's queries is over; after the last the receiver
+    /// sees the end.
+    fn providers_query_done(&mut self, key: &QueryKey) {
+        let Some(number) = self.provider_queries.remove(key) else {
+            return;
+        };
+        if let Some(stream) = self.provider_streams.get_mut(&number) {
+            stream.open = stream.open.saturating_sub(1);
+            if stream.open == 0 {
+                self.provider_streams.remove(&number);
+            }
+        }
     }
 }
 
@@ -123,58 +161,119 @@ impl NodeTask {
 
     pub(super) fn find_providers(&mut self, cid: Cid, found: std_mpsc::Sender<PeerRecord>) {
         let key = kad::RecordKey::new(&cid.hash().to_bytes());
-        let id = self.swarm.behaviour_mut().kad.get_providers(key);
-        self.lookups.providers.insert(id, (found, HashSet::new()));
+        let number = self.lookups.next_number();
+        for dht in BOTH {
+            let id = self.kad(dht).get_providers(key.clone());
+            self.lookups.provider_queries.insert((dht, id), number);
+        }
+        let stream = ProviderStream {
+            found,
+            sent: HashSet::new(),
+            open: BOTH.len(),
+        };
+        self.lookups.provider_streams.insert(number, stream);
     }
 
-    /// Sends the providers not sent yet; a caller gone ends the lookup.
-    pub(super) fn providers_found(&mut self, id: kad::QueryId, providers: HashSet<PeerId>) {
-        let records: Vec<PeerRecord> = match self.lookups.providers.get(&id) {
-            Some((_, sent)) => providers
+    /// Sends the providers not sent yet; a caller gone ends the lookup
+    /// (both queries), as does the query's last step.
+    pub(super) fn providers_found(
+        &mut self,
+        dht: Dht,
+        id: kad::QueryId,
+        providers: HashSet<PeerId>,
+        last: bool,
+    ) {
+        let Some(&number) = self.lookups.provider_queries.get(&(dht, id)) else {
+            return;
+        };
+        let records: Vec<PeerRecord> = match self.lookups.provider_streams.get(&number) {
+            Some(stream) => providers
                 .into_iter()
-                .filter(|p| !sent.contains(p))
+                .filter(|p| !stream.sent.contains(p))
                 .map(|p| self.peer_record(p))
                 .collect(),
             None => return,
         };
-        let Some((found, sent)) = self.lookups.providers.get_mut(&id) else {
+        let Some(stream) = self.lookups.provider_streams.get_mut(&number) else {
             return;
         };
+        let mut listening = true;
         for record in records {
-            sent.insert(record.peer);
-            if found.send(record).is_err() {
-                self.lookups.providers.remove(&id);
-                if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
-                    query.finish();
-                }
-                return;
+            stream.sent.insert(record.peer);
+            if stream.found.send(record).is_err() {
+                listening = false;
+                break;
+            }
+        }
+        if listening {
+            if last {
+                self.lookups.providers_query_done(&(dht, id));
+            }
+            return;
+        }
+        self.lookups.provider_streams.remove(&number);
+        let queries: Vec<QueryKey> = self
+            .lookups
+            .provider_queries
+            .iter()
+            .filter(|(_, n)| **n == number)
+            .map(|(key, _)| *key)
+            .collect();
+        for (dht, id) in queries {
+            self.lookups.provider_queries.remove(&(dht, id));
+            if let Some(mut query) = self.kad(dht).query_mut(&id) {
+                query.finish();
             }
         }
     }
 
     /// Answers at once for this node and for connected peers (as Kubo's
-    /// DHT does), else looks for the peer in the DHT.
+    /// DHT does), else looks for the peer in both DHTs.
     pub(super) fn find_peer(&mut self, peer: PeerId, reply: std_mpsc::Sender<Option<PeerRecord>>) {
         if peer == *self.swarm.local_peer_id() || self.swarm.is_connected(&peer) {
             let _ = reply.send(Some(self.peer_record(peer)));
             return;
         }
-        let id = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
-        self.lookups.peers.insert(id, (peer, reply));
+        let number = self.lookups.next_number();
+        for dht in BOTH {
+            let id = self.kad(dht).get_closest_peers(peer);
+            self.lookups.peer_queries.insert((dht, id), number);
+        }
+        let wait = PeerWait {
+            peer,
+            reply: Some(reply),
+            open: BOTH.len(),
+        };
+        self.lookups.peer_waits.insert(number, wait);
     }
 
     /// The closest peers to a looked-for peer are in: it is found when
     /// among them (with the addresses the DHT gave and those known here).
-    pub(super) fn peer_found(&mut self, id: kad::QueryId, closest: Vec<kad::PeerInfo>) {
-        let Some((peer, reply)) = self.lookups.peers.remove(&id) else {
+    pub(super) fn peer_found(&mut self, dht: Dht, id: kad::QueryId, closest: Vec<kad::PeerInfo>) {
+        let Some(number) = self.lookups.peer_queries.remove(&(dht, id)) else {
             return;
         };
-        let answer = closest.into_iter().find(|p| p.peer_id == peer).map(|info| {
+        let Some(wait) = self.lookups.peer_waits.get_mut(&number) else {
+            return;
+        };
+        wait.open = wait.open.saturating_sub(1);
+        let peer = wait.peer;
+        if let Some(info) = closest.into_iter().find(|p| p.peer_id == peer) {
             for addr in info.addrs {
                 self.lookups.learned(peer, addr);
             }
-            self.lookups.record(peer)
-        });
-        let _ = reply.send(answer.filter(|record| !record.addrs.is_empty()));
+        }
+        let record = Some(self.lookups.record(peer)).filter(|r| !r.addrs.is_empty());
+        let Some(wait) = self.lookups.peer_waits.get_mut(&number) else {
+            return;
+        };
+        if (record.is_some() || wait.open == 0)
+            && let Some(reply) = wait.reply.take()
+        {
+            let _ = reply.send(record);
+        }
+        if wait.open == 0 {
+            self.lookups.peer_waits.remove(&number);
+        }
     }
 }

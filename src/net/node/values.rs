@@ -3,12 +3,14 @@
 //! counts who took it; a lookup streams each value as a peer answers, and
 //! values others put with us are judged before they are kept.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use libp2p::kad::{self, store::RecordStore};
 
-use super::{Found, NodeTask, PendingPut};
+use super::{BOTH, Dht, Found, NodeTask, PendingPut, is_private};
 use crate::net::NetError;
 use crate::net::records;
 
@@ -23,20 +25,27 @@ impl NodeTask {
     ) {
         let mut record = kad::Record::new(key.clone(), value);
         record.publisher = Some(*self.swarm.local_peer_id());
-        self.keep_if_acceptable(record.clone(), None);
-        let kad = &mut self.swarm.behaviour_mut().kad;
-        let id = kad.get_closest_peers(key);
-        self.finding_peers.insert(id, PendingPut { record, reply });
+        let tally = PutTally::new(BOTH.len(), reply);
+        for dht in BOTH {
+            self.keep_if_acceptable(dht, record.clone(), None);
+            let id = self.kad(dht).get_closest_peers(key.clone());
+            let put = PendingPut {
+                record: record.clone(),
+                tally: tally.clone(),
+            };
+            self.finding_peers.insert((dht, id), put);
+        }
     }
 
     /// Keeps `record` in the DHT store when valid and not worse than the
     /// one held; returns why not otherwise.
     fn keep_if_acceptable(
         &mut self,
+        dht: Dht,
         mut record: kad::Record,
         from: Option<libp2p::PeerId>,
     ) -> Option<records::Refusal> {
-        let store = self.swarm.behaviour_mut().kad.store_mut();
+        let store = self.kad(dht).store_mut();
         let held = store.get(&record.key).map(|r| r.value.clone());
         match records::accept(
             record.key.as_ref(),
@@ -64,7 +73,7 @@ impl NodeTask {
         }
     }
 
-    pub(super) fn on_kad_event(&mut self, event: kad::Event) {
+    pub(super) fn on_kad_event(&mut self, dht: Dht, event: kad::Event) {
         match event {
             kad::Event::InboundRequest {
                 request:
@@ -74,17 +83,29 @@ impl NodeTask {
                         ..
                     },
             } => {
-                self.keep_if_acceptable(record, Some(source));
+                self.keep_if_acceptable(dht, record, Some(source));
+            }
+            // The LAN table takes peers met on private addresses only.
+            kad::Event::RoutablePeer { peer, address }
+                if dht == Dht::Lan && is_private(&address) =>
+            {
+                self.kad(Dht::Lan).add_address(&peer, address);
             }
             // Filtering takes provider records too: they are kept as
             // the DHT would keep them unfiltered.
             kad::Event::InboundRequest {
                 request:
                     kad::InboundRequest::AddProvider {
-                        record: Some(record),
+                        record: Some(mut record),
                     },
             } => {
-                let store = self.swarm.behaviour_mut().kad.store_mut();
+                if record.addresses.is_empty()
+                    && let Some(info) = self.identified.get(&record.provider)
+                {
+                    record.addresses = info.listen_addrs.clone();
+                }
+                tracing::debug!("{dht:?} DHT: provider record from {}", record.provider);
+                let store = self.kad(dht).store_mut();
                 if let Err(err) = store.add_provider(record) {
                     tracing::info!("provider record not kept: {err}");
                 }
@@ -92,31 +113,45 @@ impl NodeTask {
             kad::Event::OutboundQueryProgressed {
                 id, result, step, ..
             } => match result {
+                kad::QueryResult::GetProviders(found) => {
+                    let providers = match found {
+                        Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => providers,
+                        _ => Default::default(),
+                    };
+                    if self.lookups.wants_providers(dht, &id) {
+                        self.providers_found(dht, id, providers, step.last);
+                    } else {
+                        self.dial_providers(providers);
+                    }
+                }
                 kad::QueryResult::GetClosestPeers(found) => {
                     let peers = match found {
                         Ok(ok) => ok.peers,
                         Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
                     };
-                    if self.lookups.wants_peer(&id) {
-                        self.peer_found(id, peers);
+                    if self.lookups.wants_peer(dht, &id) {
+                        self.peer_found(dht, id, peers);
                     } else {
-                        self.send_put(id, peers.into_iter().map(|p| p.peer_id).collect());
+                        self.send_put(dht, id, peers.into_iter().map(|p| p.peer_id).collect());
                     }
                 }
-                kad::QueryResult::GetProviders(_) if step.last => self.lookups.providers_done(&id),
-                kad::QueryResult::StartProviding(Ok(_)) => self.stats.provided(),
                 kad::QueryResult::PutRecord(result) => {
-                    if let Some((asked, reply)) = self.putting.remove(&id) {
-                        let _ = reply.send(put_outcome(asked, result));
+                    if let Some((asked, tally)) = self.putting.remove(&(dht, id)) {
+                        tally.finish(put_outcome(asked, result));
                     }
                 }
-                kad::QueryResult::GetRecord(result) => self.on_value(id, result, step.last),
+                kad::QueryResult::GetRecord(result) => self.on_value(dht, id, result, step.last),
                 kad::QueryResult::Bootstrap(result) if step.last => {
-                    let kad = &mut self.swarm.behaviour_mut().kad;
-                    let known: usize = kad.kbuckets().map(|b| b.num_entries()).sum();
+                    let known: usize = self.kad(dht).kbuckets().map(|b| b.num_entries()).sum();
+                    let which = match dht {
+                        Dht::Wan => "",
+                        Dht::Lan => "LAN ",
+                    };
                     match result {
-                        Ok(_) => tracing::debug!("DHT walk done: {known} peers known"),
-                        Err(err) => tracing::debug!("DHT walk ended: {err}; {known} peers known"),
+                        Ok(_) => tracing::debug!("{which}DHT walk done: {known} peers known"),
+                        Err(err) => {
+                            tracing::debug!("{which}DHT walk ended: {err}; {known} peers known")
+                        }
                     }
                 }
                 _ => {}
@@ -126,23 +161,24 @@ impl NodeTask {
     }
 
     /// Sends a pending put to the closest peers found for its key.
-    fn send_put(&mut self, finder: kad::QueryId, peers: Vec<libp2p::PeerId>) {
-        let Some(PendingPut { record, reply }) = self.finding_peers.remove(&finder) else {
+    fn send_put(&mut self, dht: Dht, finder: kad::QueryId, peers: Vec<libp2p::PeerId>) {
+        let Some(PendingPut { record, tally }) = self.finding_peers.remove(&(dht, finder)) else {
             return;
         };
         if peers.is_empty() {
-            let _ = reply.send(Err(NetError::NoPeers));
+            tally.finish(Err(NetError::NoPeers));
             return;
         }
         let asked = peers.len();
-        tracing::debug!("putting a value with {asked} peers");
-        let kad = &mut self.swarm.behaviour_mut().kad;
-        let id = kad.put_record_to(record, peers.into_iter(), kad::Quorum::All);
-        self.putting.insert(id, (asked, reply));
+        tracing::debug!("{dht:?} DHT: putting a value with {asked} peers");
+        let id = self
+            .kad(dht)
+            .put_record_to(record, peers.into_iter(), kad::Quorum::All);
+        self.putting.insert((dht, id), (asked, tally));
     }
 
-    fn on_value(&mut self, id: kad::QueryId, result: kad::GetRecordResult, last: bool) {
-        let Some(lookup) = self.getting.get_mut(&id) else {
+    fn on_value(&mut self, dht: Dht, id: kad::QueryId, result: kad::GetRecordResult, last: bool) {
+        let Some(lookup) = self.getting.get_mut(&(dht, id)) else {
             return;
         };
         let candidates = match result {
@@ -156,8 +192,8 @@ impl NodeTask {
                 if !listening {
                     // The caller has enough: stop asking, and (as Kubo
                     // when its quorum is met) correct nobody.
-                    self.getting.remove(&id);
-                    if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                    self.getting.remove(&(dht, id));
+                    if let Some(mut query) = self.kad(dht).query_mut(&id) {
                         query.finish();
                     }
                     return;
@@ -169,16 +205,19 @@ impl NodeTask {
             }
             Err(_) => Vec::new(),
         };
-        if let Some(lookup) = self.getting.remove(&id) {
-            let _ = lookup.found.send(Found::Done);
-            self.correct_peers(lookup, candidates);
+        if let Some(lookup) = self.getting.remove(&(dht, id)) {
+            // The caller hears the end once both DHTs are done.
+            if lookup.open.0.fetch_sub(1, Ordering::AcqRel) == 1 {
+                let _ = lookup.found.send(Found::Done);
+            }
+            self.correct_peers(dht, lookup, candidates);
         }
     }
 
     /// After a lookup, as Kubo's DHT does: the best valid record found is
     /// sent to the peers that answered with another (older or invalid) one
     /// and to the closest peers that had none; kept here if ours was older.
-    fn correct_peers(&mut self, lookup: Lookup, without: Vec<libp2p::PeerId>) {
+    fn correct_peers(&mut self, dht: Dht, lookup: Lookup, without: Vec<libp2p::PeerId>) {
         let Lookup { key, answers, .. } = lookup;
         let values = answers.iter().map(|(_, value)| value.as_slice());
         let Some(best) = records::best(key.as_ref(), values, SystemTime::now()) else {
@@ -196,32 +235,96 @@ impl NodeTask {
         }
         let record = kad::Record::new(key, best);
         if ours_outdated {
-            self.keep_if_acceptable(record.clone(), None);
+            self.keep_if_acceptable(dht, record.clone(), None);
         }
         outdated.sort();
         outdated.dedup();
         if !outdated.is_empty() {
             tracing::debug!("sending the best record to {} peers", outdated.len());
-            let kad = &mut self.swarm.behaviour_mut().kad;
-            kad.put_record_to(record, outdated.into_iter(), kad::Quorum::One);
+            self.kad(dht)
+                .put_record_to(record, outdated.into_iter(), kad::Quorum::One);
         }
     }
 }
 
-/// A value lookup: where values go as they come, and who said what.
+/// A value lookup in one DHT: where values go as they come, and who said
+/// what.
 pub(super) struct Lookup {
     key: kad::RecordKey,
     found: std_mpsc::Sender<Found>,
     /// Each answer and who gave it (`None`: this node's store).
     answers: Vec<(Option<libp2p::PeerId>, Vec<u8>)>,
+    /// The lookups for the same caller not finished yet (one per DHT).
+    open: OpenLookups,
+}
+
+#[derive(Clone)]
+pub(super) struct OpenLookups(Arc<AtomicUsize>);
+
+impl OpenLookups {
+    pub(super) fn new(count: usize) -> Self {
+        OpenLookups(Arc::new(AtomicUsize::new(count)))
+    }
 }
 
 impl Lookup {
-    pub(super) fn new(key: kad::RecordKey, found: std_mpsc::Sender<Found>) -> Self {
+    pub(super) fn new(
+        key: kad::RecordKey,
+        found: std_mpsc::Sender<Found>,
+        open: OpenLookups,
+    ) -> Self {
         Lookup {
             key,
             found,
             answers: Vec::new(),
+            open,
+        }
+    }
+}
+
+/// One put to both DHTs: answers the caller once both are done, with how
+/// many peers took the value in all. It fails only when neither DHT had
+/// a peer to take it.
+#[derive(Clone)]
+pub(super) struct PutTally(Arc<Mutex<Tally>>);
+
+struct Tally {
+    open: usize,
+    took: usize,
+    error: Option<NetError>,
+    reply: Option<std_mpsc::Sender<Result<usize, NetError>>>,
+}
+
+impl PutTally {
+    pub(super) fn new(open: usize, reply: std_mpsc::Sender<Result<usize, NetError>>) -> Self {
+        PutTally(Arc::new(Mutex::new(Tally {
+            open,
+            took: 0,
+            error: None,
+            reply: Some(reply),
+        })))
+    }
+
+    pub(super) fn finish(&self, outcome: Result<usize, NetError>) {
+        let mut tally = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match outcome {
+            Ok(took) => tally.took += took,
+            Err(NetError::NoPeers) => {}
+            Err(err) => {
+                tally.error.get_or_insert(err);
+            }
+        }
+        tally.open = tally.open.saturating_sub(1);
+        if tally.open > 0 {
+            return;
+        }
+        let answer = match (tally.took, tally.error.take()) {
+            (0, Some(err)) => Err(err),
+            (0, None) => Err(NetError::NoPeers),
+            (took, _) => Ok(took),
+        };
+        if let Some(reply) = tally.reply.take() {
+            let _ = reply.send(answer);
         }
     }
 }
