@@ -371,7 +371,7 @@ fn bootstrap_and_profiles_through_the_daemon_api() {
     );
 
     let update = ok("config/profile/apply?arg=lowpower");
-    assert_eq!(update["OldCfg"]["Routing"]["Type"], "dht");
+    assert_eq!(update["OldCfg"]["Routing"]["Type"], "auto");
     assert_eq!(update["NewCfg"]["Routing"]["Type"], "autoclient");
     for side in ["OldCfg", "NewCfg"] {
         assert!(update[side]["Identity"].get("PrivKey").is_none(), "{side}");

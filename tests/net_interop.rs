@@ -6,6 +6,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+
 fn shared_tools() -> Option<PathBuf> {
     let dir = std::env::var_os("SHARED_DIR")
         .map(PathBuf::from)
@@ -350,6 +352,25 @@ fn a_provider_is_found_by_the_dht_lookup_alone() {
         "provider_lookup.sh",
         |_| Vec::new(),
         &["OK found A through the DHT provider lookup"],
+    );
+}
+
+#[test]
+fn with_the_dht_off_providers_come_from_a_delegated_router() {
+    let test = "with_the_dht_off_providers_come_from_a_delegated_router";
+    let Some(node) = common::node22_with("@helia/delegated-routing-v1-http-api-server") else {
+        return;
+    };
+    run_script(
+        test,
+        "delegated_routing.sh",
+        move |_| vec![node.clone().into()],
+        &[
+            "OK the router knows P provides the file",
+            "OK F read the file from P found through the router alone",
+            "OK routing findprovs answers from the router",
+            "OK F lives on with the hostile router",
+        ],
     );
 }
 

@@ -398,6 +398,7 @@ fn start_node(repo: &Arc<Repo>, blocks: Arc<dyn Blockstore>) -> Result<Node> {
         peering: super::net_config::peering(&config)?,
         limits: super::net_config::resource_limits(&config)?,
         announce: super::net_config::announce(&config)?,
+        routing: super::net_config::routing(&config)?,
         providers: Arc::clone(repo) as Arc<dyn rsipfs::net::providers::ProviderBook>,
     };
     rsipfs::net::start(net, blocks).context("starting the network node")

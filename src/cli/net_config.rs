@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use libp2p::{Multiaddr, PeerId};
+use rsipfs::net::RoutingConfig;
 use rsipfs::net::announce::AnnounceConfig;
 use rsipfs::net::connmgr::Watermarks;
 use rsipfs::net::limits::{self, Limits};
@@ -116,4 +117,84 @@ fn addresses(key: &str, value: &Value) -> Result<Vec<Multiaddr>> {
                 .with_context(|| format!("{key}: bad address {text:?}"))
         })
         .collect()
+}
+
+/// Kubo's default delegated router: the IPNI at cid.contact.
+pub const DEFAULT_DELEGATED_ROUTERS: &[&str] = &["https://cid.contact"];
+
+/// `Routing.Type` and `Routing.DelegatedRouters`: whether the DHT is asked,
+/// and which HTTP routers beside it. `auto` and `autoclient` (Kubo's
+/// default) ask both; `dht`, `dhtclient` and `dhtserver` the DHT alone;
+/// `delegated` the routers alone; `none` nothing.
+pub fn routing(config: &Value) -> Result<RoutingConfig> {
+    let kind = config
+        .pointer("/Routing/Type")
+        .filter(|v| !v.is_null())
+        .map(|v| v.as_str().context("Routing.Type: not a string"))
+        .transpose()?
+        .unwrap_or("auto");
+    let (dht, delegated) = match kind {
+        "auto" | "autoclient" => (true, true),
+        "dht" | "dhtclient" | "dhtserver" => (true, false),
+        "delegated" => (false, true),
+        "none" => (false, false),
+        other => bail!(
+            "Routing.Type: {other:?} is not supported (auto, autoclient, dht, dhtclient, dhtserver, delegated or none)"
+        ),
+    };
+    let routers = match config
+        .pointer("/Routing/DelegatedRouters")
+        .filter(|v| !v.is_null())
+    {
+        _ if !delegated => Vec::new(),
+        None => DEFAULT_DELEGATED_ROUTERS
+            .iter()
+            .map(|u| u.to_string())
+            .collect(),
+        Some(list) => {
+            let list = list
+                .as_array()
+                .context("Routing.DelegatedRouters: not a list")?;
+            let mut routers = Vec::new();
+            for entry in list {
+                let url = entry
+                    .as_str()
+                    .context("Routing.DelegatedRouters: an entry is not a string")?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!("Routing.DelegatedRouters: {url:?} is not an http(s) URL");
+                }
+                routers.push(url.to_string());
+            }
+            routers
+        }
+    };
+    Ok(RoutingConfig { dht, routers })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn routing_types_choose_the_dht_and_the_routers() {
+        let r = |v: Value| routing(&v).map_err(|e| e.to_string());
+        let auto = r(json!({})).unwrap();
+        assert!(auto.dht);
+        assert_eq!(auto.routers, vec!["https://cid.contact".to_string()]);
+        let none_listed = r(json!({"Routing": {"Type": "auto", "DelegatedRouters": []}})).unwrap();
+        assert!(none_listed.dht && none_listed.routers.is_empty());
+        let dht = r(json!({"Routing": {"Type": "dht", "DelegatedRouters": ["http://a"]}})).unwrap();
+        assert!(dht.dht && dht.routers.is_empty());
+        let delegated = r(json!({"Routing": {"Type": "delegated",
+            "DelegatedRouters": ["http://127.0.0.1:1/"]}}))
+        .unwrap();
+        assert!(!delegated.dht);
+        assert_eq!(delegated.routers, vec!["http://127.0.0.1:1/".to_string()]);
+        let off = r(json!({"Routing": {"Type": "none"}})).unwrap();
+        assert!(!off.dht && off.routers.is_empty());
+        assert!(r(json!({"Routing": {"Type": "custom"}})).is_err());
+        assert!(r(json!({"Routing": {"DelegatedRouters": ["ftp://x"]}})).is_err());
+        assert!(r(json!({"Routing": {"DelegatedRouters": "http://x"}})).is_err());
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod announce;
 pub mod connmgr;
+pub mod delegated;
 pub mod dnsaddr;
 mod inbound;
 pub mod ledger;
@@ -25,7 +26,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use node::{Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, PeerRecord, start};
+pub use node::{
+    Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, PeerRecord, RoutingConfig, start,
+};
 pub use stats::{ProvideStats, StatsSnapshot};
 
 use crate::blockstore::{Blockstore, BlockstoreError, Result as StoreResult};

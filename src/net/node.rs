@@ -35,11 +35,13 @@ use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
 
 mod lookups;
+mod routing;
 mod values;
 use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
 use crate::names::DnsLinkLookup;
 pub use lookups::PeerRecord;
+pub use routing::RoutingConfig;
 
 /// Newest first: outgoing streams try them in this order (all but the
 /// unversioned one).
@@ -57,10 +59,6 @@ const LISTEN_WAIT: Duration = Duration::from_secs(3);
 /// was lost. Not more often: a want-block repeated while the block is on
 /// its way makes the peer send it twice.
 const FULL_WANTLIST_EVERY: Duration = Duration::from_secs(10);
-/// A want no connected peer answered this fast is looked up in the DHT.
-const ASK_DHT_AFTER: Duration = Duration::from_millis(800);
-/// The DHT is asked again for a want still open after this.
-const ASK_DHT_AGAIN: Duration = Duration::from_secs(10);
 const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
 /// Kubo's LAN DHT: only peers on private and loopback addresses.
 const LAN_KAD_PROTOCOL: &str = "/ipfs/lan/kad/1.0.0";
@@ -100,6 +98,7 @@ pub struct NetConfig {
     pub announce: AnnounceConfig,
     /// Where provider records kept as a DHT server go.
     pub providers: Arc<dyn ProviderBook>,
+    pub routing: RoutingConfig,
 }
 
 /// Refused connections are logged at most this often.
@@ -628,6 +627,9 @@ struct NodeTask {
     connecting: HashMap<PeerId, Vec<std_mpsc::Sender<Result<(), String>>>>,
     inbound_tx: mpsc::UnboundedSender<Inbound>,
     inbound_rx: mpsc::UnboundedReceiver<Inbound>,
+    routing: RoutingConfig,
+    routers: routing::Routers,
+    delegated_rx: mpsc::UnboundedReceiver<routing::Delegated>,
     last_full_wantlist: Instant,
     /// Puts looking for the closest peers, and puts sent to them.
     finding_peers: HashMap<(Dht, kad::QueryId), PendingPut>,
@@ -888,6 +890,8 @@ impl NodeTask {
         }
         let control = swarm.behaviour().streams.new_control();
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
+        let (delegated_tx, delegated_rx) = mpsc::unbounded_channel();
+        let routers = routing::Routers::new(config.routing.routers.clone(), delegated_tx);
         let peering = config
             .peering
             .into_iter()
@@ -906,6 +910,9 @@ impl NodeTask {
             connecting: HashMap::new(),
             inbound_tx,
             inbound_rx,
+            routing: config.routing,
+            routers,
+            delegated_rx,
             last_full_wantlist: Instant::now(),
             finding_peers: HashMap::new(),
             putting: HashMap::new(),
@@ -956,6 +963,8 @@ impl NodeTask {
 
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut tick = tokio::time::interval(TICK);
+        let mut route_tick = tokio::time::interval(routing::ROUTE_TICK);
+        route_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
@@ -964,6 +973,8 @@ impl NodeTask {
                     Some(command) => self.on_command(command),
                 },
                 Some(inbound) = self.inbound_rx.recv() => self.on_inbound(inbound),
+                Some(answer) = self.delegated_rx.recv() => self.on_delegated(answer),
+                _ = route_tick.tick() => self.ask_routers(),
                 _ = tick.tick() => {
                     self.answer_listen_addrs(self.started_at.elapsed() > LISTEN_WAIT);
                     self.trim_connections();
@@ -1152,6 +1163,9 @@ impl NodeTask {
             }
             Command::Disconnect { peer } => {
                 let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Command::Provide { cids } if !self.routing.dht => {
+                tracing::debug!("Routing.Type has no DHT: {} CIDs not provided", cids.len());
             }
             Command::Provide { cids } => {
                 for cid in cids {
@@ -1465,20 +1479,6 @@ impl NodeTask {
             self.last_full_wantlist = now;
             for (peer, asks) in self.asking.full_lists() {
                 self.send(peer, wantlist(asks.iter().map(entry_for).collect(), true));
-            }
-        }
-        for (cid, (since, asked)) in self.want_times.iter_mut() {
-            let due = match asked {
-                None => now.duration_since(*since) >= ASK_DHT_AFTER,
-                Some(at) => now.duration_since(*at) >= ASK_DHT_AGAIN,
-            };
-            if due {
-                *asked = Some(now);
-                let key = kad::RecordKey::new(&cid.hash().to_bytes());
-                tracing::debug!("asking the DHT for providers of {}", cid_string(cid));
-                let behaviour = self.swarm.behaviour_mut();
-                behaviour.kad.get_providers(key.clone());
-                behaviour.lan_kad.get_providers(key);
             }
         }
     }

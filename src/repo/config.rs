@@ -66,7 +66,7 @@ pub fn default_config() -> Value {
         },
         // rsipfs has no mDNS: nothing to enable.
         "Discovery": { "MDNS": { "Enabled": false } },
-        "Routing": { "Type": "dht" },
+        "Routing": { "Type": "auto" },
         "Internal": {}
     })
 }

@@ -120,6 +120,24 @@ impl Lookups {
         self.peer_queries.contains_key(&(dht, *id))
     }
 
+    /// One of a peer lookup's queries is over, with what it found: the
+    /// first record with addresses answers; None once all failed.
+    fn peer_answer(&mut self, number: u64, record: Option<PeerRecord>) {
+        let Some(wait) = self.peer_waits.get_mut(&number) else {
+            return;
+        };
+        wait.open = wait.open.saturating_sub(1);
+        let record = record.filter(|r| !r.addrs.is_empty());
+        if (record.is_some() || wait.open == 0)
+            && let Some(reply) = wait.reply.take()
+        {
+            let _ = reply.send(record);
+        }
+        if wait.open == 0 {
+            self.peer_waits.remove(&number);
+        }
+    }
+
     /// One of the stream's queries is over; after the last the receiver
     /// sees the end.
     fn providers_query_done(&mut self, key: &QueryKey) {
@@ -151,7 +169,7 @@ impl NodeTask {
         }
     }
 
-    fn peer_record(&self, peer: PeerId) -> PeerRecord {
+    pub(super) fn peer_record(&self, peer: PeerId) -> PeerRecord {
         if peer == *self.swarm.local_peer_id() {
             self.own_record()
         } else {
@@ -162,16 +180,44 @@ impl NodeTask {
     pub(super) fn find_providers(&mut self, cid: Cid, found: std_mpsc::Sender<PeerRecord>) {
         let key = kad::RecordKey::new(&cid.hash().to_bytes());
         let number = self.lookups.next_number();
-        for dht in BOTH {
-            let id = self.kad(dht).get_providers(key.clone());
-            self.lookups.provider_queries.insert((dht, id), number);
+        let mut open = 0;
+        if self.routing.dht {
+            for dht in BOTH {
+                let id = self.kad(dht).get_providers(key.clone());
+                self.lookups.provider_queries.insert((dht, id), number);
+                open += 1;
+            }
         }
-        let stream = ProviderStream {
-            found,
-            sent: HashSet::new(),
-            open: BOTH.len(),
-        };
-        self.lookups.provider_streams.insert(number, stream);
+        if self.delegated_providers(number, cid) {
+            open += 1;
+        }
+        if open > 0 {
+            let stream = ProviderStream {
+                found,
+                sent: HashSet::new(),
+                open,
+            };
+            self.lookups.provider_streams.insert(number, stream);
+        }
+    }
+
+    /// A provider the delegated routers found for a lookup.
+    pub(super) fn delegated_provider_found(&mut self, number: u64, record: PeerRecord) {
+        if let Some(stream) = self.lookups.provider_streams.get_mut(&number)
+            && stream.sent.insert(record.peer)
+        {
+            let _ = stream.found.send(record);
+        }
+    }
+
+    /// The delegated routers have said all they had for a lookup.
+    pub(super) fn delegated_providers_done(&mut self, number: u64) {
+        if let Some(stream) = self.lookups.provider_streams.get_mut(&number) {
+            stream.open = stream.open.saturating_sub(1);
+            if stream.open == 0 {
+                self.lookups.provider_streams.remove(&number);
+            }
+        }
     }
 
     /// Sends the providers not sent yet; a caller gone ends the lookup
@@ -228,21 +274,32 @@ impl NodeTask {
     }
 
     /// Answers at once for this node and for connected peers (as Kubo's
-    /// DHT does), else looks for the peer in both DHTs.
+    /// DHT does), else looks for the peer in both DHTs and the routers.
     pub(super) fn find_peer(&mut self, peer: PeerId, reply: std_mpsc::Sender<Option<PeerRecord>>) {
         if peer == *self.swarm.local_peer_id() || self.swarm.is_connected(&peer) {
             let _ = reply.send(Some(self.peer_record(peer)));
             return;
         }
         let number = self.lookups.next_number();
-        for dht in BOTH {
-            let id = self.kad(dht).get_closest_peers(peer);
-            self.lookups.peer_queries.insert((dht, id), number);
+        let mut open = 0;
+        if self.routing.dht {
+            for dht in BOTH {
+                let id = self.kad(dht).get_closest_peers(peer);
+                self.lookups.peer_queries.insert((dht, id), number);
+                open += 1;
+            }
+        }
+        if self.delegated_peer(number, peer) {
+            open += 1;
+        }
+        if open == 0 {
+            let _ = reply.send(None);
+            return;
         }
         let wait = PeerWait {
             peer,
             reply: Some(reply),
-            open: BOTH.len(),
+            open,
         };
         self.lookups.peer_waits.insert(number, wait);
     }
@@ -253,27 +310,20 @@ impl NodeTask {
         let Some(number) = self.lookups.peer_queries.remove(&(dht, id)) else {
             return;
         };
-        let Some(wait) = self.lookups.peer_waits.get_mut(&number) else {
+        let Some(peer) = self.lookups.peer_waits.get(&number).map(|w| w.peer) else {
             return;
         };
-        wait.open = wait.open.saturating_sub(1);
-        let peer = wait.peer;
         if let Some(info) = closest.into_iter().find(|p| p.peer_id == peer) {
             for addr in info.addrs {
                 self.lookups.learned(peer, addr);
             }
         }
-        let record = Some(self.lookups.record(peer)).filter(|r| !r.addrs.is_empty());
-        let Some(wait) = self.lookups.peer_waits.get_mut(&number) else {
-            return;
-        };
-        if (record.is_some() || wait.open == 0)
-            && let Some(reply) = wait.reply.take()
-        {
-            let _ = reply.send(record);
-        }
-        if wait.open == 0 {
-            self.lookups.peer_waits.remove(&number);
-        }
+        let record = self.lookups.record(peer);
+        self.lookups.peer_answer(number, Some(record));
+    }
+
+    /// What the delegated routers found for a peer lookup.
+    pub(super) fn delegated_peer_found(&mut self, number: u64, record: Option<PeerRecord>) {
+        self.lookups.peer_answer(number, record);
     }
 }
