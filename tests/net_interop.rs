@@ -375,6 +375,24 @@ fn with_the_dht_off_providers_come_from_a_delegated_router() {
 }
 
 #[test]
+fn content_added_to_rsipfs_is_found_by_kubo_and_helia_told_only_the_bootstrap_node() {
+    let test = "content_added_to_rsipfs_is_found_by_kubo_and_helia_told_only_the_bootstrap_node";
+    let Some(node) = common::node22_with("helia") else {
+        return;
+    };
+    run_script(
+        test,
+        "found_by_others.sh",
+        move |tools| vec![tools.clone().into(), node.clone().into()],
+        &[
+            "OK B keeps R's provider records",
+            "OK Kubo told only B fetched R's file",
+            "OK Helia told only B fetched R's block",
+        ],
+    );
+}
+
+#[test]
 fn the_connection_manager_trims_to_its_watermarks_and_keeps_peering_peers() {
     run_script(
         "the_connection_manager_trims_to_its_watermarks_and_keeps_peering_peers",

@@ -25,7 +25,8 @@ SECOND=$(echo second | IPFS_PATH=$W/a "$R" add -Q)
 run a; run b; run c
 IPFS_PATH=$W/a "$R" swarm connect "/ip4/127.0.0.1/tcp/4502/p2p/$(id_of b)" > /dev/null
 IPFS_PATH=$W/c "$R" swarm connect "/ip4/127.0.0.1/tcp/4502/p2p/$(id_of b)" > /dev/null
-IPFS_PATH=$W/c "$R" swarm peers | grep -q "$(id_of a)" && { echo "C already knows A"; exit 1; }
+# C was told only of B (it may meet A on its first DHT walk): the record
+# comes from the DHT either way.
 
 # Online, publishing needs no --allow-offline.
 NAME=$(IPFS_PATH=$W/a "$R" name publish -Q "/ipfs/$FIRST")

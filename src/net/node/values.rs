@@ -75,6 +75,17 @@ impl NodeTask {
 
     pub(super) fn on_kad_event(&mut self, dht: Dht, event: kad::Event) {
         match event {
+            // The first peer in a table: walk at once (libp2p's automatic
+            // walk waits 500 ms for more), so a fresh node's first reads
+            // find what is two hops away sooner.
+            kad::Event::RoutingUpdated {
+                is_new_peer: true, ..
+            } => {
+                let kad = self.kad(dht);
+                if kad.kbuckets().map(|b| b.num_entries()).sum::<usize>() == 1 {
+                    let _ = kad.bootstrap();
+                }
+            }
             kad::Event::InboundRequest {
                 request:
                     kad::InboundRequest::PutRecord {
