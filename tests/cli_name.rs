@@ -379,3 +379,57 @@ fn publish_refuses_lifetimes_and_ttls_kubo_refuses() {
     let inspected = node.ok(&["name", "inspect", record.to_str().unwrap()]);
     assert!(inspected.contains("TTL:            1m0s"), "{inspected}");
 }
+
+#[test]
+fn routing_put_stores_a_checked_record_offline_only_when_allowed_and_through_the_daemon() {
+    let publisher = Node::new();
+    let first = add(&publisher, "routing put\n");
+    let published = publisher.ok(&["name", "publish", "--allow-offline", &first]);
+    let name = published
+        .split_once("Published to ")
+        .and_then(|(_, rest)| rest.split_once(':'))
+        .map(|(name, _)| name.trim().to_string())
+        .expect("a name");
+    let record = publisher.ok_bytes(&["name", "get", &name]);
+
+    let keeper = Node::new();
+    let file = keeper.work().join("record");
+    std::fs::write(&file, &record).unwrap();
+    let key = format!("/ipns/{name}");
+    let file = file.to_str().unwrap();
+
+    let refused = keeper.fails(&["routing", "put", &key, file]);
+    assert!(refused.contains("--allow-offline"), "{refused}");
+    keeper.fails(&["name", "resolve", &name]);
+    let not_ipns = keeper.fails(&["routing", "put", "/pk/abc", file, "--allow-offline"]);
+    assert!(not_ipns.contains("only /ipns/"), "{not_ipns}");
+    let mut damaged = record.clone();
+    let at = damaged.len() - 5;
+    damaged[at] ^= 0xff;
+    let damaged_file = keeper.work().join("damaged");
+    std::fs::write(&damaged_file, &damaged).unwrap();
+    keeper.fails(&[
+        "routing",
+        "put",
+        &key,
+        damaged_file.to_str().unwrap(),
+        "--allow-offline",
+    ]);
+
+    let id: serde_json::Value = serde_json::from_str(&keeper.ok(&["id"])).expect("id JSON");
+    let own_id = id["ID"].as_str().expect("ID").to_string();
+    let printed = keeper.ok(&["routing", "put", "--allow-offline", &key, file]);
+    assert_eq!(printed.trim(), own_id.trim());
+    assert_eq!(
+        keeper.ok(&["name", "resolve", &name]).trim(),
+        format!("/ipfs/{first}")
+    );
+
+    // Through a daemon (offline: it says so, and --allow-offline stores).
+    let daemon = start_daemon(&keeper);
+    let refused = keeper.fails(&["routing", "put", &key, file]);
+    assert!(refused.contains("--allow-offline"), "{refused}");
+    let printed = keeper.ok(&["routing", "put", "--allow-offline", &key, file]);
+    assert_eq!(printed.trim(), own_id.trim());
+    daemon.assert_alive();
+}

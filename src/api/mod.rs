@@ -104,6 +104,7 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/routing/findpeer", post(routing::findpeer))
         .route("/api/v0/routing/provide", post(routing::provide))
         .route("/api/v0/routing/get", post(routing::get))
+        .route("/api/v0/routing/put", post(routing::put))
         .route("/api/v0/add", post(add::add))
         .route("/api/v0/ls", post(objects::ls))
         .route("/api/v0/refs", post(objects::refs))

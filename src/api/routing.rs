@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde_json::json;
 
-use super::{ApiError, ApiState, Args, blocking, ndjson};
+use super::{ApiError, ApiState, Args, blocking, ndjson, run};
 use crate::blockstore::Blockstore;
 use crate::codec::parse_cid;
 
@@ -169,3 +169,38 @@ pub async fn get(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Re
         json!({"Extra": extra, "ID": "", "Type": VALUE, "Responses": null}),
     ]))
 }
+
+/// `routing put /ipns/<name>` with the record as the file: validated,
+/// stored here and put to the DHT, as `name put` does. Offline it needs
+/// `allow-offline`, as Kubo's.
+pub async fn put(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+    mut multipart: axum::extract::Multipart,
+) -> Reply {
+    let args = Args::parse(query.as_deref());
+    let key = args.arg(0, "key")?;
+    if !key.starts_with("/ipns/") {
+        return Err(ApiError::bad_request(format!(
+            "{key:?}: only /ipns/<name> keys can be put"
+        )));
+    }
+    if state.net.is_none() && !args.flag(&["allow-offline"])? {
+        return Err(ApiError::internal(
+            "can't put while offline: pass `--allow-offline` to override",
+        ));
+    }
+    let record = super::upload::read_part(&mut multipart, PUT_UPLOAD_LIMIT).await?;
+    let id = run(&state, move |core| {
+        crate::commands::name::put(core, &key, &record)?;
+        Ok(core.repo.peer_id().to_string())
+    })
+    .await?;
+    Ok(ndjson(&[
+        json!({"Extra": "", "ID": id, "Type": VALUE, "Responses": null}),
+    ]))
+}
+
+/// Read this far (Kubo reads 1 MiB) so that an oversized record is refused
+/// by the validator, which says how large it is.
+const PUT_UPLOAD_LIMIT: usize = 1 << 20;

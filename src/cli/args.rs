@@ -369,6 +369,15 @@ pub enum RoutingCmd {
     Findpeer { peer: String },
     /// The value stored under an /ipns/<name> key, as raw bytes.
     Get { key: String },
+    /// Store a signed IPNS record under its /ipns/<name> key, here and in
+    /// the DHT (the record from a file, or stdin with `-`).
+    Put {
+        key: String,
+        file: std::path::PathBuf,
+        /// Store it even when no daemon is running (here only).
+        #[arg(long)]
+        allow_offline: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -15,7 +15,7 @@ fn duration(option: &str, text: &str) -> Result<std::time::Duration> {
         .with_context(|| format!("--{option} {text:?} is not a duration (e.g. 48h, 5m, 1h30m)"))
 }
 
-fn read_record(path: Option<&std::path::Path>) -> Result<Vec<u8>> {
+pub(super) fn read_record(path: Option<&std::path::Path>) -> Result<Vec<u8>> {
     // Read on past the 10 KiB a record may have (to 1 MiB, as Kubo) so that
     // the refusal says how large it is.
     let limit = 1 << 20;

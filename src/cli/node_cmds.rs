@@ -196,6 +196,14 @@ fn responses(events: &[serde_json::Value]) -> Vec<(String, Vec<String>)> {
 }
 
 pub fn routing(ctx: &Ctx, cmd: RoutingCmd) -> Result<()> {
+    if let RoutingCmd::Put {
+        key,
+        file,
+        allow_offline,
+    } = cmd
+    {
+        return routing_put(ctx, key, &file, allow_offline);
+    }
     let api = online(ctx)?;
     let mut out = stdout();
     match cmd {
@@ -230,6 +238,34 @@ pub fn routing(ctx: &Ctx, cmd: RoutingCmd) -> Result<()> {
                 .1;
             out.write_all(&value)?;
         }
+        RoutingCmd::Put { .. } => bail!("routing put is handled above"),
     }
+    finish(out)
+}
+
+/// `routing put`: through the daemon, or with `--allow-offline` into the
+/// repository alone. Prints our peer ID, as Kubo does.
+fn routing_put(ctx: &Ctx, key: String, file: &std::path::Path, allow_offline: bool) -> Result<()> {
+    if !key.starts_with("/ipns/") {
+        bail!("{key:?}: only /ipns/<name> keys can be put");
+    }
+    let record = super::name::read_record(Some(file))?;
+    let query = [
+        ("arg", key.clone()),
+        ("allow-offline", allow_offline.to_string()),
+    ];
+    let event: serde_json::Value =
+        ctx.open_repo_or_api()?
+            .run_with_file("routing/put", &query, record.clone(), |core| {
+                if !allow_offline {
+                    return Err(rsipfs::commands::CommandError::BadArgument(
+                        "can't put while offline: pass `--allow-offline` to override".into(),
+                    ));
+                }
+                rsipfs::commands::name::put(core, &key, &record)?;
+                Ok(serde_json::json!({"ID": core.repo.peer_id()}))
+            })?;
+    let mut out = stdout();
+    writeln!(out, "{}", event["ID"].as_str().unwrap_or_default())?;
     finish(out)
 }
