@@ -40,10 +40,19 @@ impl FileReads {
         Ok(bytes)
     }
 
-    /// As [`FileReads::read`] without read-ahead: for a look at a file's
-    /// first bytes, or a short range, that nothing is likely to follow.
+    /// As [`FileReads::read`] without read-ahead (for a look at a file's
+    /// first bytes, or a short range that nothing is likely to follow), in
+    /// a buffer of its own rather than a slice of a cached leaf: it may
+    /// wait for a slow client, and should hold no more than its bytes.
     pub fn peek(&self, cid: &Cid, offset: u64, len: u64) -> Result<Bytes, UnixfsError> {
-        FileReader::open_cached(&self.nodes, cid)?.read_bytes(offset, len)
+        let reader = FileReader::open_cached(&self.nodes, cid)?;
+        let end = offset.saturating_add(len).min(reader.size());
+        let mut out = Vec::with_capacity(end.saturating_sub(offset) as usize);
+        reader.read_range(offset, len, &mut |piece| {
+            out.extend_from_slice(&piece);
+            Ok(())
+        })?;
+        Ok(Bytes::from(out))
     }
 
     /// Hands `sink` the bytes of file `cid` in `[offset, offset + len)`

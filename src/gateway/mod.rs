@@ -994,10 +994,10 @@ async fn file(
     Ok(response)
 }
 
-/// Answers up to this long are read whole and sent as one buffer; longer
-/// ones are streamed, so that what a slow client has not taken yet stays
-/// bounded per connection.
-const READ_WHOLE: u64 = 64 << 10;
+/// Answers up to this long are read whole into one buffer of their own
+/// (what a slow client has not taken yet holds only its bytes); longer ones
+/// are streamed, so that it stays bounded per connection.
+const READ_WHOLE: u64 = 1 << 20;
 
 /// A file's media type (sniffed from its first bytes when its name does not
 /// tell) and, when `sends` and `[start, start + length)` is short, those
