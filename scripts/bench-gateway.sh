@@ -22,17 +22,16 @@ SECONDS_EACH=${3:-10}
 RANGES=${4:-1000}
 NETNS=${NETNS:-$PWD/../shared/tools/netns.sh}
 
+export PATH=$PATH:/usr/sbin
 if [ -z "${IN_GATEWAY_NETNS:-}" ]; then
     for tool in nginx wrk; do
-        command -v "$tool" > /dev/null || PATH=$PATH:/usr/sbin command -v "$tool" > /dev/null ||
-            apt-get install -y -q "$tool" > /dev/null
+        command -v "$tool" > /dev/null || apt-get install -y -q "$tool" > /dev/null
     done
     [ -n "${BIN:-}" ] || cargo build --release --quiet
     export BIN=${BIN:-$PWD/target/release/rsipfs}
     ulimit -n "$(ulimit -Hn)"
     IN_GATEWAY_NETNS=1 exec "$NETNS" "$0" "$@"
 fi
-export PATH=$PATH:/usr/sbin
 
 WORK=$(mktemp -d /var/tmp/rsipfs-bench-gateway.XXXXXX)
 DAEMON_PID= NGINX_PID=
