@@ -420,6 +420,21 @@ fn content_types_come_from_names_then_from_first_bytes() {
             *content_type,
             "{name}: HEAD"
         );
+        // A part has the whole file's type, sniffed from the same first
+        // bytes however few the range asks for.
+        for (start, end) in [(0, 1), (2, 3)]
+            .into_iter()
+            .filter(|&(_, end)| end < bytes.len())
+        {
+            let range = format!("bytes={start}-{end}");
+            let part = get(&url, &[("Range", &range)]);
+            assert_eq!(part.status().as_u16(), 206, "{name} {range}");
+            assert_eq!(
+                header(&part, "content-type"),
+                *content_type,
+                "{name} {range}"
+            );
+        }
     }
 }
 

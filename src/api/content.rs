@@ -62,6 +62,35 @@ pub(crate) async fn streamed_checked(
     Ok(body_response(content_type, first, pieces))
 }
 
+/// As [`streamed_checked`], for a producer that hands over buffers it
+/// already holds (slices of blocks) instead of writing bytes: nothing is
+/// copied on the way to the connection.
+pub(crate) async fn streamed_slices_checked(
+    content_type: &'static str,
+    produce: impl FnOnce(&mut dyn FnMut(Bytes) -> Result<(), String>) -> Result<(), String>
+    + Send
+    + 'static,
+) -> Result<Response, String> {
+    // Each piece may keep a whole block alive: one waits, while the next is
+    // read.
+    let (tx, mut pieces) = tokio::sync::mpsc::channel::<Piece>(1);
+    tokio::task::spawn_blocking(move || {
+        let mut send = |piece: Bytes| {
+            tx.blocking_send(Ok(piece))
+                .map_err(|_| "the client went away".to_string())
+        };
+        if let Err(err) = produce(&mut send) {
+            let _ = tx.blocking_send(Err(std::io::Error::other(err)));
+        }
+    });
+    let first = match pieces.recv().await {
+        Some(Err(err)) => return Err(err.to_string()),
+        Some(Ok(piece)) => Some(piece),
+        None => None,
+    };
+    Ok(body_response(content_type, first, pieces))
+}
+
 /// Runs `produce` on a blocking thread; its pieces, then its error if it fails.
 fn produce_pieces(
     produce: impl FnOnce(&mut BodyWriter) -> Result<(), String> + Send + 'static,

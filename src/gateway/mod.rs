@@ -29,29 +29,33 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::api::content::streamed_checked;
+use crate::api::content::{streamed_checked, streamed_slices_checked};
 use crate::api::{ApiServer, Limits, off_runtime as blocking, percent_decode};
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::{Cid, IpfsPath, cid_string, parse_cid};
+use crate::fs::file_reads::FileReads;
 use crate::ipns::Name;
 use crate::metrics::GatewayMetrics;
 use crate::names::{NameError, NameSystem, Resolution, ResolveOptions};
 use crate::net::NetHandle;
 use crate::repo::Repo;
 use crate::unixfs::UnixfsError;
-use crate::unixfs::dir;
+use crate::unixfs::dir::{self, DirCache, Dirs};
 use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::{FileReader, load};
-use crate::unixfs::resolve::{Resolved, resolve_proof};
+use crate::unixfs::resolve::{Resolved, resolve_proof, resolve_proof_in};
 use crate::unixfs::tar::write_tar;
 use hostname::{Incoming, Origin, Routed};
 use negotiate::{Format, IPNS_RECORD};
+
+/// Directory blocks kept decoded (see [`DirCache`]).
+const DIR_CACHE_BYTES: usize = 8 << 20;
 
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
 
@@ -89,8 +93,17 @@ impl Default for Extras {
 #[derive(Clone)]
 struct App {
     sources: Sources,
+    readers: Readers,
     hosts: Arc<Hosts>,
     net: Option<NetHandle>,
+}
+
+/// What requests share to read content: directories decoded once for all
+/// that walk them, and files read with read-ahead.
+#[derive(Clone)]
+struct Readers {
+    dirs: Arc<DirCache>,
+    files: Arc<FileReads>,
 }
 
 /// Serves the gateway on `addr` (port 0 picks one) until stopped; `hosts`
@@ -113,8 +126,13 @@ pub fn start_with(
     limits: Limits,
     extras: Extras,
 ) -> std::io::Result<ApiServer> {
+    let readers = Readers {
+        dirs: Arc::new(DirCache::new(DIR_CACHE_BYTES)),
+        files: Arc::new(FileReads::new(Arc::clone(&sources.store))),
+    };
     let state = App {
         sources,
+        readers,
         hosts: Arc::new(hosts),
         net: extras.net,
     };
@@ -284,7 +302,7 @@ async fn serve(State(app): State<App>, request: Request) -> Response {
         Routed::Serve {
             content_path,
             origin,
-        } => answer(app.sources, request, content_path, origin).await,
+        } => answer(app.sources, app.readers, request, content_path, origin).await,
         Routed::Redirect(url) => redirect(StatusCode::MOVED_PERMANENTLY, &url),
         Routed::NotFound(why) => Err(Failure(StatusCode::NOT_FOUND, why)),
         Routed::Bad(why) => Err(bad(why)),
@@ -449,6 +467,7 @@ async fn ipns_record(sources: &Sources, target: &Target, head: bool) -> Result<R
 /// subdomain or DNSLink origin).
 async fn answer(
     sources: Sources,
+    readers: Readers,
     request: Request,
     content_path: String,
     origin: Origin,
@@ -510,10 +529,13 @@ async fn answer(
         }
     }
     let store = sources.store;
-    let lookup = Arc::clone(&store);
+    let (lookup, cache) = (Arc::clone(&store), Arc::clone(&readers.dirs));
     let asked_path = path.clone();
-    let found =
-        blocking(move || Ok::<_, Failure>(resolve_proof(lookup.as_ref(), &asked_path))).await?;
+    let found = blocking(move || {
+        let dirs = Dirs::Cached(lookup.as_ref(), &cache);
+        Ok::<_, Failure>(resolve_proof_in(dirs, &asked_path))
+    })
+    .await?;
     let (path, rewritten, (resolved, proof)) = match found {
         Ok(found) => (path, false, found),
         // A site's `_redirects` is read only for what is not there.
@@ -524,7 +546,8 @@ async fn answer(
                 SiteRedirect::None => return Err(unavailable(err)),
                 SiteRedirect::Answer(response) => return Ok(response),
                 SiteRedirect::Page(status, page) => {
-                    let (response, page_cid) = error_page(&store, status, &page, head).await?;
+                    let (response, page_cid) =
+                        error_page(&store, &readers, status, &page, head).await?;
                     let etag = format!("\"{}\"", cid_string(&page_cid));
                     return Ok(with_common(
                         response,
@@ -535,10 +558,11 @@ async fn answer(
                     ));
                 }
                 SiteRedirect::Rewrite(rewritten) => {
-                    let lookup = Arc::clone(&store);
+                    let (lookup, cache) = (Arc::clone(&store), Arc::clone(&readers.dirs));
                     let asked_path = rewritten.clone();
                     let found = blocking(move || {
-                        resolve_proof(lookup.as_ref(), &asked_path).map_err(unavailable)
+                        let dirs = Dirs::Cached(lookup.as_ref(), &cache);
+                        resolve_proof_in(dirs, &asked_path).map_err(unavailable)
                     })
                     .await?;
                     (rewritten, true, found)
@@ -629,7 +653,7 @@ async fn answer(
                 content_path: &content_path,
                 depth: target.names.len(),
             };
-            directory(&store, resolved, listed, &headers, head).await?
+            directory(&store, &readers, resolved, listed, &headers, head).await?
         }
         _ if resolved.node.kind() == Kind::Other => {
             let Node::Opaque { codec, .. } = resolved.node else {
@@ -640,7 +664,7 @@ async fn answer(
         }
         _ => {
             let name = path.components.last().cloned().unwrap_or_default();
-            let mut response = file(&store, resolved, &name, &headers, head).await?;
+            let mut response = file(&store, &readers, resolved, &name, &headers, head).await?;
             // `?filename=` names the file; `download=true` makes it a
             // download rather than shown (as Kubo).
             if let Some(asked) = query_value(&query, "filename") {
@@ -841,6 +865,7 @@ struct Listed<'a> {
 
 async fn directory(
     store: &Arc<dyn Blockstore>,
+    readers: &Readers,
     resolved: Resolved,
     listed: Listed<'_>,
     headers: &HeaderMap,
@@ -877,7 +902,7 @@ async fn directory(
             cid: index_cid,
             node,
         };
-        return file(store, resolved, "index.html", headers, head).await;
+        return file(store, readers, resolved, "index.html", headers, head).await;
     }
     let html = listing::page(listed.content_path, &rows, listed.depth);
     let length = html.len();
@@ -898,6 +923,7 @@ async fn directory(
 
 async fn file(
     store: &Arc<dyn Blockstore>,
+    readers: &Readers,
     resolved: Resolved,
     name: &str,
     headers: &HeaderMap,
@@ -922,20 +948,6 @@ async fn file(
             .into_response());
     }
     let size = resolved.node.content_size();
-    let content_type = match mime::from_name(name) {
-        Some(known) => known,
-        None => {
-            let (sniffer, cid, node) = (Arc::clone(store), resolved.cid, resolved.node.clone());
-            blocking(move || {
-                let reader =
-                    FileReader::from_node(sniffer.as_ref(), &cid, node).map_err(unavailable)?;
-                let mut head = vec![0; 512];
-                let n = reader.read_at(0, &mut head).map_err(unavailable)?;
-                Ok::<_, Failure>(mime::sniff(&head[..n]))
-            })
-            .await?
-        }
-    };
     let asked = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, length) = match range::parse(asked, size) {
         range::Wanted::Whole => (StatusCode::OK, 0, size),
@@ -948,19 +960,25 @@ async fn file(
                 .into_response());
         }
     };
-    let mut response = if head || length == 0 {
-        Body::empty().into_response()
-    } else {
-        let (reader_store, cid, node) = (Arc::clone(store), resolved.cid, resolved.node);
-        // A block found bad before the first piece is an error status;
-        // later, the body is cut short of its Content-Length.
-        streamed_checked(content_type, move |out| {
-            FileReader::from_node(reader_store.as_ref(), &cid, node)
-                .and_then(|reader| reader.copy_to(out, start, length).map(|_| ()))
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|message| Failure(StatusCode::BAD_GATEWAY, message))?
+    let sends = !head && length > 0;
+    let (content_type, whole) =
+        small_file_parts(store, readers, &resolved, name, start, length, sends).await?;
+    let mut response = match whole {
+        Some(bytes) => Body::from(bytes).into_response(),
+        None if !sends => Body::empty().into_response(),
+        None => {
+            let (reads, cid) = (Arc::clone(&readers.files), resolved.cid);
+            // A block found bad before the first piece is an error status;
+            // later, the body is cut short of its Content-Length.
+            streamed_slices_checked(content_type, move |send| {
+                let mut sink = |piece: Bytes| send(piece).map_err(UnixfsError::Io);
+                reads
+                    .stream(&cid, start, length, &mut sink)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|message| Failure(StatusCode::BAD_GATEWAY, message))?
+        }
     };
     *response.status_mut() = status;
     let answer = response.headers_mut();
@@ -974,6 +992,69 @@ async fn file(
         answer.insert(header::CONTENT_RANGE, value);
     }
     Ok(response)
+}
+
+/// Answers up to this long are read whole into one buffer of their own
+/// (what a slow client has not taken yet holds only its bytes); longer ones
+/// are streamed, so that it stays bounded per connection.
+const READ_WHOLE: u64 = 1 << 20;
+
+/// A file's media type (sniffed from its first bytes when its name does not
+/// tell) and, when `sends` and `[start, start + length)` is short, those
+/// bytes: in one trip off the runtime, or in none when the file is all in
+/// its root node (nothing more to read).
+async fn small_file_parts(
+    store: &Arc<dyn Blockstore>,
+    readers: &Readers,
+    resolved: &Resolved,
+    name: &str,
+    start: u64,
+    length: u64,
+    sends: bool,
+) -> Result<(&'static str, Option<Bytes>), Failure> {
+    let named = mime::from_name(name);
+    let read_whole = sends && length <= READ_WHOLE;
+    if let Some(known) = named
+        && !read_whole
+    {
+        return Ok((known, None));
+    }
+    let size = resolved.node.content_size();
+    // A file all in its root node is read from it; any other through the
+    // shared cache, where its root and blocks are decoded once for all the
+    // requests that read it.
+    let whole_node = resolved.node.links().is_empty();
+    let node = whole_node.then(|| resolved.node.clone());
+    let (reader_store, files, cid) = (Arc::clone(store), Arc::clone(&readers.files), resolved.cid);
+    let read = move || {
+        let bytes_at = |offset, len| {
+            match &node {
+                Some(node) => FileReader::from_node(reader_store.as_ref(), &cid, node.clone())
+                    .and_then(|reader| reader.read_bytes(offset, len)),
+                None => files.peek(&cid, offset, len),
+            }
+            .map_err(unavailable)
+        };
+        let whole = if read_whole {
+            Some(bytes_at(start, length)?)
+        } else {
+            None
+        };
+        let content_type = match (named, &whole) {
+            (Some(known), _) => known,
+            // The same first bytes as a whole read would see.
+            (None, Some(bytes)) if start == 0 && (bytes.len() >= 512 || length == size) => {
+                mime::sniff(&bytes[..bytes.len().min(512)])
+            }
+            (None, _) => mime::sniff(&bytes_at(0, 512)?),
+        };
+        Ok::<_, Failure>((content_type, whole))
+    };
+    if whole_node {
+        read()
+    } else {
+        blocking(read).await
+    }
 }
 
 /// What a site's `_redirects` made of a path that is not there.
@@ -1086,6 +1167,7 @@ async fn site_redirect(
 /// and the file's CID.
 async fn error_page(
     store: &Arc<dyn Blockstore>,
+    readers: &Readers,
     status: StatusCode,
     page: &IpfsPath,
     head: bool,
@@ -1103,7 +1185,15 @@ async fn error_page(
         )));
     }
     let page_cid = resolved.cid;
-    let mut response = file(store, resolved, "page.html", &HeaderMap::new(), head).await?;
+    let mut response = file(
+        store,
+        readers,
+        resolved,
+        "page.html",
+        &HeaderMap::new(),
+        head,
+    )
+    .await?;
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -2,7 +2,7 @@
 //! directory links and HAMT shards one component at a time.
 
 use super::UnixfsError;
-use super::dir;
+use super::dir::{self, DirError, Dirs};
 use super::node::Node;
 use super::reader::load;
 use crate::blockstore::Blockstore;
@@ -41,30 +41,45 @@ pub fn resolve_proof(
     store: &dyn Blockstore,
     path: &IpfsPath,
 ) -> Result<(Resolved, PathProof), UnixfsError> {
+    resolve_proof_in(Dirs::Blocks(store), path)
+}
+
+/// As [`resolve_proof`], with the directories on the way from `dirs`; only
+/// the node at the end is decoded whole.
+pub fn resolve_proof_in(
+    dirs: Dirs<'_>,
+    path: &IpfsPath,
+) -> Result<(Resolved, PathProof), UnixfsError> {
     let mut cid = path.root;
-    let mut node = load(store, &cid)?;
     let mut proof = PathProof {
         trail: Vec::with_capacity(path.components.len() + 1),
         blocks: Vec::new(),
     };
     proof.trail.push(cid);
     for name in &path.components {
-        if !node.kind().is_dir() {
-            return Err(UnixfsError::NotADirectory(cid_string(&cid)));
-        }
         proof.blocks.push(cid);
-        let entry =
-            dir::lookup_through(store, &cid, name, &mut proof.blocks)?.ok_or_else(|| {
-                UnixfsError::NoSuchLink {
-                    parent: cid_string(&cid),
-                    name: name.clone(),
-                }
+        let entry = dir::lookup_in(dirs, &cid, name, &mut proof.blocks)
+            .map_err(step_failure)?
+            .ok_or_else(|| UnixfsError::NoSuchLink {
+                parent: cid_string(&cid),
+                name: name.clone(),
             })?;
         cid = entry.cid;
-        node = load(store, &cid)?;
         proof.trail.push(cid);
     }
+    let node = load(dirs.store(), &cid)?;
     Ok((Resolved { cid, node }, proof))
+}
+
+/// A directory on the way that is none, or whose block is missing, fails
+/// as the node itself would.
+fn step_failure(err: DirError) -> UnixfsError {
+    match err {
+        DirError::NotADirectory(cid) => UnixfsError::NotADirectory(cid),
+        DirError::Block(err) => UnixfsError::Block(err),
+        DirError::Codec(err) => UnixfsError::Codec(err),
+        other => UnixfsError::Dir(other),
+    }
 }
 
 /// Parses and resolves a path argument in one step.

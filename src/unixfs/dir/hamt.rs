@@ -3,7 +3,9 @@
 //! most-significant bits first; upper-case hex link prefixes; the bitfield as
 //! a big-endian integer without leading zero bytes.
 
-use super::{BuiltDir, DirEntry, DirError, DirNode, DirOptions, decode_dir, store_node};
+use std::sync::Arc;
+
+use super::{BuiltDir, DirEntry, DirError, DirNode, DirOptions, Dirs, decode_dir, store_node};
 use crate::blockstore::{Blockstore, get_required};
 use crate::codec::cid::{Cid, cid_string};
 use crate::codec::dagpb::{PbLink, PbNode};
@@ -168,38 +170,44 @@ fn load_shard(store: &dyn Blockstore, cid: &Cid) -> Result<(PbNode, UnixfsData),
     let block = get_required(store, cid)?;
     match decode_dir(cid, &block)? {
         DirNode::Hamt(node, data) => Ok((node, data)),
-        DirNode::Basic(_) => Err(DirError::BadShard {
-            cid: cid_string(cid),
-            reason: "child shard is a plain directory".into(),
-        }),
+        DirNode::Basic(_) => Err(plain_child(cid)),
     }
 }
 
-/// The entry `name` of the sharded directory `cid`; `shards` gets each
-/// child shard read on the way down, in order.
-pub fn lookup(
-    store: &dyn Blockstore,
+/// The entry `name` of the sharded directory `cid` (its root shard
+/// `root`); `shards` gets each child shard read on the way down, in order.
+pub(crate) fn lookup(
+    dirs: Dirs<'_>,
     cid: &Cid,
-    node: PbNode,
-    data: UnixfsData,
+    root: Arc<DirNode>,
     name: &str,
     shards: &mut Vec<Cid>,
 ) -> Result<Option<DirEntry>, DirError> {
-    let geometry = check_shard(cid, &data)?;
+    let DirNode::Hamt(_, data) = &*root else {
+        return Err(DirError::NotADirectory(cid_string(cid)));
+    };
+    let geometry = check_shard(cid, data)?;
     let key = hamt_key(name);
-    let (mut cid, mut node) = (*cid, node);
+    let (mut cid, mut shard) = (*cid, root);
     for depth in 0..geometry.max_depth() {
+        let DirNode::Hamt(node, _) = &*shard else {
+            return Err(plain_child(&cid));
+        };
         let prefix = geometry.prefix(geometry.bucket(&key, depth));
         let Some(link) = node.links.iter().find(|l| l.name().starts_with(&prefix)) else {
             return Ok(None);
         };
         let rest = &link.name()[prefix.len()..];
         if rest.is_empty() {
-            let (child, child_data) = load_shard(store, &link.cid)?;
-            check_shard(&link.cid, &child_data)?;
-            shards.push(link.cid);
-            cid = link.cid;
-            node = child;
+            let child_cid = link.cid;
+            let child = dirs.load(&child_cid)?;
+            match &*child {
+                DirNode::Hamt(_, child_data) => check_shard(&child_cid, child_data)?,
+                DirNode::Basic(_) => return Err(plain_child(&child_cid)),
+            };
+            shards.push(child_cid);
+            cid = child_cid;
+            shard = child;
             continue;
         }
         return Ok((rest == name).then(|| DirEntry {
@@ -212,6 +220,13 @@ pub fn lookup(
         cid: cid_string(&cid),
         reason: "sharded directory too deep".into(),
     })
+}
+
+fn plain_child(cid: &Cid) -> DirError {
+    DirError::BadShard {
+        cid: cid_string(cid),
+        reason: "child shard is a plain directory".into(),
+    }
 }
 
 pub fn list(

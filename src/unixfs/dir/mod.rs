@@ -2,7 +2,10 @@
 //! exactly where Kubo switches, and reading both (lookup by name, listing).
 
 mod basic;
+mod cache;
 mod hamt;
+
+pub use cache::DirCache;
 
 use crate::blockstore::{Blockstore, BlockstoreError, get_required};
 use crate::codec::CodecError;
@@ -135,6 +138,29 @@ fn store_node(
     })
 }
 
+/// Where directory nodes come from: the store each time, or through a
+/// cache of decoded ones.
+#[derive(Clone, Copy)]
+pub enum Dirs<'a> {
+    Blocks(&'a dyn Blockstore),
+    Cached(&'a dyn Blockstore, &'a DirCache),
+}
+
+impl<'a> Dirs<'a> {
+    pub fn store(&self) -> &'a dyn Blockstore {
+        match *self {
+            Dirs::Blocks(store) | Dirs::Cached(store, _) => store,
+        }
+    }
+
+    pub(crate) fn load(&self, cid: &Cid) -> Result<std::sync::Arc<DirNode>, DirError> {
+        match *self {
+            Dirs::Blocks(store) => load_dir(store, cid).map(std::sync::Arc::new),
+            Dirs::Cached(store, cache) => cache.load(store, cid),
+        }
+    }
+}
+
 /// A directory-like node: basic or HAMT shard.
 pub(crate) enum DirNode {
     Basic(PbNode),
@@ -177,9 +203,20 @@ pub fn lookup_through(
     name: &str,
     shards: &mut Vec<Cid>,
 ) -> Result<Option<DirEntry>, DirError> {
-    match load_dir(store, dir)? {
-        DirNode::Basic(node) => Ok(basic::lookup(&node, name)),
-        DirNode::Hamt(node, data) => hamt::lookup(store, dir, node, data, name, shards),
+    lookup_in(Dirs::Blocks(store), dir, name, shards)
+}
+
+/// As [`lookup_through`], with the directories from `dirs`.
+pub fn lookup_in(
+    dirs: Dirs<'_>,
+    dir: &Cid,
+    name: &str,
+    shards: &mut Vec<Cid>,
+) -> Result<Option<DirEntry>, DirError> {
+    let node = dirs.load(dir)?;
+    match &*node {
+        DirNode::Basic(node) => Ok(basic::lookup(node, name)),
+        DirNode::Hamt(_, _) => hamt::lookup(dirs, dir, node, name, shards),
     }
 }
 
