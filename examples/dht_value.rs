@@ -34,6 +34,7 @@ fn main() {
             limits: rsipfs::net::limits::Limits::system_defaults(),
             announce: Default::default(),
             providers: Arc::new(rsipfs::net::providers::MemoryProviders::default()),
+            reach: Default::default(),
         },
         Arc::new(MemoryBlockstore::new()),
     )

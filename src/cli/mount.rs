@@ -399,6 +399,7 @@ fn start_node(repo: &Arc<Repo>, blocks: Arc<dyn Blockstore>) -> Result<Node> {
         limits: super::net_config::resource_limits(&config)?,
         announce: super::net_config::announce(&config)?,
         providers: Arc::clone(repo) as Arc<dyn rsipfs::net::providers::ProviderBook>,
+        reach: super::net_config::reach(&config)?,
     };
     rsipfs::net::start(net, blocks).context("starting the network node")
 }
