@@ -148,7 +148,7 @@ impl NodeTask {
                     slot.listener = Some(listener);
                 }
                 Err(err) => {
-                    tracing::warn!("relay: cannot listen through {relay}: {err}");
+                    tracing::warn!("relay: cannot listen on {}: {err:?}", slot.listen);
                     retry_later(slot);
                 }
             }
@@ -173,8 +173,11 @@ impl NodeTask {
                 .is_some_and(|p| p.links.iter().any(|(_, a)| !is_relayed(a)));
             let addr = info.listen_addrs.iter().find(|a| !is_relayed(a));
             if let (true, Some(addr)) = (direct, addr) {
-                let listen = addr
-                    .clone()
+                let mut listen = addr.clone();
+                if let Some(Protocol::P2p(_)) = listen.iter().last() {
+                    listen.pop();
+                }
+                let listen = listen
                     .with(Protocol::P2p(*peer))
                     .with(Protocol::P2pCircuit);
                 found.push((*peer, listen));
