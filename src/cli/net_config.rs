@@ -221,3 +221,56 @@ fn addresses(key: &str, value: &Value) -> Result<Vec<Multiaddr>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reachability_config_reads_as_kubo_writes_it() {
+        let relay =
+            "/ip4/1.2.3.4/udp/1/quic-v1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        let config = json!({
+            "AutoNAT": {"ServiceMode": "disabled"},
+            "Internal": {"Libp2pForceReachability": "private"},
+            "Swarm": {
+                "EnableHolePunching": false,
+                "RelayClient": {"Enabled": true, "StaticRelays": [relay]},
+                "RelayService": {
+                    "MaxReservations": 3,
+                    "ReservationTTL": "30m",
+                    "Limit": {"Duration": "10m", "Data": "4MiB"}
+                }
+            }
+        });
+        let reach = reach(&config).unwrap();
+        assert!(!reach.autonat_service && !reach.hole_punching);
+        assert_eq!(reach.forced, Some(Reachability::Private));
+        assert_eq!(reach.relay_client, Some(true));
+        assert_eq!(reach.static_relays[0].to_string(), relay);
+        let limits = reach.relay_service.unwrap();
+        assert_eq!(limits.max_reservations, 3);
+        assert_eq!(limits.reservation_ttl.as_secs(), 1800);
+        assert_eq!(limits.circuit_duration.as_secs(), 600);
+        assert_eq!(limits.circuit_data, 4 << 20);
+        assert_eq!(limits.max_circuits, RelayLimits::default().max_circuits);
+    }
+
+    #[test]
+    fn kubo_defaults_when_unset_and_bad_values_refused() {
+        let reach = reach(&json!({})).unwrap();
+        assert!(reach.autonat_service && reach.hole_punching && reach.forced.is_none());
+        assert_eq!(reach.relay_service, Some(RelayLimits::default()));
+        let off = json!({"Swarm": {"RelayService": {"Enabled": false}}});
+        assert!(super::reach(&off).unwrap().relay_service.is_none());
+        for bad in [
+            json!({"Internal": {"Libp2pForceReachability": "sometimes"}}),
+            json!({"AutoNAT": {"ServiceMode": "maybe"}}),
+            json!({"Swarm": {"RelayService": {"Limit": {"Duration": "soon"}}}}),
+            json!({"Swarm": {"RelayClient": {"StaticRelays": ["not an address"]}}}),
+        ] {
+            assert!(super::reach(&bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -177,9 +177,7 @@ impl NodeTask {
                 if let Some(Protocol::P2p(_)) = listen.iter().last() {
                     listen.pop();
                 }
-                let listen = listen
-                    .with(Protocol::P2p(*peer))
-                    .with(Protocol::P2pCircuit);
+                let listen = listen.with(Protocol::P2p(*peer)).with(Protocol::P2pCircuit);
                 found.push((*peer, listen));
             }
         }
