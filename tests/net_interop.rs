@@ -438,6 +438,7 @@ fn autonat_finds_who_is_reachable_and_the_dht_mode_follows() {
             "OK Q found public, its WAN DHT a server",
             "OK B found private, its WAN DHT a client, its LAN DHT a server",
             "OK B holds a slot on P, a relay it met",
+            "OK a node with AutoNAT.ServiceMode disabled refuses to dial back",
         ],
     );
 }
