@@ -58,8 +58,8 @@ pub async fn id(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
                 .collect();
             let mut body = identity(&net.public_key, &addrs);
             // Beyond Kubo's fields: what AutoNAT (or the config) says.
-            if let Some(reach) = net.reach() {
-                body["Reachability"] = json!(reach.reachability.to_string());
+            if let Some(reachability) = net.reachability() {
+                body["Reachability"] = json!(reachability.to_string());
             }
             Ok(body)
         }

@@ -29,8 +29,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use node::{
-    DhtTable, Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, PeerRecord, ReachStatus,
-    start,
+    DhtTable, Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, PeerRecord, start,
 };
 pub use stats::{ProvideStats, StatsSnapshot};
 

@@ -43,7 +43,6 @@ use crate::blockstore::Blockstore;
 use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
 use crate::names::DnsLinkLookup;
 pub use lookups::PeerRecord;
-pub use reach::ReachStatus;
 
 /// Newest first: outgoing streams try them in this order (all but the
 /// unversioned one).
@@ -206,7 +205,7 @@ enum Command {
         reply: std_mpsc::Sender<Option<PeerRecord>>,
     },
     Reach {
-        reply: std_mpsc::Sender<ReachStatus>,
+        reply: std_mpsc::Sender<Reachability>,
     },
     DhtTables {
         reply: std_mpsc::Sender<Vec<DhtTable>>,
@@ -441,8 +440,8 @@ impl NetHandle {
         Ok(records)
     }
 
-    /// Our reachability, the WAN DHT's mode and our relay addresses.
-    pub fn reach(&self) -> Option<ReachStatus> {
+    /// What AutoNAT (or the config) says of our reachability.
+    pub fn reachability(&self) -> Option<Reachability> {
         self.ask(|reply| Command::Reach { reply }, Duration::from_secs(5))
     }
 
@@ -1342,7 +1341,7 @@ impl NodeTask {
             Command::FindProviders { cid, found } => self.find_providers(cid, found),
             Command::FindPeer { peer, reply } => self.find_peer(peer, reply),
             Command::Reach { reply } => {
-                let _ = reply.send(self.reach_status());
+                let _ = reply.send(self.reachability);
             }
             Command::DhtTables { reply } => {
                 let _ = reply.send(self.dht_tables());

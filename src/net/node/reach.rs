@@ -41,16 +41,6 @@ impl RelaySlot {
 /// The slots, by relay.
 pub(super) type RelaySlots = HashMap<PeerId, RelaySlot>;
 
-/// What `id` and `stats dht` show.
-#[derive(Clone, Debug)]
-pub struct ReachStatus {
-    pub reachability: Reachability,
-    /// The WAN DHT serves queries (else it is a client).
-    pub wan_server: bool,
-    /// The circuit addresses we listen on.
-    pub relay_addrs: Vec<Multiaddr>,
-}
-
 impl NodeTask {
     /// Applies a reachability verdict: the WAN DHT serves only when we are
     /// not known to be private (until AutoNAT says, peers on a LAN still
@@ -73,19 +63,6 @@ impl NodeTask {
             service.set_status(Some(status));
         }
         self.update_relays();
-    }
-
-    pub(super) fn reach_status(&self) -> ReachStatus {
-        ReachStatus {
-            reachability: self.reachability,
-            wan_server: self.swarm.behaviour().kad.mode() == kad::Mode::Server,
-            relay_addrs: self
-                .swarm
-                .listeners()
-                .filter(|a| is_relayed(a))
-                .cloned()
-                .collect(),
-        }
     }
 
     pub(super) fn on_autonat_event(&mut self, event: autonat::Event) {
