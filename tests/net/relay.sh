@@ -77,8 +77,9 @@ RSIPFS_LOG=info run d
 IPFS_PATH=$W/d "$R" swarm connect "$RELAY/p2p-circuit/p2p/$B_ID" > /dev/null
 direct() { peer_addr d "$B_ID" | grep -q "^/ip4/$IP_B/udp/4932/quic-v1/p2p/$B_ID\$"; }
 wait_for 30 direct
-cat "$W/b.err" "$W/d.err" | grep -q "hole punch: direct connection to" \
-  && echo "OK the hole punch made D's connection to B direct"
+punched() { cat "$W/b.err" "$W/d.err" | grep -q "hole punch: direct connection to"; }
+wait_for 10 punched
+echo "OK the hole punch made D's connection to B direct"
 timeout 60 env IPFS_PATH="$W/d" "$R" cat "$SECOND" > "$W/second.got"
 [ "$(sha256sum < "$W/second.bin")" = "$(sha256sum < "$W/second.got")" ] \
   && echo "OK D read B's second file, sha256 equal"
