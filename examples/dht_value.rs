@@ -35,6 +35,7 @@ fn main() {
             announce: Default::default(),
             providers: Arc::new(rsipfs::net::providers::MemoryProviders::default()),
             routing: Default::default(),
+            reach: Default::default(),
         },
         Arc::new(MemoryBlockstore::new()),
     )

@@ -437,3 +437,47 @@ fn floods_are_held_to_the_resource_limits_and_announced_addresses_reach_peers() 
         ],
     );
 }
+
+#[test]
+fn a_private_node_is_reached_through_a_relay_and_a_hole_punch_makes_it_direct() {
+    // tests/net/relay.sh says what is checked.
+    let test = "a_private_node_is_reached_through_a_relay_and_a_hole_punch_makes_it_direct";
+    if !iptables_available(test) {
+        return;
+    }
+    run_script(
+        test,
+        "relay.sh",
+        |_| Vec::new(),
+        &[
+            "OK B reserved a slot on R and announces its relay address",
+            "OK private B is a WAN DHT client, public R a server",
+            "OK A read B's file through the relay, sha256 equal",
+            "OK A is connected to B through R only",
+            "OK the hole punch made D's connection to B direct",
+            "OK D read B's second file, sha256 equal",
+            "OK R refused a reservation over its limit and kept B's",
+        ],
+    );
+}
+
+#[test]
+fn autonat_finds_who_is_reachable_and_the_dht_mode_follows() {
+    // tests/net/autonat.sh says what is checked.
+    let test = "autonat_finds_who_is_reachable_and_the_dht_mode_follows";
+    if !iptables_available(test) {
+        return;
+    }
+    run_script(
+        test,
+        "autonat.sh",
+        |_| Vec::new(),
+        &[
+            "OK reachability unknown at first, the WAN DHT serving",
+            "OK Q found public, its WAN DHT a server",
+            "OK B found private, its WAN DHT a client, its LAN DHT a server",
+            "OK B holds a slot on P, a relay it met",
+            "OK a node with AutoNAT.ServiceMode disabled refuses to dial back",
+        ],
+    );
+}

@@ -100,6 +100,7 @@ fn router(state: ApiState) -> Router {
         .route("/api/v0/swarm/peering/ls", post(node::peering_ls))
         .route("/api/v0/bitswap/stat", post(node::bitswap_stat))
         .route("/api/v0/stats/provide", post(node::provide_stat))
+        .route("/api/v0/stats/dht", post(node::dht_stat))
         .route("/api/v0/routing/findprovs", post(routing::findprovs))
         .route("/api/v0/routing/findpeer", post(routing::findpeer))
         .route("/api/v0/routing/provide", post(routing::provide))

@@ -56,7 +56,12 @@ pub async fn id(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Rep
                 .iter()
                 .map(|a| a.to_string())
                 .collect();
-            Ok(identity(&net.public_key, &addrs))
+            let mut body = identity(&net.public_key, &addrs);
+            // Beyond Kubo's fields: what AutoNAT (or the config) says.
+            if let Some(reachability) = net.reachability() {
+                body["Reachability"] = json!(reachability.to_string());
+            }
+            Ok(body)
         }
         Some(peer) => {
             let info = net.identity_of(peer).ok_or_else(|| {
@@ -158,6 +163,26 @@ pub async fn provide_stat(State(state): State<ApiState>) -> Reply {
         "LastReprovideBatchSize": stats.last_reprovide_batch_size,
     }))
     .into_response())
+}
+
+/// `stats dht`: each DHT's mode and routing table, one object per DHT as
+/// Kubo streams them (with `Mode` beside Kubo's fields).
+pub async fn dht_stat(State(state): State<ApiState>) -> Reply {
+    let net = online(&state)?;
+    let tables = blocking(move || Ok(net.dht_tables())).await?;
+    let tables: Vec<serde_json::Value> = tables
+        .iter()
+        .map(|table| {
+            json!({
+                "Name": table.name,
+                "Mode": if table.server { "server" } else { "client" },
+                "Buckets": table.buckets.iter().map(|peers| json!({
+                    "Peers": peers.iter().map(|p| json!({ "ID": p.to_string() })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(super::ndjson(&tables))
 }
 
 pub async fn bitswap_stat(State(state): State<ApiState>) -> Reply {

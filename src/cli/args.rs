@@ -346,6 +346,9 @@ pub enum FilesCmd {
 pub enum StatsCmd {
     /// What the node announced in the DHT (needs a running daemon).
     Provide,
+    /// Both DHTs' modes (server or client) and routing tables (needs a
+    /// running daemon).
+    Dht,
 }
 
 #[derive(Subcommand, Debug)]

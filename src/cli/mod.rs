@@ -92,6 +92,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Id { peer } => node_cmds::id(&ctx, peer),
         Command::Swarm(cmd) => node_cmds::swarm(&ctx, cmd),
         Command::Stats(args::StatsCmd::Provide) => node_cmds::stats_provide(&ctx),
+        Command::Stats(args::StatsCmd::Dht) => node_cmds::stats_dht(&ctx),
         Command::Routing(cmd) => node_cmds::routing(&ctx, cmd),
         Command::Files(cmd) => files::run(&ctx, cmd),
         Command::Name(cmd) => name::run(&ctx, cmd),

@@ -400,6 +400,7 @@ fn start_node(repo: &Arc<Repo>, blocks: Arc<dyn Blockstore>) -> Result<Node> {
         announce: super::net_config::announce(&config)?,
         routing: super::net_config::routing(&config)?,
         providers: Arc::clone(repo) as Arc<dyn rsipfs::net::providers::ProviderBook>,
+        reach: super::net_config::reach(&config)?,
     };
     rsipfs::net::start(net, blocks).context("starting the network node")
 }

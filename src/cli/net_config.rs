@@ -1,6 +1,8 @@
 //! The network options of the config, read as Kubo reads them:
 //! `Swarm.ConnMgr`, `Swarm.ResourceMgr`, `Peering.Peers` and
-//! `Addresses.Announce` / `AppendAnnounce` / `NoAnnounce`.
+//! `Addresses.Announce` / `AppendAnnounce` / `NoAnnounce`, and what
+//! decides reachability: `AutoNAT`, `Internal.Libp2pForceReachability`,
+//! `Swarm.RelayClient`, `Swarm.RelayService`, `Swarm.EnableHolePunching`.
 
 use anyhow::{Context, Result, bail};
 use libp2p::{Multiaddr, PeerId};
@@ -8,6 +10,7 @@ use rsipfs::net::RoutingConfig;
 use rsipfs::net::announce::AnnounceConfig;
 use rsipfs::net::connmgr::Watermarks;
 use rsipfs::net::limits::{self, Limits};
+use rsipfs::net::reach::{ReachConfig, Reachability, RelayLimits};
 use serde_json::Value;
 
 /// `Swarm.ConnMgr`: Kubo's `basic` manager with its defaults for what is
@@ -103,6 +106,107 @@ pub fn announce(config: &Value) -> Result<AnnounceConfig> {
     })
 }
 
+/// AutoNAT, relays and hole punching, with Kubo's defaults for what is
+/// unset.
+pub fn reach(config: &Value) -> Result<ReachConfig> {
+    let mut reach = ReachConfig::default();
+    let field = |pointer: &str| config.pointer(pointer).filter(|v| !v.is_null());
+    let flag = |pointer: &str| -> Result<Option<bool>> {
+        field(pointer)
+            .map(|v| {
+                v.as_bool()
+                    .with_context(|| format!("{}: not true or false", dotted(pointer)))
+            })
+            .transpose()
+    };
+    match field("/AutoNAT/ServiceMode").and_then(Value::as_str) {
+        None | Some("") | Some("enabled") => {}
+        Some("disabled") => reach.autonat_service = false,
+        Some(other) => bail!("AutoNAT.ServiceMode: unknown mode {other:?} (enabled or disabled)"),
+    }
+    reach.autonat_private = flag("/AutoNAT/AllowPrivateAddresses")?.unwrap_or(false);
+    reach.forced = match field("/Internal/Libp2pForceReachability").and_then(Value::as_str) {
+        None | Some("") => None,
+        Some("public") => Some(Reachability::Public),
+        Some("private") => Some(Reachability::Private),
+        Some(other) => {
+            bail!("Internal.Libp2pForceReachability: unknown value {other:?} (public or private)")
+        }
+    };
+    reach.relay_client = flag("/Swarm/RelayClient/Enabled")?;
+    reach.static_relays = addresses(
+        "Swarm.RelayClient.StaticRelays",
+        &config["Swarm"]["RelayClient"]["StaticRelays"],
+    )?;
+    reach.hole_punching = flag("/Swarm/EnableHolePunching")?.unwrap_or(true);
+    reach.relay_service = match flag("/Swarm/RelayService/Enabled")? {
+        Some(false) => None,
+        _ => Some(relay_limits(config)?),
+    };
+    Ok(reach)
+}
+
+/// `Swarm.RelayService`'s limits.
+fn relay_limits(config: &Value) -> Result<RelayLimits> {
+    let mut limits = RelayLimits::default();
+    let field = |name: &str| {
+        config
+            .pointer(&format!("/Swarm/RelayService/{name}"))
+            .filter(|v| !v.is_null())
+    };
+    let count = |name: &str, into: &mut usize| -> Result<()> {
+        if let Some(v) = field(name) {
+            *into = v
+                .as_u64()
+                .with_context(|| format!("Swarm.RelayService.{name}: not a number"))?
+                as usize;
+        }
+        Ok(())
+    };
+    count("MaxReservations", &mut limits.max_reservations)?;
+    count(
+        "MaxReservationsPerPeer",
+        &mut limits.max_reservations_per_peer,
+    )?;
+    count("MaxCircuits", &mut limits.max_circuits)?;
+    let duration = |name: &str| -> Result<Option<std::time::Duration>> {
+        field(name)
+            .map(|v| {
+                let text = v
+                    .as_str()
+                    .with_context(|| format!("Swarm.RelayService.{name}: not a duration"))?;
+                rsipfs::go_duration::parse(text)
+                    .with_context(|| format!("Swarm.RelayService.{name}: bad duration {text:?}"))
+            })
+            .transpose()
+    };
+    if let Some(ttl) = duration("ReservationTTL")? {
+        limits.reservation_ttl = ttl;
+    }
+    if let Some(limit) = duration("Limit/Duration")? {
+        limits.circuit_duration = limit;
+    }
+    match field("Limit/Data") {
+        None => {}
+        Some(Value::Number(n)) => {
+            limits.circuit_data = n
+                .as_u64()
+                .context("Swarm.RelayService.Limit.Data: not a size")?
+        }
+        Some(Value::String(text)) => {
+            limits.circuit_data = limits::parse_size(text)
+                .with_context(|| format!("Swarm.RelayService.Limit.Data: bad size {text:?}"))?
+        }
+        Some(_) => bail!("Swarm.RelayService.Limit.Data: not a size"),
+    }
+    Ok(limits)
+}
+
+/// `/A/B` as `A.B`, for messages.
+fn dotted(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
 fn addresses(key: &str, value: &Value) -> Result<Vec<Multiaddr>> {
     if value.is_null() {
         return Ok(Vec::new());
@@ -196,5 +300,52 @@ mod tests {
         assert!(r(json!({"Routing": {"Type": "custom"}})).is_err());
         assert!(r(json!({"Routing": {"DelegatedRouters": ["ftp://x"]}})).is_err());
         assert!(r(json!({"Routing": {"DelegatedRouters": "http://x"}})).is_err());
+    }
+
+    #[test]
+    fn reachability_config_reads_as_kubo_writes_it() {
+        let relay =
+            "/ip4/1.2.3.4/udp/1/quic-v1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        let config = json!({
+            "AutoNAT": {"ServiceMode": "disabled"},
+            "Internal": {"Libp2pForceReachability": "private"},
+            "Swarm": {
+                "EnableHolePunching": false,
+                "RelayClient": {"Enabled": true, "StaticRelays": [relay]},
+                "RelayService": {
+                    "MaxReservations": 3,
+                    "ReservationTTL": "30m",
+                    "Limit": {"Duration": "10m", "Data": "4MiB"}
+                }
+            }
+        });
+        let reach = reach(&config).unwrap();
+        assert!(!reach.autonat_service && !reach.hole_punching);
+        assert_eq!(reach.forced, Some(Reachability::Private));
+        assert_eq!(reach.relay_client, Some(true));
+        assert_eq!(reach.static_relays[0].to_string(), relay);
+        let limits = reach.relay_service.unwrap();
+        assert_eq!(limits.max_reservations, 3);
+        assert_eq!(limits.reservation_ttl.as_secs(), 1800);
+        assert_eq!(limits.circuit_duration.as_secs(), 600);
+        assert_eq!(limits.circuit_data, 4 << 20);
+        assert_eq!(limits.max_circuits, RelayLimits::default().max_circuits);
+    }
+
+    #[test]
+    fn kubo_defaults_when_unset_and_bad_values_refused() {
+        let reach = reach(&json!({})).unwrap();
+        assert!(reach.autonat_service && reach.hole_punching && reach.forced.is_none());
+        assert_eq!(reach.relay_service, Some(RelayLimits::default()));
+        let off = json!({"Swarm": {"RelayService": {"Enabled": false}}});
+        assert!(super::reach(&off).unwrap().relay_service.is_none());
+        for bad in [
+            json!({"Internal": {"Libp2pForceReachability": "sometimes"}}),
+            json!({"AutoNAT": {"ServiceMode": "maybe"}}),
+            json!({"Swarm": {"RelayService": {"Limit": {"Duration": "soon"}}}}),
+            json!({"Swarm": {"RelayClient": {"StaticRelays": ["not an address"]}}}),
+        ] {
+            assert!(super::reach(&bad).is_err(), "{bad}");
+        }
     }
 }

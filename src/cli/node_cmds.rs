@@ -156,6 +156,45 @@ pub fn stats_provide(ctx: &Ctx) -> Result<()> {
     finish(out)
 }
 
+/// `stats dht`: Kubo's layout (a header per DHT, then its buckets), with
+/// the DHT's mode on a line of its own.
+pub fn stats_dht(ctx: &Ctx) -> Result<()> {
+    let tables: Vec<serde_json::Value> = online(ctx)?.lines("stats/dht", &[])?;
+    let mut out = stdout();
+    for table in &tables {
+        let buckets = table["Buckets"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let peers = |bucket: &serde_json::Value| {
+            bucket["Peers"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|p| p["ID"].as_str().map(str::to_string))
+                .collect::<Vec<_>>()
+        };
+        let total: usize = buckets.iter().map(|b| peers(b).len()).sum();
+        let name = table["Name"].as_str().unwrap_or_default();
+        writeln!(out, "DHT {name} ({total} peers):")?;
+        writeln!(
+            out,
+            "  Mode: {}",
+            table["Mode"].as_str().unwrap_or_default()
+        )?;
+        for (i, bucket) in buckets.iter().enumerate() {
+            let ids = peers(bucket);
+            writeln!(out, "  Bucket {i:2} ({} peers):", ids.len())?;
+            for id in ids {
+                writeln!(out, "    {id}")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    finish(out)
+}
+
 /// Kubo's humanized count: `1234` is `1.2k (1,234)`.
 fn human_number(n: u64) -> String {
     if n < 1000 {

@@ -8,6 +8,8 @@ use std::net::IpAddr;
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
+use super::reach::is_relayed;
+
 #[derive(Clone, Debug, Default)]
 pub struct AnnounceConfig {
     pub announce: Vec<Multiaddr>,
@@ -17,14 +19,18 @@ pub struct AnnounceConfig {
 
 impl AnnounceConfig {
     /// The addresses to announce while listening on `listening`.
+    /// Addresses through a relay (`…/p2p-circuit`) are announced even
+    /// when `Announce` replaces the listen addresses: they come and go
+    /// with the relay slots, no config could name them.
     pub fn addresses(&self, listening: &[Multiaddr]) -> Vec<Multiaddr> {
+        let relayed = listening.iter().filter(|a| is_relayed(a));
         let base = if self.announce.is_empty() {
             listening
         } else {
             &self.announce[..]
         };
         let mut out: Vec<Multiaddr> = Vec::new();
-        for addr in base.iter().chain(&self.append) {
+        for addr in base.iter().chain(&self.append).chain(relayed) {
             if !self.hidden(addr) && !out.contains(addr) {
                 out.push(addr.clone());
             }
@@ -101,6 +107,20 @@ mod tests {
         assert_eq!(
             config.addresses(&listening),
             addrs(&["/ip4/1.2.3.4/tcp/4001", "/dns4/example.net/tcp/4001"])
+        );
+    }
+
+    #[test]
+    fn relay_addresses_are_announced_beside_announce() {
+        let config = AnnounceConfig {
+            announce: addrs(&["/ip4/1.2.3.4/tcp/4001"]),
+            ..AnnounceConfig::default()
+        };
+        let circuit = "/ip4/5.6.7.8/udp/1/quic-v1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN/p2p-circuit";
+        let listening = addrs(&["/ip4/127.0.0.1/tcp/4001", circuit]);
+        assert_eq!(
+            config.addresses(&listening),
+            addrs(&["/ip4/1.2.3.4/tcp/4001", circuit])
         );
     }
 

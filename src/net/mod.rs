@@ -1,9 +1,11 @@
 //! The node on the network: libp2p (TCP and QUIC, noise, yamux, identify,
-//! ping, DNS names resolved on dial) and bitswap, on its own tokio runtime.
+//! ping, DNS names resolved on dial, AutoNAT, circuit relay v2, DCUtR) and
+//! bitswap, on its own tokio runtime.
 //! The sync core reaches it only through [`NetHandle`]: ask for a block
 //! with a deadline, get the verified block or an error naming the CID.
 
 pub mod announce;
+mod candidates;
 pub mod connmgr;
 pub mod delegated;
 pub mod dnsaddr;
@@ -15,6 +17,7 @@ mod node;
 mod outbox;
 pub mod providers;
 mod quic;
+pub mod reach;
 pub mod records;
 mod server;
 mod stats;
@@ -27,7 +30,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use node::{
-    Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, PeerRecord, RoutingConfig, start,
+    DhtTable, Found, NetConfig, NetHandle, Node, PeerIdentity, PeerInfo, PeerRecord, RoutingConfig,
+    start,
 };
 pub use stats::{ProvideStats, StatsSnapshot};
 

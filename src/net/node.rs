@@ -12,11 +12,12 @@ use futures::StreamExt;
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{
-    Multiaddr, PeerId, StreamProtocol, Swarm, Transport, connection_limits, identify, kad, noise,
-    ping, tcp, yamux,
+    Multiaddr, PeerId, StreamProtocol, Swarm, Transport, autonat, connection_limits, dcutr,
+    identify, kad, noise, ping, relay, tcp, yamux,
 };
 use tokio::sync::mpsc;
 
@@ -30,11 +31,13 @@ use super::message::{
 };
 use super::outbox::{Outbox, spawn_writer};
 use super::providers::{DhtStore, ProviderBook, ProviderCache};
+use super::reach::{ReachConfig, Reachability, is_relayed};
 use super::server::Server;
 use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
 
 mod lookups;
+mod reach;
 mod routing;
 mod values;
 use crate::blockstore::Blockstore;
@@ -99,6 +102,8 @@ pub struct NetConfig {
     /// Where provider records kept as a DHT server go.
     pub providers: Arc<dyn ProviderBook>,
     pub routing: RoutingConfig,
+    /// AutoNAT, relays, hole punching.
+    pub reach: ReachConfig,
 }
 
 /// Refused connections are logged at most this often.
@@ -198,7 +203,24 @@ enum Command {
         peer: PeerId,
         reply: std_mpsc::Sender<Option<PeerRecord>>,
     },
+    Reach {
+        reply: std_mpsc::Sender<Reachability>,
+    },
+    DhtTables {
+        reply: std_mpsc::Sender<Vec<DhtTable>>,
+    },
     Shutdown,
+}
+
+/// One DHT's routing table, for `stats dht`.
+#[derive(Clone, Debug)]
+pub struct DhtTable {
+    /// `wan` or `lan`.
+    pub name: &'static str,
+    /// It answers queries (else it only asks).
+    pub server: bool,
+    /// The peers of each non-empty bucket.
+    pub buckets: Vec<Vec<PeerId>>,
 }
 
 /// What a value lookup yields, one at a time.
@@ -226,6 +248,14 @@ struct Behaviour {
     limits: connection_limits::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    /// Reservations on relays and connections through them.
+    relay_client: relay::client::Behaviour,
+    /// Relaying for others (`Swarm.RelayService`).
+    relay: Toggle<relay::Behaviour>,
+    /// Hole punches over relayed connections (`Swarm.EnableHolePunching`).
+    dcutr: Toggle<dcutr::Behaviour>,
+    autonat: autonat::Behaviour,
+    candidates: super::candidates::Behaviour,
     /// Outgoing bitswap streams.
     streams: libp2p_stream::Behaviour,
     /// Incoming bitswap streams.
@@ -409,6 +439,17 @@ impl NetHandle {
         Ok(records)
     }
 
+    /// What AutoNAT (or the config) says of our reachability.
+    pub fn reachability(&self) -> Option<Reachability> {
+        self.ask(|reply| Command::Reach { reply }, Duration::from_secs(5))
+    }
+
+    /// The routing tables of both DHTs.
+    pub fn dht_tables(&self) -> Vec<DhtTable> {
+        self.ask(|reply| Command::DhtTables { reply }, Duration::from_secs(5))
+            .unwrap_or_default()
+    }
+
     /// `peer`'s addresses, when connected or found in the DHT within `limit`.
     pub fn find_peer(&self, peer: PeerId, limit: Duration) -> Option<PeerRecord> {
         self.ask(|reply| Command::FindPeer { peer, reply }, limit)
@@ -576,17 +617,23 @@ fn tcp_transport(
     libp2p::core::transport::Boxed<(PeerId, StreamMuxerBox)>,
     Box<dyn std::error::Error + Send + Sync>,
 > {
-    let mut yamux = yamux::Config::default();
-    yamux.set_max_num_streams(streams);
     Ok(
         tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
             .upgrade(libp2p::core::upgrade::Version::V1Lazy)
             .authenticate(noise::Config::new(key)?)
-            .multiplex(yamux)
+            .multiplex(muxer(streams))
             .timeout(HANDSHAKE_TIMEOUT)
             .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
             .boxed(),
     )
+}
+
+/// Yamux with at most `streams` streams per connection (TCP and relayed
+/// connections).
+fn muxer(streams: usize) -> yamux::Config {
+    let mut yamux = yamux::Config::default();
+    yamux.set_max_num_streams(streams);
+    yamux
 }
 
 /// Dial options for `addrs`: one per peer named by a `/p2p` suffix (all
@@ -653,6 +700,11 @@ struct NodeTask {
     starting_listeners: HashSet<libp2p::core::transport::ListenerId>,
     listen_addrs_asked: Vec<std_mpsc::Sender<Vec<Multiaddr>>>,
     started_at: Instant,
+    reach: ReachConfig,
+    reachability: Reachability,
+    relays: reach::RelaySlots,
+    /// Reservations and circuits the relay service refused.
+    relay_refusals: RefusalLog,
 }
 
 /// A protected peer kept connected: reconnected with a backoff.
@@ -683,14 +735,25 @@ impl PeeringPeer {
 type Waiter = (std_mpsc::Sender<Vec<u8>>, Instant);
 
 struct Peer {
-    addr: Multiaddr,
+    /// Each connection and the address at its other end.
+    links: Vec<(ConnectionId, Multiaddr)>,
     outbox: Outbox,
     since: Instant,
-    connections: usize,
     outbound: bool,
     latency: Option<Duration>,
     /// Block bytes received from it.
     useful: u64,
+}
+
+impl Peer {
+    /// The address to show: a direct connection's, when there is one.
+    fn addr(&self) -> Option<&Multiaddr> {
+        let mut addrs = self.links.iter().map(|(_, addr)| addr);
+        addrs
+            .clone()
+            .find(|a| !is_relayed(a))
+            .or_else(|| addrs.next())
+    }
 }
 
 fn entry_for(ask: &Ask<PeerId>) -> Entry {
@@ -830,6 +893,8 @@ impl NodeTask {
         let streams = limits.streams_per_connection;
         let providers = ProviderCache::new(config.providers);
         expire_providers(&providers);
+        let me = config.keypair.public().to_peer_id();
+        let reach_config = config.reach.clone();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
             .with_tokio()
             .with_other_transport(|key| tcp_transport(key, streams))
@@ -837,7 +902,9 @@ impl NodeTask {
             .with_other_transport(move |key| super::quic::transport(key, streams))
             .map_err(|e| start_err(&e))?
             .with_dns_config(dns_resolver.0, dns_resolver.1)
-            .with_behaviour(|key| Behaviour {
+            .with_relay_client(noise::Config::new, move || muxer(streams))
+            .map_err(|e| start_err(&e))?
+            .with_behaviour(|key, relay_client| Behaviour {
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
                         .with_max_established_incoming(Some(limits.inbound))
@@ -853,6 +920,20 @@ impl NodeTask {
                         .with_push_listen_addr_updates(true),
                 ),
                 ping: ping::Behaviour::default(),
+                relay_client,
+                relay: Toggle::from(
+                    reach_config
+                        .relay_service
+                        .as_ref()
+                        .map(|limits| relay::Behaviour::new(me, limits.relay_config())),
+                ),
+                dcutr: Toggle::from(
+                    reach_config
+                        .hole_punching
+                        .then(|| dcutr::Behaviour::new(me)),
+                ),
+                autonat: reach_config.autonat(me),
+                candidates: super::candidates::Behaviour::default(),
                 streams: libp2p_stream::Behaviour::new(),
                 inbound: super::inbound::Behaviour::new(BITSWAP, accepted_tx),
                 kad: dht_behaviour(key, Dht::Wan, Arc::clone(&providers)),
@@ -928,7 +1009,12 @@ impl NodeTask {
             started_at: Instant::now(),
             providers,
             last_expiry: Instant::now(),
+            reach: config.reach,
+            reachability: Reachability::Unknown,
+            relays: reach::RelaySlots::new(),
+            relay_refusals: RefusalLog::new(REFUSAL_LOG_EVERY),
         };
+        task.set_reachability(task.reach.forced.unwrap_or(Reachability::Unknown));
         task.refresh_announced();
         task.dial_peering();
         task.read_incoming(accepted_rx);
@@ -979,6 +1065,7 @@ impl NodeTask {
                     self.answer_listen_addrs(self.started_at.elapsed() > LISTEN_WAIT);
                     self.trim_connections();
                     self.dial_peering();
+                    self.update_relays();
                     self.providers.flush();
                     if self.last_expiry.elapsed() >= EXPIRE_PROVIDERS_EVERY {
                         self.last_expiry = Instant::now();
@@ -1010,6 +1097,14 @@ impl NodeTask {
                 self.lookups.learned(peer_id, address);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(Dht::Wan, event),
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(event)) => self.on_autonat_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(event)) => {
+                self.on_relay_client_event(event)
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
+                self.on_relay_service_event(event)
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(event)) => self.on_dcutr_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::LanKad(event)) => {
                 self.on_kad_event(Dht::Lan, event)
             }
@@ -1021,7 +1116,22 @@ impl NodeTask {
                 self.refresh_announced();
                 self.listener_started(listener_id);
             }
-            SwarmEvent::ListenerClosed { listener_id, .. } => self.listener_started(listener_id),
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                let why = match &reason {
+                    Ok(()) => "closed".to_string(),
+                    Err(err) => err.to_string(),
+                };
+                self.relay_listener_closed(listener_id, &why);
+                self.listener_started(listener_id);
+                self.refresh_announced();
+            }
+            SwarmEvent::ListenerError { listener_id, error } => {
+                self.relay_listener_closed(listener_id, &error.to_string());
+            }
             SwarmEvent::ExpiredListenAddr { .. } => self.refresh_announced(),
             SwarmEvent::IncomingConnectionError {
                 error: libp2p::swarm::ListenError::Denied { cause },
@@ -1035,7 +1145,10 @@ impl NodeTask {
                 }
             }
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
             } => {
                 self.lookups
                     .learned(peer_id, endpoint.get_remote_address().clone());
@@ -1054,17 +1167,16 @@ impl NodeTask {
                     peering.next_dial = None;
                 }
                 if let Some(peer) = self.peers.get_mut(&peer_id) {
-                    peer.connections += 1;
+                    peer.links.push((connection_id, addr));
                 } else {
                     let outbox = spawn_writer(self.control.clone(), peer_id, &BITSWAP[..3]);
                     self.server.connect(peer_id, outbox.clone());
                     self.peers.insert(
                         peer_id,
                         Peer {
-                            addr,
+                            links: vec![(connection_id, addr)],
                             outbox,
                             since: Instant::now(),
-                            connections: 1,
                             outbound: endpoint.is_dialer(),
                             latency: None,
                             useful: 0,
@@ -1081,10 +1193,11 @@ impl NodeTask {
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 num_established,
+                connection_id,
                 ..
             } if num_established > 0 => {
                 if let Some(peer) = self.peers.get_mut(&peer_id) {
-                    peer.connections = num_established as usize;
+                    peer.links.retain(|(id, _)| *id != connection_id);
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, .. } => {
@@ -1181,11 +1294,13 @@ impl NodeTask {
                 let peers = self
                     .peers
                     .iter()
-                    .map(|(peer, p)| PeerInfo {
-                        peer: *peer,
-                        addr: p.addr.clone(),
-                        outbound: p.outbound,
-                        latency: p.latency,
+                    .filter_map(|(peer, p)| {
+                        Some(PeerInfo {
+                            peer: *peer,
+                            addr: p.addr()?.clone(),
+                            outbound: p.outbound,
+                            latency: p.latency,
+                        })
                     })
                     .collect();
                 let _ = reply.send(peers);
@@ -1239,6 +1354,12 @@ impl NodeTask {
             }
             Command::FindProviders { cid, found } => self.find_providers(cid, found),
             Command::FindPeer { peer, reply } => self.find_peer(peer, reply),
+            Command::Reach { reply } => {
+                let _ = reply.send(self.reachability);
+            }
+            Command::DhtTables { reply } => {
+                let _ = reply.send(self.dht_tables());
+            }
             Command::Shutdown => {}
         }
     }
@@ -1351,6 +1472,9 @@ impl NodeTask {
         let listening: Vec<Multiaddr> = self.swarm.listeners().cloned().collect();
         let wanted = self.announce.addresses(&listening);
         let current: Vec<Multiaddr> = self.swarm.external_addresses().cloned().collect();
+        if wanted != current {
+            self.offer_candidates(&wanted);
+        }
         let mut changed = false;
         for addr in current.iter().filter(|a| !wanted.contains(a)) {
             self.swarm.remove_external_address(addr);
@@ -1387,6 +1511,28 @@ impl NodeTask {
         }
     }
 
+    fn dht_tables(&mut self) -> Vec<DhtTable> {
+        BOTH.iter()
+            .map(|&dht| {
+                let kad = self.kad(dht);
+                let server = kad.mode() == kad::Mode::Server;
+                let buckets = kad
+                    .kbuckets()
+                    .map(|b| b.iter().map(|e| *e.node.key.preimage()).collect())
+                    .filter(|peers: &Vec<PeerId>| !peers.is_empty())
+                    .collect();
+                DhtTable {
+                    name: match dht {
+                        Dht::Wan => "wan",
+                        Dht::Lan => "lan",
+                    },
+                    server,
+                    buckets,
+                }
+            })
+            .collect()
+    }
+
     fn trim_connections(&mut self) {
         let Some(marks) = &self.watermarks else {
             return;
@@ -1396,7 +1542,7 @@ impl NodeTask {
             .iter()
             .map(|(peer, p)| Connected {
                 peer: *peer,
-                connections: p.connections,
+                connections: p.links.len(),
                 since: p.since,
                 protected: self.peering.contains_key(peer),
                 useful: p.useful,
