@@ -179,6 +179,9 @@ pub async fn put(
     mut multipart: axum::extract::Multipart,
 ) -> Reply {
     let args = Args::parse(query.as_deref());
+    // Read before any refusal: a client still sending would see a broken
+    // pipe instead of the answer.
+    let record = super::upload::read_part(&mut multipart, PUT_UPLOAD_LIMIT).await?;
     let key = args.arg(0, "key")?;
     if !key.starts_with("/ipns/") {
         return Err(ApiError::bad_request(format!(
@@ -190,7 +193,6 @@ pub async fn put(
             "can't put while offline: pass `--allow-offline` to override",
         ));
     }
-    let record = super::upload::read_part(&mut multipart, PUT_UPLOAD_LIMIT).await?;
     let id = run(&state, move |core| {
         crate::commands::name::put(core, &key, &record)?;
         Ok(core.repo.peer_id().to_string())
