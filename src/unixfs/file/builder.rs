@@ -59,7 +59,7 @@ impl<'s> NodeBuilder<'s> {
         is_root: bool,
     ) -> Result<Built, ImportError> {
         let filesize = chunk.len() as u64;
-        if self.opts.raw_leaves && !(is_root && self.has_metadata()) {
+        if self.raw_leaf(is_root) {
             return self.store_block(RAW, chunk.to_vec(), filesize);
         }
         let block = if is_root && self.has_metadata() {
@@ -75,6 +75,25 @@ impl<'s> NodeBuilder<'s> {
             encode_leaf(chunk, leaf_type)
         };
         self.store_block(DAG_PB, block, filesize)
+    }
+
+    /// As [`NodeBuilder::leaf`], taking the chunk: a raw leaf is stored
+    /// without a copy.
+    pub fn leaf_owned(
+        &self,
+        chunk: Vec<u8>,
+        leaf_type: DataType,
+        is_root: bool,
+    ) -> Result<Built, ImportError> {
+        if self.raw_leaf(is_root) {
+            let filesize = chunk.len() as u64;
+            return self.store_block(RAW, chunk, filesize);
+        }
+        self.leaf(&chunk, leaf_type, is_root)
+    }
+
+    fn raw_leaf(&self, is_root: bool) -> bool {
+        self.opts.raw_leaves && !(is_root && self.has_metadata())
     }
 
     /// Encodes and stores an internal file node.
@@ -108,10 +127,11 @@ impl<'s> NodeBuilder<'s> {
 
     fn store_block(&self, codec: u64, block: Vec<u8>, filesize: u64) -> Result<Built, ImportError> {
         let cid = self.opts.cid.cid_of(codec, &block);
-        self.store.put(&cid, &block)?;
+        let size = block.len() as u64;
+        self.store.put_shared(&cid, block.into())?;
         Ok(Built {
             cid,
-            size: block.len() as u64,
+            size,
             filesize,
         })
     }

@@ -3,6 +3,7 @@
 
 mod balanced;
 mod builder;
+mod pipeline;
 mod trickle;
 
 use std::io::Read;
@@ -10,7 +11,7 @@ use std::io::Read;
 use super::chunker::{Chunker, ChunkerSpec};
 use crate::blockstore::{Blockstore, BlockstoreError};
 use crate::codec::cid::{Cid, CidBuilder};
-use crate::codec::unixfs_pb::UnixTime;
+use crate::codec::unixfs_pb::{DataType, UnixTime};
 
 pub use builder::{Built, NodeBuilder};
 
@@ -80,12 +81,26 @@ pub fn import_file(
     opts: &FileOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportedFile, ImportError> {
-    let mut chunks = Chunks::new(opts.chunker.chunker(reader), progress)?;
-    let mut builder = builder::NodeBuilder::new(store, opts);
-    let built = match opts.layout {
-        Layout::Balanced => balanced::build(&mut builder, &mut chunks)?,
-        Layout::Trickle => trickle::build(&mut builder, &mut chunks)?,
-    };
+    let chunks = Chunks::new(opts.chunker.chunker(reader), progress)?;
+    let built = std::thread::scope(|scope| {
+        let mut builder = builder::NodeBuilder::new(store, opts);
+        let form = |data_type, root_if_alone| pipeline::LeafForm {
+            data_type,
+            root_if_alone,
+        };
+        match opts.layout {
+            Layout::Balanced => {
+                let form = form(DataType::File, true);
+                let mut leaves = pipeline::LeafPipeline::new(scope, store, opts, form, chunks);
+                balanced::build(&mut builder, &mut leaves)
+            }
+            Layout::Trickle => {
+                let form = form(DataType::Raw, false);
+                let mut leaves = pipeline::LeafPipeline::new(scope, store, opts, form, chunks);
+                trickle::build(&mut builder, &mut leaves)
+            }
+        }
+    })?;
     Ok(ImportedFile {
         cid: built.cid,
         size: built.size,
@@ -144,11 +159,7 @@ impl Leaves for Chunks<'_, '_> {
 
     fn next_leaf(&mut self, b: &NodeBuilder, first: bool) -> Result<Built, ImportError> {
         let chunk = self.take()?.unwrap_or_default();
-        b.leaf(
-            &chunk,
-            crate::codec::unixfs_pb::DataType::File,
-            first && !Chunks::has_more(self),
-        )
+        b.leaf_owned(chunk, DataType::File, first && !Chunks::has_more(self))
     }
 }
 
