@@ -119,25 +119,16 @@ pub trait Chunker {
 }
 
 /// Reads until `buf` holds `want` bytes or the input ends; returns whether
-/// the input ended.
+/// the input ended. Reads into `buf`'s spare capacity as it is (a file
+/// reader fills it without zeroing it first).
 pub(crate) fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    while buf.len() < want {
-        let start = buf.len();
-        buf.resize(want, 0);
-        match reader.read(&mut buf[start..]) {
-            Ok(0) => {
-                buf.truncate(start);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(start + n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
+    if buf.len() >= want {
+        return Ok(false);
     }
-    Ok(false)
+    let missing = (want - buf.len()) as u64;
+    // Reads until `missing` bytes came or a read gave none (the end).
+    reader.take(missing).read_to_end(buf)?;
+    Ok(buf.len() < want)
 }
 
 #[cfg(test)]

@@ -109,14 +109,17 @@ impl<'scope, 'env, 'c, 'p> LeafPipeline<'scope, 'env, 'c, 'p> {
                 .clamp(1, MAX_HASHERS);
             for _ in 0..count {
                 let queue = queue.clone();
-                scope.spawn(move || {
-                    let builder = NodeBuilder::new(store, opts);
-                    for job in queue {
-                        let leaf = builder.leaf_owned(job.chunk, data_type, job.is_root);
-                        // The importer gave up (an error elsewhere): nobody waits.
-                        let _ = job.done.send(leaf);
-                    }
-                });
+                std::thread::Builder::new()
+                    .name("leaf-hasher".into())
+                    .spawn_scoped(scope, move || {
+                        let builder = NodeBuilder::new(store, opts);
+                        for job in queue {
+                            let leaf = builder.leaf_owned(job.chunk, data_type, job.is_root);
+                            // The importer gave up (an error elsewhere): nobody waits.
+                            let _ = job.done.send(leaf);
+                        }
+                    })
+                    .expect("spawn a leaf hasher");
             }
             jobs
         })
