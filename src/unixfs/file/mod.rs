@@ -8,7 +8,7 @@ mod trickle;
 
 use std::io::Read;
 
-use super::chunker::{Chunker, ChunkerSpec};
+use super::chunker::{Chunk, Chunker, ChunkerSpec};
 use crate::blockstore::{Blockstore, BlockstoreError};
 use crate::codec::cid::{Cid, CidBuilder};
 use crate::codec::unixfs_pb::{DataType, UnixTime};
@@ -112,7 +112,7 @@ pub fn import_file(
 /// whether more data follows before they can finish a node.
 pub(crate) struct Chunks<'c, 'p> {
     chunker: Box<dyn Chunker + 'c>,
-    next: Option<Vec<u8>>,
+    next: Option<Chunk>,
     progress: &'p mut dyn FnMut(u64),
 }
 
@@ -121,7 +121,7 @@ impl<'c, 'p> Chunks<'c, 'p> {
         mut chunker: Box<dyn Chunker + 'c>,
         progress: &'p mut dyn FnMut(u64),
     ) -> Result<Self, ImportError> {
-        let next = chunker.next_chunk().map_err(ImportError::Read)?;
+        let next = chunker.next_chunk_with_room().map_err(ImportError::Read)?;
         Ok(Chunks {
             chunker,
             next,
@@ -133,11 +133,14 @@ impl<'c, 'p> Chunks<'c, 'p> {
         self.next.is_some()
     }
 
-    pub fn take(&mut self) -> Result<Option<Vec<u8>>, ImportError> {
+    pub fn take(&mut self) -> Result<Option<Chunk>, ImportError> {
         let Some(chunk) = self.next.take() else {
             return Ok(None);
         };
-        self.next = self.chunker.next_chunk().map_err(ImportError::Read)?;
+        self.next = self
+            .chunker
+            .next_chunk_with_room()
+            .map_err(ImportError::Read)?;
         (self.progress)(chunk.len() as u64);
         Ok(Some(chunk))
     }
@@ -150,17 +153,6 @@ pub trait Leaves {
     /// The next leaf, stored. `first` is true for the first leaf, which is
     /// the file's root if no other follows.
     fn next_leaf(&mut self, b: &NodeBuilder, first: bool) -> Result<Built, ImportError>;
-}
-
-impl Leaves for Chunks<'_, '_> {
-    fn has_more(&self) -> bool {
-        Chunks::has_more(self)
-    }
-
-    fn next_leaf(&mut self, b: &NodeBuilder, first: bool) -> Result<Built, ImportError> {
-        let chunk = self.take()?.unwrap_or_default();
-        b.leaf_owned(chunk, DataType::File, first && !Chunks::has_more(self))
-    }
 }
 
 /// Builds a balanced file DAG from `leaves` (see [`Leaves`]).

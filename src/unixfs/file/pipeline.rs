@@ -15,6 +15,7 @@ use super::builder::{Built, NodeBuilder};
 use super::{Chunks, FileOptions, ImportError, Leaves};
 use crate::blockstore::{Blockstore, BlockstoreError};
 use crate::codec::unixfs_pb::DataType;
+use crate::unixfs::chunker::Chunk;
 
 /// Leaves read ahead of the one the layout waits for.
 const DEPTH: usize = 8;
@@ -24,7 +25,7 @@ const MAX_HASHERS: usize = 4;
 type Done = Result<Built, ImportError>;
 
 struct Job {
-    chunk: Vec<u8>,
+    chunk: Chunk,
     is_root: bool,
     done: Sender<Done>,
 }
