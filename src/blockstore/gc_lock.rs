@@ -217,6 +217,13 @@ impl InFlightStore {
         }
     }
 
+    fn note(&self, cid: &Cid) {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(*cid);
+    }
+
     pub fn written(&self) -> Vec<Cid> {
         self.written
             .lock()
@@ -238,10 +245,13 @@ impl Blockstore for InFlightStore {
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
         let _writing = self.lock.background_guard();
         self.inner.put(cid, data)?;
-        self.written
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(*cid);
+        self.note(cid);
+        Ok(())
+    }
+    fn put_shared(&self, cid: &Cid, data: Bytes) -> Result<()> {
+        let _writing = self.lock.background_guard();
+        self.inner.put_shared(cid, data)?;
+        self.note(cid);
         Ok(())
     }
     fn delete(&self, cid: &Cid) -> Result<bool> {
@@ -270,6 +280,13 @@ impl RecordingStore {
         }
     }
 
+    fn note(&self, cid: &Cid) {
+        self.put
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cid.hash().to_bytes());
+    }
+
     pub fn take_put(&self) -> HashSet<Vec<u8>> {
         std::mem::take(&mut *self.put.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -287,10 +304,12 @@ impl Blockstore for RecordingStore {
     }
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
         self.inner.put(cid, data)?;
-        self.put
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(cid.hash().to_bytes());
+        self.note(cid);
+        Ok(())
+    }
+    fn put_shared(&self, cid: &Cid, data: Bytes) -> Result<()> {
+        self.inner.put_shared(cid, data)?;
+        self.note(cid);
         Ok(())
     }
     fn delete(&self, cid: &Cid) -> Result<bool> {

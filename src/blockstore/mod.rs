@@ -74,6 +74,11 @@ pub trait Blockstore: Send + Sync {
     /// Stores a block; storing one that is already there is a no-op.
     /// The caller vouches that `data` hashes to `cid`.
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()>;
+    /// As `put`, handing over a buffer the caller is done with: a store
+    /// that keeps or queues the block takes it without a copy.
+    fn put_shared(&self, cid: &Cid, data: Bytes) -> Result<()> {
+        self.put(cid, &data)
+    }
     /// Removes a block; returns whether it was there.
     fn delete(&self, cid: &Cid) -> Result<bool>;
     /// Makes every `put` so far durable.
@@ -114,6 +119,9 @@ impl<T: Blockstore + ?Sized> Blockstore for std::sync::Arc<T> {
     }
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
         (**self).put(cid, data)
+    }
+    fn put_shared(&self, cid: &Cid, data: Bytes) -> Result<()> {
+        (**self).put_shared(cid, data)
     }
     fn delete(&self, cid: &Cid) -> Result<bool> {
         (**self).delete(cid)

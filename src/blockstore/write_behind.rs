@@ -1,69 +1,104 @@
-//! A blockstore wrapper that stores blocks on a background thread, so that
-//! `add` hashes the next chunks while the previous ones are written. The
-//! queue is bounded (memory stays bounded); `sync` waits for it to drain and
-//! reports the first write error.
+//! A blockstore wrapper that stores blocks on background threads, so that
+//! `add` hashes the next chunks while the previous ones are written, and
+//! several writes are at the device at once (one writer waits on each
+//! O_DIRECT write and each file creation in turn). The queue is bounded
+//! (memory stays bounded); `sync` waits for it to drain and reports the
+//! first write error.
 
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+
+use bytes::Bytes;
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::{Blockstore, BlockstoreError, Result};
 use crate::codec::cid::Cid;
 
-enum Job {
-    Put(Cid, Vec<u8>),
-    Barrier(SyncSender<()>),
+/// Writers by default: enough to keep a virtual disk's queue busy while
+/// each waits on its own write.
+pub const DEFAULT_WRITERS: usize = 4;
+
+struct Job {
+    cid: Cid,
+    data: Bytes,
+}
+
+/// Blocks queued or being written, and the first write error.
+#[derive(Default)]
+struct Progress {
+    pending: usize,
+    failure: Option<BlockstoreError>,
+}
+
+#[derive(Default)]
+struct Shared {
+    progress: Mutex<Progress>,
+    drained: Condvar,
+}
+
+impl Shared {
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 pub struct WriteBehind {
     inner: Arc<dyn Blockstore>,
-    queue: Mutex<Option<SyncSender<Job>>>,
-    failure: Arc<Mutex<Option<BlockstoreError>>>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    queue: Mutex<Option<Sender<Job>>>,
+    shared: Arc<Shared>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl WriteBehind {
-    /// Queues at most `depth` blocks ahead of the writer.
+    /// Queues at most `depth` blocks ahead of [`DEFAULT_WRITERS`] writers.
     pub fn new(inner: Arc<dyn Blockstore>, depth: usize) -> Self {
-        let (tx, rx) = sync_channel(depth.max(1));
-        let failure = Arc::new(Mutex::new(None));
-        let worker = {
-            let inner = Arc::clone(&inner);
-            let failure = Arc::clone(&failure);
-            std::thread::Builder::new()
-                .name("block-writer".into())
-                .spawn(move || write_loop(inner.as_ref(), rx, &failure))
-                .expect("spawn the block writer")
-        };
+        Self::with_writers(inner, depth, DEFAULT_WRITERS)
+    }
+
+    /// Queues at most `depth` blocks ahead of `writers` writer threads.
+    pub fn with_writers(inner: Arc<dyn Blockstore>, depth: usize, writers: usize) -> Self {
+        let (tx, rx) = bounded(depth.max(1));
+        let shared = Arc::new(Shared::default());
+        let workers = (0..writers.max(1))
+            .map(|i| {
+                let inner = Arc::clone(&inner);
+                let shared = Arc::clone(&shared);
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("block-writer-{i}"))
+                    .spawn(move || write_loop(inner.as_ref(), rx, &shared))
+                    .expect("spawn a block writer")
+            })
+            .collect();
         WriteBehind {
             inner,
             queue: Mutex::new(Some(tx)),
-            failure,
-            worker: Mutex::new(Some(worker)),
+            shared,
+            workers: Mutex::new(workers),
         }
     }
 
     fn check(&self) -> Result<()> {
-        match self
-            .failure
-            .lock()
-            .map(|f| f.as_ref().map(BlockstoreError::duplicate))
-        {
-            Ok(Some(failure)) => Err(failure),
-            _ => Ok(()),
+        match &self.shared.progress().failure {
+            Some(failure) => Err(failure.duplicate()),
+            None => Ok(()),
         }
     }
 
     fn send(&self, job: Job) -> Result<()> {
-        let queue = self
+        let stopped = || BlockstoreError::Other("the block writers have stopped".into());
+        let tx = self
             .queue
             .lock()
-            .map_err(|_| BlockstoreError::Other("writer queue poisoned".into()))?;
-        let tx = queue
-            .as_ref()
-            .ok_or_else(|| BlockstoreError::Other("the block writer has stopped".into()))?;
-        tx.send(job)
-            .map_err(|_| BlockstoreError::Other("the block writer has stopped".into()))
+            .map_err(|_| BlockstoreError::Other("writer queue poisoned".into()))?
+            .clone()
+            .ok_or_else(stopped)?;
+        self.shared.progress().pending += 1;
+        // Sent outside the lock: a full queue blocks this sender alone.
+        tx.send(job).map_err(|_| {
+            self.shared.progress().pending -= 1;
+            stopped()
+        })
     }
 
     /// Waits for every queued block and reports the first write error.
@@ -73,28 +108,31 @@ impl WriteBehind {
 
     /// Waits until every queued block has been handed to the inner store.
     fn drain(&self) -> Result<()> {
-        let (done_tx, done_rx) = sync_channel(1);
-        self.send(Job::Barrier(done_tx))?;
-        done_rx
-            .recv()
-            .map_err(|_| BlockstoreError::Other("the block writer has stopped".into()))?;
-        self.check()
+        let mut progress = self.shared.progress();
+        while progress.pending > 0 {
+            progress = self
+                .shared
+                .drained
+                .wait(progress)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        match &progress.failure {
+            Some(failure) => Err(failure.duplicate()),
+            None => Ok(()),
+        }
     }
 }
 
-fn write_loop(inner: &dyn Blockstore, rx: Receiver<Job>, failure: &Mutex<Option<BlockstoreError>>) {
+fn write_loop(inner: &dyn Blockstore, rx: Receiver<Job>, shared: &Shared) {
     for job in rx {
-        match job {
-            Job::Put(cid, data) => {
-                if let Err(err) = inner.put(&cid, &data)
-                    && let Ok(mut slot) = failure.lock()
-                {
-                    slot.get_or_insert(err);
-                }
-            }
-            Job::Barrier(done) => {
-                let _ = done.send(());
-            }
+        let stored = inner.put_shared(&job.cid, job.data);
+        let mut progress = shared.progress();
+        if let Err(err) = stored {
+            progress.failure.get_or_insert(err);
+        }
+        progress.pending -= 1;
+        if progress.pending == 0 {
+            shared.drained.notify_all();
         }
     }
 }
@@ -105,7 +143,7 @@ impl Blockstore for WriteBehind {
         self.inner.get(cid)
     }
 
-    fn get_shared(&self, cid: &Cid) -> Result<Option<bytes::Bytes>> {
+    fn get_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
         self.drain()?;
         self.inner.get_shared(cid)
     }
@@ -116,8 +154,12 @@ impl Blockstore for WriteBehind {
     }
 
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
+        self.put_shared(cid, Bytes::copy_from_slice(data))
+    }
+
+    fn put_shared(&self, cid: &Cid, data: Bytes) -> Result<()> {
         self.check()?;
-        self.send(Job::Put(*cid, data.to_vec()))
+        self.send(Job { cid: *cid, data })
     }
 
     fn delete(&self, cid: &Cid) -> Result<bool> {
@@ -141,9 +183,11 @@ impl Drop for WriteBehind {
         if let Ok(mut queue) = self.queue.lock() {
             queue.take();
         }
-        if let Ok(mut worker) = self.worker.lock()
-            && let Some(handle) = worker.take()
-        {
+        let workers = match self.workers.lock() {
+            Ok(mut workers) => std::mem::take(&mut *workers),
+            Err(_) => return,
+        };
+        for handle in workers {
             let _ = handle.join();
         }
     }
@@ -192,5 +236,76 @@ mod tests {
         let err = store.sync().unwrap_err();
         let fs_err = crate::fs::FsError::from_error(store.sync().unwrap_err());
         assert_eq!(fs_err, crate::fs::FsError::NoSpace, "{err}");
+    }
+
+    /// Puts that wait (up to a deadline) until `want` of them are running
+    /// at once, and note the most seen together.
+    struct Overlapping {
+        inner: MemoryBlockstore,
+        want: usize,
+        running: Mutex<(usize, usize)>,
+        changed: Condvar,
+    }
+
+    impl Blockstore for Overlapping {
+        fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+            self.inner.get(cid)
+        }
+        fn has(&self, cid: &Cid) -> Result<bool> {
+            self.inner.has(cid)
+        }
+        fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let mut running = self.running.lock().unwrap();
+            running.0 += 1;
+            running.1 = running.1.max(running.0);
+            self.changed.notify_all();
+            while running.1 < self.want {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                running = self.changed.wait_timeout(running, left).unwrap().0;
+            }
+            running.0 -= 1;
+            drop(running);
+            self.inner.put(cid, data)
+        }
+        fn delete(&self, cid: &Cid) -> Result<bool> {
+            self.inner.delete(cid)
+        }
+        fn sync(&self) -> Result<()> {
+            Ok(())
+        }
+        fn all_keys(&self) -> Result<Vec<Cid>> {
+            self.inner.all_keys()
+        }
+    }
+
+    #[test]
+    fn writers_store_blocks_side_by_side_and_sync_waits_for_all() {
+        let inner = Arc::new(Overlapping {
+            inner: MemoryBlockstore::new(),
+            want: 3,
+            running: Mutex::new((0, 0)),
+            changed: Condvar::new(),
+        });
+        let store = WriteBehind::with_writers(inner.clone(), 8, 3);
+        let builder = crate::codec::cid::CidBuilder::v1();
+        let cids: Vec<Cid> = (0..32u32)
+            .map(|i| {
+                let data = i.to_be_bytes();
+                let cid = builder.cid_of(crate::codec::cid::RAW, &data);
+                store
+                    .put_shared(&cid, Bytes::copy_from_slice(&data))
+                    .unwrap();
+                cid
+            })
+            .collect();
+        store.sync().unwrap();
+        assert_eq!(inner.running.lock().unwrap().1, 3, "three puts at once");
+        for cid in &cids {
+            assert!(inner.inner.has(cid).unwrap(), "stored before sync answered");
+        }
     }
 }

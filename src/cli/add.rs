@@ -100,6 +100,7 @@ fn add_locally(repo: Option<&Repo>, args: &AddArgs, opts: &AddOptions) -> Result
         // Fail before importing when the pins cannot be recorded.
         repo.datastore()?;
     }
+    rsipfs::memory::keep_block_buffers(8 << 20);
     let store: Arc<dyn Blockstore> = match repo {
         // Writes overlap hashing; 16 blocks of 256 KiB bound the queue.
         Some(repo) => Arc::new(WriteBehind::new(repo.blocks_shared(), 16)),

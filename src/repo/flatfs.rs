@@ -234,23 +234,34 @@ impl FlatFs {
         recurse(&self.root, "", 0, visit)
     }
 
-    fn ensure_dir(&self, dir: &Path) -> Result<()> {
+    /// Makes sure `dir` exists; says whether this call made it (so that
+    /// no block was in it a moment ago).
+    fn ensure_dir(&self, dir: &Path) -> Result<bool> {
         if self
             .known_dirs
             .lock()
             .map(|d| d.contains(dir))
             .unwrap_or(false)
         {
-            return Ok(());
+            return Ok(false);
         }
-        std::fs::create_dir_all(dir).map_err(|source| BlockstoreError::Io {
+        let failed = |source| BlockstoreError::Io {
             path: dir.display().to_string(),
             source,
-        })?;
+        };
+        let made = match std::fs::create_dir(dir) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(failed)?;
+                false
+            }
+            Err(e) => return Err(failed(e)),
+        };
         if let Ok(mut dirs) = self.known_dirs.lock() {
             dirs.insert(dir.to_path_buf());
         }
-        Ok(())
+        Ok(made)
     }
 }
 
@@ -393,11 +404,12 @@ impl Blockstore for FlatFs {
             return Ok(());
         }
         let path = self.block_path(cid.hash());
-        if path.exists() {
+        let dir = path.parent().expect("block paths have a parent");
+        // A directory just made holds no block: no need to look (most puts
+        // of a large add land in a directory of their own).
+        if !self.ensure_dir(dir)? && path.exists() {
             return Ok(());
         }
-        let dir = path.parent().expect("block paths have a parent");
-        self.ensure_dir(dir)?;
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".put-{}-{n}", std::process::id()));
         if let Err(source) = write_block_file(&tmp, data) {

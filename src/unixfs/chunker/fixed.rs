@@ -1,6 +1,6 @@
 use std::io::Read;
 
-use super::{Chunker, fill};
+use super::{Chunk, Chunker, HEADROOM, TAILROOM, fill};
 
 /// Fixed-size chunks; the last one is shorter.
 pub struct FixedSize<'r> {
@@ -27,5 +27,18 @@ impl Chunker for FixedSize<'_> {
         let mut chunk = Vec::with_capacity(self.size);
         self.done = fill(self.reader, &mut chunk, self.size)?;
         Ok((!chunk.is_empty()).then_some(chunk))
+    }
+
+    fn next_chunk_with_room(&mut self) -> std::io::Result<Option<Chunk>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = Vec::with_capacity(HEADROOM + self.size + TAILROOM);
+        buf.resize(HEADROOM, 0);
+        self.done = fill(self.reader, &mut buf, HEADROOM + self.size)?;
+        Ok((buf.len() > HEADROOM).then_some(Chunk {
+            buf,
+            start: HEADROOM,
+        }))
     }
 }

@@ -116,28 +116,58 @@ fn rabin_from_avg(avg: usize) -> ChunkerSpec {
 pub trait Chunker {
     /// The next chunk, or `None` at the end of input. Never an empty chunk.
     fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>>;
+
+    /// As `next_chunk`, in a buffer with room before and after the bytes
+    /// where a chunker can give it, so that the leaf is encoded around them
+    /// without a copy.
+    fn next_chunk_with_room(&mut self) -> std::io::Result<Option<Chunk>> {
+        Ok(self.next_chunk()?.map(Chunk::from))
+    }
+}
+
+/// Spare bytes a chunk may have before its data: room for a leaf's header.
+pub const HEADROOM: usize = 32;
+/// Spare capacity a chunk may have after its data: room for a leaf's trailer.
+pub const TAILROOM: usize = 16;
+
+/// A chunk's bytes, `buf[start..]`, maybe with spare room around them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chunk {
+    pub buf: Vec<u8>,
+    pub start: usize,
+}
+
+impl Chunk {
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Vec<u8>> for Chunk {
+    fn from(buf: Vec<u8>) -> Self {
+        Chunk { buf, start: 0 }
+    }
 }
 
 /// Reads until `buf` holds `want` bytes or the input ends; returns whether
-/// the input ended.
+/// the input ended. Reads into `buf`'s spare capacity as it is (a file
+/// reader fills it without zeroing it first).
 pub(crate) fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    while buf.len() < want {
-        let start = buf.len();
-        buf.resize(want, 0);
-        match reader.read(&mut buf[start..]) {
-            Ok(0) => {
-                buf.truncate(start);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(start + n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
+    if buf.len() >= want {
+        return Ok(false);
     }
-    Ok(false)
+    let missing = (want - buf.len()) as u64;
+    // Reads until `missing` bytes came or a read gave none (the end).
+    reader.take(missing).read_to_end(buf)?;
+    Ok(buf.len() < want)
 }
 
 #[cfg(test)]
@@ -216,6 +246,26 @@ pub(crate) mod tests {
             "fancy",
         ] {
             assert!(ChunkerSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn chunks_with_room_hold_the_same_bytes() {
+        let data = pseudo_random(1_000_000, 3);
+        for spec in [ChunkerSpec::Size(1000), ChunkerSpec::Size(262_144)] {
+            let plain = chunk_all(spec, &data, 100_001);
+            let mut reader = Trickle {
+                data: &data,
+                step: 100_001,
+            };
+            let mut chunker = spec.chunker(&mut reader);
+            let mut roomy = Vec::new();
+            while let Some(chunk) = chunker.next_chunk_with_room().unwrap() {
+                assert_eq!(chunk.start, HEADROOM);
+                assert!(chunk.buf.capacity() - chunk.buf.len() >= TAILROOM);
+                roomy.push(chunk.data().to_vec());
+            }
+            assert_eq!(roomy, plain, "{spec:?}");
         }
     }
 

@@ -3,14 +3,15 @@
 
 mod balanced;
 mod builder;
+mod pipeline;
 mod trickle;
 
 use std::io::Read;
 
-use super::chunker::{Chunker, ChunkerSpec};
+use super::chunker::{Chunk, Chunker, ChunkerSpec};
 use crate::blockstore::{Blockstore, BlockstoreError};
 use crate::codec::cid::{Cid, CidBuilder};
-use crate::codec::unixfs_pb::UnixTime;
+use crate::codec::unixfs_pb::{DataType, UnixTime};
 
 pub use builder::{Built, NodeBuilder};
 
@@ -80,12 +81,26 @@ pub fn import_file(
     opts: &FileOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportedFile, ImportError> {
-    let mut chunks = Chunks::new(opts.chunker.chunker(reader), progress)?;
-    let mut builder = builder::NodeBuilder::new(store, opts);
-    let built = match opts.layout {
-        Layout::Balanced => balanced::build(&mut builder, &mut chunks)?,
-        Layout::Trickle => trickle::build(&mut builder, &mut chunks)?,
-    };
+    let chunks = Chunks::new(opts.chunker.chunker(reader), progress)?;
+    let built = std::thread::scope(|scope| {
+        let mut builder = builder::NodeBuilder::new(store, opts);
+        let form = |data_type, root_if_alone| pipeline::LeafForm {
+            data_type,
+            root_if_alone,
+        };
+        match opts.layout {
+            Layout::Balanced => {
+                let form = form(DataType::File, true);
+                let mut leaves = pipeline::LeafPipeline::new(scope, store, opts, form, chunks);
+                balanced::build(&mut builder, &mut leaves)
+            }
+            Layout::Trickle => {
+                let form = form(DataType::Raw, false);
+                let mut leaves = pipeline::LeafPipeline::new(scope, store, opts, form, chunks);
+                trickle::build(&mut builder, &mut leaves)
+            }
+        }
+    })?;
     Ok(ImportedFile {
         cid: built.cid,
         size: built.size,
@@ -97,7 +112,7 @@ pub fn import_file(
 /// whether more data follows before they can finish a node.
 pub(crate) struct Chunks<'c, 'p> {
     chunker: Box<dyn Chunker + 'c>,
-    next: Option<Vec<u8>>,
+    next: Option<Chunk>,
     progress: &'p mut dyn FnMut(u64),
 }
 
@@ -106,7 +121,7 @@ impl<'c, 'p> Chunks<'c, 'p> {
         mut chunker: Box<dyn Chunker + 'c>,
         progress: &'p mut dyn FnMut(u64),
     ) -> Result<Self, ImportError> {
-        let next = chunker.next_chunk().map_err(ImportError::Read)?;
+        let next = chunker.next_chunk_with_room().map_err(ImportError::Read)?;
         Ok(Chunks {
             chunker,
             next,
@@ -118,11 +133,14 @@ impl<'c, 'p> Chunks<'c, 'p> {
         self.next.is_some()
     }
 
-    pub fn take(&mut self) -> Result<Option<Vec<u8>>, ImportError> {
+    pub fn take(&mut self) -> Result<Option<Chunk>, ImportError> {
         let Some(chunk) = self.next.take() else {
             return Ok(None);
         };
-        self.next = self.chunker.next_chunk().map_err(ImportError::Read)?;
+        self.next = self
+            .chunker
+            .next_chunk_with_room()
+            .map_err(ImportError::Read)?;
         (self.progress)(chunk.len() as u64);
         Ok(Some(chunk))
     }
@@ -135,21 +153,6 @@ pub trait Leaves {
     /// The next leaf, stored. `first` is true for the first leaf, which is
     /// the file's root if no other follows.
     fn next_leaf(&mut self, b: &NodeBuilder, first: bool) -> Result<Built, ImportError>;
-}
-
-impl Leaves for Chunks<'_, '_> {
-    fn has_more(&self) -> bool {
-        Chunks::has_more(self)
-    }
-
-    fn next_leaf(&mut self, b: &NodeBuilder, first: bool) -> Result<Built, ImportError> {
-        let chunk = self.take()?.unwrap_or_default();
-        b.leaf(
-            &chunk,
-            crate::codec::unixfs_pb::DataType::File,
-            first && !Chunks::has_more(self),
-        )
-    }
 }
 
 /// Builds a balanced file DAG from `leaves` (see [`Leaves`]).
