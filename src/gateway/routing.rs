@@ -18,6 +18,7 @@ use libp2p::PeerId;
 use serde_json::json;
 
 use super::{App, Failure, bad, blocking};
+use crate::codec::cid::LIBP2P_KEY;
 use crate::codec::parse_cid;
 use crate::commands::{CommandError, Core};
 use crate::ipns::Name;
@@ -145,8 +146,6 @@ fn parse_peer(text: &str) -> Result<PeerId, Failure> {
     }
     PeerId::from_bytes(&cid.hash().to_bytes()).map_err(|e| invalid(e.to_string()))
 }
-
-const LIBP2P_KEY: u64 = 0x72;
 
 /// Answers with the records `found` yields (none without a lookup): all of
 /// them in one JSON object under `key`, or streamed one a line. The head

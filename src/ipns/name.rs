@@ -31,6 +31,11 @@ impl Name {
         self.0
     }
 
+    /// The name of the key behind `peer`.
+    pub fn of_peer(peer: PeerId) -> Self {
+        Name(peer)
+    }
+
     pub fn parse(text: &str) -> Result<Self, BadName> {
         let bad = |reason: String| BadName {
             text: text.to_string(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use libp2p::{Multiaddr, PeerId};
 
 use crate::codec::cid::Cid;
+use crate::ipns::Name;
 
 /// One router's answer may take this long, all of it.
 const ROUTER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,8 +93,8 @@ impl HttpRouters {
 
     /// `peer`'s addresses from the first router that knows them.
     pub fn peer(&self, peer: &PeerId) -> Option<RoutedPeer> {
-        let name = peer_cid(peer)?;
-        let path = format!("/routing/v1/peers/{}", crate::codec::cid::cid_string(&name));
+        let name = Name::of_peer(*peer).to_string_of_base(multibase::Base::Base32Lower);
+        let path = format!("/routing/v1/peers/{name}");
         for url in &self.urls {
             let mut answer = None;
             let mut each = |record: RoutedPeer| {
@@ -170,15 +171,6 @@ impl HttpRouters {
     }
 }
 
-/// The multicodec of a libp2p public key, as routers name peers in CIDs.
-const LIBP2P_KEY: u64 = 0x72;
-
-/// `peer` as a CIDv1 of a libp2p key, as the `/routing/v1/peers` path has it.
-fn peer_cid(peer: &PeerId) -> Option<Cid> {
-    let hash = crate::codec::cid::Mh::from_bytes(&peer.to_bytes()).ok()?;
-    Some(Cid::new_v1(LIBP2P_KEY, hash))
-}
-
 /// The peer records of a router's answer: a JSON object whose `field`
 /// holds them, or NDJSON with one record per line (the last line may be
 /// cut short). Records of other schemas, without a valid ID, or naming
@@ -229,15 +221,9 @@ fn routed_peer(record: &serde_json::Value) -> Option<RoutedPeer> {
 }
 
 /// A peer ID as routers write it: base58 (`12D3…`, `Qm…`) or a CIDv1 of
-/// a libp2p key.
+/// a libp2p key, as IPNS names are written.
 fn parse_peer_id(text: &str) -> Option<PeerId> {
-    if let Ok(peer) = text.parse() {
-        return Some(peer);
-    }
-    let cid = crate::codec::cid::parse_cid(text).ok()?;
-    (cid.codec() == LIBP2P_KEY)
-        .then(|| PeerId::from_bytes(&cid.hash().to_bytes()).ok())
-        .flatten()
+    Name::parse(text).ok().map(|name| name.peer_id())
 }
 
 #[cfg(test)]
@@ -283,7 +269,7 @@ mod tests {
     #[test]
     fn peer_ids_as_cids_are_read() {
         let peer: PeerId = PEER.parse().unwrap();
-        let text = crate::codec::cid::cid_string(&peer_cid(&peer).unwrap());
+        let text = Name::of_peer(peer).to_string_of_base(multibase::Base::Base32Lower);
         assert_eq!(parse_peer_id(&text), Some(peer));
     }
 

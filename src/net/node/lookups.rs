@@ -141,9 +141,13 @@ impl Lookups {
     /// One of the stream's queries is over; after the last the receiver
     /// sees the end.
     fn providers_query_done(&mut self, key: &QueryKey) {
-        let Some(number) = self.provider_queries.remove(key) else {
-            return;
-        };
+        if let Some(number) = self.provider_queries.remove(key) {
+            self.stream_query_done(number);
+        }
+    }
+
+    /// One of stream `number`'s queries (a DHT's, or the routers') is over.
+    fn stream_query_done(&mut self, number: u64) {
         if let Some(stream) = self.provider_streams.get_mut(&number) {
             stream.open = stream.open.saturating_sub(1);
             if stream.open == 0 {
@@ -212,12 +216,7 @@ impl NodeTask {
 
     /// The delegated routers have said all they had for a lookup.
     pub(super) fn delegated_providers_done(&mut self, number: u64) {
-        if let Some(stream) = self.lookups.provider_streams.get_mut(&number) {
-            stream.open = stream.open.saturating_sub(1);
-            if stream.open == 0 {
-                self.lookups.provider_streams.remove(&number);
-            }
-        }
+        self.lookups.stream_query_done(number);
     }
 
     /// Sends the providers not sent yet; a caller gone ends the lookup
