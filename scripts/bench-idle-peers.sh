@@ -27,12 +27,18 @@ IPFS_PATH=$W/t "$R" config --json Addresses.Swarm '["/ip4/127.0.0.2/tcp/4901"]'
 IPFS_PATH=$W/t "$R" config --json Swarm.ConnMgr '{"Type":"none"}'
 run t
 T_PID=${pids[-1]}
-T_ADDR=/ip4/127.0.0.2/tcp/4901/p2p/$(id_of t)
+T_ID=$(id_of t)
+T_ADDR=/ip4/127.0.0.2/tcp/4901/p2p/$T_ID
 for i in $(seq "$PEERS"); do
     ip=127.0.$((1 + i / 250)).$((2 + i % 250))
     prepare "p$i" 0
     IPFS_PATH=$W/p$i "$R" config --json Addresses.Swarm "[\"/ip4/$ip/tcp/4902\"]"
     IPFS_PATH=$W/p$i "$R" config --json Bootstrap "[\"$T_ADDR\"]"
+    # Each peer meets the other 99 on its DHT walk, goes over its own high
+    # watermark (96) and trims to 32 after the grace period, T among the
+    # dropped; peering with T keeps that one connection, as a user would.
+    IPFS_PATH=$W/p$i "$R" config --json Peering.Peers \
+        "[{\"ID\": \"$T_ID\", \"Addrs\": [\"/ip4/127.0.0.2/tcp/4901\"]}]"
     run "p$i"
 done
 for _ in $(seq 600); do
@@ -41,8 +47,9 @@ for _ in $(seq 600); do
 done
 connected=$(IPFS_PATH=$W/t "$R" swarm peers | wc -l)
 echo "peers connected to T: $connected"
-# Let start-up work (first DHT walks, provides) settle before measuring.
-sleep 10
+# Let start-up work (first DHT walks, provides, the peers trimming their
+# connections after the 20 s grace period) settle before measuring.
+sleep 30
 ticks() { awk '{print $14 + $15}' "/proc/$T_PID/stat"; }
 hz=$(getconf CLK_TCK)
 before=$(ticks)
