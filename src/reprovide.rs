@@ -24,6 +24,8 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(22 * 3600);
 /// DHT queries they start do not all run at once.
 pub const BATCH: usize = 256;
 const BATCH_PAUSE: Duration = Duration::from_millis(50);
+/// CIDs a round leaves in the node's provide queue before it adds more.
+const QUEUED_AT_MOST: usize = 16 * BATCH;
 /// Datastore key of the last round's start (unix seconds).
 pub const LAST_RUN_KEY: &str = "/local/reprovider/last-run";
 
@@ -255,8 +257,17 @@ fn reprovide(repo: &Repo, net: &NetHandle, strategy: Strategy, stopped: &mpsc::R
     }
     let mut send = |batch: Vec<Cid>| {
         net.provide(batch);
-        // A pause that a stop request cuts short.
-        let _ = stopped.recv_timeout(BATCH_PAUSE);
+        // Pauses that a stop request cuts short, until the node's queue has
+        // room: a round of millions of CIDs waits here, not in memory.
+        loop {
+            if !matches!(
+                stopped.recv_timeout(BATCH_PAUSE),
+                Err(RecvTimeoutError::Timeout)
+            ) || net.provide_stats().queued <= QUEUED_AT_MOST as u64
+            {
+                break;
+            }
+        }
     };
     match for_each_batch(repo, strategy, &mut send) {
         Ok(count) => {

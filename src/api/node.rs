@@ -161,6 +161,7 @@ pub async fn provide_stat(State(state): State<ApiState>) -> Reply {
         "AvgProvideDuration": 0,
         "LastReprovideDuration": nanos,
         "LastReprovideBatchSize": stats.last_reprovide_batch_size,
+        "Queued": stats.queued,
     }))
     .into_response())
 }
@@ -179,6 +180,13 @@ pub async fn dht_stat(State(state): State<ApiState>) -> Reply {
                 "Buckets": table.buckets.iter().map(|peers| json!({
                     "Peers": peers.iter().map(|p| json!({ "ID": p.to_string() })).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
+                "RequestsAnswered": {
+                    "FIND_NODE": table.requests.find_node,
+                    "GET_PROVIDERS": table.requests.get_providers,
+                    "ADD_PROVIDER": table.requests.add_provider,
+                    "GET_VALUE": table.requests.get_value,
+                    "PUT_VALUE": table.requests.put_value,
+                },
             })
         })
         .collect();

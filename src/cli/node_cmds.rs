@@ -153,6 +153,7 @@ pub fn stats_provide(ctx: &Ctx) -> Result<()> {
         "LastReprovideBatchSize: {}",
         number("LastReprovideBatchSize")
     )?;
+    writeln!(out, "Queued:                 {}", number("Queued"))?;
     finish(out)
 }
 
@@ -183,6 +184,13 @@ pub fn stats_dht(ctx: &Ctx) -> Result<()> {
             "  Mode: {}",
             table["Mode"].as_str().unwrap_or_default()
         )?;
+        if let Some(requests) = table["RequestsAnswered"].as_object() {
+            let counts: Vec<String> = requests
+                .iter()
+                .map(|(kind, n)| format!("{kind} {}", n.as_u64().unwrap_or_default()))
+                .collect();
+            writeln!(out, "  Requests answered: {}", counts.join(", "))?;
+        }
         for (i, bucket) in buckets.iter().enumerate() {
             let ids = peers(bucket);
             writeln!(out, "  Bucket {i:2} ({} peers):", ids.len())?;

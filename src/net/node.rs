@@ -35,8 +35,10 @@ use super::reach::{ReachConfig, Reachability, is_relayed};
 use super::server::Server;
 use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
+pub use provides::RequestCounts;
 
 mod lookups;
+mod provides;
 mod reach;
 mod routing;
 mod values;
@@ -221,6 +223,8 @@ pub struct DhtTable {
     pub server: bool,
     /// The peers of each non-empty bucket.
     pub buckets: Vec<Vec<PeerId>>,
+    /// Requests answered since start.
+    pub requests: RequestCounts,
 }
 
 /// What a value lookup yields, one at a time.
@@ -353,7 +357,6 @@ impl NetHandle {
 
     /// Announces in the DHT (in the background) that we have `cids`.
     pub fn provide(&self, cids: Vec<Cid>) {
-        self.stats.provided(cids.len());
         let _ = self.commands.send(Command::Provide { cids });
     }
 
@@ -694,6 +697,9 @@ struct NodeTask {
     refusals: RefusalLog,
     /// Provider and peer lookups asked for by the routing API.
     lookups: lookups::Lookups,
+    provides: provides::ProvideQueue,
+    /// DHT requests answered, WAN and LAN.
+    dht_requests: [provides::RequestCounts; 2],
     /// Listeners that have reported no address yet: until they have (or
     /// LISTEN_WAIT passed), asking for our listen addresses waits, so the
     /// daemon prints them all once ready.
@@ -1004,6 +1010,8 @@ impl NodeTask {
             announce: config.announce,
             refusals: RefusalLog::new(REFUSAL_LOG_EVERY),
             lookups: lookups::Lookups::default(),
+            provides: provides::ProvideQueue::default(),
+            dht_requests: Default::default(),
             starting_listeners,
             listen_addrs_asked: Vec::new(),
             started_at: Instant::now(),
@@ -1280,16 +1288,7 @@ impl NodeTask {
             Command::Provide { cids } if !self.routing.dht => {
                 tracing::debug!("Routing.Type has no DHT: {} CIDs not provided", cids.len());
             }
-            Command::Provide { cids } => {
-                for cid in cids {
-                    let key = kad::RecordKey::new(&cid.hash().to_bytes());
-                    for dht in BOTH {
-                        if let Err(err) = self.kad(dht).start_providing(key.clone()) {
-                            tracing::warn!("providing {}: {err}", cid_string(&cid));
-                        }
-                    }
-                }
-            }
+            Command::Provide { cids } => self.queue_provides(cids),
             Command::Peers { reply } => {
                 let peers = self
                     .peers
@@ -1528,6 +1527,7 @@ impl NodeTask {
                     },
                     server,
                     buckets,
+                    requests: self.dht_requests[dht as usize],
                 }
             })
             .collect()

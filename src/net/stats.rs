@@ -15,6 +15,7 @@ pub struct Stats {
     wantlist: AtomicU64,
     routing_table_peers: AtomicU64,
     provides: AtomicU64,
+    provides_queued: AtomicU64,
     last_reprovide_nanos: AtomicU64,
     last_reprovide_batch: AtomicU64,
 }
@@ -22,8 +23,10 @@ pub struct Stats {
 /// What `stats provide` shows (Kubo's fields).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProvideStats {
-    /// CIDs announced since start (each to both DHTs).
+    /// CIDs announced since start (each to both DHTs), their queries over.
     pub total_provides: u64,
+    /// CIDs waiting to be announced, or being announced.
+    pub queued: u64,
     /// How long the last reprovide round took to hand its CIDs out.
     pub last_reprovide_duration: std::time::Duration,
     /// How many CIDs the last round announced.
@@ -78,6 +81,10 @@ impl Stats {
         self.provides.fetch_add(cids as u64, Ordering::Relaxed);
     }
 
+    pub fn provides_queued(&self, cids: usize) {
+        self.provides_queued.store(cids as u64, Ordering::Relaxed);
+    }
+
     pub fn reprovided(&self, cids: usize, took: std::time::Duration) {
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         self.last_reprovide_nanos.store(nanos, Ordering::Relaxed);
@@ -89,6 +96,7 @@ impl Stats {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         ProvideStats {
             total_provides: get(&self.provides),
+            queued: get(&self.provides_queued),
             last_reprovide_duration: std::time::Duration::from_nanos(get(
                 &self.last_reprovide_nanos
             )),

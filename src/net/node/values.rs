@@ -74,6 +74,9 @@ impl NodeTask {
     }
 
     pub(super) fn on_kad_event(&mut self, dht: Dht, event: kad::Event) {
+        if let kad::Event::InboundRequest { request } = &event {
+            self.dht_requests[dht as usize].count(request);
+        }
         match event {
             // The first peer in a table: walk at once (libp2p's automatic
             // walk waits 500 ms for more), so a fresh node's first reads
@@ -152,6 +155,12 @@ impl NodeTask {
                     }
                 }
                 kad::QueryResult::GetRecord(result) => self.on_value(dht, id, result, step.last),
+                kad::QueryResult::StartProviding(result) => {
+                    if let Err(err) = result {
+                        tracing::debug!("{dht:?} DHT: a provide failed: {err}");
+                    }
+                    self.provide_done(dht, id);
+                }
                 kad::QueryResult::Bootstrap(result) if step.last => {
                     let known: usize = self.kad(dht).kbuckets().map(|b| b.num_entries()).sum();
                     let which = match dht {
