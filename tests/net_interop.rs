@@ -481,3 +481,36 @@ fn autonat_finds_who_is_reachable_and_the_dht_mode_follows() {
         ],
     );
 }
+
+#[test]
+fn hostile_dht_messages_are_refused_and_lies_cost_a_fetch_nothing() {
+    // tests/net/hostile_dht.sh says what is checked.
+    let junk = mount_tests::rsipfs_bin()
+        .parent()
+        .expect("target dir")
+        .join("examples/dht_junk");
+    assert!(
+        junk.exists(),
+        "{} is missing: build with --all-targets",
+        junk.display()
+    );
+    run_script(
+        "hostile_dht_messages_are_refused_and_lies_cost_a_fetch_nothing",
+        "hostile_dht.sh",
+        |_| vec![junk.clone().into_os_string()],
+        &[
+            "OK garbage: stream closed",
+            "OK oversized: stream closed",
+            "OK malformed: stream closed",
+            "OK unknown type: stream closed",
+            "OK the node answers after the junk",
+            "OK the liar's record is kept beside the honest one",
+            "OK a record in another peer's name is not kept",
+            "OK the node answers after the flood",
+            "OK refusals logged",
+            "OK the file is read from the honest provider",
+            "OK memory bounded",
+            "OK the node is up",
+        ],
+    );
+}
