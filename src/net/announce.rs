@@ -22,7 +22,20 @@ impl AnnounceConfig {
     /// Addresses through a relay (`…/p2p-circuit`) are announced even
     /// when `Announce` replaces the listen addresses: they come and go
     /// with the relay slots, no config could name them.
-    pub fn addresses(&self, listening: &[Multiaddr]) -> Vec<Multiaddr> {
+    ///
+    /// A node found private that listens through a relay announces no
+    /// public direct address it merely listens on (nothing gets in through
+    /// them; a peer would dial them in vain before the relay), as
+    /// go-libp2p's autorelay does: relayed and private-range addresses stay,
+    /// and so does whatever `Announce` or `AppendAnnounce` names.
+    pub fn addresses(&self, listening: &[Multiaddr], private: bool) -> Vec<Multiaddr> {
+        let behind_nat = private && listening.iter().any(is_relayed);
+        let listening: Vec<Multiaddr> = listening
+            .iter()
+            .filter(|a| !behind_nat || is_relayed(a) || is_private(a))
+            .cloned()
+            .collect();
+        let listening = &listening[..];
         let relayed = listening.iter().filter(|a| is_relayed(a));
         let base = if self.announce.is_empty() {
             listening
@@ -43,6 +56,18 @@ impl AnnounceConfig {
             Some((net, bits)) => first_ip(addr).is_some_and(|ip| in_range(ip, net, bits)),
             None => rule == addr,
         })
+    }
+}
+
+/// On a private, loopback or link-local network.
+pub fn is_private(addr: &Multiaddr) -> bool {
+    match addr.iter().next() {
+        Some(Protocol::Ip4(ip)) => ip.is_private() || ip.is_loopback() || ip.is_link_local(),
+        Some(Protocol::Ip6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80
+        }
+        _ => false,
     }
 }
 
@@ -93,7 +118,10 @@ mod tests {
     #[test]
     fn listen_addresses_are_announced_by_default() {
         let listening = addrs(&["/ip4/127.0.0.1/tcp/4001"]);
-        assert_eq!(AnnounceConfig::default().addresses(&listening), listening);
+        assert_eq!(
+            AnnounceConfig::default().addresses(&listening, false),
+            listening
+        );
     }
 
     #[test]
@@ -105,7 +133,7 @@ mod tests {
         };
         let listening = addrs(&["/ip4/127.0.0.1/tcp/4001"]);
         assert_eq!(
-            config.addresses(&listening),
+            config.addresses(&listening, false),
             addrs(&["/ip4/1.2.3.4/tcp/4001", "/dns4/example.net/tcp/4001"])
         );
     }
@@ -119,7 +147,7 @@ mod tests {
         let circuit = "/ip4/5.6.7.8/udp/1/quic-v1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN/p2p-circuit";
         let listening = addrs(&["/ip4/127.0.0.1/tcp/4001", circuit]);
         assert_eq!(
-            config.addresses(&listening),
+            config.addresses(&listening, false),
             addrs(&["/ip4/1.2.3.4/tcp/4001", circuit])
         );
     }
@@ -137,8 +165,28 @@ mod tests {
             "/ip6/::1/tcp/1",
         ]);
         assert_eq!(
-            config.addresses(&listening),
+            config.addresses(&listening, false),
             addrs(&["/ip4/127.0.0.4/tcp/1", "/ip6/::1/tcp/1"])
         );
+    }
+
+    #[test]
+    fn a_private_node_behind_a_relay_announces_no_public_direct_address() {
+        let circuit = "/ip4/5.6.7.8/tcp/1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN/p2p-circuit";
+        let direct = ["/ip4/1.2.3.4/tcp/4001", "/ip4/192.168.1.5/tcp/4001"];
+        let config = AnnounceConfig {
+            append: addrs(&["/ip4/9.9.9.9/tcp/4001"]),
+            ..AnnounceConfig::default()
+        };
+        let with_relay = addrs(&[direct[0], direct[1], circuit]);
+        assert_eq!(
+            config.addresses(&with_relay, true),
+            addrs(&[direct[1], circuit, "/ip4/9.9.9.9/tcp/4001"]),
+            "the public listen address goes, what AppendAnnounce names stays"
+        );
+        // Without a relay slot, or once public, every address is kept.
+        let no_relay = addrs(&direct);
+        assert_eq!(config.addresses(&no_relay, true).len(), 3);
+        assert_eq!(config.addresses(&with_relay, false).len(), 4);
     }
 }

@@ -22,7 +22,7 @@ use libp2p::{
 use tokio::sync::mpsc;
 
 use super::NetError;
-use super::announce::AnnounceConfig;
+use super::announce::{AnnounceConfig, is_private};
 use super::connmgr::{self, Backoff, Connected, Watermarks};
 use super::dnsaddr;
 use super::limits::{Limits, RefusalLog};
@@ -828,19 +828,6 @@ fn expire_providers(providers: &Arc<ProviderCache>) {
     tokio::task::spawn_blocking(move || providers.expire());
 }
 
-/// Whether `addr` is on a private, loopback or link-local network: the
-/// addresses Kubo's LAN DHT takes.
-pub(super) fn is_private(addr: &Multiaddr) -> bool {
-    match addr.iter().next() {
-        Some(Protocol::Ip4(ip)) => ip.is_private() || ip.is_loopback() || ip.is_link_local(),
-        Some(Protocol::Ip6(ip)) => {
-            let first = ip.segments()[0];
-            ip.is_loopback() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80
-        }
-        _ => false,
-    }
-}
-
 impl NodeTask {
     pub(super) fn kad(&mut self, dht: Dht) -> &mut kad::Behaviour<DhtStore> {
         match dht {
@@ -1469,7 +1456,9 @@ impl NodeTask {
     /// and pushes them to connected peers when they changed.
     fn refresh_announced(&mut self) {
         let listening: Vec<Multiaddr> = self.swarm.listeners().cloned().collect();
-        let wanted = self.announce.addresses(&listening);
+        let wanted = self
+            .announce
+            .addresses(&listening, self.reachability == Reachability::Private);
         let current: Vec<Multiaddr> = self.swarm.external_addresses().cloned().collect();
         if wanted != current {
             self.offer_candidates(&wanted);
@@ -1491,8 +1480,6 @@ impl NodeTask {
         }
     }
 
-    /// Above the high watermark, disconnects the least useful peers down
-    /// to the low one (`Swarm.ConnMgr`).
     fn listener_started(&mut self, id: libp2p::core::transport::ListenerId) {
         self.starting_listeners.remove(&id);
         self.answer_listen_addrs(false);
@@ -1533,6 +1520,8 @@ impl NodeTask {
             .collect()
     }
 
+    /// Above the high watermark, disconnects the least useful peers down
+    /// to the low one (`Swarm.ConnMgr`).
     fn trim_connections(&mut self) {
         let Some(marks) = &self.watermarks else {
             return;

@@ -49,7 +49,11 @@ impl NodeTask {
         if now != self.reachability {
             tracing::info!("reachability: {now} (was {})", self.reachability);
         }
+        let changed = now != self.reachability;
         self.reachability = now;
+        if changed {
+            self.refresh_announced();
+        }
         let mode = match now {
             Reachability::Private => kad::Mode::Client,
             Reachability::Public | Reachability::Unknown => kad::Mode::Server,
