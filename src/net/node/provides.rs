@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use libp2p::PeerId;
 use libp2p::kad::{self, RecordKey};
 
 use super::{BOTH, Dht, NodeTask};
@@ -86,8 +87,35 @@ impl NodeTask {
         self.start_provides();
     }
 
+    /// The DHTs a provide goes to: both, as Kubo's dual DHT sends them,
+    /// unless every peer of the WAN table is in the LAN one too (a network
+    /// of private addresses alone, where both reach the same peers and
+    /// their one book of records): then the LAN one, not the same records
+    /// twice.
+    fn provide_dhts(&mut self) -> &'static [Dht] {
+        let lan: HashSet<PeerId> = self
+            .kad(Dht::Lan)
+            .kbuckets()
+            .flat_map(|b| b.iter().map(|e| *e.node.key.preimage()).collect::<Vec<_>>())
+            .collect();
+        let wan_adds_peers = self
+            .kad(Dht::Wan)
+            .kbuckets()
+            .any(|b| b.iter().any(|e| !lan.contains(e.node.key.preimage())));
+        if wan_adds_peers || lan.is_empty() {
+            &BOTH
+        } else {
+            &[Dht::Lan]
+        }
+    }
+
     /// Starts queued provides while both DHTs have room.
     pub(super) fn start_provides(&mut self) {
+        if self.provides.waiting.is_empty() {
+            self.stats.provides_queued(self.provides.queued());
+            return;
+        }
+        let dhts = self.provide_dhts();
         while BOTH
             .iter()
             .all(|&dht| self.provides.running_in(dht) < IN_FLIGHT)
@@ -97,7 +125,7 @@ impl NodeTask {
             };
             self.provides.queued.remove(&key);
             let mut started = 0;
-            for dht in BOTH {
+            for &dht in dhts {
                 match self.kad(dht).start_providing(key.clone()) {
                     Ok(id) => {
                         self.provides.running.insert((dht, id), key.clone());
