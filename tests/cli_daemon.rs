@@ -342,3 +342,38 @@ fn files_restore_through_the_daemon_brings_back_a_past_version() {
             .contains("no version 99")
     );
 }
+
+#[test]
+fn a_tree_of_more_files_than_descriptors_is_added_through_the_daemon() {
+    use std::os::unix::process::CommandExt;
+    let pair = Pair::new();
+    let files = pair.offline.work().join("many");
+    std::fs::create_dir(&files).expect("mkdir");
+    for i in 0..600 {
+        std::fs::write(files.join(format!("f{i}")), format!("file {i}\n")).expect("write");
+    }
+    let offline = pair.ok(&["add", "-r", "-Q", "-n", "many"]);
+    // 128 descriptors for the client: each file must be opened only as its
+    // part is sent (it opened all 600 first, and failed).
+    let mut cmd = pair.online.cmd(&["add", "-r", "-Q", "many"]);
+    cmd.current_dir(pair.offline.work());
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 128,
+                rlim_max: 128,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let online = cmd.output().expect("run");
+    assert!(
+        online.status.success(),
+        "{}",
+        String::from_utf8_lossy(&online.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&online.stdout), offline);
+}

@@ -144,37 +144,33 @@ fn add_locally(repo: Option<&Repo>, args: &AddArgs, opts: &AddOptions) -> Result
 /// Sends the entries to the running daemon, which imports them as they
 /// arrive; the progress bar follows the bytes sent.
 fn add_through(api: &Api, args: &AddArgs, request: &AddRequest, opts: &AddOptions) -> Result<()> {
-    let parts: Vec<std::io::Result<Part>> = if args.paths.is_empty() {
+    // Each file is opened as its part is sent, not all at once: a tree of
+    // 100 000 files would run out of descriptors.
+    let parts: Box<dyn Iterator<Item = std::io::Result<Part>>> = if args.paths.is_empty() {
         let name = args.stdin_name.clone().unwrap_or_default();
-        vec![Ok(file_part(
+        Box::new(std::iter::once(Ok(file_part(
             name,
             Box::new(std::io::stdin()),
             Metadata::default(),
-        ))]
+        ))))
     } else {
-        plan(&args.paths, opts)?
-            .into_iter()
-            .map(|entry| {
-                let content = match entry.kind {
-                    PlannedKind::Directory => PartContent::Directory,
-                    PlannedKind::Symlink(target) => PartContent::Symlink(target),
-                    PlannedKind::File => {
-                        let file = std::fs::File::open(&entry.source).map_err(|e| {
-                            std::io::Error::new(
-                                e.kind(),
-                                format!("{}: {e}", entry.source.display()),
-                            )
-                        })?;
-                        PartContent::File(Box::new(file))
-                    }
-                };
-                Ok(Part {
-                    path: entry.path,
-                    content,
-                    field: field_name(entry.meta),
-                })
+        Box::new(plan(&args.paths, opts)?.into_iter().map(|entry| {
+            let content = match entry.kind {
+                PlannedKind::Directory => PartContent::Directory,
+                PlannedKind::Symlink(target) => PartContent::Symlink(target),
+                PlannedKind::File => {
+                    let file = std::fs::File::open(&entry.source).map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("{}: {e}", entry.source.display()))
+                    })?;
+                    PartContent::File(Box::new(file))
+                }
+            };
+            Ok(Part {
+                path: entry.path,
+                content,
+                field: field_name(entry.meta),
             })
-            .collect()
+        }))
     };
     let printer = Printer {
         args,
@@ -182,7 +178,7 @@ fn add_through(api: &Api, args: &AddArgs, request: &AddRequest, opts: &AddOption
         last: None,
     };
     let counted = printer.bar.clone();
-    let parts = parts.into_iter().map(move |part| {
+    let parts = parts.map(move |part| {
         let mut part = part?;
         if let Some(bar) = &counted {
             part.content = match part.content {
