@@ -514,3 +514,19 @@ fn hostile_dht_messages_are_refused_and_lies_cost_a_fetch_nothing() {
         ],
     );
 }
+
+#[test]
+fn a_private_node_finds_a_relay_on_a_dht_walk() {
+    // tests/net/relay_walk.sh says what is checked.
+    run_script(
+        "a_private_node_finds_a_relay_on_a_dht_walk",
+        "relay_walk.sh",
+        |_| Vec::new(),
+        &[
+            "OK E, private without relays, walks the DHT for one",
+            "OK E took a slot on P, met on a later walk",
+            "OK E announces its address through P",
+            "OK Q was not taken for a relay",
+        ],
+    );
+}

@@ -709,6 +709,7 @@ struct NodeTask {
     reach: ReachConfig,
     reachability: Reachability,
     relays: reach::RelaySlots,
+    relay_walk: reach::RelayWalk,
     /// Reservations and circuits the relay service refused.
     relay_refusals: RefusalLog,
 }
@@ -1007,6 +1008,7 @@ impl NodeTask {
             reach: config.reach,
             reachability: Reachability::Unknown,
             relays: reach::RelaySlots::new(),
+            relay_walk: reach::RelayWalk::default(),
             relay_refusals: RefusalLog::new(REFUSAL_LOG_EVERY),
         };
         task.set_reachability(task.reach.forced.unwrap_or(Reachability::Unknown));

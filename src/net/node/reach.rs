@@ -9,7 +9,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId, autonat, dcutr, kad, relay};
 
-use super::{Dht, NodeTask};
+use super::{BOTH, Dht, NodeTask};
 use crate::net::connmgr::{self, Backoff};
 use crate::net::reach::{Reachability, is_relayed, relay_listen_addr};
 
@@ -40,6 +40,21 @@ impl RelaySlot {
 
 /// The slots, by relay.
 pub(super) type RelaySlots = HashMap<PeerId, RelaySlot>;
+
+/// When to walk the DHT next for peers that offer the relay service.
+pub(super) struct RelayWalk {
+    backoff: Backoff,
+    next: Instant,
+}
+
+impl Default for RelayWalk {
+    fn default() -> Self {
+        RelayWalk {
+            backoff: Backoff::default(),
+            next: Instant::now(),
+        }
+    }
+}
 
 impl NodeTask {
     /// Applies a reachability verdict: the WAN DHT serves only when we are
@@ -165,6 +180,23 @@ impl NodeTask {
         for (peer, listen) in found {
             tracing::info!("relay: {peer} offers the relay service");
             self.relays.insert(peer, RelaySlot::new(listen));
+        }
+        self.walk_for_relays();
+    }
+
+    /// Too few relays among the peers we know: a walk of the DHT towards
+    /// a random key connects us to peers we have not met, and those that
+    /// offer the relay service show in their identify. Walks back off (5 s,
+    /// growing by half, up to 10 min) while none turns up.
+    fn walk_for_relays(&mut self) {
+        let now = Instant::now();
+        if self.relays.len() >= DISCOVERED_RELAYS || now < self.relay_walk.next {
+            return;
+        }
+        self.relay_walk.next = now + self.relay_walk.backoff.next_delay(connmgr::jitter());
+        tracing::info!("relay: walking the DHT for peers that offer the relay service");
+        for dht in BOTH {
+            self.kad(dht).get_closest_peers(PeerId::random());
         }
     }
 
