@@ -344,19 +344,34 @@ fn files_restore_through_the_daemon_brings_back_a_past_version() {
 }
 
 #[test]
-fn a_tree_of_more_files_than_descriptors_is_added_through_the_daemon() {
+fn a_tree_of_many_files_is_added_through_the_daemon_with_few_descriptors() {
     use std::os::unix::process::CommandExt;
     let pair = Pair::new();
     let files = pair.offline.work().join("many");
-    std::fs::create_dir(&files).expect("mkdir");
-    for i in 0..600 {
-        std::fs::write(files.join(format!("f{i}")), format!("file {i}\n")).expect("write");
+    for i in 0..30_000 {
+        let dir = files.join(format!("{:0>200}", i % 100));
+        if i < 100 {
+            std::fs::create_dir_all(&dir).expect("mkdir");
+        }
+        // Long names make long answer lines: 30 000 of them outgrow the
+        // sockets' buffers.
+        let name = format!("{i:0>200}");
+        std::fs::write(dir.join(name), format!("file {i}\n")).expect("write");
     }
-    let offline = pair.ok(&["add", "-r", "-Q", "-n", "many"]);
-    // 128 descriptors for the client: each file must be opened only as its
-    // part is sent (it opened all 600 first, and failed).
-    let mut cmd = pair.online.cmd(&["add", "-r", "-Q", "many"]);
-    cmd.current_dir(pair.offline.work());
+    let offline = pair
+        .run(&pair.offline, &["add", "-r", "-Q", "-n", "many"], None)
+        .stdout;
+    // A client that reads the answer only once the upload is sent: the
+    // daemon must keep reading the upload while 30 000 answer lines wait
+    // (it stopped once the socket's buffers were full, and both waited).
+    // 128 descriptors: each file must be opened only as its part is sent.
+    let online = pair.online.cmd(&["add", "-r", "-Q", "many"]);
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.arg("60")
+        .arg(online.get_program())
+        .args(online.get_args())
+        .envs(online.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(pair.offline.work());
     unsafe {
         cmd.pre_exec(|| {
             let limit = libc::rlimit {
@@ -372,8 +387,10 @@ fn a_tree_of_more_files_than_descriptors_is_added_through_the_daemon() {
     let online = cmd.output().expect("run");
     assert!(
         online.status.success(),
-        "{}",
+        "{:?}: {}",
+        online.status,
         String::from_utf8_lossy(&online.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&online.stdout), offline);
+    assert_eq!(online.stdout, offline);
+    pair.daemon.assert_alive();
 }

@@ -107,7 +107,11 @@ pub async fn add(
     let only_hash = args.flag(&["only-hash", "n"])?;
     let progress = args.flag(&["progress", "p"])?;
     let (parts, incoming) = tokio::sync::mpsc::channel::<Incoming>(1);
-    let (events, mut answers) = tokio::sync::mpsc::channel::<Event>(64);
+    // Unbounded: a client may read the answer only once it has sent the
+    // whole upload (ureq, curl without -N), and an import that waited for
+    // it to read would stop reading the upload: both would wait for good.
+    // A line an entry, so this holds what the upload itself names.
+    let (events, mut answers) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let reporter = events.clone();
     tokio::task::spawn_blocking(move || {
         let outcome = import(
@@ -118,11 +122,11 @@ pub async fn add(
             Err(None) => Event::Aborted,
             Err(Some(err)) => Event::Failed(err),
         };
-        let _ = reporter.blocking_send(last);
+        let _ = reporter.send(last);
     });
     tokio::spawn(async move {
         if let Err(err) = feed(&mut multipart, &parts).await {
-            let _ = events.send(Event::Failed(err)).await;
+            let _ = events.send(Event::Failed(err));
             let _ = parts.send(Incoming::Abort).await;
         }
     });
@@ -169,7 +173,7 @@ pub async fn add(
 fn import(
     state: &ApiState,
     mut incoming: tokio::sync::mpsc::Receiver<Incoming>,
-    events: &tokio::sync::mpsc::Sender<Event>,
+    events: &tokio::sync::mpsc::UnboundedSender<Event>,
     opts: AddOptions,
     request: &AddRequest,
     only_hash: bool,
@@ -188,14 +192,14 @@ fn import(
     let mut noted = AddRecord::default();
     let mut on_added = |added: &Added| {
         noted.note(added);
-        let _ = events.blocking_send(Event::Added(AddedLine::new(added)));
+        let _ = events.send(Event::Added(AddedLine::new(added)));
     };
     let current = std::cell::RefCell::new((String::new(), 0u64));
     let mut on_progress = |n: u64| {
         if progress {
             let mut current = current.borrow_mut();
             current.1 += n;
-            let _ = events.blocking_send(Event::Progress(current.0.clone(), current.1));
+            let _ = events.send(Event::Progress(current.0.clone(), current.1));
         }
     };
     let adder = Adder::new(store.as_ref(), &opts, &mut on_added, &mut on_progress);
