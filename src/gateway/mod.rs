@@ -46,7 +46,7 @@ use crate::names::{NameError, NameSystem, Resolution, ResolveOptions};
 use crate::net::NetHandle;
 use crate::repo::Repo;
 use crate::unixfs::UnixfsError;
-use crate::unixfs::dir::{self, DirCache, Dirs};
+use crate::unixfs::dir::{self, DirCache, DirError, Dirs};
 use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::{FileReader, load};
 use crate::unixfs::resolve::{Resolved, resolve_proof, resolve_proof_in};
@@ -217,21 +217,23 @@ fn bad(message: impl Into<String>) -> Failure {
     Failure(StatusCode::BAD_REQUEST, message.into())
 }
 
-/// Missing content is 404 (a missing path or a block that is not here,
-/// as the trustless gateway spec says); one that could not be had from
-/// the network in time is 504, as Kubo.
+/// Missing content is 404: a missing path, or a block that is not here,
+/// wherever it is in the DAG (the root, a directory on the way, a HAMT
+/// shard, a file), as the path gateway spec says and Kubo answers; one
+/// that could not be had from the network in time is 504, as Kubo.
 fn unavailable(err: UnixfsError) -> Failure {
-    match err {
+    let status = match &err {
         UnixfsError::NoSuchLink { .. }
         | UnixfsError::NotADirectory(_)
-        | UnixfsError::Block(BlockstoreError::NotFound(_)) => {
-            Failure(StatusCode::NOT_FOUND, err.to_string())
-        }
-        UnixfsError::Block(BlockstoreError::TimedOut(_)) => {
-            Failure(StatusCode::GATEWAY_TIMEOUT, err.to_string())
-        }
-        other => Failure(StatusCode::BAD_GATEWAY, other.to_string()),
-    }
+        | UnixfsError::Dir(DirError::NotADirectory(_)) => StatusCode::NOT_FOUND,
+        UnixfsError::Block(block) | UnixfsError::Dir(DirError::Block(block)) => match block {
+            BlockstoreError::NotFound(_) => StatusCode::NOT_FOUND,
+            BlockstoreError::TimedOut(_) => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::BAD_GATEWAY,
+        },
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    Failure(status, err.to_string())
 }
 
 /// What a request's path starts from.
