@@ -23,6 +23,7 @@ mod negotiate;
 mod range;
 mod redirects;
 mod routing;
+mod routing_filter;
 
 pub use hostname::{Hosts, PublicGateway};
 
