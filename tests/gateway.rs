@@ -923,3 +923,40 @@ fn a_missing_shard_is_404_naming_the_block_as_a_missing_name_is() {
     let served = get(&format!("{base}/ipfs/{dir}/{present}"), &[]);
     assert_eq!(served.status().as_u16(), 200);
 }
+
+/// The gateway resolves from the repository's own blocks without leaving
+/// the runtime; what is not there is asked of the store (in a daemon, the
+/// network behind it).
+#[test]
+fn a_path_not_in_the_repository_is_resolved_through_the_store() {
+    let here = Node::new();
+    let elsewhere = Node::new();
+    elsewhere.make_tree("tree");
+    let root = elsewhere
+        .ok(&["add", "-Q", "-r", "tree"])
+        .trim()
+        .to_string();
+    let repo = Arc::new(Repo::open(&here.repo()).unwrap());
+    let other = Repo::open(&elsewhere.repo()).unwrap();
+    let sources = rsipfs::gateway::Sources {
+        repo: Arc::clone(&repo),
+        store: other.blocks_shared(),
+        names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
+    };
+    let gateway = rsipfs::gateway::start(
+        "127.0.0.1:0".parse().unwrap(),
+        sources,
+        rsipfs::gateway::Hosts::default(),
+        rsipfs::api::Limits::default(),
+    )
+    .unwrap();
+    let base = format!("http://{}", gateway.addr);
+    for rel in ["hello.txt", "sharded/", "sizes/s262145.bin"] {
+        let response = get(&format!("{base}/ipfs/{root}/{rel}"), &[]);
+        assert_eq!(response.status().as_u16(), 200, "{rel}");
+    }
+    let hello = get(&format!("{base}/ipfs/{root}/hello.txt"), &[]);
+    assert!(body(hello) == std::fs::read(elsewhere.work().join("tree/hello.txt")).unwrap());
+    let missing = get(&format!("{base}/ipfs/{root}/no-such-file"), &[]);
+    assert_eq!(missing.status().as_u16(), 404);
+}

