@@ -856,3 +856,107 @@ fn names_that_cannot_be_resolved_say_why() {
     let text = String::from_utf8(body(garbage)).unwrap();
     assert!(text.contains("is not an IPNS name"), "{text}");
 }
+
+/// A HAMT-sharded directory of 3 000 entries with long names (past Kubo's
+/// 256 KiB sharding threshold), added; its CID.
+fn add_sharded_dir(node: &Node) -> String {
+    let dir = node.work().join("many");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..3000 {
+        let name = format!("{:y<80}", format!("entry-{i:05}-"));
+        std::fs::write(dir.join(name), format!("{i}\n")).unwrap();
+    }
+    node.ok(&["add", "-Q", "-r", "many"]).trim().to_string()
+}
+
+#[test]
+fn a_missing_shard_is_404_naming_the_block_as_a_missing_name_is() {
+    use rsipfs::codec::dagpb::PbNode;
+    use rsipfs::codec::{cid_string, parse_cid};
+    let node = Node::new();
+    let dir = add_sharded_dir(&node);
+    let dir_cid = parse_cid(&dir).unwrap();
+    let flatfs = rsipfs::repo::FlatFs::open(&node.repo().join("blocks")).unwrap();
+    let block_of = |cid: &rsipfs::codec::Cid| std::fs::read(flatfs.block_path(cid.hash())).unwrap();
+    let shards = rsipfs::unixfs::dir::child_shards(&dir_cid, &block_of(&dir_cid)).unwrap();
+    assert!(shards.len() > 1, "the directory is sharded");
+    // An entry of the first child shard (HAMT link names: 2 hex digits, then the name).
+    let gone = shards[0];
+    let in_gone = PbNode::decode(&block_of(&gone))
+        .unwrap()
+        .links
+        .iter()
+        .filter_map(|link| link.name.as_deref())
+        .find(|name| name.len() > 2)
+        .map(|name| name[2..].to_string())
+        .expect("an entry in the shard");
+    std::fs::remove_file(flatfs.block_path(gone.hash())).unwrap();
+    let (_gateway, base, repo) = start_gateway(&node);
+    // A name not in the directory, whose bucket is in a shard that is here.
+    let absent = (0..)
+        .map(|i| format!("absent-{i}"))
+        .find(|name| {
+            rsipfs::unixfs::dir::lookup(repo.blocks(), &dir_cid, name).is_ok_and(|e| e.is_none())
+        })
+        .unwrap();
+
+    let missing = get(&format!("{base}/ipfs/{dir}/{in_gone}"), &[]);
+    assert_eq!(missing.status().as_u16(), 404);
+    let text = String::from_utf8(body(missing)).unwrap();
+    assert!(text.contains(&cid_string(&gone)), "{text}");
+    let listing = get(&format!("{base}/ipfs/{dir}/"), &[]);
+    assert_eq!(listing.status().as_u16(), 404);
+    let text = String::from_utf8(body(listing)).unwrap();
+    assert!(text.contains(&cid_string(&gone)), "{text}");
+
+    let not_there = get(&format!("{base}/ipfs/{dir}/{absent}"), &[]);
+    assert_eq!(not_there.status().as_u16(), 404);
+    let text = String::from_utf8(body(not_there)).unwrap();
+    assert!(text.contains("no link named"), "{text}");
+    // What is in the shards still here is served.
+    let present = (0..3000)
+        .map(|i| format!("{:y<80}", format!("entry-{i:05}-")))
+        .find(|name| {
+            rsipfs::unixfs::dir::lookup(repo.blocks(), &dir_cid, name).is_ok_and(|e| e.is_some())
+        })
+        .unwrap();
+    let served = get(&format!("{base}/ipfs/{dir}/{present}"), &[]);
+    assert_eq!(served.status().as_u16(), 200);
+}
+
+/// The gateway resolves from the repository's own blocks without leaving
+/// the runtime; what is not there is asked of the store (in a daemon, the
+/// network behind it).
+#[test]
+fn a_path_not_in_the_repository_is_resolved_through_the_store() {
+    let here = Node::new();
+    let elsewhere = Node::new();
+    elsewhere.make_tree("tree");
+    let root = elsewhere
+        .ok(&["add", "-Q", "-r", "tree"])
+        .trim()
+        .to_string();
+    let repo = Arc::new(Repo::open(&here.repo()).unwrap());
+    let other = Repo::open(&elsewhere.repo()).unwrap();
+    let sources = rsipfs::gateway::Sources {
+        repo: Arc::clone(&repo),
+        store: other.blocks_shared(),
+        names: Arc::new(rsipfs::names::NameSystem::new(None, None)),
+    };
+    let gateway = rsipfs::gateway::start(
+        "127.0.0.1:0".parse().unwrap(),
+        sources,
+        rsipfs::gateway::Hosts::default(),
+        rsipfs::api::Limits::default(),
+    )
+    .unwrap();
+    let base = format!("http://{}", gateway.addr);
+    for rel in ["hello.txt", "sharded/", "sizes/s262145.bin"] {
+        let response = get(&format!("{base}/ipfs/{root}/{rel}"), &[]);
+        assert_eq!(response.status().as_u16(), 200, "{rel}");
+    }
+    let hello = get(&format!("{base}/ipfs/{root}/hello.txt"), &[]);
+    assert!(body(hello) == std::fs::read(elsewhere.work().join("tree/hello.txt")).unwrap());
+    let missing = get(&format!("{base}/ipfs/{root}/no-such-file"), &[]);
+    assert_eq!(missing.status().as_u16(), 404);
+}

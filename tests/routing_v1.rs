@@ -314,3 +314,89 @@ fn helias_routing_client_finds_providers_peers_and_names_through_our_gateway() {
     let provided = scrape(&provider.api_url());
     assert!(value(&provided, "rsipfs_bitswap_sent_bytes_total") >= content.len() as f64);
 }
+
+/// The provider in a `{"Providers"|"Peers": [...]}` answer, if listed.
+fn listed(answer: &Value, key: &str, id: &str) -> Option<Value> {
+    answer[key]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|p| p["ID"].as_str() == Some(id))
+        .cloned()
+}
+
+#[test]
+fn ipip_484_filters_pick_addresses_and_protocols() {
+    let test = "ipip_484_filters_pick_addresses_and_protocols";
+    if !common::in_loopback_namespace(test) {
+        if let Some(netns) = common::netns_script() {
+            common::rerun_in_loopback_namespace(&netns, test);
+        }
+        return;
+    }
+    let provider = Node::new();
+    let added = provider.run_stdin(&["add", "--cid-version", "1", "-Q"], b"filtered\n");
+    let cid = String::from_utf8(added.stdout).unwrap().trim().to_string();
+    let (_provider_daemon, provider_id) = online(&provider, 4721);
+    let asker = Node::new();
+    let (_asker_daemon, _) = online(&asker, 4722);
+    asker.ok(&[
+        "swarm",
+        "connect",
+        &format!("/ip4/127.0.0.1/tcp/4721/p2p/{provider_id}"),
+    ]);
+    wait_for_metric(&asker, "rsipfs_dht_routing_table_peers", 1.0);
+    let gateway = std::fs::read_to_string(asker.repo().join("gateway")).expect("gateway file");
+    let ask = |path: &str| -> Value {
+        let answer = get(&format!("{gateway}/routing/v1/{path}"), &[]);
+        assert_eq!(answer.status(), 200, "{path}");
+        serde_json::from_str(&body(answer)).unwrap()
+    };
+    // Found without filters first (the provider record may take a moment).
+    let started = Instant::now();
+    let whole = loop {
+        let answer = ask(&format!("providers/{cid}"));
+        if let Some(found) = listed(&answer, "Providers", &provider_id) {
+            break found;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{answer}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(whole["Addrs"].to_string().contains("/tcp/4721"), "{whole}");
+
+    for (query, kept) in [
+        ("filter-addrs=tcp", true),
+        ("filter-addrs=TCP,webtransport", true),
+        ("filter-addrs=!ip6", true),
+        ("filter-addrs=!tcp", false),
+        ("filter-addrs=quic-v1", false),
+        ("filter-protocols=transport-bitswap", true),
+        ("filter-protocols=unknown,transport-bitswap", true),
+        ("filter-protocols=transport-ipfs-gateway-http", false),
+        ("filter-protocols=unknown", false),
+        (
+            "filter-protocols=transport-bitswap&filter-addrs=!ip4",
+            false,
+        ),
+    ] {
+        let answer = ask(&format!("providers/{cid}?{query}"));
+        let found = listed(&answer, "Providers", &provider_id);
+        assert_eq!(found.is_some(), kept, "{query}: {answer}");
+        if let Some(found) = found {
+            // Protocols pass whole; only the addresses the filter names stay.
+            assert_eq!(found["Protocols"], serde_json::json!(["transport-bitswap"]));
+            for addr in found["Addrs"].as_array().unwrap() {
+                assert!(addr.as_str().unwrap().contains("/tcp/"), "{query}: {found}");
+            }
+        }
+    }
+    let answer = ask(&format!("peers/{provider_id}?filter-addrs=ip4"));
+    assert!(listed(&answer, "Peers", &provider_id).is_some(), "{answer}");
+    let answer = ask(&format!("peers/{provider_id}?filter-addrs=ip6"));
+    assert_eq!(answer, serde_json::json!({"Peers": []}));
+    let streamed = get(
+        &format!("{gateway}/routing/v1/providers/{cid}?filter-addrs=!tcp"),
+        &[("Accept", "application/x-ndjson")],
+    );
+    assert_eq!(body(streamed), "", "no record passes");
+}

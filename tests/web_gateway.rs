@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::Node;
-use common::gateway::start_gateway_with;
+use common::gateway::start_gateway_extras;
 use rsipfs::api::ApiServer;
 use rsipfs::codec::cid::{parse_cid, to_v1};
 use rsipfs::names::{DnsLinkLookup, NameSystem, TxtAnswer};
@@ -60,7 +60,7 @@ struct Served {
     /// `127.0.0.1:<port>`.
     addr: String,
     port: u16,
-    _repo: Arc<Repo>,
+    repo: Arc<Repo>,
     _gateway: ApiServer,
 }
 
@@ -70,14 +70,19 @@ fn v1(cid: &str) -> String {
 }
 
 fn serve(node: Node, dns: Vec<(&str, String)>) -> Served {
+    serve_with(node, dns, rsipfs::gateway::Extras::default())
+}
+
+fn serve_with(node: Node, dns: Vec<(&str, String)>, extras: rsipfs::gateway::Extras) -> Served {
     let dns = FixedDns(dns.into_iter().map(|(d, l)| (d.to_string(), l)).collect());
     let names = NameSystem::new(None, Some(Arc::new(dns)));
-    let (gateway, _, repo) = start_gateway_with(&node, names, rsipfs::gateway::Hosts::default());
+    let (gateway, _, repo) =
+        start_gateway_extras(&node, names, rsipfs::gateway::Hosts::default(), extras);
     Served {
         _node: node,
         addr: gateway.addr.to_string(),
         port: gateway.addr.port(),
-        _repo: repo,
+        repo,
         _gateway: gateway,
     }
 }
@@ -539,7 +544,7 @@ fn redirect_rules_that_point_at_themselves_end() {
 }
 
 #[test]
-fn filenames_downloads_tar_and_codec_conversions() {
+fn filenames_downloads_and_tar() {
     let node = Node::new();
     let tree = node.work().join("tree");
     std::fs::create_dir_all(tree.join("sub")).unwrap();
@@ -624,6 +629,254 @@ fn filenames_downloads_tar_and_codec_conversions() {
             .header("content-disposition")
             .starts_with("attachment; filename=\"site.tar\"")
     );
+}
+
+/// A tree with a JSON file, plus blocks of each IPLD codec: a dag-cbor one
+/// linking to hello.txt, a dag-json one of the same data, a json and a
+/// cbor one (the last three not yet stored: see `put_blocks`).
+struct Codecs {
+    root: String,
+    hello: String,
+    dag_cbor: (String, Vec<u8>),
+    dag_json: (String, Vec<u8>),
+    json: (String, Vec<u8>),
+    cbor: (String, Vec<u8>),
+}
+
+fn codec_blocks(node: &Node) -> Codecs {
+    let tree = node.work().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("hello.txt"), "hello\n").unwrap();
+    std::fs::write(tree.join("data.json"), "{\"a\": 1}\n").unwrap();
+    let root = node
+        .ok(&["add", "-Q", "-r", "--cid-version", "1", "tree"])
+        .trim()
+        .to_string();
+    let hello = node
+        .ok(&["ls", &root])
+        .lines()
+        .find(|l| l.ends_with(" hello.txt"))
+        .and_then(|l| l.split(' ').next())
+        .unwrap()
+        .to_string();
+    // Canonical DAG-JSON (keys sorted, no spaces).
+    let doc = format!("{{\"file\":{{\"/\":\"{hello}\"}},\"n\":1,\"tag\":\"<b>\"}}");
+    let out = node.run_stdin(&["dag", "put"], doc.as_bytes());
+    assert!(out.status.success(), "{out:?}");
+    let cbor_cid = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let dag_cbor = (
+        cbor_cid.clone(),
+        node.ok_bytes(&["block", "get", &cbor_cid]),
+    );
+    let plain = |codec: u64, bytes: &[u8]| {
+        let cid = rsipfs::codec::CidBuilder::v1().cid_of(codec, bytes);
+        (cid.to_string(), bytes.to_vec())
+    };
+    Codecs {
+        root,
+        hello,
+        dag_cbor,
+        dag_json: plain(0x0129, doc.as_bytes()),
+        json: plain(0x0200, b"{\"plain\": true}"),
+        cbor: plain(0x51, b"\xa1\x61\x61\x01"),
+    }
+}
+
+fn put_blocks(s: &Served, c: &Codecs) {
+    for (cid, bytes) in [&c.dag_json, &c.json, &c.cbor] {
+        let cid = parse_cid(cid).unwrap();
+        rsipfs::blockstore::Blockstore::put(s.repo.blocks(), &cid, bytes).unwrap();
+    }
+}
+
+const BROWSER: (&str, &str) = (
+    "Accept",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+);
+
+#[test]
+fn codecs_are_served_as_stored_406_otherwise_and_as_a_page_to_browsers() {
+    let node = Node::new();
+    let c = codec_blocks(&node);
+    let s = serve(node, Vec::new());
+    put_blocks(&s, &c);
+    let ip = s.addr.clone();
+    let (cbor_cid, cbor_block) = &c.dag_cbor;
+    let (json_cid, json_block) = &c.dag_json;
+
+    // Without asking: the block as stored, typed and named by its codec.
+    let plain = s.get(&ip, &format!("/ipfs/{cbor_cid}"));
+    assert_eq!(plain.status, 200);
+    assert_eq!(
+        plain.header("content-type"),
+        "application/vnd.ipld.dag-cbor"
+    );
+    assert_eq!(&plain.body, cbor_block);
+    assert!(
+        plain
+            .header("content-disposition")
+            .starts_with(&format!("attachment; filename=\"{cbor_cid}.cbor\"")),
+        "{}",
+        plain.header("content-disposition")
+    );
+    let plain = s.get(&ip, &format!("/ipfs/{json_cid}"));
+    assert_eq!(
+        plain.header("content-type"),
+        "application/vnd.ipld.dag-json"
+    );
+    assert!(plain.header("content-disposition").starts_with("inline;"));
+    assert_eq!(&plain.body, json_block);
+
+    // A browser gets a page, at the path with a trailing slash.
+    let moved = s.get_with(&ip, &format!("/ipfs/{cbor_cid}?x=1"), &[BROWSER]);
+    assert_eq!(moved.status, 301);
+    assert_eq!(moved.header("location"), format!("/ipfs/{cbor_cid}/?x=1"));
+    for (cid, codec) in [(cbor_cid, "dag-cbor"), (json_cid, "dag-json")] {
+        let page = s.get_with(&ip, &format!("/ipfs/{cid}/"), &[BROWSER]);
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+        assert!(page.header("etag").starts_with("\"DagIndex-"));
+        assert!(page.header("etag").contains(cid.as_str()));
+        assert_eq!(page.header("cache-control"), "");
+        let html = page.text();
+        assert!(
+            html.contains(&format!("href=\"/ipfs/{}/\"", c.hello)),
+            "{html}"
+        );
+        assert!(html.contains(&format!("?format={codec}&amp;download=true")));
+        assert!(
+            html.contains("&lt;b&gt;") && !html.contains("<b>"),
+            "{html}"
+        );
+        // download=true: the block itself.
+        let download = s.get_with(&ip, &format!("/ipfs/{cid}/?download=true"), &[BROWSER]);
+        assert_eq!(download.status, 200);
+        assert!(
+            download
+                .header("content-type")
+                .starts_with("application/vnd.ipld.")
+        );
+    }
+    let head = request(
+        &s.addr,
+        "HEAD",
+        &format!("/ipfs/{cbor_cid}/"),
+        &[("Host", &ip), BROWSER],
+    );
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_ne!(head.header("content-length"), "0");
+
+    // Asked in its own codec (or plain json/cbor of a dag-json/dag-cbor
+    // block): as stored. Any other codec: 406 with a hint.
+    for (cid, query, accept, media, bytes) in [
+        (
+            cbor_cid,
+            "?format=dag-cbor",
+            "",
+            "application/vnd.ipld.dag-cbor",
+            cbor_block,
+        ),
+        (
+            cbor_cid,
+            "",
+            "application/cbor",
+            "application/cbor",
+            cbor_block,
+        ),
+        (json_cid, "?format=json", "", "application/json", json_block),
+        (
+            json_cid,
+            "",
+            "application/vnd.ipld.dag-json",
+            "application/vnd.ipld.dag-json",
+            json_block,
+        ),
+        (
+            &c.json.0,
+            "",
+            "application/json",
+            "application/json",
+            &c.json.1,
+        ),
+        (&c.cbor.0, "?format=cbor", "", "application/cbor", &c.cbor.1),
+    ] {
+        let extra: Vec<(&str, &str)> = [("Accept", accept)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let answer = s.get_with(&ip, &format!("/ipfs/{cid}{query}"), &extra);
+        assert_eq!(
+            answer.status,
+            200,
+            "{cid}{query} {accept}: {}",
+            answer.text()
+        );
+        assert_eq!(
+            answer.header("content-type"),
+            media,
+            "{cid}{query} {accept}"
+        );
+        assert_eq!(&answer.body, bytes, "{cid}{query} {accept}");
+    }
+    // Plain json and cbor blocks are never a page.
+    let json_to_browser = s.get_with(&ip, &format!("/ipfs/{}", c.json.0), &[BROWSER]);
+    assert_eq!(json_to_browser.header("content-type"), "application/json");
+    assert_eq!(json_to_browser.body, c.json.1);
+
+    for (path, query, accept) in [
+        (cbor_cid.clone(), "?format=dag-json", ""),
+        (cbor_cid.clone(), "?format=json", ""),
+        (cbor_cid.clone(), "", "application/json"),
+        (json_cid.clone(), "?format=dag-cbor", ""),
+        (c.json.0.clone(), "?format=cbor", ""),
+        (format!("{}/", c.root), "?format=dag-json", ""),
+        (
+            format!("{}/hello.txt", c.root),
+            "",
+            "application/vnd.ipld.dag-cbor",
+        ),
+    ] {
+        let extra: Vec<(&str, &str)> = [("Accept", accept)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let refused = s.get_with(&ip, &format!("/ipfs/{path}{query}"), &extra);
+        assert_eq!(refused.status, 406, "{path}{query} {accept}");
+        assert!(refused.text().contains("?format=raw"), "{}", refused.text());
+    }
+    // Not UnixFS: no tar.
+    assert_eq!(
+        s.get(&ip, &format!("/ipfs/{cbor_cid}?format=tar")).status,
+        406
+    );
+
+    // JSON asked of UnixFS is the file itself.
+    let file = s.get_with(
+        &ip,
+        &format!("/ipfs/{}/data.json", c.root),
+        &[("Accept", "application/json")],
+    );
+    assert_eq!(file.status, 200, "{}", file.text());
+    assert_eq!(file.header("content-type"), "application/json");
+    assert_eq!(file.text(), "{\"a\": 1}\n");
+    let text = s.get(&ip, &format!("/ipfs/{}/hello.txt?format=json", c.root));
+    assert_eq!(text.status, 200);
+    assert_eq!(text.text(), "hello\n");
+}
+
+#[test]
+fn codec_conversions_when_the_operator_allows_them() {
+    let node = Node::new();
+    let c = codec_blocks(&node);
+    let extras = rsipfs::gateway::Extras {
+        codec_conversion: true,
+        ..Default::default()
+    };
+    let s = serve_with(node, Vec::new(), extras);
+    put_blocks(&s, &c);
+    let ip = s.addr.clone();
+    let root = c.root.clone();
 
     // The directory as DAG-JSON and DAG-CBOR, by query and by Accept.
     let json = s.get(&ip, &format!("/ipfs/{root}/?format=dag-json"));
@@ -641,7 +894,7 @@ fn filenames_downloads_tar_and_codec_conversions() {
         .iter()
         .map(|l| l["Name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["hello.txt", "sub"]);
+    assert_eq!(names, ["data.json", "hello.txt"]);
     assert_eq!(value["Data"]["/"]["bytes"], "CAE");
     let cbor = s.get_with(
         &ip,
@@ -666,8 +919,22 @@ fn filenames_downloads_tar_and_codec_conversions() {
         leaf.header("content-disposition")
             .starts_with("attachment;")
     );
-    // Plain JSON is not converted to: 400 saying what to do.
-    let refused = s.get(&ip, &format!("/ipfs/{root}/?format=json"));
-    assert_eq!(refused.status, 400);
-    assert!(refused.text().contains("?format=raw"), "{}", refused.text());
+    // DAG-CBOR and DAG-JSON into each other, the link kept.
+    let (cbor_cid, _) = &c.dag_cbor;
+    let as_json = s.get(&ip, &format!("/ipfs/{cbor_cid}?format=dag-json"));
+    assert_eq!(as_json.status, 200, "{}", as_json.text());
+    let value: serde_json::Value = serde_json::from_slice(&as_json.body).unwrap();
+    assert_eq!(value["file"]["/"], c.hello.as_str());
+    let (json_cid, _) = &c.dag_json;
+    let as_cbor = s.get(&ip, &format!("/ipfs/{json_cid}?format=dag-cbor"));
+    assert_eq!(
+        &as_cbor.body, &c.dag_cbor.1,
+        "the same data, the same bytes"
+    );
+    // Plain JSON and CBOR are never converted to.
+    for (cid, query) in [(cbor_cid, "?format=json"), (&c.json.0, "?format=cbor")] {
+        let refused = s.get(&ip, &format!("/ipfs/{cid}{query}"));
+        assert_eq!(refused.status, 406, "{cid}{query}");
+        assert!(refused.text().contains("?format=raw"), "{}", refused.text());
+    }
 }

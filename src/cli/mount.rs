@@ -719,10 +719,16 @@ impl Endpoint {
             .get("ExposeRoutingAPI")
             .and_then(|v| v.as_bool())
             != Some(false);
+        // As Kubo ≥ 0.40: no codec conversions unless asked (IPIP-524).
+        let codec_conversion = gateway_section
+            .get("AllowCodecConversion")
+            .and_then(|v| v.as_bool())
+            == Some(true);
         let extras = rsipfs::gateway::Extras {
             routing_api,
             net,
             metrics: Some(metrics.gateway.clone()),
+            codec_conversion,
         };
         let server = rsipfs::gateway::start_with(addr, sources, hosts, limits, extras)
             .with_context(|| format!("serving the gateway on {addr}"))?;

@@ -1,7 +1,10 @@
-//! `?format=dag-json|dag-cbor` (and `json|cbor`): a block as the other
-//! IPLD codec, as Kubo converts it. dag-pb becomes its data-model form
-//! (`{"Data": bytes, "Links": [{"Hash", "Name", "Tsize"}]}`), raw a single
-//! bytes value; a block already in the asked codec is served as stored.
+//! `?format=dag-json|dag-cbor` (and `json|cbor`): a block in its own codec
+//! is served as stored; any other is refused (406, IPIP-524, Kubo's
+//! default) unless the operator allows conversions
+//! (`Gateway.AllowCodecConversion`), which are Kubo's: dag-pb becomes its
+//! data-model form (`{"Data": bytes, "Links": [{"Hash", "Name", "Tsize"}]}`),
+//! raw a single bytes value, dag-cbor and dag-json each other. Plain JSON
+//! and CBOR are never converted to.
 
 use crate::codec::cbor::{self, Item};
 use crate::codec::cid::{Cid, DAG_CBOR, DAG_PB, RAW};
@@ -23,6 +26,17 @@ pub enum Target {
 }
 
 impl Target {
+    /// What a block of `codec` is served as by default (none for UnixFS).
+    pub fn of_codec(codec: u64) -> Option<Target> {
+        Some(match codec {
+            DAG_CBOR => Target::DagCbor,
+            DAG_JSON => Target::DagJson,
+            JSON => Target::Json,
+            CBOR => Target::Cbor,
+            _ => return None,
+        })
+    }
+
     pub fn media_type(self) -> &'static str {
         match self {
             Target::DagJson => "application/vnd.ipld.dag-json",
@@ -61,11 +75,33 @@ impl Target {
 }
 
 /// Why a block could not be given in the asked codec: the status is the
-/// caller's (400 for no conversion, 500 for a block that does not decode).
+/// caller's (406 for no conversion, 500 for a block that does not decode).
 #[derive(Debug, PartialEq, Eq)]
 pub enum ConvertError {
     NotSupported(String),
     Undecodable(String),
+}
+
+/// Whether a block of `codec` is served as it is stored for `target`.
+pub fn as_stored(codec: u64, target: Target) -> bool {
+    target.as_stored().contains(&codec)
+}
+
+/// A DAG-JSON or DAG-CBOR block decoded to the data model (for its HTML
+/// page).
+pub fn decode(cid: &Cid, block: &[u8]) -> Result<Item, ConvertError> {
+    let undecodable = |e: crate::codec::CodecError| ConvertError::Undecodable(e.to_string());
+    match cid.codec() {
+        DAG_CBOR => cbor::decode(block).map_err(undecodable),
+        DAG_JSON => {
+            let value: serde_json::Value = serde_json::from_slice(block)
+                .map_err(|e| ConvertError::Undecodable(e.to_string()))?;
+            dagjson::from_json(&value).map_err(undecodable)
+        }
+        codec => Err(ConvertError::NotSupported(format!(
+            "codec 0x{codec:x} is not shown as a page"
+        ))),
+    }
 }
 
 fn pb_item(block: &[u8]) -> Result<Item, ConvertError> {
@@ -92,30 +128,34 @@ fn pb_item(block: &[u8]) -> Result<Item, ConvertError> {
     Ok(Item::Map(fields))
 }
 
-/// The block `cid` (bytes `block`) in the `target` codec.
-pub fn convert(cid: &Cid, block: Vec<u8>, target: Target) -> Result<Vec<u8>, ConvertError> {
+/// The block `cid` (bytes `block`) in the `target` codec: as stored when
+/// it is in that codec, else converted when `conversions` allows.
+pub fn convert(
+    cid: &Cid,
+    block: Vec<u8>,
+    target: Target,
+    conversions: bool,
+) -> Result<Vec<u8>, ConvertError> {
     let codec = cid.codec();
-    if target.as_stored().contains(&codec) {
+    if as_stored(codec, target) {
         return Ok(block);
     }
-    let undecodable = |e: crate::codec::CodecError| ConvertError::Undecodable(e.to_string());
+    let refused = || {
+        ConvertError::NotSupported(format!(
+            "format {:?} requested but the block has codec 0x{codec:x}: codec conversion \
+             is not supported, fetch the raw block with ?format=raw and convert it \
+             client-side",
+            target.format()
+        ))
+    };
+    if !conversions {
+        return Err(refused());
+    }
     let item = match (target, codec) {
         (Target::DagJson | Target::DagCbor, DAG_PB) => pb_item(&block)?,
         (Target::DagJson | Target::DagCbor, RAW) => Item::Bytes(block),
-        (Target::DagJson, DAG_CBOR) => cbor::decode(&block).map_err(undecodable)?,
-        (Target::DagCbor, DAG_JSON) => {
-            let value: serde_json::Value = serde_json::from_slice(&block)
-                .map_err(|e| ConvertError::Undecodable(e.to_string()))?;
-            dagjson::from_json(&value).map_err(undecodable)?
-        }
-        _ => {
-            return Err(ConvertError::NotSupported(format!(
-                "format {:?} requested but the block has codec 0x{codec:x}: this conversion \
-                 is not supported, fetch the raw block with ?format=raw and convert it \
-                 client-side",
-                target.format()
-            )));
-        }
+        (Target::DagJson, DAG_CBOR) | (Target::DagCbor, DAG_JSON) => decode(cid, &block)?,
+        _ => return Err(refused()),
     };
     Ok(match target {
         Target::DagJson => dagjson::to_json(&item).to_string().into_bytes(),
@@ -129,8 +169,19 @@ mod tests {
     use crate::codec::cid::CidBuilder;
 
     #[test]
+    fn ipld_codecs_have_their_media_types() {
+        let media = |codec| Target::of_codec(codec).map(Target::media_type);
+        assert_eq!(media(0x71), Some("application/vnd.ipld.dag-cbor"));
+        assert_eq!(media(0x0129), Some("application/vnd.ipld.dag-json"));
+        assert_eq!(media(0x51), Some("application/cbor"));
+        assert_eq!(media(0x0200), Some("application/json"));
+        assert_eq!(media(0x70), None, "dag-pb is UnixFS or nothing");
+    }
+
+    #[test]
     fn dag_pb_and_raw_convert_both_ways() {
         let file = CidBuilder::v1().cid_of(RAW, b"hello");
+        let convert = |cid: &Cid, block: Vec<u8>, target| convert(cid, block, target, true);
         let raw_json = convert(&file, b"hello".to_vec(), Target::DagJson).unwrap();
         assert_eq!(raw_json, br#"{"/":{"bytes":"aGVsbG8"}}"#);
         let raw_cbor = convert(&file, b"hello".to_vec(), Target::DagCbor).unwrap();
@@ -154,13 +205,40 @@ mod tests {
     fn what_cannot_be_converted_says_so() {
         let file = CidBuilder::v1().cid_of(RAW, b"x");
         assert!(matches!(
-            convert(&file, b"x".to_vec(), Target::Json),
+            convert(&file, b"x".to_vec(), Target::Json, true),
             Err(ConvertError::NotSupported(_))
         ));
         let bad = CidBuilder::v1().cid_of(DAG_PB, b"\xff\xff");
         assert!(matches!(
-            convert(&bad, b"\xff\xff".to_vec(), Target::DagJson),
+            convert(&bad, b"\xff\xff".to_vec(), Target::DagJson, true),
             Err(ConvertError::Undecodable(_))
         ));
+    }
+
+    #[test]
+    fn without_conversions_only_the_own_codec_is_served() {
+        let cbor = CidBuilder::v1().cid_of(DAG_CBOR, b"\xa0");
+        assert_eq!(
+            convert(&cbor, b"\xa0".to_vec(), Target::DagCbor, false),
+            Ok(b"\xa0".to_vec())
+        );
+        assert_eq!(
+            convert(&cbor, b"\xa0".to_vec(), Target::Cbor, false),
+            Ok(b"\xa0".to_vec())
+        );
+        for target in [Target::DagJson, Target::Json] {
+            let refused = convert(&cbor, b"\xa0".to_vec(), target, false).unwrap_err();
+            let ConvertError::NotSupported(why) = refused else {
+                panic!("{refused:?}");
+            };
+            assert!(why.contains("?format=raw"), "{why}");
+        }
+        let file = CidBuilder::v1().cid_of(RAW, b"x");
+        assert!(convert(&file, b"x".to_vec(), Target::DagJson, false).is_err());
+        let json = CidBuilder::v1().cid_of(JSON, b"{}");
+        assert_eq!(
+            convert(&json, b"{}".to_vec(), Target::Json, false),
+            Ok(b"{}".to_vec())
+        );
     }
 }

@@ -34,18 +34,6 @@ pub fn from_name(name: &str) -> Option<&'static str> {
     })
 }
 
-/// The media type of a block of an IPLD codec other than UnixFS, served as
-/// it is.
-pub fn from_codec(codec: u64) -> Option<&'static str> {
-    Some(match codec {
-        crate::codec::cid::DAG_CBOR => "application/vnd.ipld.dag-cbor",
-        0x0129 => "application/vnd.ipld.dag-json",
-        0x51 => "application/cbor",
-        0x0200 => "application/json",
-        _ => return None,
-    })
-}
-
 /// A guess from the first bytes (up to 512): a few signatures, then text if
 /// it is UTF-8 without NULs.
 pub fn sniff(head: &[u8]) -> &'static str {
@@ -97,12 +85,5 @@ mod tests {
         assert_eq!(sniff(b"bin\0ary"), "application/octet-stream");
         assert_eq!(sniff(&[0xff, 0xfe, 0x00]), "application/octet-stream");
         assert_eq!(sniff(b""), "text/plain; charset=utf-8");
-    }
-
-    #[test]
-    fn ipld_codecs_have_their_media_types() {
-        assert_eq!(from_codec(0x71), Some("application/vnd.ipld.dag-cbor"));
-        assert_eq!(from_codec(0x0129), Some("application/vnd.ipld.dag-json"));
-        assert_eq!(from_codec(0x70), None, "dag-pb is UnixFS or nothing");
     }
 }

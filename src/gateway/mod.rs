@@ -15,6 +15,7 @@
 
 mod car;
 mod convert;
+mod dag_page;
 mod hostname;
 mod listing;
 mod mime;
@@ -22,6 +23,7 @@ mod negotiate;
 mod range;
 mod redirects;
 mod routing;
+mod routing_filter;
 
 pub use hostname::{Hosts, PublicGateway};
 
@@ -46,11 +48,12 @@ use crate::names::{NameError, NameSystem, Resolution, ResolveOptions};
 use crate::net::NetHandle;
 use crate::repo::Repo;
 use crate::unixfs::UnixfsError;
-use crate::unixfs::dir::{self, DirCache, Dirs};
+use crate::unixfs::dir::{self, DirCache, DirError, Dirs};
 use crate::unixfs::node::{Kind, Node};
 use crate::unixfs::reader::{FileReader, load};
-use crate::unixfs::resolve::{Resolved, resolve_proof, resolve_proof_in};
+use crate::unixfs::resolve::{PathProof, Resolved, resolve_proof, resolve_proof_in};
 use crate::unixfs::tar::write_tar;
+use convert::Target as CodecTarget;
 use hostname::{Incoming, Origin, Routed};
 use negotiate::{Format, IPNS_RECORD};
 
@@ -78,6 +81,9 @@ pub struct Extras {
     pub net: Option<NetHandle>,
     /// Where each answer is counted.
     pub metrics: Option<GatewayMetrics>,
+    /// `?format=dag-json|dag-cbor` of a block in another codec converts it
+    /// (`Gateway.AllowCodecConversion`); by default it is 406, as Kubo.
+    pub codec_conversion: bool,
 }
 
 impl Default for Extras {
@@ -86,6 +92,7 @@ impl Default for Extras {
             routing_api: true,
             net: None,
             metrics: None,
+            codec_conversion: false,
         }
     }
 }
@@ -96,6 +103,7 @@ struct App {
     readers: Readers,
     hosts: Arc<Hosts>,
     net: Option<NetHandle>,
+    codec_conversion: bool,
 }
 
 /// What requests share to read content: directories decoded once for all
@@ -135,6 +143,7 @@ pub fn start_with(
         readers,
         hosts: Arc::new(hosts),
         net: extras.net,
+        codec_conversion: extras.codec_conversion,
     };
     let mut router = Router::new();
     if extras.routing_api {
@@ -217,21 +226,23 @@ fn bad(message: impl Into<String>) -> Failure {
     Failure(StatusCode::BAD_REQUEST, message.into())
 }
 
-/// Missing content is 404 (a missing path or a block that is not here,
-/// as the trustless gateway spec says); one that could not be had from
-/// the network in time is 504, as Kubo.
+/// Missing content is 404: a missing path, or a block that is not here,
+/// wherever it is in the DAG (the root, a directory on the way, a HAMT
+/// shard, a file), as the path gateway spec says and Kubo answers; one
+/// that could not be had from the network in time is 504, as Kubo.
 fn unavailable(err: UnixfsError) -> Failure {
-    match err {
+    let status = match &err {
         UnixfsError::NoSuchLink { .. }
         | UnixfsError::NotADirectory(_)
-        | UnixfsError::Block(BlockstoreError::NotFound(_)) => {
-            Failure(StatusCode::NOT_FOUND, err.to_string())
-        }
-        UnixfsError::Block(BlockstoreError::TimedOut(_)) => {
-            Failure(StatusCode::GATEWAY_TIMEOUT, err.to_string())
-        }
-        other => Failure(StatusCode::BAD_GATEWAY, other.to_string()),
-    }
+        | UnixfsError::Dir(DirError::NotADirectory(_)) => StatusCode::NOT_FOUND,
+        UnixfsError::Block(block) | UnixfsError::Dir(DirError::Block(block)) => match block {
+            BlockstoreError::NotFound(_) => StatusCode::NOT_FOUND,
+            BlockstoreError::TimedOut(_) => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::BAD_GATEWAY,
+        },
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    Failure(status, err.to_string())
 }
 
 /// What a request's path starts from.
@@ -302,7 +313,14 @@ async fn serve(State(app): State<App>, request: Request) -> Response {
         Routed::Serve {
             content_path,
             origin,
-        } => answer(app.sources, app.readers, request, content_path, origin).await,
+        } => {
+            let served = Served {
+                sources: app.sources,
+                readers: app.readers,
+                codec_conversion: app.codec_conversion,
+            };
+            answer(served, request, content_path, origin).await
+        }
         Routed::Redirect(url) => redirect(StatusCode::MOVED_PERMANENTLY, &url),
         Routed::NotFound(why) => Err(Failure(StatusCode::NOT_FOUND, why)),
         Routed::Bad(why) => Err(bad(why)),
@@ -405,6 +423,61 @@ async fn resolve_name(sources: &Sources, name: &str) -> Result<Resolution, Failu
     .await
 }
 
+/// `path` resolved on the runtime itself from the repository's blocks
+/// that are in memory (the directories on the way mostly decoded already,
+/// in `dirs`), or None when a block is not here or would be read from the
+/// disk, so that the lookup goes to a blocking thread through the store
+/// (which may ask the network). A handoff to that thread and back costs
+/// more than the whole lookup of a small file in the page cache: it halved
+/// the CPU time of a 4 KiB file's request (56-66 µs to 30 µs).
+fn resolve_here(
+    repo: &Repo,
+    dirs: &DirCache,
+    path: &IpfsPath,
+) -> Option<Result<(Resolved, PathProof), UnixfsError>> {
+    let in_memory = InMemory(repo.blocks());
+    let local = Dirs::Cached(&in_memory, dirs);
+    match resolve_proof_in(local, path) {
+        Err(UnixfsError::Block(BlockstoreError::NotFound(_)))
+        | Err(UnixfsError::Dir(DirError::Block(BlockstoreError::NotFound(_)))) => None,
+        resolved => Some(resolved),
+    }
+}
+
+/// The repository's blocks that can be read without waiting on the disk;
+/// any other is "not here". Only read (resolution reads, nothing else).
+struct InMemory<'a>(&'a crate::repo::FlatFs);
+
+impl Blockstore for InMemory<'_> {
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockstoreError> {
+        self.0.get_if_in_memory(cid)
+    }
+
+    fn has(&self, cid: &Cid) -> Result<bool, BlockstoreError> {
+        Ok(self.get(cid)?.is_some())
+    }
+
+    fn put(&self, _: &Cid, _: &[u8]) -> Result<(), BlockstoreError> {
+        Err(read_only())
+    }
+
+    fn delete(&self, _: &Cid) -> Result<bool, BlockstoreError> {
+        Err(read_only())
+    }
+
+    fn sync(&self) -> Result<(), BlockstoreError> {
+        Ok(())
+    }
+
+    fn all_keys(&self) -> Result<Vec<Cid>, BlockstoreError> {
+        Err(read_only())
+    }
+}
+
+fn read_only() -> BlockstoreError {
+    BlockstoreError::Other("the gateway's view of the repository is read-only".into())
+}
+
 /// `max-age` of a name's answer, in whole seconds.
 fn cache_for(ttl: std::time::Duration) -> String {
     format!("public, max-age={}", ttl.as_secs())
@@ -462,16 +535,27 @@ async fn ipns_record(sources: &Sources, target: &Target, head: bool) -> Result<R
     Ok(response)
 }
 
+/// What a content request is answered from.
+struct Served {
+    sources: Sources,
+    readers: Readers,
+    codec_conversion: bool,
+}
+
 /// `content_path` is the `/ipfs/…` or `/ipns/…` path the request stands
 /// for; the request's own path is what the client sees (they differ on a
 /// subdomain or DNSLink origin).
 async fn answer(
-    sources: Sources,
-    readers: Readers,
+    served: Served,
     request: Request,
     content_path: String,
     origin: Origin,
 ) -> Result<Response, Failure> {
+    let Served {
+        sources,
+        readers,
+        codec_conversion,
+    } = served;
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
         let mut refused = Failure(
@@ -528,14 +612,19 @@ async fn answer(
             ));
         }
     }
+    let found = match resolve_here(&sources.repo, &readers.dirs, &path) {
+        Some(found) => found,
+        None => {
+            let (lookup, cache) = (Arc::clone(&sources.store), Arc::clone(&readers.dirs));
+            let asked_path = path.clone();
+            blocking(move || {
+                let dirs = Dirs::Cached(lookup.as_ref(), &cache);
+                Ok::<_, Failure>(resolve_proof_in(dirs, &asked_path))
+            })
+            .await?
+        }
+    };
     let store = sources.store;
-    let (lookup, cache) = (Arc::clone(&store), Arc::clone(&readers.dirs));
-    let asked_path = path.clone();
-    let found = blocking(move || {
-        let dirs = Dirs::Cached(lookup.as_ref(), &cache);
-        Ok::<_, Failure>(resolve_proof_in(dirs, &asked_path))
-    })
-    .await?;
     let (path, rewritten, (resolved, proof)) = match found {
         Ok(found) => (path, false, found),
         // A site's `_redirects` is read only for what is not there.
@@ -574,7 +663,26 @@ async fn answer(
     let immutable_path = immutable_path_text(&path);
     let roots: Vec<String> = proof.trail.iter().map(cid_string).collect();
     let roots = roots.join(",");
-    let etag = match &asked.format {
+    let is_unixfs = resolved.node.kind() != Kind::Other;
+    // Plain JSON or CBOR asked of UnixFS is the content itself (a JSON
+    // file served as any file: IPIP-524's exception), not a conversion.
+    let (format, by_accept) = match asked.format {
+        Format::Codec(CodecTarget::Json | CodecTarget::Cbor) if is_unixfs => {
+            (Format::Content, false)
+        }
+        other => (other, asked.by_accept),
+    };
+    let dag_page = format == Format::Content
+        && dag_page_codec(&resolved.node).is_some()
+        && accepts_html(&headers)
+        && query_value(&query, "download").as_deref() != Some("true");
+    let etag = match &format {
+        // The page may change with the gateway's version; the block never.
+        _ if dag_page => format!(
+            "\"DagIndex-{}_CID-{}\"",
+            env!("CARGO_PKG_VERSION"),
+            cid_string(&resolved.cid)
+        ),
         Format::Car(request) => request.etag(&immutable_path, &resolved.cid),
         Format::Content | Format::IpnsRecord => format!("\"{}\"", cid_string(&resolved.cid)),
         other => format!("\"{}.{}\"", cid_string(&resolved.cid), other.word()),
@@ -592,8 +700,8 @@ async fn answer(
             &roots,
         ));
     }
-    let format_word = asked.format.word();
-    let mut response = match asked.format {
+    let format_word = format.word();
+    let mut response = match format {
         Format::Raw => {
             let name = format!("{}.bin", cid_string(&resolved.cid));
             let disposition = attachment(&query, &name);
@@ -625,29 +733,33 @@ async fn answer(
             }
             response
         }
+        Format::Tar if !is_unixfs => {
+            return Err(Failure(
+                StatusCode::NOT_ACCEPTABLE,
+                format!(
+                    "{} is not UnixFS: no tar of it; ?format=raw or ?format=car serve it",
+                    cid_string(&resolved.cid)
+                ),
+            ));
+        }
         Format::Tar => {
             let name = format!("{}.tar", cid_string(&resolved.cid));
             let disposition = attachment(&query, &name);
             tar(&store, resolved, disposition, head).await?
         }
         Format::Codec(target) => {
-            let name = format!("{}.{}", cid_string(&resolved.cid), target.extension());
-            codec(&store, &resolved.cid, target, &query, &name, head).await?
+            let asked_as = CodecAsk {
+                target,
+                conversions: codec_conversion,
+            };
+            codec(&store, &resolved.cid, asked_as, &query, head).await?
         }
         // The content itself (an IPNS record was answered above).
         _ if resolved.node.kind().is_dir() => {
             // A rewritten path is served where it was asked (redirecting
             // it would ask the same rewrite again).
             if !target.trailing_slash && !rewritten {
-                let location = match uri.query() {
-                    Some(q) => format!("{}/?{q}", uri.path()),
-                    None => format!("{}/", uri.path()),
-                };
-                return Ok((
-                    StatusCode::MOVED_PERMANENTLY,
-                    [(header::LOCATION, location)],
-                )
-                    .into_response());
+                return with_slash(&uri);
             }
             let listed = Listed {
                 content_path: &content_path,
@@ -655,12 +767,32 @@ async fn answer(
             };
             directory(&store, &readers, resolved, listed, &headers, head).await?
         }
-        _ if resolved.node.kind() == Kind::Other => {
+        _ if dag_page => {
+            // Relative links on the page need the path to end with `/`.
+            if !target.trailing_slash {
+                return with_slash(&uri);
+            }
+            let page = dag_html(&store, &resolved, &content_path, head).await?;
+            // Not cached as the block is: the page changes with the gateway.
+            let mut response = with_common(page, &etag, "", &content_path, &roots);
+            response.headers_mut().remove(header::CACHE_CONTROL);
+            return Ok(response);
+        }
+        _ if !is_unixfs => {
             let Node::Opaque { codec, .. } = resolved.node else {
                 return Err(not_rendered(&resolved.cid));
             };
-            let media_type = mime::from_codec(codec).ok_or_else(|| not_rendered(&resolved.cid))?;
-            block(&store, &resolved.cid, media_type, None, head).await?
+            let target = CodecTarget::of_codec(codec).ok_or_else(|| not_rendered(&resolved.cid))?;
+            let name = format!("{}.{}", cid_string(&resolved.cid), target.extension());
+            let disposition = codec_disposition(target, &query, &name);
+            block(
+                &store,
+                &resolved.cid,
+                target.media_type(),
+                Some(disposition),
+                head,
+            )
+            .await?
         }
         _ => {
             let name = path.components.last().cloned().unwrap_or_default();
@@ -682,7 +814,7 @@ async fn answer(
             response
         }
     };
-    if asked.by_accept {
+    if by_accept {
         // The same answer, asked plainly by URL (for caches keyed by URL).
         let format = if response_is_car(&response) {
             "car"
@@ -1231,21 +1363,31 @@ async fn tar(
     Ok(response)
 }
 
-/// `?format=dag-json|dag-cbor|json|cbor`: the block in that codec.
+/// A `?format=` codec and whether blocks may be converted to it.
+struct CodecAsk {
+    target: CodecTarget,
+    conversions: bool,
+}
+
+/// `?format=dag-json|dag-cbor|json|cbor`: the block as stored when it is
+/// in that codec; else converted when the operator allows, or 406.
 async fn codec(
     store: &Arc<dyn Blockstore>,
     cid: &Cid,
-    target: convert::Target,
+    asked: CodecAsk,
     query: &str,
-    default_name: &str,
     head: bool,
 ) -> Result<Response, Failure> {
+    let CodecAsk {
+        target,
+        conversions,
+    } = asked;
     let (store, cid) = (Arc::clone(store), *cid);
     let body = blocking(move || {
         let block =
             get_required(store.as_ref(), &cid).map_err(|e| unavailable(UnixfsError::Block(e)))?;
-        convert::convert(&cid, block.to_vec(), target).map_err(|err| match err {
-            convert::ConvertError::NotSupported(why) => bad(why),
+        convert::convert(&cid, block.to_vec(), target, conversions).map_err(|err| match err {
+            convert::ConvertError::NotSupported(why) => Failure(StatusCode::NOT_ACCEPTABLE, why),
             convert::ConvertError::Undecodable(why) => Failure(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("{} does not decode: {why}", cid_string(&cid)),
@@ -1253,14 +1395,8 @@ async fn codec(
         })
     })
     .await?;
-    // JSON shows in a browser; CBOR is bytes to save.
-    let download = query_value(query, "download").as_deref() == Some("true");
-    let kind = if target.extension() == "json" && !download {
-        "inline"
-    } else {
-        "attachment"
-    };
-    let name = query_value(query, "filename").unwrap_or_else(|| default_name.to_string());
+    let name = format!("{}.{}", cid_string(&cid), target.extension());
+    let disposition = codec_disposition(target, query, &name);
     let length = body.len();
     let mut response = if head {
         Body::empty()
@@ -1274,8 +1410,91 @@ async fn codec(
         HeaderValue::from_static(target.media_type()),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    if let Ok(value) = HeaderValue::from_str(&content_disposition(kind, &name)) {
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
+}
+
+/// JSON shows in a browser; CBOR is bytes to save (as Kubo). `?filename=`
+/// names it, `download=true` makes JSON a download too.
+fn codec_disposition(target: CodecTarget, query: &str, default_name: &str) -> String {
+    let download = query_value(query, "download").as_deref() == Some("true");
+    let kind = if target.extension() == "json" && !download {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let name = query_value(query, "filename").unwrap_or_else(|| default_name.to_string());
+    content_disposition(kind, &name)
+}
+
+/// The codec name of a block shown to browsers as a page: DAG-JSON and
+/// DAG-CBOR (plain JSON and CBOR are served as they are).
+fn dag_page_codec(node: &Node) -> Option<&'static str> {
+    match node {
+        Node::Opaque { codec, .. } => match CodecTarget::of_codec(*codec)? {
+            CodecTarget::DagJson => Some("dag-json"),
+            CodecTarget::DagCbor => Some("dag-cbor"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether the client is a browser: its Accept names `text/html`.
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}
+
+/// 301 to the same URL with a `/` after its path.
+fn with_slash(uri: &Uri) -> Result<Response, Failure> {
+    let location = match uri.query() {
+        Some(q) => format!("{}/?{q}", uri.path()),
+        None => format!("{}/", uri.path()),
+    };
+    redirect(StatusCode::MOVED_PERMANENTLY, &location)
+}
+
+/// The HTML page of a DAG-JSON or DAG-CBOR block.
+async fn dag_html(
+    store: &Arc<dyn Blockstore>,
+    resolved: &Resolved,
+    content_path: &str,
+    head: bool,
+) -> Result<Response, Failure> {
+    let codec_name = dag_page_codec(&resolved.node).ok_or_else(|| not_rendered(&resolved.cid))?;
+    let (reader, cid) = (Arc::clone(store), resolved.cid);
+    let block = blocking(move || {
+        get_required(reader.as_ref(), &cid).map_err(|e| unavailable(UnixfsError::Block(e)))
+    })
+    .await?;
+    let decoded = convert::decode(&resolved.cid, &block).map_err(|err| match err {
+        convert::ConvertError::NotSupported(why) | convert::ConvertError::Undecodable(why) => why,
+    });
+    let html = dag_page::page(&dag_page::DagPage {
+        content_path,
+        cid: &resolved.cid,
+        codec_name,
+        block_len: block.len(),
+        data: decoded.as_ref().map_err(Clone::clone),
+    });
+    let length = html.len();
+    let body = if head {
+        Body::empty()
+    } else {
+        Body::from(html)
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }

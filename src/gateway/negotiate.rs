@@ -136,6 +136,8 @@ pub(super) fn asked(query: Option<&str>, accept: Option<&str>) -> Result<Asked, 
             TAR => Format::Tar,
             "application/vnd.ipld.dag-json" => Format::Codec(Target::DagJson),
             "application/vnd.ipld.dag-cbor" => Format::Codec(Target::DagCbor),
+            "application/json" => Format::Codec(Target::Json),
+            "application/cbor" => Format::Codec(Target::Cbor),
             CAR => match CarRequest::from_params(&range.params, &query) {
                 Ok(request) => Format::Car(request),
                 Err(why) => {
@@ -200,6 +202,14 @@ mod tests {
             Ok(Format::Codec(Target::DagCbor))
         );
         assert_eq!(format("", "application/x-tar"), Ok(Format::Tar));
+        assert_eq!(
+            format("", "application/json"),
+            Ok(Format::Codec(Target::Json))
+        );
+        assert_eq!(
+            format("", "text/html, application/cbor;q=0.5"),
+            Ok(Format::Codec(Target::Cbor))
+        );
         assert!(format("format=zip", "").unwrap_err().contains("zip"));
     }
 

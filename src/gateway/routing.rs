@@ -5,18 +5,21 @@
 //! JSON, or NDJSON streamed as the lookup finds records when asked; no
 //! record is 200 with none (IPIP-513), except IPNS, whose record is the
 //! answer (404 without one). An offline node answers from what it has.
+//! Providers and peers pass IPIP-484's `filter-addrs` / `filter-protocols`
+//! ([`routing_filter`]) as they are found.
 
 use std::convert::Infallible;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use libp2p::PeerId;
 use serde_json::json;
 
+use super::routing_filter::{self, Filters};
 use super::{App, Failure, bad, blocking};
 use crate::codec::cid::LIBP2P_KEY;
 use crate::codec::parse_cid;
@@ -83,8 +86,9 @@ fn peer_json(record: &PeerRecord) -> serde_json::Value {
         "ID": record.peer.to_string(),
         "Addrs": record.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
     });
-    if record.bitswap {
-        value["Protocols"] = json!(["transport-bitswap"]);
+    let protocols = routing_filter::protocols(record);
+    if !protocols.is_empty() {
+        value["Protocols"] = json!(protocols);
     }
     value
 }
@@ -93,6 +97,7 @@ fn peer_json(record: &PeerRecord) -> serde_json::Value {
 pub(super) async fn providers(
     State(app): State<App>,
     Path(text): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let answered = async {
@@ -105,7 +110,8 @@ pub(super) async fn providers(
             ),
             None => None,
         };
-        Ok::<_, Failure>(answer(form, "Providers", found).await)
+        let filters = Filters::from_query(query.as_deref());
+        Ok::<_, Failure>(answer(form, "Providers", filters, found).await)
     };
     answered.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -114,6 +120,7 @@ pub(super) async fn providers(
 pub(super) async fn peers(
     State(app): State<App>,
     Path(text): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let answered = async {
@@ -128,7 +135,8 @@ pub(super) async fn peers(
             });
             rx
         });
-        Ok::<_, Failure>(answer(form, "Peers", found).await)
+        let filters = Filters::from_query(query.as_deref());
+        Ok::<_, Failure>(answer(form, "Peers", filters, found).await)
     };
     answered.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -147,22 +155,51 @@ fn parse_peer(text: &str) -> Result<PeerId, Failure> {
     PeerId::from_bytes(&cid.hash().to_bytes()).map_err(|e| invalid(e.to_string()))
 }
 
-/// Answers with the records `found` yields (none without a lookup): all of
-/// them in one JSON object under `key`, or streamed one a line. The head
-/// waits for the first record, so Cache-Control can say whether there are
-/// any.
-async fn answer(form: Form, key: &str, found: Option<std_mpsc::Receiver<PeerRecord>>) -> Response {
-    let deadline = Instant::now() + LOOKUP_LIMIT;
-    let Some(found) = found else {
+/// The records a lookup yields, as the filters leave them, until the
+/// deadline.
+struct Found {
+    records: std_mpsc::Receiver<PeerRecord>,
+    filters: Filters,
+    deadline: Instant,
+}
+
+impl Found {
+    fn next(&self) -> Option<PeerRecord> {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            let record = self.records.recv_timeout(left).ok()?;
+            if let Some(kept) = self.filters.apply(record) {
+                return Some(kept);
+            }
+        }
+    }
+}
+
+/// Answers with the records `found` yields (none without a lookup) that
+/// pass `filters`: all of them in one JSON object under `key`, or streamed
+/// one a line. The head waits for the first record, so Cache-Control can
+/// say whether there are any.
+async fn answer(
+    form: Form,
+    key: &str,
+    filters: Filters,
+    found: Option<std_mpsc::Receiver<PeerRecord>>,
+) -> Response {
+    let Some(records) = found else {
         return done(form, key, Vec::new());
+    };
+    let found = Found {
+        records,
+        filters,
+        deadline: Instant::now() + LOOKUP_LIMIT,
     };
     if form == Form::Json {
         let records = blocking(move || {
             let mut records = Vec::new();
             while records.len() < JSON_RECORDS {
-                match found.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    Ok(record) => records.push(record),
-                    Err(_) => break,
+                match found.next() {
+                    Some(record) => records.push(record),
+                    None => break,
                 }
             }
             Ok::<_, Failure>(records)
@@ -171,22 +208,14 @@ async fn answer(form: Form, key: &str, found: Option<std_mpsc::Receiver<PeerReco
         .unwrap_or_default();
         return done(form, key, records);
     }
-    let first = blocking(move || {
-        let first = found
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .ok();
-        Ok::<_, Failure>((first, found))
-    })
-    .await;
+    let first = blocking(move || Ok::<_, Failure>((found.next(), found))).await;
     let Ok((Some(first), found)) = first else {
         return done(form, key, Vec::new());
     };
     let (lines, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let _ = lines.try_send(ndjson_line(&first));
     tokio::task::spawn_blocking(move || {
-        while let Ok(record) =
-            found.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
+        while let Some(record) = found.next() {
             if lines.blocking_send(ndjson_line(&record)).is_err() {
                 break;
             }

@@ -217,8 +217,13 @@ fn wants_direct(file: &File, len: usize) -> bool {
 /// The whole of a block file: read directly when it is large and not in the
 /// page cache already, else the ordinary way (also for what does not fit
 /// the buffer, and on filesystems without O_DIRECT).
-pub fn read_file(mut file: File) -> std::io::Result<Vec<u8>> {
+pub fn read_file(file: File) -> std::io::Result<Vec<u8>> {
     let len = file.metadata()?.len() as usize;
+    read_file_of(file, len)
+}
+
+/// As `read_file`, the file's length `len` known already.
+fn read_file_of(file: File, len: usize) -> std::io::Result<Vec<u8>> {
     if wants_direct(&file, len) {
         let direct = with_window(padded(len), |buffer| {
             read_direct(&file, buffer, len).map(|()| buffer[..len].to_vec())
@@ -228,8 +233,11 @@ pub fn read_file(mut file: File) -> std::io::Result<Vec<u8>> {
             done => return done,
         }
     }
+    // A block file does not change once written: reading no more than its
+    // length saves the read that would only find the end (a syscall per
+    // block read).
     let mut data = Vec::with_capacity(len);
-    file.read_to_end(&mut data)?;
+    file.take(len as u64).read_to_end(&mut data)?;
     Ok(data)
 }
 
@@ -251,7 +259,7 @@ pub fn read_file_shared(file: File) -> std::io::Result<Bytes> {
             Err(e) => return Err(e),
         }
     }
-    read_file(file).map(Bytes::from)
+    read_file_of(file, len).map(Bytes::from)
 }
 
 fn einval() -> std::io::Error {
@@ -311,6 +319,72 @@ pub fn write_file(file: &mut File, data: &[u8]) -> std::io::Result<()> {
     });
     written.unwrap_or_else(|| Err(einval()))?;
     file.set_len(data.len() as u64)
+}
+
+/// The whole of the file at `path` when reading it now cannot wait on the
+/// disk: its path resolved from the dentry cache alone (`openat2` with
+/// `RESOLVE_CACHED`) and every byte read from the page cache
+/// (`preadv2` with `RWF_NOWAIT`). None when it might have to wait, or the
+/// kernel cannot tell: then the caller reads it where blocking is fine.
+pub fn read_if_in_memory(path: &std::path::Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::FromRawFd;
+    let Ok(name) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return Ok(None);
+    };
+    /// The kernel's `struct open_how`.
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    let how = OpenHow {
+        flags: (libc::O_RDONLY | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_CACHED,
+    };
+    // SAFETY: openat2 reads the NUL-terminated `name` and `how`, both
+    // alive for the call, `how`'s size given.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            name.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        let err = std::io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENOENT) => Err(err),
+            // EAGAIN: not all in the dentry cache; ENOSYS, EINVAL, E2BIG:
+            // a kernel without openat2 or RESOLVE_CACHED.
+            _ => Ok(None),
+        };
+    }
+    let Ok(fd) = i32::try_from(fd) else {
+        return Ok(None);
+    };
+    // SAFETY: `fd` was just opened here and is owned by nothing else.
+    let file = unsafe { File::from_raw_fd(fd) };
+    let len = file.metadata()?.len() as usize;
+    let mut data: Vec<u8> = Vec::with_capacity(len);
+    let iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: len,
+    };
+    // SAFETY: the one iovec covers `data`'s `len` bytes of spare capacity.
+    let got = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, 0, libc::RWF_NOWAIT) };
+    // A short read: the rest is not in the page cache (or the file is not
+    // what its length said); EAGAIN: none of it is.
+    if got < 0 || got as usize != len {
+        return Ok(None);
+    }
+    // SAFETY: preadv2 wrote all `len` bytes.
+    unsafe { data.set_len(len) };
+    Ok(Some(data))
 }
 
 #[cfg(test)]

@@ -292,6 +292,28 @@ impl FlatFs {
         self.read_unchecked(cid, direct_io::read_file)
     }
 
+    /// The block when it can be read without waiting on the disk (see
+    /// [`direct_io::read_if_in_memory`]), checked; None when it is not
+    /// here or might have to be read from the disk.
+    pub fn get_if_in_memory(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        if let Some(data) = identity_data(cid) {
+            return Ok(Some(data));
+        }
+        let path = self.block_path(cid.hash());
+        match direct_io::read_if_in_memory(&path) {
+            Ok(Some(data)) => {
+                self.check(cid, &data)?;
+                Ok(Some(data))
+            }
+            Ok(None) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(BlockstoreError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
     fn read_unchecked<T: From<Vec<u8>>>(
         &self,
         cid: &Cid,
@@ -542,6 +564,31 @@ mod tests {
             dir.path()
                 .join("1220/59/94/8439065f29619ef41280cbb932be52c56d99c5966b65e0111239f098bbef")
         );
+    }
+
+    #[test]
+    fn a_block_in_memory_is_read_without_waiting_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FlatFs::open(dir.path()).unwrap();
+        let builder = crate::codec::cid::CidBuilder::default();
+        let cid = builder.cid_of(RAW, b"in the page cache");
+        let absent = builder.cid_of(RAW, b"never stored");
+        assert_eq!(store.get_if_in_memory(&absent).unwrap(), None);
+        store.put(&cid, b"in the page cache").unwrap();
+        // Just written and read back: its path and bytes are in memory.
+        store.get(&cid).unwrap();
+        assert_eq!(
+            store.get_if_in_memory(&cid).unwrap().as_deref(),
+            Some(&b"in the page cache"[..])
+        );
+        // Damaged on disk: refused as a read through `get` would be.
+        let damaged = builder.cid_of(RAW, b"damaged later");
+        store.put(&damaged, b"damaged later").unwrap();
+        std::fs::write(store.block_path(damaged.hash()), b"damaged LATER").unwrap();
+        assert!(matches!(
+            store.get_if_in_memory(&damaged),
+            Err(BlockstoreError::Corrupt { .. })
+        ));
     }
 
     #[test]

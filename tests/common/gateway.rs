@@ -27,17 +27,28 @@ pub fn start_gateway_with(
     names: rsipfs::names::NameSystem,
     hosts: rsipfs::gateway::Hosts,
 ) -> (ApiServer, String, Arc<Repo>) {
+    start_gateway_extras(node, names, hosts, rsipfs::gateway::Extras::default())
+}
+
+/// As `start_gateway_with`, with these extras (conversions, routing API).
+pub fn start_gateway_extras(
+    node: &Node,
+    names: rsipfs::names::NameSystem,
+    hosts: rsipfs::gateway::Hosts,
+    extras: rsipfs::gateway::Extras,
+) -> (ApiServer, String, Arc<Repo>) {
     let repo = Arc::new(Repo::open(&node.repo()).expect("open repo"));
     let sources = rsipfs::gateway::Sources {
         repo: Arc::clone(&repo),
         store: repo.blocks_shared(),
         names: Arc::new(names),
     };
-    let gateway = rsipfs::gateway::start(
+    let gateway = rsipfs::gateway::start_with(
         "127.0.0.1:0".parse().unwrap(),
         sources,
         hosts,
         rsipfs::api::Limits::default(),
+        extras,
     )
     .expect("gateway");
     let base = format!("http://{}", gateway.addr);
