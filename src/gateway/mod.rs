@@ -1037,20 +1037,7 @@ async fn directory(
         return file(store, readers, resolved, "index.html", headers, head).await;
     }
     let html = listing::page(listed.content_path, &rows, listed.depth);
-    let length = html.len();
-    let body = if head {
-        Body::empty()
-    } else {
-        Body::from(html)
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
-            (header::CONTENT_LENGTH, length.to_string()),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(html_page(html, head))
 }
 
 async fn file(
@@ -1483,18 +1470,23 @@ async fn dag_html(
         block_len: block.len(),
         data: decoded.as_ref().map_err(Clone::clone),
     });
+    Ok(html_page(html, head))
+}
+
+/// An HTML page (a listing or a block's view), its body left out for HEAD.
+fn html_page(html: String, head: bool) -> Response {
     let length = html.len();
     let body = if head {
         Body::empty()
     } else {
         Body::from(html)
     };
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
             (header::CONTENT_LENGTH, length.to_string()),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
