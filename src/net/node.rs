@@ -132,10 +132,10 @@ pub struct PeerIdentity {
 }
 
 enum Command {
+    /// Each block, to its own receiver; wanted together (one message per peer).
     Fetch {
-        cid: Cid,
+        blocks: Vec<(Cid, std_mpsc::Sender<Vec<u8>>)>,
         deadline: Instant,
-        reply: std_mpsc::Sender<Vec<u8>>,
     },
     /// Dials `peer` at any of `addrs` and answers when connected.
     Connect {
@@ -302,17 +302,32 @@ impl NetHandle {
 
     /// The block `cid` from connected peers, verified and stored locally.
     pub fn fetch(&self, cid: &Cid, limit: Duration) -> Result<Vec<u8>, NetError> {
-        let deadline = Instant::now() + limit;
-        let (tx, rx) = std_mpsc::channel();
-        self.commands
-            .send(Command::Fetch {
-                cid: *cid,
-                deadline,
-                reply: tx,
-            })
-            .map_err(|_| NetError::Stopped)?;
+        let mut started = self.start_fetches(&[*cid], limit)?;
+        let rx = started.pop().ok_or(NetError::Stopped)?;
         rx.recv_timeout(limit)
             .map_err(|_| NetError::Timeout(cid_string(cid)))
+    }
+
+    /// Starts fetching `cids` (all wanted at once) without waiting: each
+    /// receiver gets its block, verified and stored, unless `limit` passes
+    /// first (then it is dropped).
+    pub fn start_fetches(
+        &self,
+        cids: &[Cid],
+        limit: Duration,
+    ) -> Result<Vec<std_mpsc::Receiver<Vec<u8>>>, NetError> {
+        let deadline = Instant::now() + limit;
+        let (blocks, receivers): (Vec<_>, Vec<_>) = cids
+            .iter()
+            .map(|cid| {
+                let (tx, rx) = std_mpsc::channel();
+                ((*cid, tx), rx)
+            })
+            .unzip();
+        self.commands
+            .send(Command::Fetch { blocks, deadline })
+            .map_err(|_| NetError::Stopped)?;
+        Ok(receivers)
     }
 
     /// Dials `/ip4/…/tcp/…/p2p/<peer>` (or `/udp/…/quic-v1`, `/dns…`,
@@ -1232,23 +1247,23 @@ impl NodeTask {
 
     fn on_command(&mut self, command: Command) {
         match command {
-            Command::Fetch {
-                cid,
-                deadline,
-                reply,
-            } => {
-                if let Ok(Some(block)) = self.store.get(&cid) {
-                    let _ = reply.send(block);
-                    return;
+            Command::Fetch { blocks, deadline } => {
+                let now = Instant::now();
+                let mut asks = Vec::new();
+                for (cid, reply) in blocks {
+                    if let Ok(Some(block)) = self.store.get(&cid) {
+                        let _ = reply.send(block);
+                        continue;
+                    }
+                    tracing::debug!("want {}", cid_string(&cid));
+                    let first = !self.wants.contains_key(&cid);
+                    self.wants.entry(cid).or_default().push((reply, deadline));
+                    self.want_times.entry(cid).or_insert((now, None));
+                    if first {
+                        asks.extend(self.asking.want(cid, now));
+                    }
                 }
-                tracing::debug!("want {}", cid_string(&cid));
-                let first = !self.wants.contains_key(&cid);
-                self.wants.entry(cid).or_default().push((reply, deadline));
-                self.want_times.entry(cid).or_insert((Instant::now(), None));
-                if first {
-                    let asks = self.asking.want(cid, Instant::now());
-                    self.send_asks(asks);
-                }
+                self.send_asks(asks);
             }
             Command::Connect { addrs, peer, reply } => {
                 if self.swarm.is_connected(&peer) {
