@@ -18,6 +18,7 @@ mod outbox;
 pub mod providers;
 mod quic;
 pub mod reach;
+mod receiver;
 pub mod records;
 mod server;
 mod stats;
@@ -97,7 +98,7 @@ pub struct NetworkBlockstore {
     /// started: a read of one takes it from here rather than from the
     /// local store (which the node also writes it to, but reading it back
     /// would cost a disk read and a hash).
-    started: Mutex<HashMap<Mh, (Receiver<Vec<u8>>, Instant)>>,
+    started: Mutex<HashMap<Mh, (Receiver<Bytes>, Instant)>>,
 }
 
 /// Prefetched blocks waiting to be read, at most: bounds the memory held
@@ -117,7 +118,7 @@ impl NetworkBlockstore {
 
     /// The block of a fetch `prefetch` started, once it arrives; None when
     /// none was started (or it gave up: the caller fetches for itself).
-    fn take_started(&self, cid: &Cid) -> Option<StoreResult<Vec<u8>>> {
+    fn take_started(&self, cid: &Cid) -> Option<StoreResult<Bytes>> {
         let (rx, since) = self.started.lock().ok()?.remove(cid.hash())?;
         let left = (since + self.deadline).saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
@@ -180,7 +181,7 @@ impl NetworkBlockstore {
     /// within the deadline.
     /// A block from the network: a deadline passed is a timeout, not a
     /// missing block.
-    fn fetch(&self, cid: &Cid) -> StoreResult<Option<Vec<u8>>> {
+    fn fetch(&self, cid: &Cid) -> StoreResult<Option<Bytes>> {
         match self.net.fetch(cid, self.deadline) {
             Ok(block) => Ok(Some(block)),
             Err(NetError::Timeout(_)) => {
@@ -198,24 +199,24 @@ impl NetworkBlockstore {
 impl Blockstore for NetworkBlockstore {
     fn get(&self, cid: &Cid) -> StoreResult<Option<Vec<u8>>> {
         if let Some(started) = self.take_started(cid) {
-            return started.map(Some);
+            return started.map(|block| Some(block.to_vec()));
         }
         let local = self.local.get(cid);
         if let Some(block) = local.map_err(|e| self.local_failed(cid, e))? {
             return Ok(Some(block));
         }
-        self.fetch(cid)
+        Ok(self.fetch(cid)?.map(|block| block.to_vec()))
     }
 
     fn get_shared(&self, cid: &Cid) -> StoreResult<Option<Bytes>> {
         if let Some(started) = self.take_started(cid) {
-            return started.map(|block| Some(Bytes::from(block)));
+            return started.map(Some);
         }
         let local = self.local.get_shared(cid);
         if let Some(block) = local.map_err(|e| self.local_failed(cid, e))? {
             return Ok(Some(block));
         }
-        Ok(self.fetch(cid)?.map(Bytes::from))
+        self.fetch(cid)
     }
 
     fn has(&self, cid: &Cid) -> StoreResult<bool> {

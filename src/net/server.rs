@@ -242,7 +242,7 @@ fn answer(
                 out.bytes += data.len();
                 out.reply.payload.push(message::Block {
                     prefix: message::prefix_of(&task.cid),
-                    data,
+                    data: data.into(),
                 });
                 // A full message goes at once rather than after the next
                 // block is read.
