@@ -155,9 +155,21 @@ pub async fn write_message(
     stream: &mut (impl AsyncWrite + Unpin),
     message: &Message,
 ) -> Result<(), WireError> {
+    write_frame(stream, &encode(message)).await
+}
+
+/// The message with its length before it, as it goes on the wire.
+pub fn encode(message: &Message) -> Vec<u8> {
     // prost writes the length as a minimal unsigned varint: the framing.
-    let framed = message.encode_length_delimited_to_vec();
-    stream.write_all(&framed).await?;
+    message.encode_length_delimited_to_vec()
+}
+
+/// Writes a frame from [`encode`].
+pub async fn write_frame(
+    stream: &mut (impl AsyncWrite + Unpin),
+    frame: &[u8],
+) -> Result<(), WireError> {
+    stream.write_all(frame).await?;
     stream.flush().await?;
     Ok(())
 }
