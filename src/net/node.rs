@@ -1479,6 +1479,15 @@ impl NodeTask {
             let Ok(cid) = Cid::try_from(presence.cid.as_slice()) else {
                 continue;
             };
+            tracing::debug!(
+                "{} from {from}: {}",
+                if presence.r#type == HAVE {
+                    "HAVE"
+                } else {
+                    "DONT_HAVE"
+                },
+                cid_string(&cid)
+            );
             asks.extend(match presence.r#type {
                 HAVE => self.asking.have(&cid, from, now),
                 DONT_HAVE => self.asking.dont_have(&cid, from, now),
