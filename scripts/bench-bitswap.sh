@@ -20,13 +20,13 @@
 # ratio to Kubo <- Kubo of the same rounds.
 #   scripts/bench-bitswap.sh [SIZE_MB] [ROUNDS] [RS_MIB]
 #     (default 200 MB, 6 rounds, 1024 MiB; RS_MIB 0 leaves the rsipfs legs out)
-#   RS_TRANSPORT=quic|tcp: how A dials B (default quic)
+#   RS_TRANSPORT=tcp|quic: how A dials B (default tcp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-200}
 ROUNDS=${2:-6}
 RS_MIB=${3:-1024}
-RS_TRANSPORT=${RS_TRANSPORT:-quic}
+RS_TRANSPORT=${RS_TRANSPORT:-tcp}
 TOOLS=${SHARED_DIR:-$(cd .. && pwd)/shared}/tools
 if [ "${INSIDE_NETNS:-}" != 1 ]; then
     cargo build --release --quiet
