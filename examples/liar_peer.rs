@@ -59,7 +59,7 @@ async fn main() {
                         eprintln!("lied about {cid}");
                         Block {
                             prefix: prefix_of(&cid),
-                            data: b"these bytes are not the block".to_vec(),
+                            data: b"these bytes are not the block".to_vec().into(),
                         }
                     })
                     .collect();

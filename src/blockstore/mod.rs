@@ -86,6 +86,11 @@ pub trait Blockstore: Send + Sync {
     /// Every stored block, as a CIDv1 raw-codec key over its multihash (the
     /// store does not know codecs).
     fn all_keys(&self) -> Result<Vec<Cid>>;
+    /// A hint that `cids` are about to be read, in this order: a store that
+    /// fetches from elsewhere starts fetching them all at once, so the
+    /// reads that follow wait for one round trip rather than one each.
+    /// Stores that hold everything locally ignore it.
+    fn prefetch(&self, _cids: &[Cid]) {}
 }
 
 /// For implementations: the bytes of an identity CID.
@@ -131,5 +136,8 @@ impl<T: Blockstore + ?Sized> Blockstore for std::sync::Arc<T> {
     }
     fn all_keys(&self) -> Result<Vec<Cid>> {
         (**self).all_keys()
+    }
+    fn prefetch(&self, cids: &[Cid]) {
+        (**self).prefetch(cids)
     }
 }

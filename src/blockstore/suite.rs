@@ -1,6 +1,7 @@
 //! The behaviour every `Blockstore` must show; each implementation's tests
 //! call `run` on a fresh, empty store.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ pub struct Counted {
     gets: AtomicUsize,
     puts: AtomicUsize,
     get_delay: Duration,
+    /// Each `prefetch` hint, and the reads so far when it came.
+    hints: Mutex<Vec<(Vec<Cid>, usize)>>,
 }
 
 impl Counted {
@@ -31,6 +34,16 @@ impl Counted {
 
     pub fn puts(&self) -> usize {
         self.puts.load(Ordering::SeqCst)
+    }
+
+    pub fn hints(&self) -> Vec<(Vec<Cid>, usize)> {
+        self.hints.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    pub fn reset_hints(&self) {
+        if let Ok(mut hints) = self.hints.lock() {
+            hints.clear();
+        }
     }
 
     pub fn reset(&self) {
@@ -60,6 +73,11 @@ impl Blockstore for Counted {
     }
     fn all_keys(&self) -> Result<Vec<Cid>> {
         self.inner.all_keys()
+    }
+    fn prefetch(&self, cids: &[Cid]) {
+        if let Ok(mut hints) = self.hints.lock() {
+            hints.push((cids.to_vec(), self.gets()));
+        }
     }
 }
 

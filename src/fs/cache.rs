@@ -90,6 +90,20 @@ impl Blockstore for CachedBlockstore {
     fn all_keys(&self) -> Result<Vec<Cid>> {
         self.inner.all_keys()
     }
+
+    fn prefetch(&self, cids: &[Cid]) {
+        let missing: Vec<Cid> = match self.cache.lock() {
+            Ok(cache) => cids
+                .iter()
+                .filter(|cid| !cache.contains(cid.hash()))
+                .copied()
+                .collect(),
+            Err(_) => cids.to_vec(),
+        };
+        if !missing.is_empty() {
+            self.inner.prefetch(&missing);
+        }
+    }
 }
 
 #[cfg(test)]

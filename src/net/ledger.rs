@@ -61,8 +61,9 @@ type QueueKey = (bool, std::cmp::Reverse<i32>, u64);
 struct PeerWants {
     queue: BTreeMap<QueueKey, Task>,
     keys: HashMap<Cid, QueueKey>,
-    /// Taken by a worker and not finished: CID → the task's seq.
-    serving: HashMap<Cid, u64>,
+    /// Taken by a worker and not finished: CID → the task's seq, and
+    /// whether it is a want-have.
+    serving: HashMap<Cid, (u64, bool)>,
     sent_bytes: u64,
     received_bytes: u64,
 }
@@ -114,8 +115,13 @@ impl<P: Copy + Eq + Hash> Ledger<P> {
                 wants.serving.remove(&entry.cid);
                 continue;
             }
-            // Already on its way, or over the bound.
-            if wants.serving.contains_key(&entry.cid) || wants.len() >= MAX_ENTRIES_PER_PEER {
+            // Already on its way (unless only a HAVE is: a want-block
+            // then still wants the block), or over the bound.
+            let on_its_way = wants
+                .serving
+                .get(&entry.cid)
+                .is_some_and(|&(_, have_only)| entry.have_only || !have_only);
+            if on_its_way || wants.len() >= MAX_ENTRIES_PER_PEER {
                 continue;
             }
             let task = Task {
@@ -172,7 +178,7 @@ impl<P: Copy + Eq + Hash> Ledger<P> {
                     break;
                 };
                 wants.keys.remove(&task.cid);
-                wants.serving.insert(task.cid, task.seq);
+                wants.serving.insert(task.cid, (task.seq, task.have_only));
                 tasks.push(task);
             }
             if !wants.queue.is_empty() {
@@ -194,7 +200,7 @@ impl<P: Copy + Eq + Hash> Ledger<P> {
         };
         wants.sent_bytes += sent_bytes;
         for task in batch {
-            if wants.serving.get(&task.cid) == Some(&task.seq) {
+            if wants.serving.get(&task.cid).map(|&(seq, _)| seq) == Some(task.seq) {
                 wants.serving.remove(&task.cid);
                 if unsent.contains(task) && !wants.keys.contains_key(&task.cid) {
                     wants.keys.insert(task.cid, task.key());
@@ -251,6 +257,27 @@ mod tests {
 
     fn cids(tasks: &[Task]) -> Vec<Cid> {
         tasks.iter().map(|t| t.cid).collect()
+    }
+
+    #[test]
+    fn a_want_block_that_comes_while_its_want_have_is_served_is_kept() {
+        let mut ledger = Ledger::default();
+        let have = Wanted {
+            have_only: true,
+            ..want(1)
+        };
+        ledger.update(1u8, &[have], false);
+        let (_, batch) = ledger.next_batch(16, |_| true).unwrap();
+        assert!(batch[0].have_only);
+        // The block is asked for while the HAVE is on its way.
+        ledger.update(1u8, &[want(1)], false);
+        ledger.finish(&1, &batch, &[], 0);
+        let (_, batch) = ledger.next_batch(16, |_| true).unwrap();
+        assert_eq!(cids(&batch), vec![cid(1)]);
+        assert!(!batch[0].have_only);
+        // A block on its way is not queued again, nor is a HAVE asked for after it.
+        ledger.update(1u8, &[want(1), have], false);
+        assert_eq!(ledger.pending(&1), 0);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (an unsigned-varint length before each message) and the CID prefixes
 //! that 1.1+ sends beside each block.
 
+use bytes::Bytes;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use prost::Message as _;
 
@@ -17,8 +18,8 @@ pub struct Message {
     #[prost(message, optional, tag = "1")]
     pub wantlist: Option<Wantlist>,
     /// Bitswap 1.0.0: raw blocks of CIDv0.
-    #[prost(bytes = "vec", repeated, tag = "2")]
-    pub blocks: Vec<Vec<u8>>,
+    #[prost(bytes = "bytes", repeated, tag = "2")]
+    pub blocks: Vec<Bytes>,
     #[prost(message, repeated, tag = "3")]
     pub payload: Vec<Block>,
     #[prost(message, repeated, tag = "4")]
@@ -59,8 +60,9 @@ pub const DONT_HAVE: i32 = 1;
 pub struct Block {
     #[prost(bytes = "vec", tag = "1")]
     pub prefix: Vec<u8>,
-    #[prost(bytes = "vec", tag = "2")]
-    pub data: Vec<u8>,
+    /// Decoded as a slice of the message's buffer, not a copy.
+    #[prost(bytes = "bytes", tag = "2")]
+    pub data: Bytes,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -144,7 +146,7 @@ pub async fn read_message(
     }
     let mut buf = vec![0u8; len];
     stream.read_exact(&mut buf).await?;
-    Message::decode(buf.as_slice())
+    Message::decode(Bytes::from(buf))
         .map(Some)
         .map_err(|e| WireError::Malformed(e.to_string()))
 }
@@ -153,9 +155,21 @@ pub async fn write_message(
     stream: &mut (impl AsyncWrite + Unpin),
     message: &Message,
 ) -> Result<(), WireError> {
+    write_frame(stream, &encode(message)).await
+}
+
+/// The message with its length before it, as it goes on the wire.
+pub fn encode(message: &Message) -> Vec<u8> {
     // prost writes the length as a minimal unsigned varint: the framing.
-    let framed = message.encode_length_delimited_to_vec();
-    stream.write_all(&framed).await?;
+    message.encode_length_delimited_to_vec()
+}
+
+/// Writes a frame from [`encode`].
+pub async fn write_frame(
+    stream: &mut (impl AsyncWrite + Unpin),
+    frame: &[u8],
+) -> Result<(), WireError> {
+    stream.write_all(frame).await?;
     stream.flush().await?;
     Ok(())
 }
@@ -200,7 +214,7 @@ mod tests {
             }),
             payload: vec![Block {
                 prefix: vec![1, 0x55, 0x12, 32],
-                data: b"data".to_vec(),
+                data: Bytes::from_static(b"data"),
             }],
             ..Message::default()
         };

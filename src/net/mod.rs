@@ -18,14 +18,16 @@ mod outbox;
 pub mod providers;
 mod quic;
 pub mod reach;
+mod receiver;
 pub mod records;
 mod server;
 mod stats;
 pub mod wants;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -92,7 +94,16 @@ pub struct NetworkBlockstore {
     net: NetHandle,
     deadline: Duration,
     repairing: Arc<Mutex<HashSet<Mh>>>,
+    /// Fetches started by `prefetch` and not yet read, with when each
+    /// started: a read of one takes it from here rather than from the
+    /// local store (which the node also writes it to, but reading it back
+    /// would cost a disk read and a hash).
+    started: Mutex<HashMap<Mh, (Receiver<Bytes>, Instant)>>,
 }
+
+/// Prefetched blocks waiting to be read, at most: bounds the memory held
+/// for readers that stopped reading (256 KiB blocks: 64 MiB).
+const STARTED_AT_MOST: usize = 256;
 
 impl NetworkBlockstore {
     pub fn new(local: Arc<dyn Blockstore>, net: NetHandle, deadline: Duration) -> Self {
@@ -101,6 +112,22 @@ impl NetworkBlockstore {
             net,
             deadline,
             repairing: Arc::default(),
+            started: Mutex::default(),
+        }
+    }
+
+    /// The block of a fetch `prefetch` started, once it arrives; None when
+    /// none was started (or it gave up: the caller fetches for itself).
+    fn take_started(&self, cid: &Cid) -> Option<StoreResult<Bytes>> {
+        let (rx, since) = self.started.lock().ok()?.remove(cid.hash())?;
+        let left = (since + self.deadline).saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(block) => Some(Ok(block)),
+            Err(RecvTimeoutError::Timeout) => {
+                tracing::warn!("{}: not had from the network in time", cid_string(cid));
+                Some(Err(BlockstoreError::TimedOut(cid_string(cid))))
+            }
+            Err(RecvTimeoutError::Disconnected) => None,
         }
     }
 
@@ -154,7 +181,7 @@ impl NetworkBlockstore {
     /// within the deadline.
     /// A block from the network: a deadline passed is a timeout, not a
     /// missing block.
-    fn fetch(&self, cid: &Cid) -> StoreResult<Option<Vec<u8>>> {
+    fn fetch(&self, cid: &Cid) -> StoreResult<Option<Bytes>> {
         match self.net.fetch(cid, self.deadline) {
             Ok(block) => Ok(Some(block)),
             Err(NetError::Timeout(_)) => {
@@ -171,19 +198,25 @@ impl NetworkBlockstore {
 
 impl Blockstore for NetworkBlockstore {
     fn get(&self, cid: &Cid) -> StoreResult<Option<Vec<u8>>> {
+        if let Some(started) = self.take_started(cid) {
+            return started.map(|block| Some(block.to_vec()));
+        }
         let local = self.local.get(cid);
         if let Some(block) = local.map_err(|e| self.local_failed(cid, e))? {
             return Ok(Some(block));
         }
-        self.fetch(cid)
+        Ok(self.fetch(cid)?.map(|block| block.to_vec()))
     }
 
     fn get_shared(&self, cid: &Cid) -> StoreResult<Option<Bytes>> {
+        if let Some(started) = self.take_started(cid) {
+            return started.map(Some);
+        }
         let local = self.local.get_shared(cid);
         if let Some(block) = local.map_err(|e| self.local_failed(cid, e))? {
             return Ok(Some(block));
         }
-        Ok(self.fetch(cid)?.map(Bytes::from))
+        self.fetch(cid)
     }
 
     fn has(&self, cid: &Cid) -> StoreResult<bool> {
@@ -204,5 +237,40 @@ impl Blockstore for NetworkBlockstore {
 
     fn all_keys(&self) -> StoreResult<Vec<Cid>> {
         self.local.all_keys()
+    }
+
+    /// Starts fetching, all at once, those of `cids` neither stored nor
+    /// already on their way, as many as there is room for.
+    fn prefetch(&self, cids: &[Cid]) {
+        let missing: Vec<Cid> = cids
+            .iter()
+            .filter(|cid| !self.local.has(cid).unwrap_or(true))
+            .copied()
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let Ok(mut started) = self.started.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        started.retain(|_, (_, since)| now.duration_since(*since) < self.deadline);
+        let mut seen = HashSet::new();
+        let mut wanted: Vec<Cid> = missing
+            .into_iter()
+            .filter(|cid| !started.contains_key(cid.hash()) && seen.insert(*cid.hash()))
+            .collect();
+        wanted.truncate(STARTED_AT_MOST.saturating_sub(started.len()));
+        if wanted.is_empty() {
+            return;
+        }
+        match self.net.start_fetches(&wanted, self.deadline) {
+            Ok(receivers) => {
+                for (cid, rx) in wanted.iter().zip(receivers) {
+                    started.insert(*cid.hash(), (rx, now));
+                }
+            }
+            Err(err) => tracing::debug!("prefetch: {err}"),
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures::StreamExt;
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::identity::Keypair;
@@ -26,12 +27,11 @@ use super::announce::{AnnounceConfig, is_private};
 use super::connmgr::{self, Backoff, Connected, Watermarks};
 use super::dnsaddr;
 use super::limits::{Limits, RefusalLog};
-use super::message::{
-    self, DONT_HAVE, Entry, HAVE, MAX_BLOCK, Message, WANT_BLOCK, WANT_HAVE, Wantlist,
-};
+use super::message::{self, DONT_HAVE, Entry, HAVE, Message, WANT_BLOCK, WANT_HAVE, Wantlist};
 use super::outbox::{Outbox, spawn_writer};
 use super::providers::{DhtStore, ProviderBook, ProviderCache};
 use super::reach::{ReachConfig, Reachability, is_relayed};
+use super::receiver::{Checked, Incoming, Receiver, WantedSet};
 use super::server::Server;
 use super::stats::{Stats, StatsSnapshot};
 use super::wants::{Ask, AskKind, WantManager};
@@ -43,7 +43,7 @@ mod reach;
 mod routing;
 mod values;
 use crate::blockstore::Blockstore;
-use crate::codec::cid::{Cid, CidBuilder, DAG_PB, cid_string};
+use crate::codec::cid::{Cid, cid_string};
 use crate::names::DnsLinkLookup;
 pub use lookups::PeerRecord;
 pub use routing::RoutingConfig;
@@ -134,10 +134,10 @@ pub struct PeerIdentity {
 }
 
 enum Command {
+    /// Each block, to its own receiver; wanted together (one message per peer).
     Fetch {
-        cid: Cid,
+        blocks: Vec<(Cid, std_mpsc::Sender<Bytes>)>,
         deadline: Instant,
-        reply: std_mpsc::Sender<Vec<u8>>,
     },
     /// Dials `peer` at any of `addrs` and answers when connected.
     Connect {
@@ -242,6 +242,8 @@ struct PendingPut {
 
 enum Inbound {
     Message(PeerId, Message),
+    /// A message's blocks, hashed (and stored when wanted).
+    Checked(PeerId, Vec<Checked>),
     /// The peer sent something malformed or oversized.
     Misbehaved(PeerId, String),
 }
@@ -305,18 +307,33 @@ impl NetHandle {
     }
 
     /// The block `cid` from connected peers, verified and stored locally.
-    pub fn fetch(&self, cid: &Cid, limit: Duration) -> Result<Vec<u8>, NetError> {
-        let deadline = Instant::now() + limit;
-        let (tx, rx) = std_mpsc::channel();
-        self.commands
-            .send(Command::Fetch {
-                cid: *cid,
-                deadline,
-                reply: tx,
-            })
-            .map_err(|_| NetError::Stopped)?;
+    pub fn fetch(&self, cid: &Cid, limit: Duration) -> Result<Bytes, NetError> {
+        let mut started = self.start_fetches(&[*cid], limit)?;
+        let rx = started.pop().ok_or(NetError::Stopped)?;
         rx.recv_timeout(limit)
             .map_err(|_| NetError::Timeout(cid_string(cid)))
+    }
+
+    /// Starts fetching `cids` (all wanted at once) without waiting: each
+    /// receiver gets its block, verified and stored, unless `limit` passes
+    /// first (then it is dropped).
+    pub fn start_fetches(
+        &self,
+        cids: &[Cid],
+        limit: Duration,
+    ) -> Result<Vec<std_mpsc::Receiver<Bytes>>, NetError> {
+        let deadline = Instant::now() + limit;
+        let (blocks, receivers): (Vec<_>, Vec<_>) = cids
+            .iter()
+            .map(|cid| {
+                let (tx, rx) = std_mpsc::channel();
+                ((*cid, tx), rx)
+            })
+            .unzip();
+        self.commands
+            .send(Command::Fetch { blocks, deadline })
+            .map_err(|_| NetError::Stopped)?;
+        Ok(receivers)
     }
 
     /// Dials `/ip4/…/tcp/…/p2p/<peer>` (or `/udp/…/quic-v1`, `/dns…`,
@@ -667,6 +684,10 @@ struct NodeTask {
     control: libp2p_stream::Control,
     /// Who waits for each wanted block.
     wants: HashMap<Cid, Vec<Waiter>>,
+    /// The keys of `wants`, for the receiving threads.
+    wanted: WantedSet,
+    /// Hashes and stores the blocks peers send.
+    receiver: Receiver,
     /// Which peer is asked what for each wanted block.
     asking: WantManager<PeerId>,
     server: Server,
@@ -739,7 +760,7 @@ impl PeeringPeer {
 }
 
 /// Someone waiting for a block, until its deadline.
-type Waiter = (std_mpsc::Sender<Vec<u8>>, Instant);
+type Waiter = (std_mpsc::Sender<Bytes>, Instant);
 
 struct Peer {
     /// Each connection and the address at its other end.
@@ -965,6 +986,12 @@ impl NodeTask {
         }
         let control = swarm.behaviour().streams.new_control();
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
+        let wanted = WantedSet::default();
+        let checked_tx = inbound_tx.clone();
+        let receiver = Receiver::start(Arc::clone(&store), wanted.clone(), move |peer, blocks| {
+            let _ = checked_tx.send(Inbound::Checked(peer, blocks));
+        })
+        .map_err(|e| start_err(&e))?;
         let (delegated_tx, delegated_rx) = mpsc::unbounded_channel();
         let routers = routing::Routers::new(config.routing.routers.clone(), delegated_tx);
         let peering = config
@@ -980,6 +1007,8 @@ impl NodeTask {
             control,
             asking: WantManager::new(BLOCK_TIMEOUT),
             wants: HashMap::new(),
+            wanted,
+            receiver,
             want_times: HashMap::new(),
             peers: HashMap::new(),
             connecting: HashMap::new(),
@@ -1229,23 +1258,24 @@ impl NodeTask {
 
     fn on_command(&mut self, command: Command) {
         match command {
-            Command::Fetch {
-                cid,
-                deadline,
-                reply,
-            } => {
-                if let Ok(Some(block)) = self.store.get(&cid) {
-                    let _ = reply.send(block);
-                    return;
+            Command::Fetch { blocks, deadline } => {
+                let now = Instant::now();
+                let mut asks = Vec::new();
+                for (cid, reply) in blocks {
+                    if let Ok(Some(block)) = self.store.get_shared(&cid) {
+                        let _ = reply.send(block);
+                        continue;
+                    }
+                    tracing::debug!("want {}", cid_string(&cid));
+                    let first = !self.wants.contains_key(&cid);
+                    self.wants.entry(cid).or_default().push((reply, deadline));
+                    self.want_times.entry(cid).or_insert((now, None));
+                    if first {
+                        self.wanted.insert(cid);
+                        asks.extend(self.asking.want(cid, now));
+                    }
                 }
-                tracing::debug!("want {}", cid_string(&cid));
-                let first = !self.wants.contains_key(&cid);
-                self.wants.entry(cid).or_default().push((reply, deadline));
-                self.want_times.entry(cid).or_insert((Instant::now(), None));
-                if first {
-                    let asks = self.asking.want(cid, Instant::now());
-                    self.send_asks(asks);
-                }
+                self.send_asks(asks);
             }
             Command::Connect { addrs, peer, reply } => {
                 if self.swarm.is_connected(&peer) {
@@ -1354,12 +1384,27 @@ impl NodeTask {
 
     fn on_inbound(&mut self, inbound: Inbound) {
         match inbound {
+            Inbound::Checked(peer, blocks) => self.receive_blocks(peer, blocks),
             Inbound::Misbehaved(peer, why) => {
                 tracing::warn!("disconnecting {peer}: {why}");
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
-            Inbound::Message(peer, msg) => {
-                self.receive_blocks(peer, &msg);
+            Inbound::Message(peer, mut msg) => {
+                let blocks: Vec<Incoming> = std::mem::take(&mut msg.payload)
+                    .into_iter()
+                    .map(|b| Incoming {
+                        prefix: Some(b.prefix),
+                        data: b.data,
+                    })
+                    .chain(
+                        std::mem::take(&mut msg.blocks)
+                            .into_iter()
+                            .map(|data| Incoming { prefix: None, data }),
+                    )
+                    .collect();
+                if !blocks.is_empty() {
+                    self.receiver.submit(peer, blocks);
+                }
                 self.receive_presences(peer, &msg);
                 if let Some(list) = &msg.wantlist {
                     self.server.wantlist(peer, list);
@@ -1368,40 +1413,37 @@ impl NodeTask {
         }
     }
 
-    /// Blocks are checked by hashing: one that does not hash to a wanted
-    /// CID is simply not what we asked for, and is dropped.
-    fn receive_blocks(&mut self, from: PeerId, msg: &Message) {
-        let v0 = CidBuilder::default();
-        let blocks = msg
-            .payload
-            .iter()
-            .filter(|b| b.data.len() <= MAX_BLOCK)
-            .filter_map(|b| Some((message::cid_for(&b.prefix, &b.data)?, &b.data)))
-            .chain(
-                msg.blocks
-                    .iter()
-                    .filter(|b| b.len() <= MAX_BLOCK)
-                    .map(|b| (v0.cid_of(DAG_PB, b), b)),
-            );
+    /// Blocks come here hashed, and stored when they were wanted (see
+    /// `receiver`): one that does not hash to a wanted CID is simply not
+    /// what we asked for, and is dropped.
+    fn receive_blocks(&mut self, from: PeerId, blocks: Vec<Checked>) {
         let mut cancels = Vec::new();
         let mut bytes = 0;
-        for (cid, data) in blocks {
+        for block in blocks {
+            let (cid, data) = (block.cid, block.data);
             bytes += data.len();
-            let Some(waiters) = self.wants.remove(&cid) else {
-                if self.store.has(&cid).unwrap_or(false) {
-                    tracing::debug!("duplicate {} from {from}", cid_string(&cid));
-                    self.stats.received(data.len(), true);
-                } else {
-                    tracing::debug!("unwanted {} from {from}", cid_string(&cid));
+            let waiters = match self.wants.remove(&cid) {
+                Some(waiters) if block.stored => waiters,
+                // Wanted only since it was checked: not stored, so asked
+                // again (it is on its way, or the next copy is).
+                Some(waiters) => {
+                    self.wants.insert(cid, waiters);
+                    continue;
                 }
-                continue;
+                None => {
+                    if block.stored || block.duplicate {
+                        tracing::debug!("duplicate {} from {from}", cid_string(&cid));
+                        self.stats.received(data.len(), true);
+                    } else {
+                        tracing::debug!("unwanted {} from {from}", cid_string(&cid));
+                    }
+                    continue;
+                }
             };
+            self.wanted.remove(&cid);
             self.stats.received(data.len(), false);
             self.want_times.remove(&cid);
             tracing::debug!("received {}", cid_string(&cid));
-            if let Err(err) = self.store.put(&cid, data) {
-                tracing::error!("storing {}: {err}", cid_string(&cid));
-            }
             for (reply, _) in waiters {
                 let _ = reply.send(data.clone());
             }
@@ -1425,6 +1467,15 @@ impl NodeTask {
             let Ok(cid) = Cid::try_from(presence.cid.as_slice()) else {
                 continue;
             };
+            tracing::debug!(
+                "{} from {from}: {}",
+                if presence.r#type == HAVE {
+                    "HAVE"
+                } else {
+                    "DONT_HAVE"
+                },
+                cid_string(&cid)
+            );
             asks.extend(match presence.r#type {
                 HAVE => self.asking.have(&cid, from, now),
                 DONT_HAVE => self.asking.dont_have(&cid, from, now),
@@ -1595,6 +1646,9 @@ impl NodeTask {
             }
             !waiters.is_empty()
         });
+        for cid in &given_up {
+            self.wanted.remove(cid);
+        }
         let wants = &self.wants;
         self.want_times.retain(|cid, _| wants.contains_key(cid));
         let mut asks = Vec::new();

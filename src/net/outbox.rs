@@ -68,15 +68,19 @@ impl Drop for Charge {
     }
 }
 
+/// A reply encoded by the thread that made it (the copy of its blocks'
+/// bytes into the frame is done there, not on the runtime), so the blocks'
+/// buffers go back at once.
 pub struct Reply {
-    msg: Message,
+    frame: Vec<u8>,
     _charge: Charge,
 }
 
 #[cfg(test)]
 impl Reply {
     pub fn into_message(self) -> Message {
-        self.msg
+        use prost::Message as _;
+        Message::decode_length_delimited(self.frame.as_slice()).expect("a frame we encoded")
     }
 }
 
@@ -104,15 +108,17 @@ impl Outbox {
     /// Queues a reply of `bytes` block bytes; false (and nothing queued)
     /// when the peer's queue or the shared budget is full.
     pub fn send_reply(&self, msg: Message, bytes: usize, budget: &Arc<ByteBudget>) -> bool {
+        let Ok(slot) = self.replies.try_reserve() else {
+            return false;
+        };
         let Some(charge) = budget.charge(bytes) else {
             return false;
         };
-        self.replies
-            .try_send(Reply {
-                msg,
-                _charge: charge,
-            })
-            .is_ok()
+        slot.send(Reply {
+            frame: message::encode(&msg),
+            _charge: charge,
+        });
+        true
     }
 }
 
@@ -150,9 +156,13 @@ pub fn spawn_writer(
                 Some(reply) = replies.recv() => Queued::Reply(reply),
                 else => break,
             };
-            let msg = match &next {
-                Queued::Want(msg) => msg,
-                Queued::Reply(reply) => &reply.msg,
+            let want_frame;
+            let frame = match &next {
+                Queued::Want(msg) => {
+                    want_frame = message::encode(msg);
+                    &want_frame
+                }
+                Queued::Reply(reply) => &reply.frame,
             };
             for _attempt in 0..2 {
                 if stream.is_none() {
@@ -161,14 +171,9 @@ pub fn spawn_writer(
                 let Some(open) = stream.as_mut() else {
                     break;
                 };
-                match message::write_message(open, msg).await {
+                match message::write_frame(open, frame).await {
                     Ok(()) => {
-                        tracing::trace!(
-                            "wrote to {peer}: {} blocks, {} presences, {} wants",
-                            msg.payload.len(),
-                            msg.block_presences.len(),
-                            msg.wantlist.as_ref().map_or(0, |w| w.entries.len())
-                        );
+                        tracing::trace!("wrote {} bytes to {peer}", frame.len());
                         break;
                     }
                     Err(_) => stream = None,

@@ -198,14 +198,14 @@ struct Answered {
 }
 
 enum Reply {
-    Block(Vec<u8>),
+    Block(bytes::Bytes),
     Presence(i32),
     Nothing,
 }
 
 fn reply_to(store: &dyn Blockstore, task: &Task) -> Reply {
     if !task.have_only
-        && let Ok(Some(block)) = store.get(&task.cid)
+        && let Ok(Some(block)) = store.get_shared(&task.cid)
         && block.len() <= MAX_BLOCK
     {
         return Reply::Block(block);

@@ -31,6 +31,10 @@ struct Score {
     assigned: usize,
     /// Blocks it has sent us.
     received: u64,
+    /// Its last answer was a DONT_HAVE: it is asked for blocks nobody said
+    /// HAVE for only when no other peer may have them (a connected peer
+    /// that holds none of a file then costs each block no round trip).
+    missing: bool,
 }
 
 struct Want<P> {
@@ -139,6 +143,9 @@ impl<P: Copy + Eq + Hash + Ord> WantManager<P> {
     }
 
     pub fn have(&mut self, cid: &Cid, peer: P, now: Instant) -> Vec<Ask<P>> {
+        if let Some(score) = self.peers.get_mut(&peer) {
+            score.missing = false;
+        }
         let Some(want) = self.wants.get_mut(cid) else {
             return Vec::new();
         };
@@ -167,6 +174,9 @@ impl<P: Copy + Eq + Hash + Ord> WantManager<P> {
     }
 
     pub fn dont_have(&mut self, cid: &Cid, peer: P, now: Instant) -> Vec<Ask<P>> {
+        if let Some(score) = self.peers.get_mut(&peer) {
+            score.missing = true;
+        }
         let Some(want) = self.wants.get_mut(cid) else {
             return Vec::new();
         };
@@ -184,6 +194,7 @@ impl<P: Copy + Eq + Hash + Ord> WantManager<P> {
     pub fn remove(&mut self, cid: &Cid, from: Option<P>) -> Vec<Ask<P>> {
         if let Some(score) = from.and_then(|p| self.peers.get_mut(&p)) {
             score.received += 1;
+            score.missing = false;
         }
         self.unassign(cid);
         let Some(want) = self.wants.remove(cid) else {
@@ -281,13 +292,19 @@ impl<P: Copy + Eq + Hash + Ord> WantManager<P> {
             .collect()
     }
 
-    /// Fewest requests outstanding, then most blocks sent, then by id.
+    /// Those that did not just say DONT_HAVE, then fewest requests
+    /// outstanding, then most blocks sent, then by id.
     fn best(&self, candidates: &[P]) -> P {
         *candidates
             .iter()
             .min_by_key(|p| {
                 let score = &self.peers[p];
-                (score.assigned, std::cmp::Reverse(score.received), **p)
+                (
+                    score.missing,
+                    score.assigned,
+                    std::cmp::Reverse(score.received),
+                    **p,
+                )
             })
             .expect("candidates is not empty")
     }
@@ -460,6 +477,30 @@ mod tests {
             kinds(&cancels),
             [(1, AskKind::Cancel), (2, AskKind::Cancel)]
         );
+    }
+
+    #[test]
+    fn a_peer_that_just_said_dont_have_is_asked_for_blocks_last() {
+        let now = Instant::now();
+        let mut wants = with_peers(&[1, 2], now);
+        let block_peer = |asks: &[Ask<u8>]| {
+            asks.iter()
+                .find(|a| a.kind == AskKind::Block)
+                .map(|a| a.peer)
+        };
+        assert_eq!(block_peer(&wants.want(cid(1), now)), Some(1));
+        assert_eq!(block_peer(&wants.dont_have(&cid(1), 1, now)), Some(2));
+        // Peer 2 has every request outstanding, yet gets the next ones too.
+        for n in 2..6 {
+            assert_eq!(block_peer(&wants.want(cid(n), now)), Some(2), "{n}");
+        }
+        // Once it says HAVE (or sends a block), peer 1 is asked again.
+        wants.have(&cid(9), 1, now);
+        assert_eq!(block_peer(&wants.want(cid(6), now)), Some(1));
+        // With nobody else, it is asked all the same.
+        wants.dont_have(&cid(6), 1, now);
+        wants.disconnect(2, now);
+        assert_eq!(block_peer(&wants.want(cid(7), now)), Some(1));
     }
 
     #[test]

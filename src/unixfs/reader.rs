@@ -35,7 +35,21 @@ impl Source<'_> {
             Source::Cached(cache) => cache.node(cid),
         }
     }
+
+    fn prefetch(&self, cids: &[Cid]) {
+        match self {
+            Source::Blocks(store) => store.prefetch(cids),
+            Source::Cached(cache) => cache.prefetch(cids),
+        }
+    }
 }
+
+/// Children of one node a walk asks its store for ahead of reading them
+/// (one hint for the next PREFETCH_BATCH once the walk is within
+/// PREFETCH_AHEAD - PREFETCH_BATCH of the end of what it hinted): with
+/// 256 KiB leaves, 16 MiB on their way from the network while one is read.
+const PREFETCH_AHEAD: usize = 64;
+const PREFETCH_BATCH: usize = 32;
 
 /// Decoded nodes by CID, least recently used evicted. A node being loaded
 /// is loaded once: other readers of it (the prefetcher and the reader it
@@ -86,6 +100,20 @@ impl NodeCache {
 
     fn cached(&self) -> std::sync::MutexGuard<'_, Cached> {
         self.nodes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Passes the hint on for the blocks neither cached nor being loaded.
+    fn prefetch(&self, cids: &[Cid]) {
+        let missing: Vec<Cid> = {
+            let cached = self.cached();
+            cids.iter()
+                .filter(|cid| !cached.done.contains(cid) && !cached.loading.contains_key(cid))
+                .copied()
+                .collect()
+        };
+        if !missing.is_empty() {
+            self.store.prefetch(&missing);
+        }
     }
 
     pub fn node(&self, cid: &Cid) -> Result<Arc<Node>, UnixfsError> {
@@ -281,9 +309,21 @@ impl Walk<'_, '_> {
         }
         self.emit(data, base)?;
         let mut child_base = base + data.len() as u64;
-        for (link, &child_size) in links.iter().zip(blocksizes) {
+        let wanted = self.children_in_range(links, blocksizes, child_base);
+        let mut hinted = wanted.start;
+        for (i, (link, &child_size)) in links.iter().zip(blocksizes).enumerate() {
             let child_end = child_base.saturating_add(child_size);
             if child_end > self.start && child_base < self.end {
+                // A lone child is simply read; several are asked for ahead.
+                if wanted.len() > 1
+                    && hinted < wanted.end
+                    && i + PREFETCH_AHEAD >= hinted + PREFETCH_BATCH
+                {
+                    let until = (i + PREFETCH_AHEAD).min(wanted.end);
+                    let cids: Vec<Cid> = links[hinted..until].iter().map(|l| l.cid).collect();
+                    self.source.prefetch(&cids);
+                    hinted = until;
+                }
                 let child = self.source.node(&link.cid)?;
                 if child.content_size() != child_size {
                     return Err(corrupt(
@@ -299,6 +339,31 @@ impl Walk<'_, '_> {
             child_base = child_end;
         }
         Ok(())
+    }
+
+    /// The indices of the children (the first starting at `base`) that
+    /// overlap the range.
+    fn children_in_range(
+        &self,
+        links: &[crate::codec::dagpb::PbLink],
+        blocksizes: &[u64],
+        base: u64,
+    ) -> std::ops::Range<usize> {
+        let mut first = links.len();
+        let mut end = 0;
+        let mut child_base = base;
+        for (i, &size) in blocksizes.iter().enumerate().take(links.len()) {
+            let child_end = child_base.saturating_add(size);
+            if child_end > self.start && child_base < self.end {
+                first = first.min(i);
+                end = i + 1;
+            }
+            if child_base >= self.end {
+                break;
+            }
+            child_base = child_end;
+        }
+        first.min(end)..end
     }
 
     fn emit(&mut self, data: &Bytes, base: u64) -> Result<(), UnixfsError> {
@@ -374,6 +439,57 @@ mod tests {
                 let e = (start + len).min(whole.len());
                 assert_eq!(&buf[..n], &whole[s..e], "{start}+{len}");
             }
+        }
+    }
+
+    #[test]
+    fn a_read_of_many_leaves_asks_for_them_ahead_in_batches_and_no_further() {
+        let store = Counted::default();
+        let chunks: Vec<Vec<u8>> = (0..200u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_slice()).collect();
+        let cid = build(&store, b"", &refs);
+        let leaves: Vec<Cid> = refs
+            .iter()
+            .map(|c| CidBuilder::v1().cid_of(RAW, c))
+            .collect();
+        let reader = FileReader::open(&store, &cid).unwrap();
+        let gets_before = store.gets();
+
+        assert_eq!(reader.read_bytes(0, 800).unwrap().len(), 800);
+        let hints = store.hints();
+        let hinted: Vec<Cid> = hints.iter().flat_map(|(cids, _)| cids.clone()).collect();
+        assert_eq!(hinted, leaves, "each leaf hinted once, in order");
+        assert!(
+            hints.len() <= 200 / PREFETCH_BATCH + 1,
+            "{} hints",
+            hints.len()
+        );
+        // Every leaf was hinted before it was read, PREFETCH_AHEAD at first.
+        assert_eq!(hints[0].0.len(), PREFETCH_AHEAD);
+        for (i, (_, reads)) in hints.iter().enumerate().skip(1) {
+            let first = hints[..i].iter().map(|(c, _)| c.len()).sum::<usize>();
+            assert!(
+                reads - gets_before <= first,
+                "hint {i} came after its leaves were read"
+            );
+        }
+
+        // A range asks for its own leaves only; one leaf is simply read.
+        store.reset_hints();
+        reader.read_bytes(40, 40).unwrap();
+        assert_eq!(store.hints().concat_cids(), leaves[10..20].to_vec());
+        store.reset_hints();
+        reader.read_bytes(41, 2).unwrap();
+        assert!(store.hints().is_empty());
+    }
+
+    trait HintedCids {
+        fn concat_cids(&self) -> Vec<Cid>;
+    }
+
+    impl HintedCids for Vec<(Vec<Cid>, usize)> {
+        fn concat_cids(&self) -> Vec<Cid> {
+            self.iter().flat_map(|(cids, _)| cids.clone()).collect()
         }
     }
 
