@@ -42,7 +42,7 @@ pub(crate) fn streamed(
     content_type: &'static str,
     produce: impl FnOnce(&mut BodyWriter) -> Result<(), String> + Send + 'static,
 ) -> Response {
-    body_response(content_type, None, produce_pieces(produce))
+    body_response(content_type, Vec::new(), produce_pieces(produce))
 }
 
 /// As [`streamed`], but the answer waits for the first piece (or the end):
@@ -56,17 +56,20 @@ pub(crate) async fn streamed_checked(
     let mut pieces = produce_pieces(produce);
     let first = match pieces.recv().await {
         Some(Err(err)) => return Err(err.to_string()),
-        Some(Ok(piece)) => Some(piece),
-        None => None,
+        Some(Ok(piece)) => vec![piece],
+        None => Vec::new(),
     };
     Ok(body_response(content_type, first, pieces))
 }
 
 /// As [`streamed_checked`], for a producer that hands over buffers it
 /// already holds (slices of blocks) instead of writing bytes: nothing is
-/// copied on the way to the connection.
+/// copied on the way to the connection. The answer waits for the first
+/// `hold_back` bytes (at least one piece), so that a failure among them is
+/// an error naming its cause.
 pub(crate) async fn streamed_slices_checked(
     content_type: &'static str,
+    hold_back: usize,
     produce: impl FnOnce(&mut dyn FnMut(Bytes) -> Result<(), String>) -> Result<(), String>
     + Send
     + 'static,
@@ -83,11 +86,18 @@ pub(crate) async fn streamed_slices_checked(
             let _ = tx.blocking_send(Err(std::io::Error::other(err)));
         }
     });
-    let first = match pieces.recv().await {
-        Some(Err(err)) => return Err(err.to_string()),
-        Some(Ok(piece)) => Some(piece),
-        None => None,
-    };
+    let mut first = Vec::new();
+    let mut held = 0;
+    while first.is_empty() || held < hold_back {
+        match pieces.recv().await {
+            Some(Err(err)) => return Err(err.to_string()),
+            Some(Ok(piece)) => {
+                held += piece.len();
+                first.push(piece);
+            }
+            None => break,
+        }
+    }
     Ok(body_response(content_type, first, pieces))
 }
 
@@ -114,13 +124,13 @@ fn produce_pieces(
 /// as a clean, complete answer.
 fn body_response(
     content_type: &'static str,
-    first: Option<Bytes>,
+    first: Vec<Bytes>,
     rx: tokio::sync::mpsc::Receiver<Piece>,
 ) -> Response {
     let rest = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    let body = futures::stream::iter(first.map(Ok)).chain(rest);
+    let body = futures::stream::iter(first.into_iter().map(Ok)).chain(rest);
     (
         [(header::CONTENT_TYPE, content_type)],
         Body::from_stream(body),
@@ -143,7 +153,10 @@ pub async fn cat(
     }
     let store = state.store.clone();
     // The blocks' own buffers go to the connection, uncopied.
-    streamed_slices_checked("text/plain", move |send| {
+    // A client of `cat` cannot read an error that comes after the status
+    // (ureq drops trailers), so as much is held back as `streamed_checked`
+    // would hold in its first piece.
+    streamed_slices_checked("text/plain", PIECE, move |send| {
         FileReader::from_node(store.as_ref(), &resolved.cid, resolved.node)
             .and_then(|reader| {
                 reader.read_range(offset, length, &mut |piece| {

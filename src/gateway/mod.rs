@@ -1089,7 +1089,7 @@ async fn file(
             let (reads, cid) = (Arc::clone(&readers.files), resolved.cid);
             // A block found bad before the first piece is an error status;
             // later, the body is cut short of its Content-Length.
-            streamed_slices_checked(content_type, move |send| {
+            streamed_slices_checked(content_type, 0, move |send| {
                 let mut sink = |piece: Bytes| send(piece).map_err(UnixfsError::Io);
                 reads
                     .stream(&cid, start, length, &mut sink)
