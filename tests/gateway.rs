@@ -277,6 +277,52 @@ fn the_daemon_serves_the_gateway_at_its_configured_address() {
     );
 }
 
+#[test]
+fn a_file_collected_by_gc_is_no_longer_served_though_it_was_just_read() {
+    let node = Node::new();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    node.ok(&[
+        "config",
+        "Addresses.Gateway",
+        &format!("/ip4/127.0.0.1/tcp/{port}"),
+    ]);
+    std::fs::write(node.work().join("kept.txt"), "pinned, so kept\n").unwrap();
+    std::fs::write(node.work().join("gone.txt"), "unpinned, so collected\n").unwrap();
+    let kept = node.ok(&["add", "-Q", "kept.txt"]).trim().to_string();
+    let gone = node
+        .ok(&["add", "-Q", "--pin=false", "gone.txt"])
+        .trim()
+        .to_string();
+    let _daemon = start_daemon(&node);
+    let url = format!("http://127.0.0.1:{port}");
+    // Read twice: the second answer may come from what the gateway keeps
+    // in memory.
+    for _ in 0..2 {
+        for (cid, text) in [
+            (&kept, "pinned, so kept\n"),
+            (&gone, "unpinned, so collected\n"),
+        ] {
+            let response = get(&format!("{url}/ipfs/{cid}"), &[]);
+            assert_eq!(response.status().as_u16(), 200);
+            assert_eq!(body(response), text.as_bytes());
+        }
+    }
+    let collected = node.ok(&["repo", "gc"]);
+    assert!(collected.contains("removed"), "{collected}");
+    let response = get(&format!("{url}/ipfs/{gone}"), &[]);
+    assert_eq!(
+        response.status().as_u16(),
+        404,
+        "a collected file was served"
+    );
+    let response = get(&format!("{url}/ipfs/{kept}"), &[]);
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(body(response), b"pinned, so kept\n");
+}
+
 fn urlencode(rel: &str) -> String {
     rel.split('/')
         .map(|segment| {

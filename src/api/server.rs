@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::sync::{Semaphore, watch};
 
 /// What a listener allows its clients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,12 +70,16 @@ impl Limits {
 /// (those mid-request finish first).
 pub struct ApiServer {
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    stop: Option<watch::Sender<bool>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
-/// Serves `app` on `addr` (port 0 picks one) from its own small runtime, on
-/// threads named after `name`, until the returned server is stopped.
+/// Serves `app` on `addr` (port 0 picks one) until the returned server is
+/// stopped: one thread per core (named after `name`), each with a runtime
+/// of its own that accepts from the shared listener and serves what it
+/// accepted to the end. A request is then parsed, answered and written by
+/// one thread, with no hand-off between workers: on a multi-threaded
+/// runtime those wake-ups cost as much as a small file's whole answer.
 pub fn serve(
     addr: SocketAddr,
     app: Router,
@@ -85,44 +89,67 @@ pub fn serve(
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(name)
-        .enable_all()
-        .build()?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name(format!("{name}-server"))
-        .spawn(move || {
-            runtime.block_on(async move {
-                match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => accept_loop(listener, app, limits, stopped).await,
-                    Err(err) => tracing::error!("HTTP listener: {err}"),
-                }
-            });
-        })?;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let shared = Shared {
+        slots: Arc::new(Semaphore::new(limits.max_connections)),
+        trim: Arc::new(TrimAfterFlood::new(limits.max_connections)),
+        limits,
+    };
+    let (stop, stopped) = watch::channel(false);
+    let mut threads = Vec::with_capacity(workers);
+    for worker in 0..workers {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .thread_name(name)
+            .max_blocking_threads(64)
+            .enable_all()
+            .build()?;
+        let listener = listener.try_clone()?;
+        let (app, shared, stopped) = (app.clone(), shared.clone(), stopped.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-{worker}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => accept_loop(listener, app, shared, stopped).await,
+                        Err(err) => tracing::error!("HTTP listener: {err}"),
+                    }
+                });
+            })?;
+        threads.push(thread);
+    }
     Ok(ApiServer {
         addr,
         stop: Some(stop),
-        thread: Some(thread),
+        threads,
     })
+}
+
+/// What the threads of one server share: its connection slots and limits.
+#[derive(Clone)]
+struct Shared {
+    slots: Arc<Semaphore>,
+    trim: Arc<TrimAfterFlood>,
+    limits: Limits,
 }
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: Router,
-    limits: Limits,
-    mut stopped: oneshot::Receiver<()>,
+    shared: Shared,
+    mut stopped: watch::Receiver<bool>,
 ) {
+    let Shared {
+        slots,
+        trim,
+        limits,
+    } = shared;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let trim = Arc::new(TrimAfterFlood::new(limits.max_connections));
     let (closing, closing_seen) = watch::channel(false);
     loop {
         let stream = tokio::select! {
-            _ = &mut stopped => break,
+            _ = stopped.wait_for(|stop| *stop) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(err) => {
@@ -165,7 +192,8 @@ async fn accept_loop(
         });
     }
     let _ = closing.send(true);
-    // Every slot back means every connection has ended.
+    // Every slot back means every connection has ended, those of the other
+    // threads too (they are stopping as well).
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = slots.acquire_many(all).await;
 }
@@ -244,9 +272,9 @@ impl ApiServer {
 
     fn shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }

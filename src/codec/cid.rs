@@ -175,12 +175,19 @@ pub fn to_v1(cid: &Cid) -> Cid {
 
 /// Lower-case hex of the multihash bytes: the key blocks are stored under.
 pub fn multihash_hex(mh: &Mh) -> String {
-    mh.to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let bytes = mh.to_bytes();
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        hex.push(DIGITS[usize::from(byte >> 4)] as char);
+        hex.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    hex
 }
 
 /// An `/ipfs/<cid>/a/b`, `<cid>/a/b` or bare `<cid>` argument, split into the
 /// root CID and its path components (no empty, `.` or `..` components).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IpfsPath {
     pub root: Cid,
     pub components: Vec<String>,

@@ -48,9 +48,13 @@ pub fn sniff(head: &[u8]) -> &'static str {
     if let Some((_, kind)) = SIGNATURES.iter().find(|(magic, _)| head.starts_with(magic)) {
         return kind;
     }
-    let start = String::from_utf8_lossy(&head[..head.len().min(64)]).to_ascii_lowercase();
-    let start = start.trim_start();
-    if start.starts_with("<!doctype html") || start.starts_with("<html") {
+    let start = head.trim_ascii_start();
+    let starts_with = |tag: &[u8]| {
+        start
+            .get(..tag.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(tag))
+    };
+    if starts_with(b"<!doctype html") || starts_with(b"<html") {
         return "text/html; charset=utf-8";
     }
     // A multi-byte character may be cut at the end of the sample.

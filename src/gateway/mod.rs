@@ -17,10 +17,12 @@ mod car;
 mod convert;
 mod dag_page;
 mod hostname;
+mod hot_blocks;
 mod listing;
 mod mime;
 mod negotiate;
 mod range;
+mod recent;
 mod redirects;
 mod routing;
 mod routing_filter;
@@ -55,10 +57,14 @@ use crate::unixfs::resolve::{PathProof, Resolved, resolve_proof, resolve_proof_i
 use crate::unixfs::tar::write_tar;
 use convert::Target as CodecTarget;
 use hostname::{Incoming, Origin, Routed};
+use hot_blocks::HotBlocks;
 use negotiate::{Format, IPNS_RECORD};
+use recent::Recent;
 
 /// Directory blocks kept decoded (see [`DirCache`]).
 const DIR_CACHE_BYTES: usize = 8 << 20;
+/// What small blocks the gateway keeps in memory may add up to.
+const HOT_BLOCK_BYTES: usize = 64 << 20;
 
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
 
@@ -111,6 +117,7 @@ struct App {
 #[derive(Clone)]
 struct Readers {
     dirs: Arc<DirCache>,
+    hot: Arc<HotBlocks>,
     files: Arc<FileReads>,
 }
 
@@ -136,15 +143,16 @@ pub fn start_with(
 ) -> std::io::Result<ApiServer> {
     let readers = Readers {
         dirs: Arc::new(DirCache::new(DIR_CACHE_BYTES)),
+        hot: Arc::new(HotBlocks::new(HOT_BLOCK_BYTES)),
         files: Arc::new(FileReads::new(Arc::clone(&sources.store))),
     };
-    let state = App {
+    let state = Arc::new(App {
         sources,
         readers,
         hosts: Arc::new(hosts),
         net: extras.net,
         codec_conversion: extras.codec_conversion,
-    };
+    });
     let mut router = Router::new();
     if extras.routing_api {
         router = router
@@ -285,7 +293,7 @@ fn parse_target(raw_path: &str) -> Result<Target, Failure> {
         }
         Root::Name(name)
     } else {
-        Root::Cid(parse_cid(root_text).map_err(|e| bad(format!("invalid CID {root_text:?}: {e}")))?)
+        Root::Cid(cid_of_text(root_text)?)
     };
     let mut names = Vec::new();
     for segment in segments {
@@ -303,7 +311,7 @@ fn parse_target(raw_path: &str) -> Result<Target, Failure> {
     })
 }
 
-async fn serve(State(app): State<App>, request: Request) -> Response {
+async fn serve(State(app): State<Arc<App>>, request: Request) -> Response {
     let (headers, uri) = (request.headers().clone(), request.uri().clone());
     let routed = match route(&app, &headers, &uri).await {
         Ok(routed) => routed,
@@ -315,8 +323,8 @@ async fn serve(State(app): State<App>, request: Request) -> Response {
             origin,
         } => {
             let served = Served {
-                sources: app.sources,
-                readers: app.readers,
+                sources: &app.sources,
+                readers: &app.readers,
                 codec_conversion: app.codec_conversion,
             };
             answer(served, request, content_path, origin).await
@@ -326,6 +334,40 @@ async fn serve(State(app): State<App>, request: Request) -> Response {
         Routed::Bad(why) => Err(bad(why)),
     };
     answered.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// How many CIDs and their texts each serving thread remembers.
+const CID_TEXTS_KEPT: usize = 1024;
+
+thread_local! {
+    static CID_TEXTS: std::cell::RefCell<Recent<Cid, String>> =
+        std::cell::RefCell::new(Recent::new(CID_TEXTS_KEPT));
+    static CIDS_OF_TEXTS: std::cell::RefCell<Recent<String, Cid>> =
+        std::cell::RefCell::new(Recent::new(CID_TEXTS_KEPT));
+}
+
+/// A CID's text, remembered for the CIDs asked again and again (a site's
+/// root, its popular files): a base58 text takes a microsecond to make,
+/// a tenth of a small file's answer.
+fn cid_text(cid: &Cid) -> String {
+    CID_TEXTS.with_borrow_mut(|texts| match texts.get(cid) {
+        Some(text) => text.clone(),
+        None => {
+            let text = cid_string(cid);
+            texts.put(*cid, text.clone());
+            text
+        }
+    })
+}
+
+/// A request's root CID, remembered as [`cid_text`] remembers texts.
+fn cid_of_text(text: &str) -> Result<Cid, Failure> {
+    if let Some(cid) = CIDS_OF_TEXTS.with_borrow_mut(|cids| cids.get(text).copied()) {
+        return Ok(cid);
+    }
+    let cid = parse_cid(text).map_err(|e| bad(format!("invalid CID {text:?}: {e}")))?;
+    CIDS_OF_TEXTS.with_borrow_mut(|cids| cids.put(text.to_string(), cid));
+    Ok(cid)
 }
 
 fn redirect(status: StatusCode, location: &str) -> Result<Response, Failure> {
@@ -432,25 +474,100 @@ async fn resolve_name(sources: &Sources, name: &str) -> Result<Resolution, Failu
 /// the CPU time of a 4 KiB file's request (56-66 µs to 30 µs).
 fn resolve_here(
     repo: &Repo,
-    dirs: &DirCache,
+    readers: &Readers,
     path: &IpfsPath,
 ) -> Option<Result<(Resolved, PathProof), UnixfsError>> {
-    let in_memory = InMemory(repo.blocks());
-    let local = Dirs::Cached(&in_memory, dirs);
-    match resolve_proof_in(local, path) {
+    let in_memory = InMemory {
+        blocks: repo.blocks(),
+        hot: &readers.hot,
+    };
+    let removals = repo.blocks().removals();
+    let resolved = match kept_walk(path, removals) {
+        Some((cid, proof)) => load(&in_memory, &cid).map(|node| (Resolved { cid, node }, proof)),
+        None => {
+            let local = Dirs::Cached(&in_memory, &readers.dirs);
+            let resolved = resolve_proof_in(local, path);
+            if let Ok((found, proof)) = &resolved {
+                keep_walk(path, found.cid, proof, removals);
+            }
+            resolved
+        }
+    };
+    match resolved {
         Err(UnixfsError::Block(BlockstoreError::NotFound(_)))
         | Err(UnixfsError::Dir(DirError::Block(BlockstoreError::NotFound(_)))) => None,
         resolved => Some(resolved),
     }
 }
 
-/// The repository's blocks that can be read without waiting on the disk;
-/// any other is "not here". Only read (resolution reads, nothing else).
-struct InMemory<'a>(&'a crate::repo::FlatFs);
+/// Paths walked, per serving thread: slots enough that few of this many
+/// paths in use share one (about 100 bytes each when full).
+const WALKS_KEPT: usize = 64 << 10;
+
+/// Where paths led, and the blocks on the way: the same paths are asked
+/// again and again, and a walk through a large directory's shards costs a
+/// fifth of a small file's answer. What a path leads to never changes; the
+/// walks are forgotten, as [`HotBlocks`] forgets its blocks, once the
+/// repository removes a block (a directory on the way may be gone).
+struct Walks {
+    removals: u64,
+    kept: Recent<IpfsPath, (Cid, PathProof)>,
+}
+
+thread_local! {
+    static WALKS: std::cell::RefCell<Walks> = std::cell::RefCell::new(Walks {
+        removals: 0,
+        kept: Recent::new(WALKS_KEPT),
+    });
+}
+
+fn kept_walk(path: &IpfsPath, removals: u64) -> Option<(Cid, PathProof)> {
+    if path.components.is_empty() {
+        return None;
+    }
+    WALKS.with_borrow_mut(|walks| {
+        if walks.removals != removals {
+            walks.kept.clear();
+            walks.removals = removals;
+        }
+        walks.kept.get(path).cloned()
+    })
+}
+
+fn keep_walk(path: &IpfsPath, cid: Cid, proof: &PathProof, removals: u64) {
+    if path.components.is_empty() {
+        return;
+    }
+    WALKS.with_borrow_mut(|walks| {
+        if walks.removals == removals {
+            walks.kept.put(path.clone(), (cid, proof.clone()));
+        }
+    });
+}
+
+/// The repository's blocks that can be read without waiting on the disk
+/// (kept by the gateway, or in the page cache); any other is "not here".
+/// Only read (resolution reads, nothing else).
+struct InMemory<'a> {
+    blocks: &'a crate::repo::FlatFs,
+    hot: &'a HotBlocks,
+}
 
 impl Blockstore for InMemory<'_> {
     fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockstoreError> {
-        self.0.get_if_in_memory(cid)
+        Ok(self.get_shared(cid)?.map(|block| block.to_vec()))
+    }
+
+    fn get_shared(&self, cid: &Cid) -> Result<Option<Bytes>, BlockstoreError> {
+        let removals = self.blocks.removals();
+        if let Some(block) = self.hot.get(cid, removals) {
+            return Ok(Some(block));
+        }
+        let block = self.blocks.get_if_in_memory(cid)?.map(Bytes::from);
+        if let Some(block) = &block {
+            self.hot.keep(cid, block, removals);
+        }
+        Ok(block)
     }
 
     fn has(&self, cid: &Cid) -> Result<bool, BlockstoreError> {
@@ -536,9 +653,12 @@ async fn ipns_record(sources: &Sources, target: &Target, head: bool) -> Result<R
 }
 
 /// What a content request is answered from.
-struct Served {
-    sources: Sources,
-    readers: Readers,
+/// What a request is answered from, borrowed from the server's state for
+/// the request (cloned, each of its handles would be counted up and down
+/// by both cores for every request).
+struct Served<'a> {
+    sources: &'a Sources,
+    readers: &'a Readers,
     codec_conversion: bool,
 }
 
@@ -546,7 +666,7 @@ struct Served {
 /// for; the request's own path is what the client sees (they differ on a
 /// subdomain or DNSLink origin).
 async fn answer(
-    served: Served,
+    served: Served<'_>,
     request: Request,
     content_path: String,
     origin: Origin,
@@ -576,7 +696,7 @@ async fn answer(
     let asked = negotiate::asked(uri.query(), accept).map_err(bad)?;
     let query = uri.query().unwrap_or("").to_string();
     if asked.format == Format::IpnsRecord {
-        return ipns_record(&sources, &target, head).await;
+        return ipns_record(sources, &target, head).await;
     }
     let (path, cache_control) = match &target.root {
         Root::Cid(cid) => (
@@ -587,7 +707,7 @@ async fn answer(
             IMMUTABLE.to_string(),
         ),
         Root::Name(name) => {
-            let resolved = resolve_name(&sources, name).await?;
+            let resolved = resolve_name(sources, name).await?;
             let mut path = IpfsPath::parse(&resolved.path).map_err(|e| {
                 Failure(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -612,7 +732,7 @@ async fn answer(
             ));
         }
     }
-    let found = match resolve_here(&sources.repo, &readers.dirs, &path) {
+    let found = match resolve_here(&sources.repo, readers, &path) {
         Some(found) => found,
         None => {
             let (lookup, cache) = (Arc::clone(&sources.store), Arc::clone(&readers.dirs));
@@ -624,7 +744,7 @@ async fn answer(
             .await?
         }
     };
-    let store = sources.store;
+    let store = Arc::clone(&sources.store);
     let (path, rewritten, (resolved, proof)) = match found {
         Ok(found) => (path, false, found),
         // A site's `_redirects` is read only for what is not there.
@@ -636,7 +756,7 @@ async fn answer(
                 SiteRedirect::Answer(response) => return Ok(response),
                 SiteRedirect::Page(status, page) => {
                     let (response, page_cid) =
-                        error_page(&store, &readers, status, &page, head).await?;
+                        error_page(&store, readers, status, &page, head).await?;
                     let etag = format!("\"{}\"", cid_string(&page_cid));
                     return Ok(with_common(
                         response,
@@ -661,7 +781,7 @@ async fn answer(
         Err(err) => return Err(unavailable(err)),
     };
     let immutable_path = immutable_path_text(&path);
-    let roots: Vec<String> = proof.trail.iter().map(cid_string).collect();
+    let roots: Vec<String> = proof.trail.iter().map(cid_text).collect();
     let roots = roots.join(",");
     let is_unixfs = resolved.node.kind() != Kind::Other;
     // Plain JSON or CBOR asked of UnixFS is the content itself (a JSON
@@ -684,7 +804,7 @@ async fn answer(
             cid_string(&resolved.cid)
         ),
         Format::Car(request) => request.etag(&immutable_path, &resolved.cid),
-        Format::Content | Format::IpnsRecord => format!("\"{}\"", cid_string(&resolved.cid)),
+        Format::Content | Format::IpnsRecord => format!("\"{}\"", cid_text(&resolved.cid)),
         other => format!("\"{}.{}\"", cid_string(&resolved.cid), other.word()),
     };
     if headers
@@ -765,7 +885,7 @@ async fn answer(
                 content_path: &content_path,
                 depth: target.names.len(),
             };
-            directory(&store, &readers, resolved, listed, &headers, head).await?
+            directory(&store, readers, resolved, listed, &headers, head).await?
         }
         _ if dag_page => {
             // Relative links on the page need the path to end with `/`.
@@ -796,7 +916,7 @@ async fn answer(
         }
         _ => {
             let name = path.components.last().cloned().unwrap_or_default();
-            let mut response = file(&store, &readers, resolved, &name, &headers, head).await?;
+            let mut response = file(&store, readers, resolved, &name, &headers, head).await?;
             // `?filename=` names the file; `download=true` makes it a
             // download rather than shown (as Kubo).
             if let Some(asked) = query_value(&query, "filename") {
@@ -860,7 +980,7 @@ fn only_if_cached(headers: &HeaderMap) -> bool {
 
 /// `/ipfs/<root>/a/b`, what an `/ipns/` path resolved to.
 fn immutable_path_text(path: &IpfsPath) -> String {
-    let mut text = format!("/ipfs/{}", cid_string(&path.root));
+    let mut text = format!("/ipfs/{}", cid_text(&path.root));
     for name in &path.components {
         text.push('/');
         text.push_str(name);

@@ -95,7 +95,7 @@ fn peer_json(record: &PeerRecord) -> serde_json::Value {
 
 /// `/routing/v1/providers/{cid}`.
 pub(super) async fn providers(
-    State(app): State<App>,
+    State(app): State<std::sync::Arc<App>>,
     Path(text): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -118,7 +118,7 @@ pub(super) async fn providers(
 
 /// `/routing/v1/peers/{peer-id}`: a base58 peer ID or a `libp2p-key` CID.
 pub(super) async fn peers(
-    State(app): State<App>,
+    State(app): State<std::sync::Arc<App>>,
     Path(text): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -280,7 +280,7 @@ fn accepts(headers: &HeaderMap, name: header::HeaderName, wanted: &str) -> bool 
 /// `GET /routing/v1/ipns/{name}`: the best valid record known here or to
 /// the DHT, as the gateway's `?format=ipns-record`.
 pub(super) async fn get_ipns(
-    State(app): State<App>,
+    State(app): State<std::sync::Arc<App>>,
     Path(text): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -326,7 +326,7 @@ pub(super) async fn get_ipns(
 /// `PUT /routing/v1/ipns/{name}`: validated and kept as `name put` does
 /// (refused unless newer than the record here), then sent to the DHT.
 pub(super) async fn put_ipns(
-    State(app): State<App>,
+    State(app): State<std::sync::Arc<App>>,
     Path(text): Path<String>,
     headers: HeaderMap,
     body: Body,

@@ -53,6 +53,8 @@ pub struct FlatFs {
     /// Blocks read and found whole in this process, by [`verified_key`].
     verified: Mutex<LruCache<u64, ()>>,
     usage: Usage,
+    /// Blocks removed by this process so far.
+    removals: AtomicU64,
 }
 
 /// The store's block count and size kept up to date without a walk: one
@@ -102,7 +104,14 @@ impl FlatFs {
                 NonZeroUsize::new(VERIFIED_KEPT).expect("non-zero"),
             )),
             usage: Usage::default(),
+            removals: AtomicU64::new(0),
         })
+    }
+
+    /// How many blocks this process has removed: a cache of blocks read
+    /// before the count moved may hold one that is gone.
+    pub fn removals(&self) -> u64 {
+        self.removals.load(Ordering::SeqCst)
     }
 
     /// Whether blocks read from disk are checked against their CID (on
@@ -144,7 +153,8 @@ impl FlatFs {
     /// Where the block with this multihash lives.
     pub fn block_path(&self, mh: &Mh) -> PathBuf {
         let hex = multihash_hex(mh);
-        let mut path = self.root.clone();
+        let mut path = PathBuf::with_capacity(self.root.as_os_str().len() + hex.len() + 12);
+        path.push(&self.root);
         let mut rest = hex.as_str();
         for width in [4, 2, 2] {
             if rest.len() <= width {
@@ -460,6 +470,7 @@ impl Blockstore for FlatFs {
         for path in [stored, self.quarantine_path(cid.hash())] {
             match std::fs::remove_file(&path) {
                 Ok(()) => {
+                    self.removals.fetch_add(1, Ordering::SeqCst);
                     if let (false, Some(size)) = (removed, size) {
                         self.usage.changed(-1, -size);
                     }

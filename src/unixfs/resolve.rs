@@ -30,6 +30,7 @@ pub fn resolve_trail(
 /// What it took to walk a path: the CIDs reached (the root's, then one per
 /// component), and every block read on the way before the end (each
 /// directory and the HAMT shards inside it), in the order read.
+#[derive(Clone)]
 pub struct PathProof {
     pub trail: Vec<Cid>,
     pub blocks: Vec<Cid>,
