@@ -125,14 +125,12 @@ def main():
         root = pinned.put(DAG_PB, file_root(leaves))
         pinned.roots.append(root)
         large_roots.append(root)
-    per_dir = -(-pinned_small // pins)
-    made = 0
+    # Spread evenly: no directory is empty, so no two are the same block.
     for d in range(pins):
         links = []
-        for f in range(min(per_dir, pinned_small - made)):
+        for f in range(d * pinned_small // pins, (d + 1) * pinned_small // pins):
             data = rng.randbytes(rng.randint(256, 2048))
-            links.append((f"f{f:06}", pinned.put(RAW, data), len(data)))
-            made += 1
+            links.append((f"f{f:07}", pinned.put(RAW, data), len(data)))
         pinned.roots.append(pinned.put(DAG_PB, pb_node(links, DIRECTORY)))
     pinned.close()
 
