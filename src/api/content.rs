@@ -54,11 +54,7 @@ pub(crate) async fn streamed_checked(
     produce: impl FnOnce(&mut BodyWriter) -> Result<(), String> + Send + 'static,
 ) -> Result<Response, String> {
     let mut pieces = produce_pieces(produce);
-    let first = match pieces.recv().await {
-        Some(Err(err)) => return Err(err.to_string()),
-        Some(Ok(piece)) => vec![piece],
-        None => Vec::new(),
-    };
+    let first = held_back(&mut pieces, 0).await?;
     Ok(body_response(content_type, first, pieces))
 }
 
@@ -86,6 +82,16 @@ pub(crate) async fn streamed_slices_checked(
             let _ = tx.blocking_send(Err(std::io::Error::other(err)));
         }
     });
+    let first = held_back(&mut pieces, hold_back).await?;
+    Ok(body_response(content_type, first, pieces))
+}
+
+/// The first pieces, until `hold_back` bytes (at least one piece) or the
+/// end; the producer's error if it fails before then.
+async fn held_back(
+    pieces: &mut tokio::sync::mpsc::Receiver<Piece>,
+    hold_back: usize,
+) -> Result<Vec<Bytes>, String> {
     let mut first = Vec::new();
     let mut held = 0;
     while first.is_empty() || held < hold_back {
@@ -98,7 +104,7 @@ pub(crate) async fn streamed_slices_checked(
             None => break,
         }
     }
-    Ok(body_response(content_type, first, pieces))
+    Ok(first)
 }
 
 /// Runs `produce` on a blocking thread; its pieces, then its error if it fails.
