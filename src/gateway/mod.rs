@@ -312,11 +312,14 @@ fn parse_target(raw_path: &str) -> Result<Target, Failure> {
 }
 
 async fn serve(State(app): State<Arc<App>>, request: Request) -> Response {
-    let (headers, uri) = (request.headers().clone(), request.uri().clone());
-    let routed = match route(&app, &headers, &uri).await {
+    // The body is not Sync, so it is set aside while the head is borrowed
+    // across the route's await, rather than the head copied.
+    let (head, body) = request.into_parts();
+    let routed = match route(&app, &head.headers, &head.uri).await {
         Ok(routed) => routed,
         Err(failure) => return failure.into_response(),
     };
+    let request = Request::from_parts(head, body);
     let answered = match routed {
         Routed::Serve {
             content_path,
@@ -652,8 +655,7 @@ async fn ipns_record(sources: &Sources, target: &Target, head: bool) -> Result<R
     Ok(response)
 }
 
-/// What a content request is answered from.
-/// What a request is answered from, borrowed from the server's state for
+/// What a content request is answered from, borrowed from the server's state for
 /// the request (cloned, each of its handles would be counted up and down
 /// by both cores for every request).
 struct Served<'a> {
