@@ -68,7 +68,7 @@ for i in range(n):
         f.write("".join(f"int f{i}_{j}(void) {{ return {rng.randint(0, 1 << 30)}; }}\n"
                         for j in range(rng.randint(5, 60))))
 PY
-git -C "$WORK/gitsrc" init -q
+git init -q "$WORK/gitsrc"
 git -C "$WORK/gitsrc" add -A
 git -C "$WORK/gitsrc" -c user.name=bench -c user.email=bench@localhost commit -qm files
 
